@@ -1,0 +1,3 @@
+from credits_cli.cli import main
+
+main()

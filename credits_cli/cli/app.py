@@ -1,0 +1,51 @@
+"""Assembles the `credits` command from its groups; holds the global options."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .. import __version__
+from .common import CreditsGroup
+
+app = typer.Typer(
+    cls=CreditsGroup,
+    name="credits",
+    help="Keep a local ledger of AI-platform credits (message and integration pools), and simulate it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool):
+    if value:
+        print(f"credits {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="CREDITS_DB", metavar="PATH",
+        help="The ledger file (default: credits.db in the user data directory).")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", envvar="CREDITS_NOW", metavar="ISO-INSTANT",
+        help="The instant every command takes as now (the simulation and test clock).")] = None,
+    workspace: Annotated[Optional[str], typer.Option("--workspace", envvar="CREDITS_WORKSPACE", metavar="NAME",
+        help="The workspace to use (default: default).")] = None,
+    catalog: Annotated[Optional[str], typer.Option("--catalog", envvar="CREDITS_CATALOG", metavar="FILE",
+        help="A catalog TOML file of plans and prices replacing the built-in one.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+):
+    from ..services import Session
+
+    ctx.obj = Session(db=db, now=now, workspace=workspace, catalog=catalog)
+
+
+from . import catalog_cmds, ledger_cmds  # noqa: E402  (commands register on `app`)
+
+catalog_cmds.register(app)
+ledger_cmds.register(app)

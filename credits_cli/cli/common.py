@@ -1,0 +1,116 @@
+"""What every command shares: global options, the error contract, output helpers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from contextlib import contextmanager
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from ..errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, CreditsError
+from ..render.jsonout import dumps
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+
+# Global options may also follow the command name: `credits balance --db x`.
+GLOBAL_OPTIONS = ("--db", "--now", "--workspace", "--catalog")
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move global options written after the command name to the front."""
+    front, rest = [], []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        if a in GLOBAL_OPTIONS and i + 1 < len(args):
+            front += [a, args[i + 1]]
+            i += 2
+            continue
+        if a.split("=", 1)[0] in GLOBAL_OPTIONS and "=" in a:
+            front.append(a)
+            i += 1
+            continue
+        rest.append(a)
+        i += 1
+    return front + rest
+
+
+def say(message: str) -> None:
+    """One line for a person, on stderr (stdout stays for data)."""
+    print(f"credits: {message}", file=sys.stderr)
+
+
+class CreditsGroup(TyperGroup):
+    """Runs the command and turns every failure into one line on stderr and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if args is None:
+            args = sys.argv[1:]
+        args = hoist_globals(list(args))
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except CreditsError as e:
+            say(e.message)
+            sys.exit(e.exit_code)
+        except click.exceptions.NoArgsIsHelpError as e:
+            print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.UsageError as e:
+            hint = f" (see: {e.ctx.command_path} --help)" if e.ctx else ""
+            say(f"{e.format_message()}{hint}")
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as e:
+            say(e.format_message())
+            sys.exit(EXIT_BAD_INPUT)
+        except click.exceptions.Abort:
+            say("aborted")
+            sys.exit(130)
+        except KeyboardInterrupt:
+            say("interrupted; nothing was left half-written")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_UNEXPECTED)
+        except sqlite3.Error as e:
+            if os.environ.get("CREDITS_DEBUG"):
+                raise
+            say(f"database error: {e}")
+            sys.exit(EXIT_UNEXPECTED)
+        except Exception as e:  # a user never sees a traceback (CREDITS_DEBUG=1 shows it)
+            if os.environ.get("CREDITS_DEBUG"):
+                raise
+            say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
+            sys.exit(EXIT_UNEXPECTED)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@contextmanager
+def failures(json_mode: bool = False):
+    """In --json mode an error is also written as {"error": {...}} on stdout."""
+    try:
+        yield
+    except CreditsError as e:
+        if json_mode:
+            body = {"code": e.code, "message": e.message}
+            for attr in ("field", "pool"):
+                if getattr(e, attr, None):
+                    body[attr] = getattr(e, attr)
+            print(dumps({"error": body}, indent=None))
+        raise
+
+
+def emit_json(obj) -> None:
+    print(dumps(obj))
+
+
+def session(ctx: typer.Context):
+    return ctx.obj

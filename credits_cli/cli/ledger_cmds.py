@@ -1,0 +1,180 @@
+"""`credits init`, `credits log`, `credits balance`: the ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..domain.cycles import iso
+from ..domain.money import fmt, parse_count, parse_credits
+from ..errors import BadInput
+from ..render.jsonout import Credits
+from .common import JsonOption, emit_json, failures, say
+
+
+def pool_json(p) -> dict:
+    body = {
+        "allowance": Credits(p.allowance),
+        "used": Credits(p.used),
+        "allowance_left": Credits(p.allowance_left),
+        "bonus": Credits(p.bonus),
+        "available": Credits(p.available),
+        "next_reset": p.cycle.end,
+    }
+    if p.daily is not None:
+        body["daily"] = {
+            "cap": Credits(p.daily.cap),
+            "used": Credits(p.daily.used),
+            "left": Credits(p.daily.left),
+            "resets_at": p.daily.day.end,
+        }
+    return body
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(
+        ctx: typer.Context,
+        plan: Annotated[str, typer.Option("--plan", help="The plan the workspace is on (see: credits plans).")],
+        start: Annotated[Optional[str], typer.Option("--start", metavar="ISO-INSTANT",
+            help="The exact instant of the original purchase; it anchors every reset (default: now).")] = None,
+        timezone: Annotated[Optional[str], typer.Option("--timezone", metavar="IANA-ZONE",
+            help="The zone days are counted in, for the free plan's daily cap (default: UTC).")] = None,
+        billing: Annotated[Optional[str], typer.Option("--billing", metavar="monthly|yearly",
+            help="How the plan is billed (both reset monthly).")] = None,
+        json: JsonOption = False,
+    ):
+        """Set up the workspace as it is on the platform: plan, purchase instant, time zone."""
+        from .. import services
+
+        with failures(json):
+            s = ctx.obj
+            result = services.init(s, plan, start, timezone, billing)
+            ws = result.workspace
+            if json:
+                emit_json({
+                    "workspace": ws.name, "plan": ws.plan, "billing": ws.billing, "anchor": ws.anchor,
+                    "timezone": ws.timezone, "created": result.created, "changed": result.changed,
+                })
+                return
+            verb = "created" if result.created else ("updated" if result.changed else "already set up:")
+            print(f"Workspace {ws.name!r} {verb} {ws.plan} plan ({ws.billing}), cycles anchored at"
+                  f" {iso(ws.anchor)}, days in {ws.timezone}")
+
+    @app.command()
+    def log(
+        ctx: typer.Context,
+        action: Annotated[str, typer.Argument(help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage,"
+            " GenerateVideo, GenerateSpeech, invokeLLM, agent, automation or message (any case).")],
+        model: Annotated[Optional[str], typer.Option("--model", help="automatic, gemini-3-flash or gpt-5"
+            " (invokeLLM and agent; default automatic).")] = None,
+        seconds: Annotated[Optional[str], typer.Option("--seconds", metavar="N", help="Seconds of video (GenerateVideo).")] = None,
+        chars: Annotated[Optional[str], typer.Option("--chars", metavar="N", help="Characters spoken (GenerateSpeech).")] = None,
+        custom_domain: Annotated[bool, typer.Option("--custom-domain", help="SendEmail from a custom domain.")] = False,
+        count: Annotated[str, typer.Option("--count", metavar="N", help="N identical actions.")] = "1",
+        credits: Annotated[Optional[str], typer.Option("--credits", metavar="X",
+            help="The real cost of one action, as the platform shows it (overrides the catalog).")] = None,
+        scope: Annotated[Optional[str], typer.Option("--scope",
+            help="message: simple, feature, module, app-wide or discuss (its typical cost).")] = None,
+        app_name: Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="The app it was for.")] = None,
+        member: Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="Who did it.")] = None,
+        note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="A note kept with the event.")] = None,
+        at: Annotated[Optional[str], typer.Option("--at", metavar="ISO-INSTANT", help="When it happened (default: now).")] = None,
+        key: Annotated[Optional[str], typer.Option("--key", metavar="KEY",
+            help="Idempotency key: the same key and payload are recorded once.")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Quote the cost and what would be left; record nothing.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing (the exit code tells).")] = False,
+        json: JsonOption = False,
+    ):
+        """Record one usage event, priced from the catalog, debited from its pool.
+
+        Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
+        """
+        from .. import services
+        from ..domain.pricing import Usage
+
+        with failures(json):
+            if quiet and json:
+                raise BadInput("--quiet", "cannot be used with --json")
+            usage = Usage(
+                action=action,
+                count=parse_count(count, "--count"),
+                model=model,
+                scope=scope,
+                seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
+                chars=parse_count(chars, "--chars") if chars is not None else None,
+                custom_domain=custom_domain,
+                credits=parse_credits(credits, "--credits") if credits is not None else None,
+            )
+            req = services.LogRequest(usage=usage, at=at, key=key, app=app_name, member=member, note=note,
+                                      dry_run=dry_run)
+            s = ctx.obj
+            try:
+                r = services.log(s, req)
+            finally:
+                for n in s.notices if not quiet else ():
+                    say(n)
+            if quiet:
+                return
+            if json:
+                emit_json({
+                    "id": r.id,
+                    "action": r.quote.action,
+                    "model": r.quote.model,
+                    "scope": r.quote.scope,
+                    "pool": r.quote.pool,
+                    "quantity": r.quote.count,
+                    "credits": Credits(r.quote.credits),
+                    "available": Credits(r.balance.available),
+                    "at": r.at,
+                    "app": r.app,
+                    "member": r.member,
+                    "key": r.key,
+                    "replayed": r.replayed,
+                    "dry_run": r.dry_run,
+                    "paid_by": [{"grant": p["grant"], "source": p["source"], "credits": Credits(p["credits"])}
+                                for p in r.paid_by],
+                    "next_reset": r.balance.cycle.end,
+                })
+                return
+            b = r.balance
+            left = f"{fmt(b.available)} {b.pool} credits available"
+            if b.daily is not None and b.daily.left == b.available:
+                left += f" today (daily cap; resets {iso(b.daily.day.end)})"
+            else:
+                left += f" (resets {iso(b.cycle.end)})"
+            cost = f"{fmt(r.quote.credits)} {r.quote.pool} credits for {r.description}"
+            if r.replayed:
+                print(f"Already recorded as event {r.id}: {cost}; {left}")
+            elif r.dry_run:
+                print(f"Would charge {cost}; then {left}")
+            else:
+                print(f"Charged {cost} (event {r.id}); {left}")
+
+    @app.command()
+    def balance(ctx: typer.Context, json: JsonOption = False):
+        """Show both pools: allowance, used this cycle, bonus, available now, next reset."""
+        from .. import services
+
+        with failures(json):
+            s = ctx.obj
+            try:
+                b = services.balance(s)
+            finally:
+                for n in s.notices:
+                    say(n)
+            if json:
+                emit_json({
+                    "workspace": b.workspace,
+                    "plan": b.plan,
+                    "billing": b.billing,
+                    "timezone": b.timezone,
+                    "now": b.now,
+                    "cycle": {"start": b.cycle.start, "end": b.cycle.end},
+                    **{name: pool_json(p) for name, p in b.pools.items()},
+                })
+                return
+            from ..render import human
+
+            human.balance(b)

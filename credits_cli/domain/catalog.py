@@ -1,0 +1,217 @@
+"""The catalog: plans and action prices, validated from plain data.
+
+The shipped catalog is `credits_cli/data/catalog.toml`; a user's own file
+replaces it whole. Validation names the exact key that is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+
+from ..errors import BadInput
+from .money import MAX_INPUT, parse_count, parse_credits
+
+POOLS = ("message", "integration")
+BILLINGS = ("monthly", "yearly")
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    price_monthly: int  # milli-dollars a month, billed monthly
+    price_yearly: int  # milli-dollars a month, billed yearly
+    message: int  # milli-credits a cycle
+    integration: int
+    daily_message_cap: int | None  # milli-credits a day, None: no daily cap
+    max_apps: int | None
+    features: frozenset[str]
+
+    def allowance(self, pool: str) -> int:
+        return self.message if pool == "message" else self.integration
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    pool: str
+    unit: str
+    price: int | None = None  # milli-credits a unit
+    per: str | None = None  # None (each), "second" or "block"
+    block_chars: int | None = None
+    max_per_call: int | None = None
+    models: dict[str, int] = field(default_factory=dict)
+    scopes: dict[str, int] = field(default_factory=dict)
+    custom_domain_price: int | None = None
+    custom_domain_requires: str | None = None
+    requires: str | None = None
+
+    @property
+    def default_model(self) -> str | None:
+        return next(iter(self.models), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    plans: dict[str, Plan]
+    actions: dict[str, Action]
+    source: str = "built-in"
+
+    def plan(self, name: str, field: str = "--plan") -> Plan:
+        key = str(name).strip().lower()
+        if key not in self.plans:
+            raise BadInput(field, f"unknown plan {name!r}; plans: {', '.join(self.plans)}")
+        return self.plans[key]
+
+    def action(self, name: str, field: str = "ACTION") -> Action:
+        key = str(name).strip().lower()
+        for action in self.actions.values():
+            if action.name.lower() == key:
+                return action
+        raise BadInput(field, f"unknown action {name!r}; actions: {', '.join(self.actions)}")
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    """Parse and validate a catalog from TOML text; `source` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise BadInput(f"catalog {source}", f"not valid TOML: {e}") from None
+    return catalog_from_data(data, source)
+
+
+class _Reader:
+    """Reads typed values out of a table, naming the dotted key on error."""
+
+    def __init__(self, source: str, path: str, table):
+        self.source, self.path = source, path
+        if not isinstance(table, dict):
+            self.fail("", "must be a table")
+        self.table = table
+
+    def fail(self, key: str, message: str):
+        where = f"{self.path}.{key}" if key else self.path
+        raise BadInput(f"catalog {self.source}", f"{where}: {message}")
+
+    def credits(self, key: str, *, required: bool = True, maximum: int = MAX_INPUT) -> int | None:
+        if key not in self.table:
+            if required:
+                self.fail(key, "is missing")
+            return None
+        return self._amount(key, self.table[key], maximum)
+
+    def _amount(self, key, value, maximum=MAX_INPUT) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            self.fail(key, f"must be a number of credits written as an integer or a string like \"0.5\", not {value!r}")
+        try:
+            return parse_credits(str(value), "", maximum=maximum)
+        except BadInput as e:
+            self.fail(key, e.message.lstrip(": "))
+
+    def count(self, key: str) -> int | None:
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, not {value!r}")
+        try:
+            return parse_count(str(value), "")
+        except BadInput as e:
+            self.fail(key, e.message.lstrip(": "))
+
+    def text(self, key: str, *, required: bool = False, choices=None) -> str | None:
+        if key not in self.table:
+            if required:
+                self.fail(key, "is missing")
+            return None
+        value = self.table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"must be a non-empty string, not {value!r}")
+        if choices and value not in choices:
+            self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def prices(self, key: str) -> dict[str, int]:
+        if key not in self.table:
+            return {}
+        table = self.table[key]
+        if not isinstance(table, dict) or not table:
+            self.fail(key, "must be a non-empty table of name = price")
+        return {str(k): self._amount(f"{key}.{k}", v) for k, v in table.items()}
+
+    def unknown(self, allowed: set[str]):
+        for key in self.table:
+            if key not in allowed:
+                self.fail(key, "is not a known setting")
+
+
+_PLAN_KEYS = {"price_monthly", "price_yearly", "message", "integration", "daily_message_cap", "max_apps", "features"}
+_ACTION_KEYS = {
+    "pool", "price", "unit", "per", "block_chars", "max_per_call", "models", "scopes",
+    "custom_domain_price", "custom_domain_requires", "requires",
+}
+
+
+def catalog_from_data(data: dict, source: str) -> Catalog:
+    top = _Reader(source, "catalog", data)
+    top.unknown({"plans", "actions"})
+    plans_table = data.get("plans")
+    actions_table = data.get("actions")
+    if not isinstance(plans_table, dict) or not plans_table:
+        top.fail("plans", "must hold at least one [plans.NAME] table")
+    if not isinstance(actions_table, dict) or not actions_table:
+        top.fail("actions", "must hold at least one [actions.NAME] table")
+
+    plans: dict[str, Plan] = {}
+    for name, table in plans_table.items():
+        r = _Reader(source, f"plans.{name}", table)
+        r.unknown(_PLAN_KEYS)
+        if name != name.strip().lower() or not name:
+            r.fail("", "plan names must be lower case")
+        features = table.get("features", [])
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            r.fail("features", "must be a list of strings")
+        plans[name] = Plan(
+            name=name,
+            price_monthly=r.credits("price_monthly"),
+            price_yearly=r.credits("price_yearly"),
+            message=r.credits("message"),
+            integration=r.credits("integration"),
+            daily_message_cap=r.credits("daily_message_cap", required=False),
+            max_apps=r.count("max_apps"),
+            features=frozenset(features),
+        )
+
+    actions: dict[str, Action] = {}
+    for name, table in actions_table.items():
+        r = _Reader(source, f"actions.{name}", table)
+        r.unknown(_ACTION_KEYS)
+        if name.lower() in {a.lower() for a in actions}:
+            r.fail("", "is listed twice (names match ignoring case)")
+        pool = r.text("pool", required=True, choices=POOLS)
+        per = r.text("per", choices=("second", "block"))
+        models = r.prices("models")
+        scopes = r.prices("scopes")
+        price = r.credits("price", required=False)
+        if price is None and not models and not scopes:
+            r.fail("price", "is missing (or give models or scopes)")
+        if price is not None and models:
+            r.fail("models", "cannot be given together with price")
+        block_chars = r.count("block_chars")
+        if per == "block" and block_chars is None:
+            r.fail("block_chars", "is missing (per = \"block\" needs it)")
+        actions[name] = Action(
+            name=name,
+            pool=pool,
+            unit=r.text("unit") or "unit",
+            price=price,
+            per=per,
+            block_chars=block_chars,
+            max_per_call=r.credits("max_per_call", required=False),
+            models=models,
+            scopes=scopes,
+            custom_domain_price=r.credits("custom_domain_price", required=False),
+            custom_domain_requires=r.text("custom_domain_requires"),
+            requires=r.text("requires"),
+        )
+    return Catalog(plans=plans, actions=actions, source=source)

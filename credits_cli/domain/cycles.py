@@ -1,0 +1,129 @@
+"""Instants, billing cycles and days. Every function takes its instants as
+arguments; none reads the clock.
+
+All instants are aware datetimes in UTC. Every interval is half-open: it holds
+its start instant and not its end instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
+
+from ..errors import BadInput
+
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+    def __contains__(self, t: datetime) -> bool:
+        return self.start <= t < self.end
+
+
+# --- instants -----------------------------------------------------------------
+
+def parse_zone(name: str, field: str = "--timezone") -> ZoneInfo:
+    text = str(name).strip()
+    if not text or "\x00" in text or len(text) > 64:
+        raise BadInput(field, f"{name!r} is not an IANA time zone such as Europe/Paris")
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise BadInput(field, f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or UTC") from None
+
+
+def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> datetime:
+    """Parse an ISO 8601 instant into an aware UTC datetime.
+
+    An instant with an offset (or Z) is exact. A local date-time without one is
+    read in `zone` and refused when that local time does not exist or happens
+    twice (a DST change); a bare date means its local midnight.
+    """
+    s = str(text).strip()
+    if not s or len(s) > 64 or not s.isascii() or not s[:4].isdigit():
+        raise BadInput(field, f"{text!r} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z")
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        raise BadInput(field, f"{text!r} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z") from None
+    if not 1970 <= dt.year <= 9000:
+        raise BadInput(field, f"{text!r} is out of range (years 1970 to 9000)")
+    if dt.tzinfo is not None:
+        return dt.astimezone(UTC)
+    if zone is UTC or zone == UTC:
+        return dt.replace(tzinfo=UTC)
+    first = dt.replace(tzinfo=zone, fold=0)
+    second = dt.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        if back != dt:
+            raise BadInput(field, f"{text!r} does not exist in {zone.key} (clocks jump over it); give an offset such as +01:00")
+        raise BadInput(field, f"{text!r} happens twice in {zone.key} (clocks go back); give an offset such as +01:00")
+    return first.astimezone(UTC)
+
+
+def iso(t: datetime) -> str:
+    """ISO 8601 in UTC with a Z: 2026-01-31T09:30:00Z (microseconds only when present)."""
+    t = t.astimezone(UTC)
+    text = t.strftime("%Y-%m-%dT%H:%M:%S")
+    if t.microsecond:
+        text += f".{t.microsecond:06d}"
+    return text + "Z"
+
+
+def storage(t: datetime) -> str:
+    """Fixed-width UTC text that sorts in time order: 2026-01-31T09:30:00.000000Z."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_storage(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# --- cycles -------------------------------------------------------------------
+
+def boundary(anchor: datetime, n: int) -> datetime:
+    """The n-th reset after `anchor` (n=0 is the anchor itself).
+
+    Always counted from the anchor, never from the previous boundary, so a
+    Jan 31 anchor gives Feb 28 (29), Mar 31, Apr 30 ...; relativedelta clamps
+    to the last day of a shorter month.
+    """
+    return anchor + relativedelta(months=n)
+
+
+def cycle_index(anchor: datetime, t: datetime) -> int:
+    n = (t.year - anchor.year) * 12 + (t.month - anchor.month)
+    while boundary(anchor, n) > t:
+        n -= 1
+    while boundary(anchor, n + 1) <= t:
+        n += 1
+    return n
+
+
+def cycle_at(anchor: datetime, t: datetime) -> Interval:
+    """The billing cycle holding instant `t` (at the exact reset instant the new one has begun)."""
+    n = cycle_index(anchor, t)
+    return Interval(boundary(anchor, n), boundary(anchor, n + 1))
+
+
+# --- days ---------------------------------------------------------------------
+
+def local_midnight(d: date, zone) -> datetime:
+    """The UTC instant a local day begins. When midnight itself is skipped by a
+    DST change, the day begins at the change (fold=0 reads the gap with the
+    offset before it, which lands exactly on the transition)."""
+    return datetime.combine(d, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def day_at(t: datetime, zone) -> Interval:
+    """The local calendar day (midnight to midnight in `zone`) holding `t`, in UTC."""
+    d = t.astimezone(zone).date()
+    return Interval(local_midnight(d, zone), local_midnight(d + timedelta(days=1), zone))

@@ -1,0 +1,82 @@
+"""The grant ledger: which credits exist at an instant and which grants pay a debit.
+
+A pool's credits are grants: the plan's allowance for each cycle, and later
+coupons, bonuses and top-ups. A debit draws from the grants live at its
+instant, in the order SPEC.md sets: soonest expiry first, ties by the earliest
+granted, top-ups always last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import Refused
+from .money import fmt
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int | None  # None: the allowance of a cycle not yet written down
+    pool: str
+    source: str  # allowance, coupon, share, promo, referral, topup ...
+    amount: int  # milli-credits
+    starts_at: datetime
+    expires_at: datetime | None  # None: never expires
+    granted_at: datetime
+    used: int = 0  # milli-credits already drawn
+
+    @property
+    def left(self) -> int:
+        return self.amount - self.used
+
+    def live_at(self, t: datetime) -> bool:
+        return self.starts_at <= t and (self.expires_at is None or t < self.expires_at)
+
+
+def consumption_key(g: Grant):
+    """Soonest expiry first (never-expiring last), ties by earliest granted; top-ups after all."""
+    return (
+        g.source == "topup",
+        g.expires_at is None,
+        g.expires_at or g.granted_at,
+        g.granted_at,
+        g.id if g.id is not None else -1,
+    )
+
+
+def available(grants: list[Grant], pool: str, t: datetime) -> int:
+    return sum(g.left for g in grants if g.pool == pool and g.live_at(t) and g.left > 0)
+
+
+def allocate(grants: list[Grant], pool: str, t: datetime, cost: int) -> list[tuple[Grant, int]]:
+    """Split `cost` over the grants live at `t`, in consumption order.
+
+    Returns (grant, milli-credits) pairs; raises Refused when the live grants
+    hold less than `cost`. Pure: the caller writes the result down.
+    """
+    live = sorted((g for g in grants if g.pool == pool and g.live_at(t) and g.left > 0), key=consumption_key)
+    have = sum(g.left for g in live)
+    if have < cost:
+        short = cost - have
+        raise Refused(
+            f"not enough {pool} credits: this costs {fmt(cost)}, {fmt(have)} available ({fmt(short)} short)",
+            pool=pool,
+            short=short,
+        )
+    out: list[tuple[Grant, int]] = []
+    need = cost
+    for g in live:
+        if need == 0:
+            break
+        take = min(need, g.left)
+        out.append((g, take))
+        need -= take
+    return out
+
+
+def daily_left(cap: int | None, used_today: int) -> int | None:
+    """What a daily cap still allows today (None when there is no cap)."""
+    if cap is None:
+        return None
+    return max(0, cap - used_today)

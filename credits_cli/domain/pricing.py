@@ -1,0 +1,134 @@
+"""Pricing: what one logged usage costs, from the catalog and the caller's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BadInput
+from .catalog import Action, Plan
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the caller says happened (already parsed, not yet priced)."""
+
+    action: str
+    count: int = 1
+    model: str | None = None
+    scope: str | None = None
+    seconds: int | None = None
+    chars: int | None = None
+    custom_domain: bool = False
+    credits: int | None = None  # milli-credits for one action, overriding the catalog
+
+
+@dataclass(frozen=True)
+class Quote:
+    action: str  # the catalog's spelling
+    pool: str
+    model: str | None
+    scope: str | None
+    count: int
+    seconds: int | None
+    chars: int | None
+    custom_domain: bool
+    unit_cost: int  # milli-credits for one action
+    credits: int  # milli-credits for all `count` actions
+
+
+def price(action: Action, usage: Usage, plan: Plan) -> Quote:
+    """Price `usage` of `action` on `plan`; refuse options that do not apply."""
+    name = action.name
+
+    def only_for(option: str, allowed: bool, who: str):
+        if not allowed:
+            raise BadInput(option, f"applies only to {who}, not to {name}")
+
+    only_for("--model", usage.model is None or bool(action.models), "actions priced by model (invokeLLM, agent)")
+    only_for("--scope", usage.scope is None or bool(action.scopes), "message")
+    only_for("--seconds", usage.seconds is None or action.per == "second", "GenerateVideo")
+    only_for("--chars", usage.chars is None or action.per == "block", "GenerateSpeech")
+    only_for("--custom-domain", not usage.custom_domain or action.custom_domain_price is not None, "SendEmail")
+
+    if action.requires and action.requires not in plan.features:
+        raise BadInput("ACTION", f"{name} needs a plan with {action.requires!r} (the {plan.name} plan has none)")
+    if usage.custom_domain and action.custom_domain_requires and action.custom_domain_requires not in plan.features:
+        raise BadInput("--custom-domain", f"needs a plan with {action.custom_domain_requires!r} (the {plan.name} plan has none)")
+
+    model = None
+    if action.models:
+        wanted = (usage.model or action.default_model).strip().lower()
+        matches = [m for m in action.models if m.lower() == wanted]
+        if not matches:
+            raise BadInput("--model", f"unknown model {usage.model!r}; models: {', '.join(action.models)}")
+        model = matches[0]
+
+    scope = None
+    if usage.scope is not None:
+        wanted = usage.scope.strip().lower()
+        matches = [s for s in action.scopes if s.lower() == wanted]
+        if not matches:
+            raise BadInput("--scope", f"unknown scope {usage.scope!r}; scopes: {', '.join(action.scopes)}")
+        scope = matches[0]
+    if action.scopes and action.price is None and usage.credits is None and scope is None:
+        raise BadInput("--credits", f"{name} has no fixed price: give --credits (the real cost) or --scope ({', '.join(action.scopes)})")
+    if scope is not None and usage.credits is not None:
+        raise BadInput("--scope", "give either --credits or --scope, not both")
+
+    if action.per == "second" and usage.seconds is None:
+        raise BadInput("--seconds", f"{name} is priced per second: give --seconds N")
+    if action.per == "block" and usage.chars is None:
+        raise BadInput("--chars", f"{name} is priced per {action.block_chars} characters: give --chars N")
+
+    if usage.credits is not None:
+        unit_cost = usage.credits
+    elif scope is not None:
+        unit_cost = action.scopes[scope]
+    else:
+        unit_cost = _catalog_unit_cost(action, usage, model)
+
+    return Quote(
+        action=name,
+        pool=action.pool,
+        model=model,
+        scope=scope,
+        count=usage.count,
+        seconds=usage.seconds,
+        chars=usage.chars,
+        custom_domain=usage.custom_domain,
+        unit_cost=unit_cost,
+        credits=unit_cost * usage.count,
+    )
+
+
+def _catalog_unit_cost(action: Action, usage: Usage, model: str | None) -> int:
+    if model is not None:
+        return action.models[model]
+    base = action.custom_domain_price if usage.custom_domain else action.price
+    if action.per == "second":
+        return base * usage.seconds
+    if action.per == "block":
+        blocks = -(-usage.chars // action.block_chars)  # a started block counts whole
+        cost = base * blocks
+        if action.max_per_call is not None:
+            cost = min(cost, action.max_per_call)
+        return cost
+    return base
+
+
+def describe(quote: Quote) -> str:
+    """A short human description: 'invokeLLM (gpt-5)', '3 × GenerateVideo (4 s)'."""
+    detail = []
+    if quote.model:
+        detail.append(quote.model)
+    if quote.scope:
+        detail.append(quote.scope)
+    if quote.seconds is not None:
+        detail.append(f"{quote.seconds} s")
+    if quote.chars is not None:
+        detail.append(f"{quote.chars} chars")
+    if quote.custom_domain:
+        detail.append("custom domain")
+    text = quote.action + (f" ({', '.join(detail)})" if detail else "")
+    return f"{quote.count} × {text}" if quote.count != 1 else text
+

@@ -1,0 +1,54 @@
+"""Errors as plain exception classes that know nothing of the CLI.
+
+Each carries the exit code the CLI maps it to (documented in the README):
+0 done, 1 anything unexpected, 2 bad input or usage, 3 refused because credits
+(or a cap) are not enough.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+
+
+class CreditsError(Exception):
+    """Base class: a message for the user and an exit code."""
+
+    exit_code = EXIT_UNEXPECTED
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(CreditsError):
+    """The caller gave something invalid; nothing was changed."""
+
+    exit_code = EXIT_BAD_INPUT
+    code = "bad_input"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class KeyConflict(BadInput):
+    """An idempotency key was reused with another payload."""
+
+    code = "key_conflict"
+
+
+class Refused(CreditsError):
+    """Not enough credits (or a cap reached): nothing was recorded."""
+
+    exit_code = EXIT_REFUSED
+    code = "refused"
+
+    def __init__(self, message: str, *, pool: str, short: int, resets_at=None):
+        super().__init__(message)
+        self.pool = pool
+        self.short = short  # milli-credits missing
+        self.resets_at = resets_at

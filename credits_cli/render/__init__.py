@@ -1,0 +1,1 @@
+"""Output: exact JSON, and (imported lazily) rich tables for people."""

@@ -1,0 +1,399 @@
+"""Use cases: each opens what it needs, runs the domain rules and writes in one
+transaction. They return plain data; the CLI renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from .clock import Clock
+from .domain import catalog as catalog_mod
+from .domain.catalog import Catalog, Plan
+from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
+from .domain.ledger import Grant, allocate
+from .domain.money import fmt
+from .domain.pricing import Quote, Usage, describe, price
+from .errors import BadInput, KeyConflict, Refused
+from .store import repo
+from .store.db import connect, default_path, immediate
+
+DEFAULT_WORKSPACE = "default"
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+
+
+def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None:
+    """Free text a user names things with (apps, members, notes): printable, bounded."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise BadInput(field, "is empty")
+    if len(value) > limit:
+        raise BadInput(field, f"is {len(value):,} characters long; at most {limit} are allowed")
+    if any(ord(c) < 32 or ord(c) == 127 or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in value):
+        raise BadInput(field, "contains control or text-direction characters")
+    return value
+
+
+class Session:
+    """What every command shares: where the ledger is, the clock, the workspace, the catalog."""
+
+    def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
+                 catalog: str | None = None):
+        self.db_path = Path(db).expanduser() if db else None
+        self.clock = Clock(now)
+        name = workspace if workspace is not None else DEFAULT_WORKSPACE
+        if not _NAME.fullmatch(name) or not name.strip():
+            raise BadInput("--workspace", f"{name!r} is not a workspace name (1 to 64 printable characters)")
+        self.workspace_name = name
+        self.catalog_path = catalog or None
+        self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        if self.catalog_path is None:
+            text = resources.files("credits_cli").joinpath("data/catalog.toml").read_text(encoding="utf-8")
+            return catalog_mod.parse_catalog(text, "built-in")
+        path = Path(self.catalog_path).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise BadInput("--catalog", f"no such file {str(path)!r}") from None
+        except UnicodeDecodeError:
+            raise BadInput("--catalog", f"{str(path)!r} is not UTF-8 text") from None
+        except OSError as e:
+            raise BadInput("--catalog", f"cannot read {str(path)!r}: {e.strerror}") from None
+        return catalog_mod.parse_catalog(text, str(path))
+
+    @cached_property
+    def conn(self):
+        return connect(self.db_path or default_path())
+
+    # -- workspace --------------------------------------------------------------
+
+    def workspace(self) -> repo.WorkspaceRow:
+        """The session's workspace; `default` is created on first use (free plan, anchored now)."""
+        ws = repo.get_workspace(self.conn, self.workspace_name)
+        if ws is not None:
+            return ws
+        if self.workspace_name != DEFAULT_WORKSPACE:
+            raise BadInput(
+                "--workspace",
+                f"no workspace named {self.workspace_name!r}; create it with "
+                f"credits --workspace {self.workspace_name!r} init --plan PLAN",
+            )
+        with immediate(self.conn):
+            ws = repo.get_workspace(self.conn, self.workspace_name)
+            if ws is None:
+                now = self.clock.now()
+                plan = "free" if "free" in self.catalog.plans else next(iter(self.catalog.plans))
+                ws = repo.insert_workspace(self.conn, self.workspace_name, plan, "monthly", now, "UTC", now)
+                self.notices.append(
+                    f"created workspace {ws.name!r} on the {plan} plan, cycles anchored at {iso(now)}"
+                    " (set the real plan and start with: credits init)"
+                )
+        return ws
+
+
+@dataclass(frozen=True)
+class DailyCap:
+    cap: int
+    used: int
+    left: int
+    day: Interval
+
+
+@dataclass(frozen=True)
+class PoolBalance:
+    pool: str
+    allowance: int  # the plan's allowance a cycle
+    used: int  # spent this cycle, whatever paid
+    allowance_left: int
+    bonus: int  # left in live grants other than the allowance
+    available: int  # what can be spent now (daily cap included)
+    cycle: Interval
+    daily: DailyCap | None
+
+
+@dataclass(frozen=True)
+class Balance:
+    workspace: str
+    plan: str
+    billing: str
+    timezone: str
+    now: datetime
+    cycle: Interval
+    pools: dict[str, PoolBalance]
+
+
+def _plan_of(session: Session, ws: repo.WorkspaceRow) -> Plan:
+    return session.catalog.plan(ws.plan, field="workspace plan")
+
+
+def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
+    """The allowance grant of a cycle, as it is written down once it is first drawn on."""
+    return Grant(None, pool, "allowance", plan.allowance(pool), cycle.start, cycle.end, cycle.start)
+
+
+def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
+    if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
+        g = _allowance(ws, plan, pool, cycle)
+        repo.insert_grant(conn, ws.id, pool, "allowance", g.amount, g.starts_at, g.expires_at, g.granted_at,
+                          f"{plan.name} plan allowance")
+
+
+def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    cycle = cycle_at(ws.anchor, now)
+    grants = [g for g in repo.grants_overlapping(conn, ws.id, pool, now, now) if g.live_at(now)]
+    allowance = next((g for g in grants if g.source == "allowance" and g.starts_at == cycle.start), None)
+    if allowance is None:
+        allowance = _allowance(ws, plan, pool, cycle)
+        grants.append(allowance)
+    bonus = sum(max(0, g.left) for g in grants if g is not allowance)
+    available = max(0, allowance.left) + bonus
+    daily = None
+    if pool == "message" and plan.daily_message_cap is not None:
+        day = day_at(now, zone)
+        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
+        left = max(0, plan.daily_message_cap - used_today)
+        daily = DailyCap(plan.daily_message_cap, used_today, left, day)
+        available = min(available, left)
+    return PoolBalance(
+        pool=pool,
+        allowance=plan.allowance(pool),
+        used=repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end),
+        allowance_left=max(0, allowance.left),
+        bonus=bonus,
+        available=available,
+        cycle=cycle,
+        daily=daily,
+    )
+
+
+def balance(session: Session) -> Balance:
+    ws = session.workspace()
+    plan = _plan_of(session, ws)
+    now = session.clock.now(parse_zone(ws.timezone, "workspace timezone"))
+    conn = session.conn
+    conn.execute("BEGIN")  # one snapshot for both pools
+    try:
+        pools = {p: pool_balance(conn, ws, plan, p, now) for p in catalog_mod.POOLS}
+    finally:
+        conn.execute("COMMIT")
+    return Balance(ws.name, plan.name, ws.billing, ws.timezone, now, cycle_at(ws.anchor, now), pools)
+
+
+# -- init ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InitResult:
+    workspace: repo.WorkspaceRow
+    created: bool
+    changed: bool
+
+
+def init(session: Session, plan_name: str, start: str | None, timezone: str | None, billing: str | None) -> InitResult:
+    plan = session.catalog.plan(plan_name)
+    billing = (billing or "monthly").strip().lower()
+    if billing not in catalog_mod.BILLINGS:
+        raise BadInput("--billing", f"{billing!r} is not one of {', '.join(catalog_mod.BILLINGS)}")
+    zone_name = (timezone or "UTC").strip()
+    zone = parse_zone(zone_name)
+    now = session.clock.now(zone)
+    anchor = parse_instant(start, "--start", zone) if start else now
+    if anchor > now:
+        raise BadInput("--start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
+    conn = session.conn
+    with immediate(conn):
+        ws = repo.get_workspace(conn, session.workspace_name)
+        if ws is None:
+            ws = repo.insert_workspace(conn, session.workspace_name, plan.name, billing, anchor, zone.key, now)
+            return InitResult(ws, created=True, changed=True)
+        same = (ws.plan, ws.billing, ws.anchor, ws.timezone) == (plan.name, billing, anchor, zone.key)
+        if same:
+            return InitResult(ws, created=False, changed=False)
+        entries = repo.count_entries(conn, ws.id)
+        if entries:
+            raise BadInput(
+                "--workspace",
+                f"workspace {ws.name!r} already holds {entries} ledger entries; init cannot re-anchor a ledger"
+                " in use (start another with --workspace NAME)",
+            )
+        repo.update_workspace(conn, ws.id, plan.name, billing, anchor, zone.key)
+        return InitResult(repo.get_workspace(conn, ws.name), created=False, changed=True)
+
+
+# -- log -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogRequest:
+    usage: Usage
+    at: str | None = None
+    key: str | None = None
+    app: str | None = None
+    member: str | None = None
+    note: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class LogResult:
+    id: int | None
+    quote: Quote
+    at: datetime
+    balance: PoolBalance  # the pool after the event
+    replayed: bool = False
+    dry_run: bool = False
+    app: str | None = None
+    member: str | None = None
+    note: str | None = None
+    key: str | None = None
+    paid_by: list[dict] = field(default_factory=list)
+
+    @property
+    def description(self) -> str:
+        return describe(self.quote)
+
+
+class _DryRun(Exception):
+    def __init__(self, result: LogResult):
+        self.result = result
+
+
+def _payload(quote: Quote, usage: Usage, req: LogRequest, at: datetime | None) -> str:
+    """What the caller gave, canonically: equal payloads are the same request."""
+    body = {
+        "action": quote.action,
+        "count": quote.count,
+        "model": quote.model,
+        "scope": quote.scope,
+        "seconds": quote.seconds,
+        "chars": quote.chars,
+        "custom_domain": quote.custom_domain,
+        "credits": usage.credits,
+        "app": req.app,
+        "member": req.member,
+        "note": req.note,
+    }
+    if at is not None:
+        body["at"] = storage(at)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def log(session: Session, req: LogRequest) -> LogResult:
+    check_name(req.app, "--app")
+    check_name(req.member, "--member")
+    check_name(req.note, "--note", limit=2000)
+    check_name(req.key, "--key")
+    action = session.catalog.action(req.usage.action)
+    ws = session.workspace()
+    plan = _plan_of(session, ws)
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    quote = price(action, req.usage, plan)
+    now = session.clock.now(zone)
+    given_at = parse_instant(req.at, "--at", zone) if req.at else None
+    at = given_at or now
+    if at > now:
+        raise BadInput("--at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
+    if at < ws.anchor:
+        raise BadInput("--at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
+    payload = _payload(quote, req.usage, req, given_at)
+    conn = session.conn
+    try:
+        with immediate(conn):
+            if req.key is not None:
+                seen = repo.event_by_key(conn, ws.id, req.key)
+                if seen is not None:
+                    if seen["payload"] != payload:
+                        raise KeyConflict(
+                            "--key",
+                            f"{req.key!r} was already used for another request (event {seen['id']}); nothing recorded",
+                        )
+                    return _replayed(conn, ws, plan, now, quote, seen)
+            event_id = _debit(conn, ws, plan, zone, quote, at, now, {
+                "at": storage(at), "recorded_at": storage(now), "pool": quote.pool, "action": quote.action,
+                "model": quote.model, "scope": quote.scope, "quantity": quote.count, "seconds": quote.seconds,
+                "chars": quote.chars, "custom_domain": int(quote.custom_domain), "credits_milli": quote.credits,
+                "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
+            })
+            result = LogResult(
+                id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plan, quote.pool, now),
+                dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
+                paid_by=paid_by(conn, event_id),
+            )
+            if req.dry_run:
+                raise _DryRun(replace(result, id=None))
+            return result
+    except _DryRun as d:
+        return d.result
+
+
+def _replayed(conn, ws, plan, now, quote, seen) -> LogResult:
+    from .domain.cycles import from_storage
+
+    return LogResult(
+        id=seen["id"], quote=replace(quote, credits=seen["credits_milli"]), at=from_storage(seen["at"]),
+        balance=pool_balance(conn, ws, plan, quote.pool, now), replayed=True, app=seen["app"],
+        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(conn, seen["id"]),
+    )
+
+
+def paid_by(conn, event_id: int) -> list[dict]:
+    rows = conn.execute(
+        "SELECT a.grant_id, g.source, a.credits_milli FROM allocations a JOIN grants g ON g.id = a.grant_id"
+        " WHERE a.event_id = ? ORDER BY a.rowid",
+        (event_id,),
+    ).fetchall()
+    return [{"grant": r[0], "source": r[1], "credits": r[2]} for r in rows]
+
+
+def _debit(conn, ws, plan: Plan, zone, quote: Quote, at: datetime, now: datetime, values: dict) -> int:
+    """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
+
+    An event logged in the past (`--at`) is placed in time order: the events
+    after it in its pool are paid again, in order, so every balance is what it
+    would have been had the events been logged as they happened. If that leaves
+    any of them unpaid, the new event is refused.
+    """
+    pool, cost = quote.pool, quote.credits
+    cycle = cycle_at(ws.anchor, at)
+    _ensure_allowance(conn, ws, plan, pool, cycle)
+    if pool == "message" and plan.daily_message_cap is not None:
+        day = day_at(at, zone)
+        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
+        left = max(0, plan.daily_message_cap - used_today)
+        if cost > left:
+            local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            raise Refused(
+                f"daily cap reached: this costs {fmt(cost)} message credits and the {plan.name} plan allows"
+                f" {fmt(plan.daily_message_cap)} a day, {fmt(left)} left today ({fmt(cost - left)} short);"
+                f" the day resets at {iso(day.end)} ({local_end})",
+                pool=pool, short=cost - left, resets_at=day.end,
+            )
+    later = repo.events_after(conn, ws.id, pool, at)
+    if later:
+        repo.remove_allocations(conn, [e[0] for e in later])
+    horizon = later[-1][1] if later else at
+    grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, at, horizon)}
+    event_id = repo.insert_event(conn, ws.id, values)
+    for eid, t, credits in [(event_id, at, cost)] + later:
+        try:
+            parts = allocate(list(grants.values()), pool, t, credits)
+        except Refused as r:
+            if eid == event_id:
+                raise Refused(f"{r.message}; the {pool} pool resets at {iso(cycle.end)}",
+                              pool=pool, short=r.short, resets_at=cycle.end) from None
+            raise Refused(
+                f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {eid}"
+                f" (at {iso(t)}) unpaid ({fmt(r.short)} short)",
+                pool=pool, short=r.short, resets_at=cycle.end,
+            ) from None
+        for g, take in parts:
+            grants[g.id] = replace(g, used=g.used + take)
+        repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
+    return event_id

@@ -1,0 +1,85 @@
+"""Opening the database: file permissions, pragmas, migrations, transactions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import BadInput, CreditsError
+
+BUSY_TIMEOUT_S = 60.0
+
+
+class StoreError(CreditsError):
+    """The database cannot be used (unreadable, newer schema, not SQLite ...)."""
+
+
+def default_path() -> Path:
+    """`credits.db` in the user data directory (platformdirs knows each OS's convention)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("credits", appauthor=False)) / "credits.db"
+
+
+def _create_private(path: Path) -> None:
+    """Create the directory (0700) and an empty database file (0600) if missing.
+
+    SQLite gives the -wal and -shm files the same permissions as the database.
+    """
+    if path.exists():
+        return
+    parent = path.parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise BadInput("--db", f"cannot create the directory {str(parent)!r}: {e.strerror}") from None
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as e:
+        raise BadInput("--db", f"cannot create {str(path)!r}: {e.strerror}") from None
+
+
+def connect(path: str | os.PathLike) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger at `path`, migrated to the current schema."""
+    from . import schema
+
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise BadInput("--db", f"{str(p)!r} is a directory, not a database file")
+    _create_private(p)
+    try:
+        # isolation_level=None: no implicit transactions; every write below
+        # opens its own BEGIN IMMEDIATE.
+        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # FULL: a committed event survives a power loss too, at one fsync a commit.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot open {str(p)!r} as a credits database: {e}") from None
+    if version != schema.VERSION:
+        schema.migrate(conn, version)
+    return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection):
+    """One write transaction that takes the write lock at its start.
+
+    BEGIN IMMEDIATE makes every read inside it (a balance check) see the state
+    its write will commit on: concurrent writers queue on the busy timeout
+    instead of overdrawing or failing with "database is locked".
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")

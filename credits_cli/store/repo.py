@@ -1,0 +1,168 @@
+"""Queries and writes on an open connection. No business rules live here."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.cycles import from_storage, storage
+from ..domain.ledger import Grant
+
+
+@dataclass(frozen=True)
+class WorkspaceRow:
+    id: int
+    name: str
+    plan: str
+    billing: str
+    anchor: datetime
+    timezone: str
+    created_at: datetime
+
+
+def _ws(row) -> WorkspaceRow:
+    return WorkspaceRow(row[0], row[1], row[2], row[3], from_storage(row[4]), row[5], from_storage(row[6]))
+
+
+_WS_COLS = "id, name, plan, billing, anchor, timezone, created_at"
+
+
+def get_workspace(conn: sqlite3.Connection, name: str) -> WorkspaceRow | None:
+    row = conn.execute(f"SELECT {_WS_COLS} FROM workspaces WHERE name = ?", (name,)).fetchone()
+    return _ws(row) if row else None
+
+
+def insert_workspace(conn, name, plan, billing, anchor, timezone, created_at) -> WorkspaceRow:
+    conn.execute(
+        "INSERT INTO workspaces (name, plan, billing, anchor, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (name, plan, billing, storage(anchor), timezone, storage(created_at)),
+    )
+    return get_workspace(conn, name)
+
+
+def update_workspace(conn, ws_id, plan, billing, anchor, timezone) -> None:
+    conn.execute(
+        "UPDATE workspaces SET plan = ?, billing = ?, anchor = ?, timezone = ? WHERE id = ?",
+        (plan, billing, storage(anchor), timezone, ws_id),
+    )
+
+
+def count_entries(conn, ws_id) -> int:
+    """Events and grants written for a workspace."""
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM events WHERE workspace_id = ?) + (SELECT count(*) FROM grants WHERE workspace_id = ?)",
+        (ws_id, ws_id),
+    ).fetchone()[0]
+
+
+# --- grants -------------------------------------------------------------------
+
+_GRANT_SELECT = (
+    "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at,"
+    " coalesce(u.used_milli, 0) FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
+)
+
+
+def _grant(row) -> Grant:
+    return Grant(
+        id=row[0],
+        pool=row[1],
+        source=row[2],
+        amount=row[3],
+        starts_at=from_storage(row[4]),
+        expires_at=from_storage(row[5]) if row[5] else None,
+        granted_at=from_storage(row[6]),
+        used=row[7],
+    )
+
+
+def grants_overlapping(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> list[Grant]:
+    """Grants of a pool live at some instant of [start, end]."""
+    rows = conn.execute(
+        _GRANT_SELECT + " WHERE g.workspace_id = ? AND g.pool = ? AND g.starts_at <= ?"
+        " AND (g.expires_at IS NULL OR g.expires_at > ?)",
+        (ws_id, pool, storage(end), storage(start)),
+    ).fetchall()
+    return [_grant(r) for r in rows]
+
+
+def allowance_grant(conn, ws_id: int, pool: str, starts_at: datetime) -> Grant | None:
+    row = conn.execute(
+        _GRANT_SELECT + " WHERE g.workspace_id = ? AND g.pool = ? AND g.source = 'allowance' AND g.starts_at = ?",
+        (ws_id, pool, storage(starts_at)),
+    ).fetchone()
+    return _grant(row) if row else None
+
+
+def insert_grant(conn, ws_id, pool, source, amount, starts_at, expires_at, granted_at, reason=None) -> int:
+    cur = conn.execute(
+        "INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (ws_id, pool, source, amount, storage(starts_at), storage(expires_at) if expires_at else None,
+         storage(granted_at), reason),
+    )
+    return cur.lastrowid
+
+
+# --- events -------------------------------------------------------------------
+
+EVENT_COLUMNS = (
+    "id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
+    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload",
+)
+
+
+def event_by_key(conn, ws_id: int, key: str) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND key = ?", (ws_id, key)
+    ).fetchone()
+    return dict(zip(EVENT_COLUMNS, row)) if row else None
+
+
+def insert_event(conn, ws_id: int, values: dict) -> int:
+    cols = [c for c in EVENT_COLUMNS if c != "id"]
+    cur = conn.execute(
+        f"INSERT INTO events (workspace_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+        (ws_id, *(values.get(c) for c in cols)),
+    )
+    return cur.lastrowid
+
+
+def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
+    """Credits spent from a pool in [start, end)."""
+    return conn.execute(
+        "SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND pool = ? AND at >= ? AND at < ?",
+        (ws_id, pool, storage(start), storage(end)),
+    ).fetchone()[0]
+
+
+def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, datetime, int]]:
+    """(id, at, credits) of the pool's events strictly after `t`, in ledger order."""
+    rows = conn.execute(
+        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND at > ? ORDER BY at, id",
+        (ws_id, pool, storage(t)),
+    ).fetchall()
+    return [(r[0], from_storage(r[1]), r[2]) for r in rows]
+
+
+def remove_allocations(conn, event_ids: list[int]) -> None:
+    """Take back what some events drew (before they are allocated again in time order)."""
+    for event_id in event_ids:
+        for grant_id, milli in conn.execute(
+            "SELECT grant_id, credits_milli FROM allocations WHERE event_id = ?", (event_id,)
+        ).fetchall():
+            conn.execute("UPDATE grant_usage SET used_milli = used_milli - ? WHERE grant_id = ?", (milli, grant_id))
+        conn.execute("DELETE FROM allocations WHERE event_id = ?", (event_id,))
+
+
+def add_allocations(conn, event_id: int, parts: list[tuple[int, int]]) -> None:
+    for grant_id, milli in parts:
+        conn.execute(
+            "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)", (event_id, grant_id, milli)
+        )
+        conn.execute(
+            "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
+            " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
+            (grant_id, milli),
+        )

@@ -1,0 +1,132 @@
+"""The schema, as named migrations recorded by sqlite-utils.
+
+Append-only: never edit a migration that has shipped; add a new one.
+`PRAGMA user_version` holds the number of migrations applied, so a command can
+tell in one cheap read that nothing is pending (and skip importing sqlite-utils).
+
+Amounts are integer milli-credits (`*_milli` columns: 1300 is 1.3 credits);
+instants are fixed-width UTC text that sorts in time order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+NAMES = ["001_ledger"]
+VERSION = len(NAMES)
+
+
+def _migrations():
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("credits")
+
+    @migrations(name="001_ledger")
+    def ledger(db):
+        db["workspaces"].create(
+            {
+                "id": int,
+                "name": str,
+                "plan": str,
+                "billing": str,
+                "anchor": str,
+                "timezone": str,
+                "created_at": str,
+            },
+            pk="id",
+            not_null={"name", "plan", "billing", "anchor", "timezone", "created_at"},
+        )
+        db.execute("CREATE UNIQUE INDEX workspaces_name ON workspaces(name)")
+        db["grants"].create(
+            {
+                "id": int,
+                "workspace_id": int,
+                "pool": str,
+                "source": str,
+                "amount_milli": int,
+                "starts_at": str,
+                "expires_at": str,  # NULL: never expires
+                "granted_at": str,
+                "reason": str,
+            },
+            pk="id",
+            not_null={"workspace_id", "pool", "source", "amount_milli", "starts_at", "granted_at"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        # One allowance grant a pool a cycle.
+        db.execute(
+            "CREATE UNIQUE INDEX grants_allowance ON grants(workspace_id, pool, starts_at)"
+            " WHERE source = 'allowance'"
+        )
+        db.execute("CREATE INDEX grants_live ON grants(workspace_id, pool, starts_at)")
+        # Derived: what has been drawn from each grant, kept in the same
+        # transaction as the allocations it sums.
+        db["grant_usage"].create(
+            {"grant_id": int, "used_milli": int},
+            pk="grant_id",
+            not_null={"used_milli"},
+            foreign_keys=[("grant_id", "grants", "id")],
+        )
+        db["events"].create(
+            {
+                "id": int,
+                "workspace_id": int,
+                "at": str,
+                "recorded_at": str,
+                "pool": str,
+                "action": str,
+                "model": str,
+                "scope": str,
+                "quantity": int,
+                "seconds": int,
+                "chars": int,
+                "custom_domain": int,
+                "credits_milli": int,
+                "app": str,
+                "member": str,
+                "note": str,
+                "key": str,
+                "payload": str,
+            },
+            pk="id",
+            not_null={"workspace_id", "at", "recorded_at", "pool", "action", "quantity", "credits_milli"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        # Covering index: a pool's sum over any time range reads the index only.
+        db.execute("CREATE INDEX events_pool_at ON events(workspace_id, pool, at, credits_milli)")
+        db.execute("CREATE UNIQUE INDEX events_key ON events(workspace_id, key) WHERE key IS NOT NULL")
+        db["allocations"].create(
+            {"event_id": int, "grant_id": int, "credits_milli": int},
+            pk=("event_id", "grant_id"),
+            not_null={"credits_milli"},
+            foreign_keys=[("event_id", "events", "id"), ("grant_id", "grants", "id")],
+        )
+        db.execute("CREATE INDEX allocations_grant ON allocations(grant_id)")
+
+    return migrations
+
+
+def migrate(conn: sqlite3.Connection, found: int) -> None:
+    """Bring the database to VERSION; safe when many processes start at once."""
+    from .db import StoreError
+
+    if found > VERSION:
+        raise StoreError(
+            f"this database has schema version {found}, newer than this credits ({VERSION}); upgrade credits"
+        )
+    import sqlite_utils
+
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while this one waited for the lock.
+        if conn.execute("PRAGMA user_version").fetchone()[0] < VERSION:
+            _migrations().apply(db)
+            conn.execute(f"PRAGMA user_version = {VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
