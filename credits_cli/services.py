@@ -73,6 +73,10 @@ class Session:
     def conn(self):
         return connect(self.db_path or default_path())
 
+    def close(self) -> None:
+        if "conn" in self.__dict__:
+            self.__dict__.pop("conn").close()
+
     # -- workspace --------------------------------------------------------------
 
     def workspace(self) -> repo.WorkspaceRow:
@@ -89,7 +93,7 @@ class Session:
         with immediate(self.conn):
             ws = repo.get_workspace(self.conn, self.workspace_name)
             if ws is None:
-                now = self.clock.now()
+                now = self.clock.now().replace(microsecond=0)
                 plan = "free" if "free" in self.catalog.plans else next(iter(self.catalog.plans))
                 ws = repo.insert_workspace(self.conn, self.workspace_name, plan, "monthly", now, "UTC", now)
                 self.notices.append(
@@ -205,7 +209,7 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
     zone_name = (timezone or "UTC").strip()
     zone = parse_zone(zone_name)
     now = session.clock.now(zone)
-    anchor = parse_instant(start, "--start", zone) if start else now
+    anchor = parse_instant(start, "--start", zone) if start else now.replace(microsecond=0)
     if anchor > now:
         raise BadInput("--start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
     conn = session.conn

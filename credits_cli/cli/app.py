@@ -43,6 +43,7 @@ def main(
     from ..services import Session
 
     ctx.obj = Session(db=db, now=now, workspace=workspace, catalog=catalog)
+    ctx.call_on_close(ctx.obj.close)
 
 
 from . import catalog_cmds, ledger_cmds  # noqa: E402  (commands register on `app`)

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..domain.cycles import iso
+from ..domain.cycles import iso, when
 from ..domain.money import fmt, parse_count, parse_credits
 from ..errors import BadInput
 from ..render.jsonout import Credits
@@ -141,9 +141,9 @@ def register(app: typer.Typer) -> None:
             b = r.balance
             left = f"{fmt(b.available)} {b.pool} credits available"
             if b.daily is not None and b.daily.left == b.available:
-                left += f" today (daily cap; resets {iso(b.daily.day.end)})"
+                left += f" today (daily cap; resets {when(b.daily.day.end)})"
             else:
-                left += f" (resets {iso(b.cycle.end)})"
+                left += f" (resets {when(b.cycle.end)})"
             cost = f"{fmt(r.quote.credits)} {r.quote.pool} credits for {r.description}"
             if r.replayed:
                 print(f"Already recorded as event {r.id}: {cost}; {left}")

@@ -78,6 +78,13 @@ def iso(t: datetime) -> str:
     return text + "Z"
 
 
+def when(t: datetime, zone=UTC) -> str:
+    """Short human form: 2026-12-21 09:30 UTC (seconds shown only when not zero)."""
+    local = t.astimezone(zone)
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname()}"
+
+
 def storage(t: datetime) -> str:
     """Fixed-width UTC text that sorts in time order: 2026-01-31T09:30:00.000000Z."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..domain.cycles import iso
+from ..domain.cycles import when
 from ..domain.money import fmt
 
 
@@ -29,9 +29,8 @@ def _until(now, t) -> str:
 
 def balance(b) -> None:
     c = console()
-    c.print(
-        f"[bold]{b.workspace}[/bold] · {b.plan} plan ({b.billing}) · cycle {iso(b.cycle.start)} → {iso(b.cycle.end)}"
-    )
+    c.print(f"[bold]{b.workspace}[/bold] · {b.plan} plan ({b.billing}) · days in {b.timezone}")
+    c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} (resets {_until(b.now, b.cycle.end)})")
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("")
     for name in b.pools:
@@ -47,19 +46,20 @@ def balance(b) -> None:
     c.print(t)
     daily = next((p.daily for p in pools if p.daily), None)
     if daily is not None:
-        c.print(f"The daily cap resets at {iso(daily.day.end)} ({b.timezone} midnight).")
+        c.print(f"The daily cap resets at {when(daily.day.end)} (midnight in {b.timezone}).")
 
 
 def plans_table(rows, source: str) -> None:
     t = Table(title=f"Plans ({source} catalog)", box=box.SIMPLE_HEAD)
-    for col, just in (("plan", "left"), ("$/month", "right"), ("$/month yearly", "right"), ("message", "right"),
-                      ("integration", "right"), ("daily cap", "right"), ("features", "left")):
-        t.add_column(col, justify=just)
+    for col in ("plan", "$/month", "$/month\nbilled yearly", "message\na cycle", "integration\na cycle"):
+        t.add_column(col, justify="left" if col == "plan" else "right", no_wrap=True)
+    t.add_column("features", ratio=1, min_width=16)
     for r in rows:
         cap = r["daily_message_cap"]
+        message = fmt(r["message"].milli) + (f" ({fmt(cap.milli)}/day)" if cap is not None else "")
         t.add_row(
-            r["plan"], fmt(r["price_monthly"].milli), fmt(r["price_yearly"].milli), fmt(r["message"].milli),
-            fmt(r["integration"].milli), fmt(cap.milli) if cap is not None else "—", ", ".join(r["features"]) or "—",
+            r["plan"], fmt(r["price_monthly"].milli), fmt(r["price_yearly"].milli), message,
+            fmt(r["integration"].milli), ", ".join(f.replace("_", " ") for f in r["features"]) or "—",
         )
     console().print(t)
 
@@ -67,22 +67,22 @@ def plans_table(rows, source: str) -> None:
 def prices_table(actions, source: str) -> None:
     t = Table(title=f"Prices ({source} catalog)", box=box.SIMPLE_HEAD)
     for col, just in (("action", "left"), ("pool", "left"), ("cost", "left"), ("needs", "left")):
-        t.add_column(col, justify=just)
+        t.add_column(col, justify=just, overflow="fold")
     for a in actions:
         if a.models:
-            cost = " · ".join(f"{m} {fmt(v)}" for m, v in a.models.items()) + f" a {a.unit}"
+            cost = " · ".join(f"{m} {fmt(v)}" for m, v in a.models.items()) + f" per {a.unit}"
         elif a.scopes:
             cost = "--credits X, or typical: " + " · ".join(f"{s} {fmt(v)}" for s, v in a.scopes.items())
         elif a.per == "second":
-            cost = f"{fmt(a.price)} a second"
+            cost = f"{fmt(a.price)} per second"
         elif a.per == "block":
-            cost = f"{fmt(a.price)} a started {a.block_chars} characters"
+            cost = f"{fmt(a.price)} per started {a.block_chars} characters"
             if a.max_per_call is not None:
-                cost += f", at most {fmt(a.max_per_call)} a call"
+                cost += f", at most {fmt(a.max_per_call)} per call"
         else:
-            cost = f"{fmt(a.price)} a {a.unit}"
+            cost = f"{fmt(a.price)} per {a.unit}"
         if a.custom_domain_price is not None:
             cost += f" ({fmt(a.custom_domain_price)} from a custom domain)"
-        needs = ", ".join(x for x in (a.requires, a.custom_domain_requires and f"{a.custom_domain_requires} (custom domain)") if x)
+        needs = ", ".join(x.replace("_", " ") for x in (a.requires, a.custom_domain_requires and f"{a.custom_domain_requires} (for --custom-domain)") if x)
         t.add_row(a.name, a.pool, cost, needs or "—")
     console().print(t)
