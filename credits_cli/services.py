@@ -16,7 +16,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
 from .domain.ledger import Grant, allocate
-from .domain.money import fmt
+from .domain.money import fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store import repo
@@ -48,7 +48,7 @@ class Session:
         self.clock = Clock(now)
         name = workspace if workspace is not None else DEFAULT_WORKSPACE
         if not _NAME.fullmatch(name) or not name.strip():
-            raise BadInput("--workspace", f"{name!r} is not a workspace name (1 to 64 printable characters)")
+            raise BadInput("--workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
         self.workspace_name = name
         self.catalog_path = catalog or None
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
@@ -109,6 +109,7 @@ class DailyCap:
     used: int
     left: int
     day: Interval
+    zone: object  # the workspace's ZoneInfo: the day is counted there
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
         day = day_at(now, zone)
         used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
         left = max(0, plan.daily_message_cap - used_today)
-        daily = DailyCap(plan.daily_message_cap, used_today, left, day)
+        daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
         available = min(available, left)
     return PoolBalance(
         pool=pool,
@@ -205,7 +206,7 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
     plan = session.catalog.plan(plan_name)
     billing = (billing or "monthly").strip().lower()
     if billing not in catalog_mod.BILLINGS:
-        raise BadInput("--billing", f"{billing!r} is not one of {', '.join(catalog_mod.BILLINGS)}")
+        raise BadInput("--billing", f"{shown(billing)} is not one of {', '.join(catalog_mod.BILLINGS)}")
     zone_name = (timezone or "UTC").strip()
     zone = parse_zone(zone_name)
     now = session.clock.now(zone)
@@ -316,7 +317,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
                     if seen["payload"] != payload:
                         raise KeyConflict(
                             "--key",
-                            f"{req.key!r} was already used for another request (event {seen['id']}); nothing recorded",
+                            f"{shown(req.key)} was already used for another request (event {seen['id']}); nothing recorded",
                         )
                     return _replayed(conn, ws, plan, now, quote, seen)
             event_id = _debit(conn, ws, plan, zone, quote, at, now, {

@@ -420,22 +420,21 @@ def test_malformed_instants_are_refused(text):
     assert e.value.field == "--at"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: parse_instant accepts a string with a NUL after a valid time "
-    "('2026-01-31T09:30:00\\x00', '...Z\\x00', '...\\x00Z'): CPython 3.11's "
-    "datetime.fromisoformat stops at the NUL, and parse_instant never checks for it"))
+# Regression: CPython 3.11's datetime.fromisoformat stops at a NUL, so these
+# were once accepted as 2026-01-31T09:30:00Z.
 @pytest.mark.parametrize("text", ["2026-01-31T09:30:00\x00", "2026-01-31T09:30:00Z\x00", "2026-01-31T09:30:00\x00Z"])
 def test_embedded_nul_is_refused(text):
     with pytest.raises(BadInput):
         parse_instant(text, "--at")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor): parse_instant's error message repeats the whole input, so a "
-    "10,000-character argument gives a 10,000-character error line"))
+# Regression: the error once repeated the whole 10,000-character input.
 def test_error_for_a_huge_input_is_short():
     with pytest.raises(BadInput) as e:
         parse_instant("x" * 10_000, "--at")
+    assert len(e.value.message) < 500
+    with pytest.raises(BadInput) as e:
+        parse_zone("x" * 10_000)
     assert len(e.value.message) < 500
 
 
@@ -482,7 +481,7 @@ def test_storage_is_fixed_width_utc():
     assert from_storage(storage(utc(2026, 1, 31, 9, 30, 0, 42))) == utc(2026, 1, 31, 9, 30, 0, 42)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9000, 1, 1),
                              timezones=st.just(UTC)), min_size=2, max_size=10))
 def test_property_storage_sorts_in_time_order(ts):

@@ -58,9 +58,9 @@ def register(app: typer.Typer) -> None:
                     "timezone": ws.timezone, "created": result.created, "changed": result.changed,
                 })
                 return
-            verb = "created" if result.created else ("updated" if result.changed else "already set up:")
-            print(f"Workspace {ws.name!r} {verb} {ws.plan} plan ({ws.billing}), cycles anchored at"
-                  f" {iso(ws.anchor)}, days in {ws.timezone}")
+            verb = "created" if result.created else ("updated" if result.changed else "unchanged")
+            print(f"Workspace {ws.name!r} {verb}: {ws.plan} plan ({ws.billing}), resets on {iso(ws.anchor)}"
+                  f" each month, days in {ws.timezone}")
 
     @app.command()
     def log(
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             b = r.balance
             left = f"{fmt(b.available)} {b.pool} credits available"
             if b.daily is not None and b.daily.left == b.available:
-                left += f" today (daily cap; resets {when(b.daily.day.end)})"
+                left += f" today (daily cap; resets {when(b.daily.day.end, b.daily.zone)})"
             else:
                 left += f" (resets {when(b.cycle.end)})"
             cost = f"{fmt(r.quote.credits)} {r.quote.pool} credits for {r.description}"

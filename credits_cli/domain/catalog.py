@@ -7,10 +7,11 @@ replaces it whole. Validation names the exact key that is wrong.
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from dataclasses import dataclass, field
 
 from ..errors import BadInput
-from .money import MAX_INPUT, parse_count, parse_credits
+from .money import MAX_INPUT, parse_count, parse_credits, shown
 
 POOLS = ("message", "integration")
 BILLINGS = ("monthly", "yearly")
@@ -60,7 +61,7 @@ class Catalog:
     def plan(self, name: str, field: str = "--plan") -> Plan:
         key = str(name).strip().lower()
         if key not in self.plans:
-            raise BadInput(field, f"unknown plan {name!r}; plans: {', '.join(self.plans)}")
+            raise BadInput(field, f"unknown plan {shown(name)}; plans: {', '.join(self.plans)}")
         return self.plans[key]
 
     def action(self, name: str, field: str = "ACTION") -> Action:
@@ -68,15 +69,15 @@ class Catalog:
         for action in self.actions.values():
             if action.name.lower() == key:
                 return action
-        raise BadInput(field, f"unknown action {name!r}; actions: {', '.join(self.actions)}")
+        raise BadInput(field, f"unknown action {shown(name)}; actions: {', '.join(self.actions)}")
 
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Parse and validate a catalog from TOML text; `source` names it in errors."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text, parse_float=Decimal)  # 0.3 stays exactly 0.3
     except tomllib.TOMLDecodeError as e:
-        raise BadInput(f"catalog {source}", f"not valid TOML: {e}") from None
+        raise BadInput("--catalog", f"{source}: not valid TOML: {e}") from None
     return catalog_from_data(data, source)
 
 
@@ -91,7 +92,7 @@ class _Reader:
 
     def fail(self, key: str, message: str):
         where = f"{self.path}.{key}" if key else self.path
-        raise BadInput(f"catalog {self.source}", f"{where}: {message}")
+        raise BadInput("--catalog", f"{self.source}: {where}: {message}")
 
     def credits(self, key: str, *, required: bool = True, maximum: int = MAX_INPUT) -> int | None:
         if key not in self.table:
@@ -101,8 +102,8 @@ class _Reader:
         return self._amount(key, self.table[key], maximum)
 
     def _amount(self, key, value, maximum=MAX_INPUT) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.fail(key, f"must be a number of credits written as an integer or a string like \"0.5\", not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+            self.fail(key, f"must be a number of credits such as 2 or 0.5, not {shown(value)}")
         try:
             return parse_credits(str(value), "", maximum=maximum)
         except BadInput as e:
@@ -113,7 +114,7 @@ class _Reader:
             return None
         value = self.table[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"must be a whole number, not {value!r}")
+            self.fail(key, f"must be a whole number, not {shown(value)}")
         try:
             return parse_count(str(value), "")
         except BadInput as e:
@@ -126,9 +127,9 @@ class _Reader:
             return None
         value = self.table[key]
         if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"must be a non-empty string, not {value!r}")
+            self.fail(key, f"must be a non-empty string, not {shown(value)}")
         if choices and value not in choices:
-            self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
+            self.fail(key, f"must be one of {', '.join(choices)}, not {shown(value)}")
         return value
 
     def prices(self, key: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 
 from ..errors import BadInput
+from .money import shown
 
 UTC = timezone.utc
 
@@ -32,11 +33,18 @@ class Interval:
 def parse_zone(name: str, field: str = "--timezone") -> ZoneInfo:
     text = str(name).strip()
     if not text or "\x00" in text or len(text) > 64:
-        raise BadInput(field, f"{name!r} is not an IANA time zone such as Europe/Paris")
+        raise BadInput(field, f"{shown(name)} is not an IANA time zone such as Europe/Paris")
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise BadInput(field, f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or UTC") from None
+        pass
+    # Zone names are case-sensitive files; accept "utc" or "europe/paris" all the same.
+    from zoneinfo import available_timezones
+
+    matches = [z for z in available_timezones() if z.lower() == text.lower()]
+    if len(matches) == 1:
+        return ZoneInfo(matches[0])
+    raise BadInput(field, f"unknown time zone {shown(name)}; use an IANA name such as Europe/Paris or UTC")
 
 
 def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> datetime:
@@ -47,16 +55,16 @@ def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> dat
     twice (a DST change); a bare date means its local midnight.
     """
     s = str(text).strip()
-    if not s or len(s) > 64 or not s.isascii() or not s[:4].isdigit():
-        raise BadInput(field, f"{text!r} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z")
+    if not s or len(s) > 64 or not s.isascii() or not s.isprintable() or not s[:4].isdigit():
+        raise BadInput(field, f"{shown(text)} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z")
     try:
         dt = datetime.fromisoformat(s)
     except ValueError:
-        raise BadInput(field, f"{text!r} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z") from None
+        raise BadInput(field, f"{shown(text)} is not an ISO 8601 instant such as 2026-01-31T09:30:00Z") from None
     if not 1970 <= dt.year <= 9000:
-        raise BadInput(field, f"{text!r} is out of range (years 1970 to 9000)")
+        raise BadInput(field, f"{shown(text)} is out of range (years 1970 to 9000)")
     if dt.tzinfo is not None:
-        return dt.astimezone(UTC)
+        return _in_range(dt.astimezone(UTC), text, field)
     if zone is UTC or zone == UTC:
         return dt.replace(tzinfo=UTC)
     first = dt.replace(tzinfo=zone, fold=0)
@@ -64,9 +72,15 @@ def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> dat
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
         if back != dt:
-            raise BadInput(field, f"{text!r} does not exist in {zone.key} (clocks jump over it); give an offset such as +01:00")
-        raise BadInput(field, f"{text!r} happens twice in {zone.key} (clocks go back); give an offset such as +01:00")
-    return first.astimezone(UTC)
+            raise BadInput(field, f"{shown(text)} does not exist in {zone.key} (clocks jump over it); give an offset such as +01:00")
+        raise BadInput(field, f"{shown(text)} happens twice in {zone.key} (clocks go back); give an offset such as +01:00")
+    return _in_range(first.astimezone(UTC), text, field)
+
+
+def _in_range(t: datetime, text: str, field: str) -> datetime:
+    if not 1970 <= t.year <= 9000:
+        raise BadInput(field, f"{shown(text)} is out of range (years 1970 to 9000, UTC)")
+    return t
 
 
 def iso(t: datetime) -> str:

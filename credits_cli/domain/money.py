@@ -15,8 +15,14 @@ from ..errors import BadInput
 MILLI = 1000
 MAX_INPUT = 1_000_000  # the largest number accepted on the command line
 
-_DECIMAL = re.compile(r"[+]?(\d+)(?:\.(\d+))?|[+]?\.(\d+)")
-_INTEGER = re.compile(r"[+]?\d+")
+_DECIMAL = re.compile(r"[+]?([0-9]+)(?:\.([0-9]+))?|[+]?\.([0-9]+)")
+_INTEGER = re.compile(r"[+]?[0-9]+")
+
+
+def shown(text, limit: int = 40) -> str:
+    """An input quoted for an error line, cut short so the line stays one line."""
+    r = repr(str(text))
+    return r if len(r) <= limit else r[: limit - 5] + "…'" + f" ({len(str(text)):,} characters)"
 
 
 def parse_credits(text: str, field: str, *, maximum: int = MAX_INPUT) -> int:
@@ -28,17 +34,17 @@ def parse_credits(text: str, field: str, *, maximum: int = MAX_INPUT) -> int:
     s = str(text).strip()
     m = _DECIMAL.fullmatch(s)
     if not m:
-        raise BadInput(field, f"{text!r} is not a non-negative decimal number of credits")
+        raise BadInput(field, f"{shown(text)} is not a non-negative decimal number of credits")
     whole = m.group(1) or "0"
     frac = m.group(2) if m.group(1) is not None else m.group(3)
     frac = (frac or "").rstrip("0")
     if len(frac) > 3:
-        raise BadInput(field, f"{text!r} has more than 3 decimals (credits are counted to 0.001)")
+        raise BadInput(field, f"{shown(text)} has more than 3 decimals (credits are counted to 0.001)")
     if len(whole.lstrip("0")) > 7:
-        raise BadInput(field, f"{text!r} is larger than {MAX_INPUT:,}")
+        raise BadInput(field, f"{shown(text)} is larger than {MAX_INPUT:,}")
     milli = int(whole) * MILLI + int((frac + "000")[:3])
     if milli > maximum * MILLI:
-        raise BadInput(field, f"{text!r} is larger than {maximum:,}")
+        raise BadInput(field, f"{shown(text)} is larger than {maximum:,}")
     return milli
 
 
@@ -46,13 +52,13 @@ def parse_count(text: str, field: str, *, minimum: int = 1, maximum: int = MAX_I
     """Parse a whole number between `minimum` and `maximum` (a count, seconds, characters)."""
     s = str(text).strip()
     if not _INTEGER.fullmatch(s):
-        raise BadInput(field, f"{text!r} is not a whole number")
+        raise BadInput(field, f"{shown(text)} is not a whole number")
     digits = s.lstrip("+").lstrip("0") or "0"
     if len(digits) > len(str(maximum)) or int(digits) > maximum:
-        raise BadInput(field, f"{text!r} is larger than {maximum:,}")
+        raise BadInput(field, f"{shown(text)} is larger than {maximum:,}")
     n = int(digits)
     if n < minimum:
-        raise BadInput(field, f"{text!r} is smaller than {minimum}")
+        raise BadInput(field, f"{shown(text)} is smaller than {minimum}")
     return n
 
 

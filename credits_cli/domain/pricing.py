@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import BadInput
 from .catalog import Action, Plan
+from .money import shown
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,10 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
 
     model = None
     if action.models:
-        wanted = (usage.model or action.default_model).strip().lower()
+        wanted = (usage.model if usage.model is not None else action.default_model).strip().lower()
         matches = [m for m in action.models if m.lower() == wanted]
         if not matches:
-            raise BadInput("--model", f"unknown model {usage.model!r}; models: {', '.join(action.models)}")
+            raise BadInput("--model", f"unknown model {shown(usage.model)}; models: {', '.join(action.models)}")
         model = matches[0]
 
     scope = None
@@ -68,16 +69,16 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
         wanted = usage.scope.strip().lower()
         matches = [s for s in action.scopes if s.lower() == wanted]
         if not matches:
-            raise BadInput("--scope", f"unknown scope {usage.scope!r}; scopes: {', '.join(action.scopes)}")
+            raise BadInput("--scope", f"unknown scope {shown(usage.scope)}; scopes: {', '.join(action.scopes)}")
         scope = matches[0]
     if action.scopes and action.price is None and usage.credits is None and scope is None:
         raise BadInput("--credits", f"{name} has no fixed price: give --credits (the real cost) or --scope ({', '.join(action.scopes)})")
     if scope is not None and usage.credits is not None:
         raise BadInput("--scope", "give either --credits or --scope, not both")
 
-    if action.per == "second" and usage.seconds is None:
+    if action.per == "second" and usage.seconds is None and usage.credits is None:
         raise BadInput("--seconds", f"{name} is priced per second: give --seconds N")
-    if action.per == "block" and usage.chars is None:
+    if action.per == "block" and usage.chars is None and usage.credits is None:
         raise BadInput("--chars", f"{name} is priced per {action.block_chars} characters: give --chars N")
 
     if usage.credits is not None:

@@ -46,7 +46,9 @@ def balance(b) -> None:
     c.print(t)
     daily = next((p.daily for p in pools if p.daily), None)
     if daily is not None:
-        c.print(f"The daily cap resets at {when(daily.day.end)} (midnight in {b.timezone}).")
+        local = when(daily.day.end, daily.zone)
+        utc = when(daily.day.end)
+        c.print(f"The daily cap resets at {local}" + (f" ({utc})." if local != utc else "."))
 
 
 def plans_table(rows, source: str) -> None:

@@ -1,0 +1,58 @@
+"""The database file: schema migrations, WAL, first use by many processes at once."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from credits_cli.store import schema
+
+
+def test_schema_is_created_by_recorded_named_migrations_in_wal_mode(cli):
+    assert cli("balance").exit_code == 0
+    conn = sqlite3.connect(cli.db)
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits'")]
+    assert names == schema.NAMES
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_a_database_from_a_newer_credits_is_refused(cli):
+    cli("balance")
+    conn = sqlite3.connect(cli.db)
+    conn.execute(f"PRAGMA user_version = {schema.VERSION + 1}")
+    conn.close()
+    r = cli("balance")
+    assert r.exit_code == 1 and "newer than this credits" in r.stderr
+
+
+def test_a_file_that_is_not_a_database_is_a_clean_error(cli):
+    cli.db.write_bytes(b"this is not sqlite" * 100)
+    r = cli("balance")
+    assert r.exit_code == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_db_path_that_is_a_directory_is_bad_input(cli, tmp_path):
+    r = cli("balance", "--db", str(tmp_path))
+    assert r.exit_code == 2 and "--db" in r.stderr
+
+
+@pytest.mark.slow
+def test_first_use_by_many_processes_at_once_creates_one_workspace(tmp_path):
+    db = tmp_path / "fresh.db"
+    env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": "2026-02-01T00:00:00Z"}
+    procs = [subprocess.Popen([sys.executable, "-m", "credits_cli", "log", "SendEmail", "-q"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, outs
+    created = sum("created workspace" in err for _, err in outs)
+    assert created == 0  # --quiet: nothing printed
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 8
+    assert conn.execute("SELECT count(*) FROM grants").fetchone()[0] == 1
+    conn.close()
