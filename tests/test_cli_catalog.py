@@ -1,6 +1,5 @@
 """`credits plans`, `credits prices` and a user's own catalog."""
 
-import json
 from decimal import Decimal as D
 from importlib import resources
 

@@ -297,7 +297,7 @@ def test_dry_run_quotes_and_records_nothing(cli):
     r = cli("log", "GenerateVideo", "--seconds", "30", "--dry-run", now=now)
     one_line_error(r, code=3)
     human = cli("log", "SendEmail", "--dry-run", now=now)
-    assert human.stdout.startswith("Would charge 1 integration credits")
+    assert human.stdout.startswith("Would charge 1 integration credit for SendEmail")
     assert cli.dump() == before
 
 

@@ -9,7 +9,7 @@ runs 00:00 to 00:00 in the workspace's zone.
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..domain.cycles import iso, when
-from ..domain.money import fmt, parse_count, parse_credits
+from ..domain.money import amount, parse_count, parse_credits
 from ..errors import BadInput
 from ..render.jsonout import Credits
 from .common import JsonOption, emit_json, failures, say
@@ -139,12 +139,12 @@ def register(app: typer.Typer) -> None:
                 })
                 return
             b = r.balance
-            left = f"{fmt(b.available)} {b.pool} credits available"
+            left = f"{amount(b.available, b.pool)} available"
             if b.daily is not None and b.daily.left == b.available:
                 left += f" today (daily cap; resets {when(b.daily.day.end, b.daily.zone)})"
             else:
                 left += f" (resets {when(b.cycle.end)})"
-            cost = f"{fmt(r.quote.credits)} {r.quote.pool} credits for {r.description}"
+            cost = f"{amount(r.quote.credits, r.quote.pool)} for {r.description}"
             if r.replayed:
                 print(f"Already recorded as event {r.id}: {cost}; {left}")
             elif r.dry_run:

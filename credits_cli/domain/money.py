@@ -75,3 +75,9 @@ def fmt(milli: int) -> str:
     """Human form of an amount: 1300 -> '1.3', 1500000 -> '1,500'."""
     d = to_decimal(milli)
     return f"{d:,f}"
+
+
+def amount(milli: int, pool: str | None = None) -> str:
+    """'1 message credit', '2.5 integration credits', '0 credits'."""
+    noun = "credit" if milli == 1000 else "credits"
+    return f"{fmt(milli)} {pool + ' ' if pool else ''}{noun}"
