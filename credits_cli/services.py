@@ -15,6 +15,7 @@ from .clock import Clock
 from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
+from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate
 from .domain.money import fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
@@ -320,12 +321,14 @@ def log(session: Session, req: LogRequest) -> LogResult:
                             f"{shown(req.key)} was already used for another request (event {seen['id']}); nothing recorded",
                         )
                     return _replayed(conn, ws, plan, now, quote, seen)
-            event_id = _debit(conn, ws, plan, zone, quote, at, now, {
+            values = {
                 "at": storage(at), "recorded_at": storage(now), "pool": quote.pool, "action": quote.action,
                 "model": quote.model, "scope": quote.scope, "quantity": quote.count, "seconds": quote.seconds,
                 "chars": quote.chars, "custom_domain": int(quote.custom_domain), "credits_milli": quote.credits,
                 "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
-            })
+            }
+            values["fingerprint"] = fingerprint(values)
+            event_id = _debit(conn, ws, plan, zone, quote, at, now, values)
             result = LogResult(
                 id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plan, quote.pool, now),
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,

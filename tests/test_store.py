@@ -56,3 +56,26 @@ def test_first_use_by_many_processes_at_once_creates_one_workspace(tmp_path):
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 8
     assert conn.execute("SELECT count(*) FROM grants").fetchone()[0] == 1
     conn.close()
+
+
+def test_a_database_of_the_first_schema_migrates_forward_without_loss(cli, tmp_path):
+    """tests/fixtures/schema_001.db was written by the first released schema (001_ledger only)."""
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parent / "fixtures" / "schema_001.db", cli.db)
+    old = sqlite3.connect(cli.db)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    old.close()
+    b = cli.json("balance", now="2026-02-05T00:00:00Z")
+    assert (b["plan"], b["integration"]["used"], b["message"]["used"]) == ("builder", 15, 1)
+    assert cli.json("balance", now="2026-03-06T00:00:00Z")["integration"]["used"] == 3
+    conn = sqlite3.connect(cli.db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
+    assert conn.execute("SELECT count(*) FROM events WHERE fingerprint IS NULL").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3
+    conn.close()
+    # the old idempotency key still replays
+    again = cli.json("log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", "--key", "k1",
+                     now="2026-03-06T00:00:00Z")
+    assert again["replayed"] is True and again["id"] == 1

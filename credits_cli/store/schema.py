@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-NAMES = ["001_ledger"]
+NAMES = ["001_ledger", "002_event_fingerprints"]
 VERSION = len(NAMES)
 
 
@@ -102,6 +102,18 @@ def _migrations():
             foreign_keys=[("event_id", "events", "id"), ("grant_id", "grants", "id")],
         )
         db.execute("CREATE INDEX allocations_grant ON allocations(grant_id)")
+
+    @migrations(name="002_event_fingerprints")
+    def event_fingerprints(db):
+        from ..domain.events import CONTENT_FIELDS, fingerprint
+
+        db.execute("ALTER TABLE events ADD COLUMN fingerprint TEXT")
+        cols = ", ".join(CONTENT_FIELDS)
+        rows = db.execute(f"SELECT id, {cols} FROM events").fetchall()
+        for row in rows:
+            db.execute("UPDATE events SET fingerprint = ? WHERE id = ?",
+                       (fingerprint(dict(zip(CONTENT_FIELDS, row[1:]))), row[0]))
+        db.execute("CREATE INDEX events_fingerprint ON events(workspace_id, fingerprint)")
 
     return migrations
 

@@ -1,0 +1,28 @@
+"""An event's identity by content, and the fields it is exported with."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+# The export's columns, in order. `id` is local to one database; the rest is the event.
+EXPORT_FIELDS = (
+    "id", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
+    "credits", "app", "member", "key", "note",
+)
+
+# What makes two events the same event (everything but the local id).
+CONTENT_FIELDS = (
+    "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
+    "credits_milli", "app", "member", "key", "note",
+)
+
+
+def fingerprint(row: dict) -> str:
+    """A short hash of an event's content (`at` in storage form, credits in milli).
+
+    Import counts events by it: a file row is new only when the file holds more
+    copies of that content than the ledger does, so re-importing adds nothing.
+    """
+    body = json.dumps([row.get(f) for f in CONTENT_FIELDS], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
