@@ -21,6 +21,7 @@ from .domain.money import fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store import repo
+from .store.queries import paid_by
 from .store.db import connect, default_path, immediate
 
 DEFAULT_WORKSPACE = "default"
@@ -349,15 +350,6 @@ def _replayed(conn, ws, plan, now, quote, seen) -> LogResult:
         balance=pool_balance(conn, ws, plan, quote.pool, now), replayed=True, app=seen["app"],
         member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(conn, seen["id"]),
     )
-
-
-def paid_by(conn, event_id: int) -> list[dict]:
-    rows = conn.execute(
-        "SELECT a.grant_id, g.source, a.credits_milli FROM allocations a JOIN grants g ON g.id = a.grant_id"
-        " WHERE a.event_id = ? ORDER BY a.rowid",
-        (event_id,),
-    ).fetchall()
-    return [{"grant": r[0], "source": r[1], "credits": r[2]} for r in rows]
 
 
 def _debit(conn, ws, plan: Plan, zone, quote: Quote, at: datetime, now: datetime, values: dict) -> int:

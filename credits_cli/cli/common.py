@@ -12,10 +12,18 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from ..errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, CreditsError
+from ..errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, BadInput, CreditsError
 from ..render.jsonout import dumps
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout instead of a table.")]
+
+
+def output_format(json: bool, csv: bool) -> str:
+    """table, json or csv; asking for two is refused."""
+    if json and csv:
+        raise BadInput("--csv", "cannot be used with --json")
+    return "json" if json else "csv" if csv else "table"
 
 # Global options may also follow the command name: `credits balance --db x`.
 GLOBAL_OPTIONS = ("--db", "--now", "--workspace", "--catalog")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..domain.cycles import when
 from ..domain.money import fmt
+from .charts import bar, meter
 
 
 def console() -> Console:
@@ -88,3 +89,119 @@ def prices_table(actions, source: str) -> None:
         needs = ", ".join(x.replace("_", " ") for x in (a.requires, a.custom_domain_requires and f"{a.custom_domain_requires} (for --custom-domain)") if x)
         t.add_row(a.name, a.pool, cost, needs or "—")
     console().print(t)
+
+
+# --- reports ------------------------------------------------------------------------
+
+def _plain() -> bool:
+    return not sys.stdout.isatty() or "NO_COLOR" in os.environ
+
+
+def _span(sc) -> str:
+    start = sc.span.start.astimezone(sc.zone)
+    end = sc.span.end.astimezone(sc.zone)
+    return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} {end.tzname()}"
+
+
+_LABEL = {"app": "app", "member": "member", "action": "action"}
+
+
+def distribution(d) -> None:
+    c = console()
+    pool = d.scope.filter.pool
+    if not d.rows:
+        c.print(f"No {pool} credits used between {_span(d.scope)}.")
+        return
+    c.print(f"[bold]{pool} credits by {_LABEL[d.by]}[/bold] · {_span(d.scope)} · {fmt(d.total)} in all")
+    width = max(10, min(30, c.width - 50))
+    top = d.rows[0]["credits"]
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("#", justify="right")
+    t.add_column(_LABEL[d.by], overflow="fold", max_width=28)
+    t.add_column("", no_wrap=True, min_width=width)
+    t.add_column("credits", justify="right", no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
+    for i, r in enumerate(d.rows, 1):
+        if d.by == "action":
+            name = r["action"] + (f" ({r['model']})" if r.get("model") else "")
+        else:
+            name = r[d.by] if r[d.by] is not None else f"(no {d.by})"
+        t.add_row(str(i), name, f"[cyan]{bar(r['credits'], top, width, _plain())}[/cyan]", fmt(r["credits"]),
+                  f"{r['share']}%")
+    c.print(t)
+
+
+def daily(d) -> None:
+    c = console()
+    pool = d.scope.filter.pool
+    total = sum(day["credits"] for day in d.days)
+    if not total:
+        c.print(f"No {pool} credits used between {_span(d.scope)}.")
+        return
+    c.print(f"[bold]{pool} credits a day[/bold] · {_span(d.scope)} · {fmt(total)} in all")
+    width = max(10, min(50, c.width - 30))
+    top = max(day["credits"] for day in d.days)
+    t = Table(box=None, show_header=False, pad_edge=False)
+    t.add_column("date", no_wrap=True)
+    t.add_column("bar", no_wrap=True, min_width=width)
+    t.add_column("credits", justify="right", no_wrap=True)
+    for day in d.days:
+        t.add_row(day["date"], f"[green]{bar(day['credits'], top, width, _plain())}[/green]", fmt(day["credits"]))
+    c.print(t)
+
+
+def _what(e) -> str:
+    text = e["action"]
+    detail = [x for x in (e.get("model"), e.get("scope")) if x]
+    if e.get("seconds"):
+        detail.append(f"{e['seconds']} s")
+    if e.get("chars"):
+        detail.append(f"{e['chars']} chars")
+    if e.get("custom_domain"):
+        detail.append("custom domain")
+    if detail:
+        text += f" ({', '.join(detail)})"
+    return f"{e['quantity']} × {text}" if e["quantity"] != 1 else text
+
+
+def events(rows, sc) -> None:
+    c = console()
+    if not rows:
+        c.print("No events match." if sc.filter.since is None else f"No events between {_span(sc)}.")
+        return
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("id", justify="right", no_wrap=True)
+    t.add_column(f"at ({rows[0]['at'].astimezone(sc.zone).tzname()})", no_wrap=True)
+    t.add_column("what", overflow="fold")
+    t.add_column("credits", justify="right", no_wrap=True)
+    t.add_column("app", overflow="fold", max_width=16)
+    t.add_column("member", overflow="fold", max_width=12)
+    for e in rows:
+        credits = e["credits"].milli if hasattr(e["credits"], "milli") else e["credits"]
+        pool = "msg" if e["pool"] == "message" else "int"
+        t.add_row(str(e["id"]), f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}", _what(e),
+                  f"{fmt(credits)} {pool}", e["app"] or "", e["member"] or "")
+    c.print(t)
+
+
+def show(e) -> None:
+    c = console()
+    c.print(f"[bold]event {e['id']}[/bold] · {_what(e)} · {fmt(e['credits'])} {e['pool']} credits")
+    t = Table(box=None, show_header=False, pad_edge=False)
+    t.add_column("field", style="dim")
+    t.add_column("value", overflow="fold")
+    for label, value in (("happened", when(e["at"])), ("recorded", when(e["recorded_at"])), ("app", e["app"]),
+                         ("member", e["member"]), ("key", e["key"]), ("note", e["note"])):
+        if value:
+            t.add_row(label, str(value))
+    c.print(t)
+    if not e["paid_by"]:
+        c.print("Paid by: nothing (it cost 0).")
+        return
+    p = Table(title="Credits used", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    for col in ("grant", "source", "credits", "expires"):
+        p.add_column(col, justify="right" if col in ("grant", "credits") else "left")
+    for g in e["paid_by"]:
+        p.add_row(str(g["grant"]), g["reason"] or g["source"], fmt(g["credits"]),
+                  when(g["expires_at"]) if g["expires_at"] else "never")
+    c.print(p)

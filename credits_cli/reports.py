@@ -1,0 +1,196 @@
+"""Report use cases: distribution by app, member or action; daily use; history; one event."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from .domain.catalog import POOLS
+from .domain.cycles import Interval, cycle_at, from_storage, local_midnight, parse_instant, parse_zone
+from .errors import BadInput
+from .services import Session, check_name
+from .store import queries
+from .store.queries import EventFilter
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TINY = timedelta(microseconds=1)
+
+
+def check_pool(pool: str | None, field: str = "--pool") -> str | None:
+    if pool is None:
+        return None
+    p = pool.strip().lower()
+    if p not in POOLS:
+        raise BadInput(field, f"{pool!r} is not a pool; pools: {', '.join(POOLS)}")
+    return p
+
+
+def _bound(text: str, field: str, zone, *, end: bool) -> datetime:
+    """A DATE means that whole local day (--since from its start, --until to its end); else an instant."""
+    s = text.strip()
+    if _DATE.fullmatch(s):
+        try:
+            d = date.fromisoformat(s)
+        except ValueError:
+            raise BadInput(field, f"{text!r} is not a date such as 2026-11-01") from None
+        return local_midnight(d + timedelta(days=1) if end else d, zone)
+    return parse_instant(text, field, zone)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where and when a report looks."""
+
+    workspace: str
+    zone: object
+    now: datetime
+    span: Interval
+    filter: EventFilter
+
+
+def scope(session: Session, *, pool=None, app=None, member=None, action=None, since=None, until=None,
+          default_span: str = "cycle") -> Scope:
+    ws = session.workspace()
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    now = session.clock.now(zone)
+    start = _bound(since, "--since", zone, end=False) if since else None
+    end = _bound(until, "--until", zone, end=True) if until else None
+    if default_span == "cycle":
+        start = start or cycle_at(ws.anchor, now).start
+        end = end or now + _TINY  # up to and including now
+    if start is not None and end is not None and end <= start:
+        raise BadInput("--until", "is not after --since")
+    if action is not None:
+        try:
+            action = session.catalog.action(action, "--action").name
+        except BadInput:
+            action = check_name(action, "--action")
+    f = EventFilter(
+        pool=check_pool(pool),
+        app=check_name(app, "--app"),
+        member=check_name(member, "--member"),
+        action=action,
+        since=start,
+        until=end,
+    )
+    return Scope(ws.name, zone, now, Interval(start or ws.anchor, end or now + _TINY), f)
+
+
+def _ws_id(session: Session) -> int:
+    return session.workspace().id
+
+
+# --- distribution ---------------------------------------------------------------
+
+GROUPS = {"app": ("app",), "member": ("member",), "action": ("action", "model")}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    by: str
+    scope: Scope
+    total: int
+    events: int
+    rows: list[dict]  # group columns, credits (milli), events, share (percent, 1 decimal, as text)
+
+
+def distribution(session: Session, by: str, **options) -> Distribution:
+    sc = scope(session, **options)
+    ws_id = _ws_id(session)
+    columns = GROUPS[by]
+    rows = queries.grouped(session.conn, ws_id, sc.filter, columns)
+    total = sum(r[-2] for r in rows)
+    out = []
+    for r in rows:
+        row = dict(zip(columns, r[: len(columns)]))
+        row["credits"] = r[-2]
+        row["events"] = r[-1]
+        row["share"] = share(r[-2], total)
+        out.append(row)
+    return Distribution(by, sc, total, sum(r["events"] for r in out), out)
+
+
+def share(part: int, whole: int):
+    """Percent with one decimal, exact (Decimal), rounded half-up."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if not whole:
+        return Decimal(0)
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# --- daily --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Daily:
+    scope: Scope
+    days: list[dict]  # date (YYYY-MM-DD), credits (milli), events
+
+
+def daily(session: Session, **options) -> Daily:
+    sc = scope(session, **options)
+    ws_id = _ws_id(session)
+    first = sc.span.start.astimezone(sc.zone).date()
+    last = (sc.span.end - _TINY).astimezone(sc.zone).date()
+    if (last - first).days > 3660:
+        raise BadInput("--since", "the range is longer than ten years; narrow it with --since/--until")
+    spans, dates = [], []
+    d = first
+    while d <= last:
+        start = max(local_midnight(d, sc.zone), sc.span.start)
+        end = min(local_midnight(d + timedelta(days=1), sc.zone), sc.span.end)
+        spans.append(Interval(start, end))
+        dates.append(d)
+        d += timedelta(days=1)
+    sums = queries.per_interval(session.conn, ws_id, sc.filter, spans)
+    return Daily(sc, [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums)])
+
+
+# --- history ----------------------------------------------------------------------------
+
+def event_dict(row: dict) -> dict:
+    """An event as the export and the reports show it (credits still in milli)."""
+    return {
+        "id": row["id"],
+        "at": from_storage(row["at"]),
+        "pool": row["pool"],
+        "action": row["action"],
+        "model": row["model"],
+        "scope": row["scope"],
+        "quantity": row["quantity"],
+        "seconds": row["seconds"],
+        "chars": row["chars"],
+        "custom_domain": bool(row["custom_domain"]),
+        "credits": row["credits_milli"],
+        "app": row["app"],
+        "member": row["member"],
+        "key": row["key"],
+        "note": row["note"],
+    }
+
+
+def events(session: Session, *, limit: int | None, **options):
+    """The history, newest first (a generator: rows stream from the database)."""
+    sc = scope(session, default_span="all", **options)
+    ws_id = _ws_id(session)
+    return sc, (event_dict(r) for r in queries.iter_events(session.conn, ws_id, sc.filter, newest_first=True,
+                                                             limit=limit))
+
+
+def count_events(session: Session, sc: Scope) -> int:
+    return queries.total(session.conn, _ws_id(session), sc.filter)[1]
+
+
+def show(session: Session, event_id: str) -> dict:
+    from .domain.money import parse_count
+
+    n = parse_count(event_id, "ID", maximum=2**62)
+    ws_id = _ws_id(session)
+    row = queries.event(session.conn, ws_id, n)
+    if row is None:
+        raise BadInput("ID", f"no event {n} in workspace {session.workspace_name!r}")
+    out = event_dict(row)
+    out["recorded_at"] = from_storage(row["recorded_at"])
+    out["paid_by"] = queries.paid_by(session.conn, n)
+    return out

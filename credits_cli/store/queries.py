@@ -1,0 +1,100 @@
+"""Report queries: keyword filters become a WHERE clause and parameters.
+
+The CLI maps options to an EventFilter; this module knows SQL and nothing of
+options or rendering.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.cycles import Interval, from_storage, storage
+from .repo import EVENT_COLUMNS
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    pool: str | None = None
+    app: str | None = None
+    member: str | None = None
+    action: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+def where(ws_id: int, f: EventFilter) -> tuple[str, list]:
+    clauses, params = ["workspace_id = ?"], [ws_id]
+    for column in ("pool", "app", "member", "action"):
+        value = getattr(f, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if f.since is not None:
+        clauses.append("at >= ?")
+        params.append(storage(f.since))
+    if f.until is not None:
+        clauses.append("at < ?")
+        params.append(storage(f.until))
+    return " AND ".join(clauses), params
+
+
+def grouped(conn: sqlite3.Connection, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
+    """(group values..., credits_milli, events) largest first, ties by name."""
+    sql, params = where(ws_id, f)
+    cols = ", ".join(by)
+    return conn.execute(
+        f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
+        f" GROUP BY {cols} ORDER BY c DESC, {cols}",
+        params,
+    ).fetchall()
+
+
+def total(conn, ws_id: int, f: EventFilter) -> tuple[int, int]:
+    sql, params = where(ws_id, f)
+    row = conn.execute(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}", params).fetchone()
+    return row[0], row[1]
+
+
+def per_interval(conn, ws_id: int, f: EventFilter, intervals: list[Interval]) -> list[tuple[int, int]]:
+    """(credits_milli, events) in each interval (each one a range scan of the covering index)."""
+    out = []
+    for span in intervals:
+        out.append(total(conn, ws_id, EventFilter(f.pool, f.app, f.member, f.action, span.start, span.end)))
+    return out
+
+
+def iter_events(conn, ws_id: int, f: EventFilter, *, newest_first: bool = False, limit: int | None = None):
+    """Stream events as dicts (a cursor, never the whole table in memory)."""
+    sql, params = where(ws_id, f)
+    order = "DESC" if newest_first else "ASC"
+    tail = ""
+    if limit:
+        tail = " LIMIT ?"
+        params = params + [limit]
+    cur = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {sql} ORDER BY at {order}, id {order}{tail}", params
+    )
+    for row in cur:
+        yield dict(zip(EVENT_COLUMNS, row))
+
+
+def event(conn, ws_id: int, event_id: int) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
+    ).fetchone()
+    return dict(zip(EVENT_COLUMNS, row)) if row else None
+
+
+def paid_by(conn, event_id: int) -> list[dict]:
+    rows = conn.execute(
+        "SELECT a.grant_id, g.source, a.credits_milli, g.starts_at, g.expires_at, g.reason FROM allocations a"
+        " JOIN grants g ON g.id = a.grant_id WHERE a.event_id = ? ORDER BY a.rowid",
+        (event_id,),
+    ).fetchall()
+    return [
+        {"grant": r[0], "source": r[1], "credits": r[2], "starts_at": from_storage(r[3]),
+         "expires_at": from_storage(r[4]) if r[4] else None, "reason": r[5]}
+        for r in rows
+    ]
