@@ -175,6 +175,7 @@ def register(app: typer.Typer) -> None:
                     **{name: pool_json(p) for name, p in b.pools.items()},
                 })
                 return
+            from .. import reports
             from ..render import human
 
-            human.balance(b)
+            human.balance(b, reports.distribution(s, "app", pool="integration"))

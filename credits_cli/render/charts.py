@@ -21,7 +21,7 @@ def meter(used: int, total: int, width: int, plain: bool = False) -> str:
     """A progress bar of `used` out of `total`, `width` cells wide."""
     if total <= 0:
         return ("." if plain else "░") * width
-    filled = min(width, round(used * width / total))
+    filled = min(width, max(1 if used > 0 else 0, round(used * width / total)))
     if plain:
         return "#" * filled + "." * (width - filled)
     return "█" * filled + "░" * (width - filled)

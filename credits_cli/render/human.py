@@ -28,28 +28,51 @@ def _until(now, t) -> str:
     return f"in {hours}h {rest // 60}m"
 
 
-def balance(b) -> None:
+def balance(b, top_apps=None) -> None:
+    """The dashboard: both pools as meters, the figures, the reset countdown, the top apps."""
     c = console()
+    plain = _plain()
     c.print(f"[bold]{b.workspace}[/bold] · {b.plan} plan ({b.billing}) · days in {b.timezone}")
-    c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} (resets {_until(b.now, b.cycle.end)})")
+    c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} · [bold]resets {_until(b.now, b.cycle.end)}[/bold]")
+    c.print()
+    pools = list(b.pools.values())
+    width = max(10, min(30, c.width - 50))
+    for p in pools:
+        total = p.allowance + p.bonus + max(0, p.used - p.allowance)
+        low = p.available * 10 < p.allowance  # less than a tenth left
+        colour = "red" if low else "green"
+        c.print(f"{p.pool:<12} [{colour}]{meter(p.used, max(total, 1), width, plain)}[/{colour}]"
+                f" {fmt(p.used)} of {fmt(total)} used · [bold]{fmt(p.available)}[/bold] left")
+    c.print()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("")
     for name in b.pools:
         t.add_column(f"{name} credits", justify="right")
-    pools = list(b.pools.values())
     t.add_row("allowance", *(fmt(p.allowance) for p in pools))
     t.add_row("used this cycle", *(fmt(p.used) for p in pools))
     t.add_row("bonus", *(fmt(p.bonus) for p in pools))
     t.add_row("[bold]available now[/bold]", *(f"[bold]{fmt(p.available)}[/bold]" for p in pools))
     if any(p.daily for p in pools):
         t.add_row("today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))
-    t.add_row("next reset", *(_until(b.now, p.cycle.end) for p in pools))
     c.print(t)
-    daily = next((p.daily for p in pools if p.daily), None)
-    if daily is not None:
-        local = when(daily.day.end, daily.zone)
-        utc = when(daily.day.end)
+    daily_cap = next((p.daily for p in pools if p.daily), None)
+    if daily_cap is not None:
+        local = when(daily_cap.day.end, daily_cap.zone)
+        utc = when(daily_cap.day.end)
         c.print(f"The daily cap resets at {local}" + (f" ({utc})." if local != utc else "."))
+    if top_apps is not None and top_apps.rows:
+        c.print()
+        c.print(f"[bold]Top apps[/bold] (integration credits this cycle, {fmt(top_apps.total)} in all)")
+        t = Table(box=None, show_header=False, pad_edge=False)
+        t.add_column("app", overflow="fold", max_width=28)
+        t.add_column("bar", no_wrap=True)
+        t.add_column("credits", justify="right")
+        t.add_column("share", justify="right")
+        top = top_apps.rows[0]["credits"]
+        for r in top_apps.rows[:3]:
+            t.add_row(r["app"] if r["app"] is not None else "(no app)",
+                      f"[cyan]{bar(r['credits'], top, 20, plain)}[/cyan]", fmt(r["credits"]), f"{r['share']}%")
+        c.print(t)
 
 
 def plans_table(rows, source: str) -> None:
