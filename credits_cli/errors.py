@@ -22,6 +22,7 @@ class CreditsError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+        self.details: list[str] = []  # lines printed before the message (e.g. every bad row of a file)
 
 
 class BadInput(CreditsError):

@@ -329,7 +329,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
             }
             values["fingerprint"] = fingerprint(values)
-            event_id = _debit(conn, ws, plan, zone, quote, at, now, values)
+            event_id = debit(conn, ws, plan, zone, quote.pool, quote.credits, at, values)
             result = LogResult(
                 id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plan, quote.pool, now),
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
@@ -352,7 +352,7 @@ def _replayed(conn, ws, plan, now, quote, seen) -> LogResult:
     )
 
 
-def _debit(conn, ws, plan: Plan, zone, quote: Quote, at: datetime, now: datetime, values: dict) -> int:
+def debit(conn, ws, plan: Plan, zone, pool: str, cost: int, at: datetime, values: dict) -> int:
     """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
 
     An event logged in the past (`--at`) is placed in time order: the events
@@ -360,7 +360,6 @@ def _debit(conn, ws, plan: Plan, zone, quote: Quote, at: datetime, now: datetime
     would have been had the events been logged as they happened. If that leaves
     any of them unpaid, the new event is refused.
     """
-    pool, cost = quote.pool, quote.credits
     cycle = cycle_at(ws.anchor, at)
     _ensure_allowance(conn, ws, plan, pool, cycle)
     if pool == "message" and plan.daily_message_cap is not None:

@@ -46,8 +46,9 @@ def main(
     ctx.call_on_close(ctx.obj.close)
 
 
-from . import catalog_cmds, ledger_cmds, report_cmds  # noqa: E402  (commands register on `app`)
+from . import catalog_cmds, ledger_cmds, report_cmds, transfer_cmds  # noqa: E402  (commands register on `app`)
 
 ledger_cmds.register(app)
 report_cmds.register(app)
+transfer_cmds.register(app)
 catalog_cmds.register(app)

@@ -67,6 +67,8 @@ class CreditsGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
                               standalone_mode=False, **extra)
         except CreditsError as e:
+            for line in e.details:
+                say(line)
             say(e.message)
             sys.exit(e.exit_code)
         except click.exceptions.NoArgsIsHelpError as e:

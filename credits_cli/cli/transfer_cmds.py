@@ -1,0 +1,87 @@
+"""`credits export` and `credits import`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..domain.money import fmt
+from ..render.jsonout import Credits
+from .common import JsonOption, emit_json, failures
+from .report_cmds import ActionFilter, AppFilter, MemberFilter, SinceOption, UntilOption
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def export(
+        ctx: typer.Context,
+        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl", help="The file format.")] = "csv",
+        output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
+                                                      help="Write to FILE (default: stdout).")] = None,
+        app_name: AppFilter = None,
+        member: MemberFilter = None,
+        action: ActionFilter = None,
+        pool: Annotated[Optional[str], typer.Option("--pool", metavar="message|integration",
+                                                    help="Only this pool.")] = None,
+        since: SinceOption = None,
+        until: UntilOption = None,
+    ):
+        """Write every event (oldest first) as CSV, a JSON array or JSON lines, streaming."""
+        from .. import transfer
+
+        with failures():
+            n = transfer.export(ctx.obj, format, output, pool=pool, app=app_name, member=member, action=action,
+                                since=since, until=until)
+            if output not in (None, "-"):
+                print(f"credits: wrote {n:,} events to {output}", file=sys.stderr)
+
+    @app.command(name="import")
+    def import_(
+        ctx: typer.Context,
+        file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON lines file as export writes it.")],
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; import nothing.")] = False,
+        json: JsonOption = False,
+    ):
+        """Import events from CSV or JSON lines: all rows or none; rows already in the ledger are skipped."""
+        from .. import transfer
+
+        with failures(json):
+            progress = _progress_bar() if sys.stderr.isatty() and not json else None
+            try:
+                r = transfer.import_file(ctx.obj, file, dry_run=dry_run, progress=progress)
+            finally:
+                if progress is not None:
+                    progress.close()
+            if json:
+                emit_json({"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
+                           "credits": {p: Credits(v) for p, v in r.credits.items()}})
+                return
+            verb = "would add" if dry_run else "added"
+            spent = ", ".join(f"{fmt(v)} {p}" for p, v in r.credits.items() if v) or "no credits"
+            print(f"{r.rows:,} rows read: {verb} {r.added:,} events ({spent}), {r.skipped:,} already in the ledger")
+
+
+class _progress_bar:
+    """A rich progress bar on stderr, shown only for large files."""
+
+    def __init__(self):
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 20_000:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("importing", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

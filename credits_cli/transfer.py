@@ -1,0 +1,306 @@
+"""Export and import: the whole ledger of events, out to CSV/JSON/JSONL and back.
+
+Export streams rows from a cursor. Import reads a CSV or JSON lines file,
+validates every row first (naming each bad row by line and field), then writes
+all rows or none in one BEGIN IMMEDIATE transaction. A row is new only when the
+file holds more copies of its content than the ledger does, so importing the
+same file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .domain.catalog import POOLS
+from .domain.cycles import from_storage, iso, parse_instant, parse_zone, storage
+from .domain.events import EXPORT_FIELDS, fingerprint
+from .domain.money import parse_count, parse_credits, shown
+from .errors import BadInput, Refused
+from .render.jsonout import Credits
+from .render.output import unquote_cell, write
+from .reports import event_dict, scope
+from .services import Session, check_name, debit
+from .store import queries
+from .store.db import immediate
+
+FORMATS = ("csv", "json", "jsonl")
+REQUIRED = ("at", "pool", "action", "quantity", "credits")
+MAX_ERRORS_SHOWN = 50
+
+
+# --- export -------------------------------------------------------------------------
+
+def export(session: Session, fmt: str, output: str | None, **filters) -> int:
+    fmt = (fmt or "csv").strip().lower()
+    if fmt not in FORMATS:
+        raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
+    sc = scope(session, default_span="all", **filters)
+    ws_id = session.workspace().id
+    rows = (
+        {**event_dict(r), "credits": Credits(r["credits_milli"])}
+        for r in queries.iter_events(session.conn, ws_id, sc.filter)
+    )
+    if output is None or output == "-":
+        return write(rows, fmt, sys.stdout, list(EXPORT_FIELDS))
+    path = Path(output).expanduser()
+    if path.is_dir():
+        raise BadInput("--output", f"{str(path)!r} is a directory")
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            n = write(rows, fmt, out, list(EXPORT_FIELDS))
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return n
+
+
+# --- import --------------------------------------------------------------------------
+
+class FileErrors(BadInput):
+    """Bad rows in an imported file: every one is named in `details`."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    added: int
+    skipped: int  # already in the ledger
+    credits: dict  # pool -> milli-credits added
+    dry_run: bool
+
+
+def _records(path: Path, label: str):
+    """Yield (line number, dict of raw values, is_csv) from a CSV or JSON lines file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("FILE", f"no such file {str(path)!r}") from None
+    except IsADirectoryError:
+        raise BadInput("FILE", f"{str(path)!r} is a directory") from None
+    except OSError as e:
+        raise BadInput("FILE", f"cannot read {str(path)!r}: {e.strerror}") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise BadInput("FILE", f"{label} line {line}: not UTF-8 text (byte {raw[e.start]:#04x})") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise BadInput("FILE", f"{label} line {line}: contains a NUL character")
+    head = text.lstrip()[:1]
+    if head == "{":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, parse_float=Decimal)
+            except ValueError as e:
+                yield n, ValueError(f"not valid JSON ({e.msg})"), False
+                continue
+            yield n, obj, False
+        return
+    if head == "[":
+        try:
+            items = json.loads(text, parse_float=Decimal)
+        except ValueError as e:
+            raise BadInput("FILE", f"{label} line {e.lineno}: not valid JSON ({e.msg})") from None
+        for i, obj in enumerate(items, 1):
+            yield i + 1, obj, False
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
+                               f" {', '.join(missing)} (a CSV needs {', '.join(REQUIRED)})")
+    try:
+        for row in reader:
+            if None in row:
+                yield reader.line_num, ValueError("has more cells than the header"), True
+                continue
+            yield reader.line_num, row, True
+    except csv.Error as e:
+        raise BadInput("FILE", f"{label} line {reader.line_num}: {e}") from None
+
+
+def _text(value, field: str, is_csv: bool, limit: int = 200) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(field, f"must be text, not {shown(value)}")
+    if value == "":
+        return None
+    return check_name(unquote_cell(value) if is_csv else value, field, limit=limit)
+
+
+def _number_text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadInput("", f"{value!r} is not a number")
+    return str(value)
+
+
+def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
+    """Validate one record into the events table's values (raises BadInput naming the field)."""
+    if not isinstance(raw, dict):
+        raise BadInput("", "is not an object with the export's fields")
+    for f in REQUIRED:
+        if raw.get(f) in (None, ""):
+            raise BadInput(f, "is missing")
+    at_text = raw["at"]
+    if not isinstance(at_text, str):
+        raise BadInput("at", f"{shown(at_text)} is not an ISO 8601 instant")
+    at = parse_instant(at_text, "at", zone)
+    if at > now:
+        raise BadInput("at", f"{iso(at)} is after now ({iso(now)})")
+    if at < ws.anchor:
+        raise BadInput("at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
+    pool = raw["pool"]
+    if pool not in POOLS:
+        raise BadInput("pool", f"{shown(pool)} is not one of {', '.join(POOLS)}")
+    action_name = raw["action"]
+    if not isinstance(action_name, str):
+        raise BadInput("action", f"{shown(action_name)} is not an action")
+    action = session.catalog.action(action_name, "action")
+    if action.pool != pool:
+        raise BadInput("pool", f"{action.name} spends {action.pool} credits, not {pool}")
+    model = _text(raw.get("model"), "model", is_csv)
+    if model is not None:
+        matches = [m for m in action.models if m.lower() == model.lower()]
+        if not matches:
+            raise BadInput("model", f"{shown(model)} is not a model of {action.name}")
+        model = matches[0]
+    elif action.models:
+        model = action.default_model
+    scope_name = _text(raw.get("scope"), "scope", is_csv)
+    if scope_name is not None:
+        matches = [s for s in action.scopes if s.lower() == scope_name.lower()]
+        if not matches:
+            raise BadInput("scope", f"{shown(scope_name)} is not a scope of {action.name}")
+        scope_name = matches[0]
+    quantity = parse_count(_number_text(raw["quantity"]), "quantity")
+    seconds = _number_text(raw.get("seconds"))
+    chars = _number_text(raw.get("chars"))
+    cd = raw.get("custom_domain")
+    if cd in (None, "", False, "false", "0", 0):
+        custom_domain = 0
+    elif cd in (True, "true", "1", 1):
+        custom_domain = 1
+    else:
+        raise BadInput("custom_domain", f"{shown(cd)} is not true or false")
+    values = {
+        "at": storage(at),
+        "pool": pool,
+        "action": action.name,
+        "model": model,
+        "scope": scope_name,
+        "quantity": quantity,
+        "seconds": parse_count(seconds, "seconds") if seconds is not None else None,
+        "chars": parse_count(chars, "chars") if chars is not None else None,
+        "custom_domain": custom_domain,
+        "credits_milli": parse_credits(_number_text(raw["credits"]), "credits", maximum=10**9),
+        "app": _text(raw.get("app"), "app", is_csv),
+        "member": _text(raw.get("member"), "member", is_csv),
+        "key": _text(raw.get("key"), "key", is_csv),
+        "note": _text(raw.get("note"), "note", is_csv, limit=2000),
+    }
+    values["fingerprint"] = fingerprint(values)
+    return values
+
+
+def import_file(session: Session, file: str, dry_run: bool = False, progress=None) -> ImportResult:
+    path = Path(file).expanduser()
+    label = path.name
+    ws = session.workspace()
+    plan = session.catalog.plan(ws.plan, field="workspace plan")
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    now = session.clock.now(zone)
+
+    errors: list[str] = []
+    rows: list[tuple[int, dict]] = []
+    keys: dict[str, tuple[int, str]] = {}
+    for line, raw, is_csv in _records(path, label):
+        try:
+            if isinstance(raw, Exception):
+                raise BadInput("", str(raw))
+            values = _row(session, raw, is_csv, zone, ws, now)
+            key = values["key"]
+            if key is not None:
+                if key in keys and keys[key][1] != values["fingerprint"]:
+                    raise BadInput("key", f"{shown(key)} is also used by line {keys[key][0]} for another event")
+                keys.setdefault(key, (line, values["fingerprint"]))
+            rows.append((line, values))
+        except BadInput as e:
+            errors.append(f"{label} line {line}: {e.message.lstrip(': ')}")
+    if errors:
+        err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
+                                 " nothing was imported")
+        err.details = errors[:MAX_ERRORS_SHOWN]
+        if len(errors) > MAX_ERRORS_SHOWN:
+            err.details.append(f"... and {len(errors) - MAX_ERRORS_SHOWN} more")
+        raise err
+
+    conn = session.conn
+    added: dict[str, int] = {p: 0 for p in POOLS}
+    n_added = 0
+
+    class _Rollback(Exception):
+        pass
+
+    try:
+        with immediate(conn):
+            have = Counter()
+            for fp in {v["fingerprint"] for _, v in rows}:
+                have[fp] = conn.execute(
+                    "SELECT count(*) FROM events WHERE workspace_id = ? AND fingerprint = ?", (ws.id, fp)
+                ).fetchone()[0]
+            for key, (line, fp) in keys.items():
+                other = conn.execute("SELECT fingerprint, id FROM events WHERE workspace_id = ? AND key = ?",
+                                     (ws.id, key)).fetchone()
+                if other is not None and other[0] != fp:
+                    raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
+                                           f" {other[1]}, another event; nothing was imported")
+            seen = Counter()
+            todo = []
+            for line, values in rows:
+                fp = values["fingerprint"]
+                seen[fp] += 1
+                if values["key"] is not None and seen[fp] > 1:
+                    continue  # a key names one event, however often the file repeats it
+                if seen[fp] > have[fp]:
+                    todo.append((line, values))
+            todo.sort(key=lambda lv: lv[1]["at"])
+            recorded = storage(now)
+            for i, (line, values) in enumerate(todo):
+                try:
+                    debit(conn, ws, plan, zone, values["pool"], values["credits_milli"], from_storage(values["at"]),
+                          {**values, "recorded_at": recorded, "payload": None})
+                except Refused as r:
+                    raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
+                                  short=r.short, resets_at=r.resets_at) from None
+                added[values["pool"]] += values["credits_milli"]
+                n_added += 1
+                if progress is not None and i % 1000 == 0:
+                    progress(i, len(todo))
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return ImportResult(rows=len(rows), added=n_added, skipped=len(rows) - n_added, credits=added, dry_run=dry_run)
+

@@ -1,0 +1,169 @@
+"""Export and import: CSV and JSON lines, formula injection, all-or-nothing, idempotent."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from conftest import Cli, one_line_error
+
+NOW = "2026-11-10T00:00:00Z"
+NASTY = ["=SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "'quoted", "plain, with \"quotes\"",
+         "naïve café ✓"]
+
+
+@pytest.fixture
+def source(cli):
+    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z").exit_code == 0
+    for i, text in enumerate(NASTY):
+        args = ["invokeLLM", "--model", ["automatic", "gemini-3-flash", "gpt-5"][i % 3], "--app", f"app{i % 4}",
+                "--member", ["ana", "bob", "cy"][i % 3]]
+        if "\t" not in text and "\r" not in text:  # control characters are refused in names and notes
+            args += ["--note", text]
+        assert cli("log", *args, "--at", f"2026-11-0{1 + i % 9}T0{i}:00:00Z", now=NOW).exit_code == 0
+    # text fields with formula starts go in app, member and key too
+    assert cli("log", "SendEmail", "--custom-domain", "--count", "3", "--app", "=cmd", "--member", "-bob",
+               "--key", "@k1", now=NOW).exit_code == 0
+    assert cli("log", "GenerateSpeech", "--chars", "120", "--at", "2026-10-20T00:00:00Z", now=NOW).exit_code == 0
+    assert cli("log", "GenerateVideo", "--seconds", "3", now=NOW).exit_code == 0
+    assert cli("log", "message", "--scope", "discuss", "--note", "'already quoted", now=NOW).exit_code == 0
+    assert cli("log", "message", "--credits", "1.3", now=NOW).exit_code == 0
+    return cli
+
+
+def fresh(tmp_path, name="copy.db"):
+    other = Cli(tmp_path / name)
+    assert other("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z",
+                 now="2026-10-05T10:00:00Z").exit_code == 0
+    return other
+
+
+def reports(cli):
+    out = {}
+    for cmd in (["balance"], ["apps"], ["members"], ["actions"], ["daily"], ["apps", "--pool", "message"],
+                ["daily", "--since", "2026-10-05"]):
+        body = cli.json(*cmd, now=NOW)
+        if cmd == ["balance"]:
+            body.pop("now")
+        out[" ".join(cmd)] = body
+    out["events"] = [{k: v for k, v in e.items() if k != "id"} for e in cli.json("events", "--limit", "0", now=NOW)]
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_export_then_import_into_a_fresh_workspace_gives_identical_reports(source, tmp_path, fmt):
+    path = tmp_path / f"events.{fmt}"
+    r = source("export", "--format", fmt, "--output", str(path), now=NOW)
+    assert r.exit_code == 0 and path.exists()
+    copy = fresh(tmp_path)
+    r = copy("import", str(path), now=NOW)
+    assert r.exit_code == 0, r.stderr
+    assert reports(copy) == reports(source)
+    # importing the same file again adds nothing, and so does importing it into its own source
+    again = copy.json("import", str(path), now=NOW)
+    assert (again["added"], again["skipped"]) == (0, again["rows"])
+    assert source.json("import", str(path), now=NOW)["added"] == 0
+    assert reports(copy) == reports(source)
+
+
+def test_csv_quotes_formula_cells_keeps_numbers_and_restores_text_exactly(source, tmp_path):
+    r = source("export", now=NOW)
+    rows = list(csv.DictReader(io.StringIO(r.stdout, newline="")))
+    header = r.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["id", "at", "pool"] and {"credits", "app", "member", "key", "note"} <= set(header)
+    notes = {row["note"] for row in rows}
+    assert "'=SUM(A1:A9)" in notes and "'+cmd|' /C calc'!A0" in notes and "'-2+3" in notes
+    assert "'@SUM(1)" in notes and "''quoted" in notes and "''already quoted" in notes
+    assert "plain, with \"quotes\"" in notes  # a plain cell is not touched
+    email = next(row for row in rows if row["action"] == "SendEmail")
+    assert (email["app"], email["member"], email["key"]) == ("'=cmd", "'-bob", "'@k1")
+    assert email["credits"] == "6" and email["quantity"] == "3"
+    message = [row["credits"] for row in rows if row["action"] == "message"]
+    assert message == ["0.3", "1.3"]  # numbers stay numbers
+    events = {e["note"] for e in source.json("events", now=NOW)}
+    assert {"=SUM(A1:A9)", "'quoted", "'already quoted"} <= events
+
+
+def test_import_names_every_bad_row_and_imports_nothing(source, tmp_path):
+    rows = list(csv.DictReader(io.StringIO(source("export", now=NOW).stdout, newline="")))
+    rows[0]["at"] = "2026-11-31T00:00:00Z"
+    rows[1]["action"] = "Teleport"
+    rows[2]["pool"] = "gold"
+    rows.append({**rows[5], "quantity": "-1"})
+    good = [None] * (len(rows) + 1)
+    path = tmp_path / "bad.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    copy = fresh(tmp_path)
+    before = copy.dump()
+    r = copy("import", str(path), now=NOW)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert any("bad.csv line 2: at:" in line for line in lines)
+    assert any("bad.csv line 3: action:" in line and "Teleport" in line for line in lines)
+    assert any("bad.csv line 4: pool:" in line for line in lines)
+    assert any(f"bad.csv line {len(good) + 0}: quantity:" in line for line in lines)
+    assert lines[-1] == "credits: FILE: 4 bad rows in bad.csv; nothing was imported"
+    assert "Traceback" not in r.stderr
+    assert copy.dump() == before
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"id,at,pool,action,quantity\n1,2026-11-01T00:00:00Z,integration,SendEmail,1\n", "lacks the column credits"),
+    (b"at,pool,action,quantity,credits,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,caf\xe9\n",
+     "line 2: not UTF-8"),
+    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration"\n', "line 1: not valid JSON"),
+    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": NaN}\n',
+     "line 1: credits:"),
+    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": 1e400}\n',
+     "line 1: credits:"),
+    (b"at,pool,action,quantity,credits\n2026-11-01T00:00:00Z,integration,SendEmail,1,1\x00\n", "NUL"),
+])
+def test_malformed_files_are_refused_cleanly(cli, tmp_path, content, message):
+    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now=NOW).exit_code == 0
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    before = cli.dump()
+    r = cli("import", str(path), now=NOW)
+    assert r.exit_code == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert cli.dump() == before
+
+
+def test_import_that_overdraws_is_refused_whole(cli, tmp_path):
+    assert cli("init", "--plan", "free", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
+    rows = ["at,pool,action,quantity,credits"] + [
+        f"2026-11-0{d}T10:00:00Z,integration,GenerateVideo,1,30" for d in range(1, 5)]  # 120 > 100
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n")
+    before = cli.dump()
+    line = one_line_error(cli("import", str(path), now=NOW), code=3)
+    assert "big.csv line 5" in line and "nothing was imported" in line
+    assert cli.dump() == before
+
+
+def test_dry_run_counts_and_imports_nothing(source, tmp_path):
+    path = tmp_path / "e.jsonl"
+    source("export", "--format", "jsonl", "-o", str(path), now=NOW)
+    copy = fresh(tmp_path)
+    before = copy.dump()
+    out = copy.json("import", str(path), "--dry-run", now=NOW)
+    assert out["dry_run"] is True and out["added"] == out["rows"] == 14
+    assert copy.dump() == before
+
+
+def test_a_key_used_for_another_event_is_refused(source, tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("at,pool,action,quantity,credits,key\n2026-11-02T00:00:00Z,integration,SendEmail,1,1,'@k1\n")
+    line = one_line_error(source("import", str(path), now=NOW))
+    assert "already used by event" in line
+
+
+def test_export_filters_and_streams_json_lines(source):
+    r = source("export", "--format", "jsonl", "--app", "app1", now=NOW)
+    lines = r.stdout.splitlines()
+    assert lines and all(json.loads(line)["app"] == "app1" for line in lines)
+    one_line_error(source("export", "--format", "xml", now=NOW), field="--format")
