@@ -53,7 +53,7 @@ def scope(session: Session, *, pool=None, app=None, member=None, action=None, si
           default_span: str = "cycle") -> Scope:
     ws = session.workspace()
     zone = parse_zone(ws.timezone, "workspace timezone")
-    now = session.clock.now(zone)
+    now = session.now_in(ws)
     start = _bound(since, "--since", zone, end=False) if since else None
     end = _bound(until, "--until", zone, end=True) if until else None
     if default_span == "cycle":

@@ -4,6 +4,7 @@ transaction. They return plain data; the CLI renders it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,7 +17,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
-from .domain.ledger import Grant, allocate
+from .domain.ledger import Grant, allocate, available
 from .domain.money import fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -46,6 +47,14 @@ class Session:
 
     def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
                  catalog: str | None = None):
+        for field, var, value in (("--db", "CREDITS_DB", db), ("--now", "CREDITS_NOW", now),
+                                  ("--catalog", "CREDITS_CATALOG", catalog)):
+            if value is not None and not value.strip():
+                raise BadInput(field, "is empty (leave it out for the default)")
+            if value is None and os.environ.get(var) == "":
+                raise BadInput(var, "is set but empty (unset it for the default)")
+        if now is not None:
+            parse_instant(now, "--now")  # refuse a malformed clock before any file is touched
         self.db_path = Path(db).expanduser() if db else None
         self.clock = Clock(now)
         name = workspace if workspace is not None else DEFAULT_WORKSPACE
@@ -81,28 +90,54 @@ class Session:
 
     # -- workspace --------------------------------------------------------------
 
-    def workspace(self) -> repo.WorkspaceRow:
-        """The session's workspace; `default` is created on first use (free plan, anchored now)."""
+    def existing_workspace(self) -> repo.WorkspaceRow | None:
+        """The session's workspace, or None for a `default` not created yet."""
         ws = repo.get_workspace(self.conn, self.workspace_name)
-        if ws is not None:
-            return ws
-        if self.workspace_name != DEFAULT_WORKSPACE:
+        if ws is None and self.workspace_name != DEFAULT_WORKSPACE:
             raise BadInput(
                 "--workspace",
                 f"no workspace named {self.workspace_name!r}; create it with "
                 f"credits --workspace {self.workspace_name!r} init --plan PLAN",
             )
+        return ws
+
+    def default_plan(self) -> str:
+        return "free" if "free" in self.catalog.plans else next(iter(self.catalog.plans))
+
+    def create_default(self) -> repo.WorkspaceRow:
+        """Create `default` (free plan, anchored now), inside the caller's write transaction.
+
+        The notice is queued by the caller once its transaction has committed.
+        """
+        now = self.clock.now().replace(microsecond=0)
+        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), "monthly", now, "UTC", now)
+
+    def created_notice(self, ws: repo.WorkspaceRow) -> None:
+        self.notices.append(
+            f"created workspace {ws.name!r} on the {ws.plan} plan, cycles anchored at {iso(ws.anchor)}"
+            " (set the real plan and start with: credits init)"
+        )
+
+    def workspace(self) -> repo.WorkspaceRow:
+        """The session's workspace; `default` is created on first use (free plan, anchored now)."""
+        ws = self.existing_workspace()
+        if ws is not None:
+            return ws
         with immediate(self.conn):
             ws = repo.get_workspace(self.conn, self.workspace_name)
-            if ws is None:
-                now = self.clock.now().replace(microsecond=0)
-                plan = "free" if "free" in self.catalog.plans else next(iter(self.catalog.plans))
-                ws = repo.insert_workspace(self.conn, self.workspace_name, plan, "monthly", now, "UTC", now)
-                self.notices.append(
-                    f"created workspace {ws.name!r} on the {plan} plan, cycles anchored at {iso(now)}"
-                    " (set the real plan and start with: credits init)"
-                )
+            created = ws is None
+            if created:
+                ws = self.create_default()
+        if created:
+            self.created_notice(ws)
         return ws
+
+    def now_in(self, ws: repo.WorkspaceRow) -> datetime:
+        """Now, read in the workspace's zone; refused before the workspace began."""
+        now = self.clock.now(parse_zone(ws.timezone, "workspace timezone"))
+        if now < ws.anchor:
+            raise BadInput("--now", f"{iso(now)} is before the workspace began ({iso(ws.anchor)})")
+        return now
 
 
 @dataclass(frozen=True)
@@ -172,7 +207,7 @@ def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
         available = min(available, left)
     return PoolBalance(
         pool=pool,
-        allowance=plan.allowance(pool),
+        allowance=allowance.amount,  # as granted for this cycle (a catalog change applies from the next)
         used=repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end),
         allowance_left=max(0, allowance.left),
         bonus=bonus,
@@ -185,7 +220,7 @@ def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
 def balance(session: Session) -> Balance:
     ws = session.workspace()
     plan = _plan_of(session, ws)
-    now = session.clock.now(parse_zone(ws.timezone, "workspace timezone"))
+    now = session.now_in(ws)
     conn = session.conn
     conn.execute("BEGIN")  # one snapshot for both pools
     try:
@@ -206,13 +241,12 @@ class InitResult:
 
 def init(session: Session, plan_name: str, start: str | None, timezone: str | None, billing: str | None) -> InitResult:
     plan = session.catalog.plan(plan_name)
-    billing = (billing or "monthly").strip().lower()
+    billing = (billing if billing is not None else "monthly").strip().lower()
     if billing not in catalog_mod.BILLINGS:
         raise BadInput("--billing", f"{shown(billing)} is not one of {', '.join(catalog_mod.BILLINGS)}")
-    zone_name = (timezone or "UTC").strip()
-    zone = parse_zone(zone_name)
+    zone = parse_zone(timezone if timezone is not None else "UTC", strict=True)
     now = session.clock.now(zone)
-    anchor = parse_instant(start, "--start", zone) if start else now.replace(microsecond=0)
+    anchor = parse_instant(start, "--start", zone) if start is not None else now.replace(microsecond=0)
     if anchor > now:
         raise BadInput("--start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
     conn = session.conn
@@ -293,33 +327,45 @@ def _payload(quote: Quote, usage: Usage, req: LogRequest, at: datetime | None) -
 
 
 def log(session: Session, req: LogRequest) -> LogResult:
+    """Record one use: price it, check both limits, debit its grants; all in one BEGIN IMMEDIATE.
+
+    Everything that can be refused is refused before anything is written; a
+    `default` workspace used for the first time is created in the same
+    transaction, so a refused or dry-run call leaves no trace.
+    """
     check_name(req.app, "--app")
     check_name(req.member, "--member")
     check_name(req.note, "--note", limit=2000)
     check_name(req.key, "--key")
-    action = session.catalog.action(req.usage.action)
-    ws = session.workspace()
-    plan = _plan_of(session, ws)
-    zone = parse_zone(ws.timezone, "workspace timezone")
-    quote = price(action, req.usage, plan)
-    now = session.clock.now(zone)
-    given_at = parse_instant(req.at, "--at", zone) if req.at else None
-    at = given_at or now
-    if at > now:
-        raise BadInput("--at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
-    if at < ws.anchor:
-        raise BadInput("--at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
-    payload = _payload(quote, req.usage, req, given_at)
+    session.catalog.action(req.usage.action)
+    if req.at is not None:
+        parse_instant(req.at, "--at")  # its syntax, before the database is touched
     conn = session.conn
+    created = None
     try:
         with immediate(conn):
+            ws = session.existing_workspace()
+            if ws is None:
+                ws = created = session.create_default()
+            plan = _plan_of(session, ws)
+            zone = parse_zone(ws.timezone, "workspace timezone")
+            quote = price(session.catalog.action(req.usage.action), req.usage, plan)
+            now = session.now_in(ws)
+            given_at = parse_instant(req.at, "--at", zone) if req.at is not None else None
+            at = given_at or now
+            if at > now:
+                raise BadInput("--at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
+            if at < ws.anchor:
+                raise BadInput("--at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
+            payload = _payload(quote, req.usage, req, given_at)
             if req.key is not None:
                 seen = repo.event_by_key(conn, ws.id, req.key)
                 if seen is not None:
                     if seen["payload"] != payload:
                         raise KeyConflict(
                             "--key",
-                            f"{shown(req.key)} was already used for another request (event {seen['id']}); nothing recorded",
+                            f"{shown(req.key)} was already used for another request (event {seen['id']});"
+                            " nothing recorded",
                         )
                     return _replayed(conn, ws, plan, now, quote, seen)
             values = {
@@ -337,7 +383,9 @@ def log(session: Session, req: LogRequest) -> LogResult:
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
-            return result
+        if created is not None:
+            session.created_notice(created)
+        return result
     except _DryRun as d:
         return d.result
 
@@ -362,23 +410,24 @@ def debit(conn, ws, plan: Plan, zone, pool: str, cost: int, at: datetime, values
     """
     cycle = cycle_at(ws.anchor, at)
     _ensure_allowance(conn, ws, plan, pool, cycle)
-    if pool == "message" and plan.daily_message_cap is not None:
-        day = day_at(at, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
-        left = max(0, plan.daily_message_cap - used_today)
-        if cost > left:
-            local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-            raise Refused(
-                f"daily cap reached: this costs {fmt(cost)} message credits and the {plan.name} plan allows"
-                f" {fmt(plan.daily_message_cap)} a day, {fmt(left)} left today ({fmt(cost - left)} short);"
-                f" the day resets at {iso(day.end)} ({local_end})",
-                pool=pool, short=cost - left, resets_at=day.end,
-            )
     later = repo.events_after(conn, ws.id, pool, at)
     if later:
         repo.remove_allocations(conn, [e[0] for e in later])
     horizon = later[-1][1] if later else at
     grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, at, horizon)}
+    if pool == "message" and plan.daily_message_cap is not None:
+        day = day_at(at, zone)
+        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
+        day_left = max(0, plan.daily_message_cap - used_today)
+        pool_left = available(list(grants.values()), pool, at)
+        if cost > day_left and day_left < pool_left:  # the day is the tighter limit
+            local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            raise Refused(
+                f"daily cap reached: this costs {fmt(cost)} message credits and the {plan.name} plan allows"
+                f" {fmt(plan.daily_message_cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
+                f" the day resets at {iso(day.end)} ({local_end})",
+                pool=pool, short=cost - day_left, resets_at=day.end,
+            )
     event_id = repo.insert_event(conn, ws.id, values)
     for eid, t, credits in [(event_id, at, cost)] + later:
         try:
@@ -389,7 +438,8 @@ def debit(conn, ws, plan: Plan, zone, pool: str, cost: int, at: datetime, values
                               pool=pool, short=r.short, resets_at=cycle.end) from None
             raise Refused(
                 f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {eid}"
-                f" (at {iso(t)}) unpaid ({fmt(r.short)} short)",
+                f" (at {iso(t)}) unpaid ({fmt(r.short)} short); the {pool} pool of that cycle resets at"
+                f" {iso(cycle_at(ws.anchor, t).end)}",
                 pool=pool, short=r.short, resets_at=cycle.end,
             ) from None
         for g, take in parts:

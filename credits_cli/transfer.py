@@ -230,7 +230,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     ws = session.workspace()
     plan = session.catalog.plan(ws.plan, field="workspace plan")
     zone = parse_zone(ws.timezone, "workspace timezone")
-    now = session.clock.now(zone)
+    now = session.now_in(ws)
 
     errors: list[str] = []
     rows: list[tuple[int, dict]] = []

@@ -16,8 +16,8 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args, now=None, env=None, input=None):
-        full_env = {"CREDITS_DB": str(self.db), "CREDITS_NOW": now or "", "CREDITS_WORKSPACE": "",
-                    "CREDITS_CATALOG": "", "NO_COLOR": "1"}
+        full_env = {"CREDITS_DB": str(self.db), "CREDITS_NOW": now, "CREDITS_WORKSPACE": None,
+                    "CREDITS_CATALOG": None, "NO_COLOR": "1"}
         full_env.update(env or {})
         return self.runner.invoke(app, [str(a) for a in args], env=full_env, input=input)
 

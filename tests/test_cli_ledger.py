@@ -318,7 +318,8 @@ def test_backdated_event_that_would_leave_a_later_one_unpaid_is_refused(cli):
     before = cli.dump()
     r = cli("log", "GenerateVideo", "--seconds", "3", "--at", "2026-02-05T00:00:00Z", now="2026-02-11T00:00:00Z")
     line = one_line_error(r, code=3)
-    assert "not enough integration credits" in line
+    assert "not enough integration credits" in line and "leave event 1" in line
+    assert "resets at 2026-02-28T09:30:00Z" in line
     assert cli.dump() == before
     assert cli("log", "GenerateVideo", "--seconds", "2", "--at", "2026-02-05T00:00:00Z",
                now="2026-02-11T00:00:00Z").exit_code == 0
@@ -395,3 +396,115 @@ def test_global_options_may_follow_the_command(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert other.exists()
     assert '"now": "2026-02-01T00:00:00Z"' in r.stdout
+
+
+# --- found in review ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["log", "message"],  # bad input
+    ["log", "invokeLLM", "--model", "gpt-6"],
+    ["log", "SendEmail", "--at", "2030-01-01T00:00:00Z"],
+    ["log", "GenerateVideo", "--seconds", "21"],  # refused
+    ["log", "GenerateVideo", "--seconds", "21", "--dry-run", "--json"],
+    ["log", "SendEmail", "--dry-run"],  # a dry run writes nothing either
+])
+def test_a_failed_or_dry_first_log_creates_no_workspace(cli, args):
+    r = cli(*args, now="2026-01-10T00:00:00Z")
+    assert "created workspace" not in r.stderr
+    assert 'INSERT INTO "workspaces"' not in cli.dump()
+
+
+def test_a_successful_first_log_creates_default_and_says_so(cli):
+    r = cli("log", "SendEmail", now="2026-01-10T00:00:00Z")
+    assert r.exit_code == 0 and "created workspace 'default'" in r.stderr
+    assert cli.json("balance", now="2026-01-10T00:00:00Z")["integration"]["used"] == 1
+
+
+@pytest.mark.parametrize("args,env,field", [
+    (["log", "SendEmail", "--at", ""], {}, "--at"),
+    (["--now", "", "balance"], {"CREDITS_NOW": None}, "--now"),
+    (["--db", "", "balance"], {}, "--db"),
+    (["balance"], {"CREDITS_DB": ""}, "CREDITS_DB"),
+    (["balance"], {"CREDITS_NOW": ""}, "CREDITS_NOW"),
+    (["--catalog", "", "plans"], {}, "--catalog"),
+    (["init", "--plan", "free", "--start", ""], {}, "--start"),
+    (["init", "--plan", "free", "--timezone", ""], {}, "--timezone"),
+    (["init", "--plan", "free", "--billing", ""], {}, "--billing"),
+    (["init", "--plan", "free", "--timezone", "localtime"], {}, "--timezone"),
+    (["init", "--plan", "free", "--timezone", "Factory"], {}, "--timezone"),
+])
+def test_an_explicit_empty_value_is_bad_input_not_the_default(cli, args, env, field):
+    r = cli(*args, now="2026-02-01T00:00:00Z", env=env)
+    one_line_error(r, field=field)
+    assert not cli.db.exists() or 'INSERT INTO "events"' not in cli.dump()
+
+
+def test_zone_names_match_ignoring_case(cli):
+    r = cli("init", "--plan", "free", "--timezone", "europe/paris", now="2026-02-01T00:00:00Z")
+    assert r.exit_code == 0
+    assert cli.json("balance", now="2026-02-01T00:00:00Z")["timezone"] == "Europe/Paris"
+
+
+def test_free_plan_refusal_names_the_tighter_limit(cli):
+    init(cli, "free", start="2026-03-01T00:00:00Z", now="2026-03-01T00:00:00Z")
+    for d in range(1, 5):
+        assert cli("log", "message", "--credits", "5", now=f"2026-03-0{d}T10:00:00Z").exit_code == 0
+    assert cli("log", "message", "--credits", "4.5", now="2026-03-05T10:00:00Z").exit_code == 0
+    # 0.5 left in the month, 5 in today's cap: the month is the limit
+    line = one_line_error(cli("log", "message", "--credits", "2", now="2026-03-06T10:00:00Z"), code=3)
+    assert "not enough message credits" in line and "(1.5 short)" in line and "2026-04-01T00:00:00Z" in line
+    assert cli.json("balance", now="2026-03-06T10:00:00Z")["message"]["available"] == D("0.5")
+
+
+def test_a_command_options_value_is_not_taken_for_a_global_option(cli):
+    init(cli, "elite")
+    before = cli.dump()
+    r = cli("log", "SendEmail", "--note", "--now", "2026-01-15T00:00:00Z", "--dry-run", now="2026-02-01T00:00:00Z")
+    one_line_error(r)  # the instant is an extra argument: refused, nothing recorded
+    assert cli.dump() == before
+    out = cli.json("log", "SendEmail", "--note", "--db", now="2026-02-01T00:00:00Z")
+    assert out["id"] == 1
+    assert cli.json("show", "1", now="2026-02-01T00:00:00Z")["note"] == "--db"
+
+
+def test_balance_reports_the_allowance_granted_for_this_cycle(cli, tmp_path):
+    from importlib import resources
+
+    init(cli, "free")
+    cli("log", "SendEmail", now="2026-02-01T00:00:00Z")
+    big = tmp_path / "big.toml"
+    big.write_text(resources.files("credits_cli").joinpath("data/catalog.toml").read_text()
+                   .replace("integration = 100\n", "integration = 300\n"))
+    b = cli.json("balance", "--catalog", str(big), now="2026-02-01T00:00:00Z")["integration"]
+    assert (b["allowance"], b["used"], b["available"]) == (100, 1, 99)  # the new catalog applies next cycle
+    b = cli.json("balance", "--catalog", str(big), now="2026-03-01T00:00:00Z")["integration"]
+    assert b["allowance"] == 300
+
+
+def test_now_before_the_workspace_began_is_bad_input(cli):
+    init(cli, "starter", start="2026-02-15T12:00:00Z", now="2026-02-16T00:00:00Z")
+    one_line_error(cli("balance", now="2026-02-01T00:00:00Z"), field="--now")
+    one_line_error(cli("log", "SendEmail", now="2026-02-01T00:00:00Z"), field="--now")
+
+
+def test_refusal_json_carries_the_shortfall_and_the_reset(cli):
+    init(cli, "free")
+    cli("log", "GenerateVideo", "--seconds", "20", now="2026-02-01T00:00:00Z")
+    import json
+
+    r = cli("log", "SendEmail", "--count", "2", "--json", now="2026-02-01T00:00:00Z")
+    err = json.loads(r.stdout, parse_float=D)["error"]
+    assert (err["code"], err["pool"], err["short"], err["resets_at"]) == (
+        "refused", "integration", 2, "2026-02-28T09:30:00Z")
+
+
+def test_the_ledger_refuses_edits_made_behind_its_back(cli):
+    import sqlite3
+
+    init(cli, "free")
+    cli("log", "SendEmail", now="2026-02-01T00:00:00Z")
+    conn = sqlite3.connect(cli.db)
+    for sql in ("UPDATE events SET credits_milli = 0", "DELETE FROM events", "DELETE FROM grants"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(sql)
+    conn.close()

@@ -29,26 +29,49 @@ def output_format(json: bool, csv: bool) -> str:
 GLOBAL_OPTIONS = ("--db", "--now", "--workspace", "--catalog")
 
 
-def hoist_globals(args: list[str]) -> list[str]:
-    """Move global options written after the command name to the front."""
-    front, rest = [], []
+def hoist_globals(args: list[str], group: click.Group) -> list[str]:
+    """Move global options written after the command name to just before it.
+
+    Tokens that are the value of one of the command's own options stay where
+    they are (`log SendEmail --note --now` keeps "--now" as the note).
+    """
     i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            rest.extend(args[i:])
-            break
-        if a in GLOBAL_OPTIONS and i + 1 < len(args):
-            front += [a, args[i + 1]]
+    while i < len(args):  # find the command name
+        if args[i] in GLOBAL_OPTIONS:
             i += 2
-            continue
-        if a.split("=", 1)[0] in GLOBAL_OPTIONS and "=" in a:
-            front.append(a)
+        elif args[i].startswith("-"):
             i += 1
-            continue
-        rest.append(a)
-        i += 1
-    return front + rest
+        else:
+            break
+    if i >= len(args) or args[i] not in group.commands:
+        return args
+    command = group.commands[args[i]]
+    takes_value = {
+        name
+        for p in command.params
+        if isinstance(p, click.Option) and not p.is_flag and not p.count
+        for name in p.opts + p.secondary_opts
+    }
+    moved, rest = [], []
+    j = i + 1
+    while j < len(args):
+        a = args[j]
+        if a == "--":
+            rest.extend(args[j:])
+            break
+        if a in takes_value:
+            rest.extend(args[j:j + 2])
+            j += 2
+        elif a in GLOBAL_OPTIONS and j + 1 < len(args):
+            moved.extend(args[j:j + 2])
+            j += 2
+        elif "=" in a and a.split("=", 1)[0] in GLOBAL_OPTIONS:
+            moved.append(a)
+            j += 1
+        else:
+            rest.append(a)
+            j += 1
+    return args[:i] + moved + [args[i]] + rest
 
 
 def say(message: str) -> None:
@@ -62,7 +85,7 @@ class CreditsGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if args is None:
             args = sys.argv[1:]
-        args = hoist_globals(list(args))
+        args = hoist_globals(list(args), self)
         try:
             rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
                               standalone_mode=False, **extra)
@@ -110,10 +133,14 @@ def failures(json_mode: bool = False):
         yield
     except CreditsError as e:
         if json_mode:
+            from ..render.jsonout import Credits
+
             body = {"code": e.code, "message": e.message}
-            for attr in ("field", "pool"):
+            for attr in ("field", "pool", "resets_at"):
                 if getattr(e, attr, None):
                     body[attr] = getattr(e, attr)
+            if getattr(e, "short", None) is not None:
+                body["short"] = Credits(e.short)
             print(dumps({"error": body}, indent=None))
         raise
 

@@ -30,19 +30,26 @@ class Interval:
 
 # --- instants -----------------------------------------------------------------
 
-def parse_zone(name: str, field: str = "--timezone") -> ZoneInfo:
+def parse_zone(name: str, field: str = "--timezone", *, strict: bool = False) -> ZoneInfo:
+    """An IANA zone by name, matched ignoring case.
+
+    `strict` (when a zone is being chosen) also refuses names that are files of
+    the zone database but not zones of the world ("localtime", "posixrules",
+    "Factory"): they would tie the ledger to one machine's settings.
+    """
     text = str(name).strip()
-    if not text or "\x00" in text or len(text) > 64:
+    if not text or not text.isprintable() or len(text) > 64:
         raise BadInput(field, f"{shown(name)} is not an IANA time zone such as Europe/Paris")
     try:
-        return ZoneInfo(text)
+        zone = ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        pass
-    # Zone names are case-sensitive files; accept "utc" or "europe/paris" all the same.
-    from zoneinfo import available_timezones
+        zone = None
+    if zone is not None and not strict:
+        return zone
+    from zoneinfo import available_timezones  # walks the zone database: only when choosing or guessing
 
     matches = [z for z in available_timezones() if z.lower() == text.lower()]
-    if len(matches) == 1:
+    if len(matches) == 1 and matches[0] not in ("Factory", "localtime", "posixrules"):
         return ZoneInfo(matches[0])
     raise BadInput(field, f"unknown time zone {shown(name)}; use an IANA name such as Europe/Paris or UTC")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-NAMES = ["001_ledger", "002_event_fingerprints"]
+NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only"]
 VERSION = len(NAMES)
 
 
@@ -114,6 +114,16 @@ def _migrations():
             db.execute("UPDATE events SET fingerprint = ? WHERE id = ?",
                        (fingerprint(dict(zip(CONTENT_FIELDS, row[1:]))), row[0]))
         db.execute("CREATE INDEX events_fingerprint ON events(workspace_id, fingerprint)")
+
+    @migrations(name="003_append_only")
+    def append_only(db):
+        # The ledger's facts are never edited: a mistake is corrected by a new entry.
+        for table in ("events", "grants"):
+            for op in ("UPDATE", "DELETE"):
+                db.execute(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}"
+                    f" BEGIN SELECT RAISE(ABORT, 'the credits ledger is append-only: {table} cannot be changed'); END"
+                )
 
     return migrations
 
