@@ -47,10 +47,10 @@ class Session:
 
     def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
                  catalog: str | None = None):
-        for field, var, value in (("--db", "CREDITS_DB", db), ("--now", "CREDITS_NOW", now),
-                                  ("--catalog", "CREDITS_CATALOG", catalog)):
+        for option, var, value in (("--db", "CREDITS_DB", db), ("--now", "CREDITS_NOW", now),
+                                   ("--catalog", "CREDITS_CATALOG", catalog)):
             if value is not None and not value.strip():
-                raise BadInput(field, "is empty (leave it out for the default)")
+                raise BadInput(option, "is empty (leave it out for the default)")
             if value is None and os.environ.get(var) == "":
                 raise BadInput(var, "is set but empty (unset it for the default)")
         if now is not None:
