@@ -123,7 +123,11 @@ def _plain() -> bool:
 def _span(sc) -> str:
     start = sc.span.start.astimezone(sc.zone)
     end = sc.span.end.astimezone(sc.zone)
-    return f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} {end.tzname()}"
+
+    def short(t):  # a day's midnight is just the day
+        return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
+
+    return f"{short(start)} → {short(end)} {end.tzname()}"
 
 
 _LABEL = {"app": "app", "member": "member", "action": "action"}
