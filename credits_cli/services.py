@@ -17,7 +17,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
-from .domain.ledger import Grant, allocate, available
+from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -170,10 +170,33 @@ class Balance:
     now: datetime
     cycle: Interval
     pools: dict[str, PoolBalance]
+    pending: object = None  # a scheduled plan change (PlanChange) or None
 
 
-def _plan_of(session: Session, ws: repo.WorkspaceRow) -> Plan:
-    return session.catalog.plan(ws.plan, field="workspace plan")
+class Plans:
+    """The plan in force at any instant, from the workspace's initial plan and its recorded changes."""
+
+    def __init__(self, session: Session, conn, ws: repo.WorkspaceRow):
+        self.catalog = session.catalog
+        self.ws = ws
+        self.changes = repo.plan_changes(conn, ws.id)
+
+    def named_at(self, t: datetime) -> tuple[str, str]:
+        return plan_in_force((self.ws.plan, self.ws.billing), self.changes, t)
+
+    def at(self, t: datetime) -> Plan:
+        return self.catalog.plan(self.named_at(t)[0], field="workspace plan")
+
+    def pending(self, now: datetime):
+        """A change decided and not yet in force (a downgrade waiting for the reset), or None."""
+        future = [c for c in self.changes if c.effective_at > now]
+        if not future:
+            return None
+        c = max(future, key=lambda c: (c.requested_at, c.effective_at))
+        # a later decision already in force cancels it
+        if any(d.requested_at > c.requested_at for d in self.changes if d.effective_at <= now):
+            return None
+        return c
 
 
 def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
@@ -188,30 +211,34 @@ def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
                           f"{plan.name} plan allowance")
 
 
-def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
+ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
+
+
+def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
     grants = [g for g in repo.grants_overlapping(conn, ws.id, pool, now, now) if g.live_at(now)]
-    allowance = next((g for g in grants if g.source == "allowance" and g.starts_at == cycle.start), None)
-    if allowance is None:
-        allowance = _allowance(ws, plan, pool, cycle)
-        grants.append(allowance)
-    bonus = sum(max(0, g.left) for g in grants if g is not allowance)
-    available = max(0, allowance.left) + bonus
+    if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
+        grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
+    plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
+    bonus = sum(max(0, g.left) for g in grants if g not in plan_grants)
+    allowance_left = sum(max(0, g.left) for g in plan_grants)
+    available_now = allowance_left + bonus
     daily = None
+    plan = plans.at(now)
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(now, zone)
         used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
         left = max(0, plan.daily_message_cap - used_today)
         daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
-        available = min(available, left)
+        available_now = min(available_now, left)
     return PoolBalance(
         pool=pool,
-        allowance=allowance.amount,  # as granted for this cycle (a catalog change applies from the next)
+        allowance=sum(g.amount for g in plan_grants),  # as granted for this cycle (a catalog change applies next)
         used=repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end),
-        allowance_left=max(0, allowance.left),
+        allowance_left=allowance_left,
         bonus=bonus,
-        available=available,
+        available=available_now,
         cycle=cycle,
         daily=daily,
     )
@@ -219,15 +246,17 @@ def pool_balance(conn, ws, plan: Plan, pool: str, now: datetime) -> PoolBalance:
 
 def balance(session: Session) -> Balance:
     ws = session.workspace()
-    plan = _plan_of(session, ws)
     now = session.now_in(ws)
     conn = session.conn
     conn.execute("BEGIN")  # one snapshot for both pools
     try:
-        pools = {p: pool_balance(conn, ws, plan, p, now) for p in catalog_mod.POOLS}
+        plans = Plans(session, conn, ws)
+        pools = {p: pool_balance(conn, ws, plans, p, now) for p in catalog_mod.POOLS}
+        plan, billing = plans.named_at(now)
+        pending = plans.pending(now)
     finally:
         conn.execute("COMMIT")
-    return Balance(ws.name, plan.name, ws.billing, ws.timezone, now, cycle_at(ws.anchor, now), pools)
+    return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
 
 
 # -- init ----------------------------------------------------------------------
@@ -347,12 +376,13 @@ def log(session: Session, req: LogRequest) -> LogResult:
             ws = session.existing_workspace()
             if ws is None:
                 ws = created = session.create_default()
-            plan = _plan_of(session, ws)
+            plans = Plans(session, conn, ws)
             zone = parse_zone(ws.timezone, "workspace timezone")
-            quote = price(session.catalog.action(req.usage.action), req.usage, plan)
             now = session.now_in(ws)
             given_at = parse_instant(req.at, "--at", zone) if req.at is not None else None
             at = given_at or now
+            plan = plans.at(min(at, now))
+            quote = price(session.catalog.action(req.usage.action), req.usage, plan)
             if at > now:
                 raise BadInput("--at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
             if at < ws.anchor:
@@ -367,7 +397,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
                             f"{shown(req.key)} was already used for another request (event {seen['id']});"
                             " nothing recorded",
                         )
-                    return _replayed(conn, ws, plan, now, quote, seen)
+                    return _replayed(conn, ws, plans, now, quote, seen)
             values = {
                 "at": storage(at), "recorded_at": storage(now), "pool": quote.pool, "action": quote.action,
                 "model": quote.model, "scope": quote.scope, "quantity": quote.count, "seconds": quote.seconds,
@@ -375,9 +405,9 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
             }
             values["fingerprint"] = fingerprint(values)
-            event_id = debit(conn, ws, plan, zone, quote.pool, quote.credits, at, values)
+            event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values)
             result = LogResult(
-                id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plan, quote.pool, now),
+                id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plans, quote.pool, now),
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
                 paid_by=paid_by(conn, event_id),
             )
@@ -390,17 +420,17 @@ def log(session: Session, req: LogRequest) -> LogResult:
         return d.result
 
 
-def _replayed(conn, ws, plan, now, quote, seen) -> LogResult:
+def _replayed(conn, ws, plans, now, quote, seen) -> LogResult:
     from .domain.cycles import from_storage
 
     return LogResult(
         id=seen["id"], quote=replace(quote, credits=seen["credits_milli"]), at=from_storage(seen["at"]),
-        balance=pool_balance(conn, ws, plan, quote.pool, now), replayed=True, app=seen["app"],
+        balance=pool_balance(conn, ws, plans, quote.pool, now), replayed=True, app=seen["app"],
         member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(conn, seen["id"]),
     )
 
 
-def debit(conn, ws, plan: Plan, zone, pool: str, cost: int, at: datetime, values: dict) -> int:
+def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict) -> int:
     """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
 
     An event logged in the past (`--at`) is placed in time order: the events
@@ -409,7 +439,8 @@ def debit(conn, ws, plan: Plan, zone, pool: str, cost: int, at: datetime, values
     any of them unpaid, the new event is refused.
     """
     cycle = cycle_at(ws.anchor, at)
-    _ensure_allowance(conn, ws, plan, pool, cycle)
+    _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
+    plan = plans.at(at)
     later = repo.events_after(conn, ws.id, pool, at)
     if later:
         repo.remove_allocations(conn, [e[0] for e in later])

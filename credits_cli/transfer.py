@@ -28,7 +28,7 @@ from .errors import BadInput, Refused
 from .render.jsonout import Credits
 from .render.output import unquote_cell, write
 from .reports import event_dict, scope
-from .services import Session, check_name, debit
+from .services import Plans, Session, check_name, debit
 from .store import queries
 from .store.db import immediate
 
@@ -228,7 +228,6 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     path = Path(file).expanduser()
     label = path.name
     ws = session.workspace()
-    plan = session.catalog.plan(ws.plan, field="workspace plan")
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
 
@@ -265,6 +264,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
 
     try:
         with immediate(conn):
+            plans = Plans(session, conn, ws)
             have = Counter()
             for fp in {v["fingerprint"] for _, v in rows}:
                 have[fp] = conn.execute(
@@ -289,7 +289,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             recorded = storage(now)
             for i, (line, values) in enumerate(todo):
                 try:
-                    debit(conn, ws, plan, zone, values["pool"], values["credits_milli"], from_storage(values["at"]),
+                    debit(conn, ws, plans, zone, values["pool"], values["credits_milli"], from_storage(values["at"]),
                           {**values, "recorded_at": recorded, "payload": None})
                 except Refused as r:
                     raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,

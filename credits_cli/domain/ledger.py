@@ -80,3 +80,24 @@ def daily_left(cap: int | None, used_today: int) -> int | None:
     if cap is None:
         return None
     return max(0, cap - used_today)
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    plan: str
+    billing: str
+    requested_at: datetime
+    effective_at: datetime
+
+
+def plan_in_force(initial: tuple[str, str], changes: list[PlanChange], t: datetime) -> tuple[str, str]:
+    """(plan, billing) at `t`: the latest decision among the changes effective by `t`.
+
+    A later decision overrides an earlier one that is still pending: an upgrade
+    today cancels a downgrade scheduled for the next reset.
+    """
+    live = [c for c in changes if c.effective_at <= t]
+    if not live:
+        return initial
+    last = max(live, key=lambda c: (c.requested_at, c.effective_at))
+    return last.plan, last.billing

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.cycles import from_storage, storage
-from ..domain.ledger import Grant
+from ..domain.ledger import Grant, PlanChange
 
 
 @dataclass(frozen=True)
@@ -166,3 +166,20 @@ def add_allocations(conn, event_id: int, parts: list[tuple[int, int]]) -> None:
             " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
             (grant_id, milli),
         )
+
+
+# --- plans ---------------------------------------------------------------------
+
+def plan_changes(conn, ws_id: int) -> list[PlanChange]:
+    rows = conn.execute(
+        "SELECT plan, billing, requested_at, effective_at FROM plan_changes WHERE workspace_id = ? ORDER BY id",
+        (ws_id,),
+    ).fetchall()
+    return [PlanChange(r[0], r[1], from_storage(r[2]), from_storage(r[3])) for r in rows]
+
+
+def insert_plan_change(conn, ws_id: int, plan: str, billing: str, requested_at, effective_at) -> None:
+    conn.execute(
+        "INSERT INTO plan_changes (workspace_id, plan, billing, requested_at, effective_at) VALUES (?, ?, ?, ?, ?)",
+        (ws_id, plan, billing, storage(requested_at), storage(effective_at)),
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only"]
+NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation"]
 VERSION = len(NAMES)
 
 
@@ -124,6 +124,47 @@ def _migrations():
                     f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}"
                     f" BEGIN SELECT RAISE(ABORT, 'the credits ledger is append-only: {table} cannot be changed'); END"
                 )
+
+    @migrations(name="004_simulation")
+    def simulation(db):
+        # Plan changes: the plan in force at t is the latest decision among those effective by t.
+        db["plan_changes"].create(
+            {"id": int, "workspace_id": int, "plan": str, "billing": str, "requested_at": str, "effective_at": str},
+            pk="id", not_null={"workspace_id", "plan", "billing", "requested_at", "effective_at"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        db.execute("CREATE INDEX plan_changes_ws ON plan_changes(workspace_id, effective_at)")
+        # Coupons are shared by every workspace of the database (a gift card's code).
+        db["coupons"].create(
+            {"id": int, "code": str, "display": str, "pool": str, "amount_milli": int, "expires_at": str,
+             "max_uses": int, "created_at": str},
+            pk="id", not_null={"code", "display", "pool", "amount_milli", "created_at"},
+        )
+        db.execute("CREATE UNIQUE INDEX coupons_code ON coupons(code)")
+        db["redemptions"].create(
+            {"coupon_id": int, "workspace_id": int, "grant_id": int, "at": str},
+            pk=("coupon_id", "workspace_id"), not_null={"grant_id", "at"},
+            foreign_keys=[("coupon_id", "coupons", "id"), ("workspace_id", "workspaces", "id"),
+                          ("grant_id", "grants", "id")],
+        )
+        db["shares"].create(
+            {"id": int, "workspace_id": int, "platform": str, "url": str, "followers": int, "submitted_at": str,
+             "status": str, "decided_at": str, "grant_id": int},
+            pk="id", not_null={"workspace_id", "platform", "url", "followers", "submitted_at", "status"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        db["notifications"].create(
+            {"id": int, "workspace_id": int, "kind": str, "pool": str, "at": str, "message": str, "once": str},
+            pk="id", not_null={"workspace_id", "kind", "at", "message"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        db.execute("CREATE UNIQUE INDEX notifications_once ON notifications(workspace_id, once) WHERE once IS NOT NULL")
+        # A workspace's own simulated clock (absent: the real clock).
+        db["sim_clock"].create({"workspace_id": int, "now": str}, pk="workspace_id", not_null={"now"},
+                               foreign_keys=[("workspace_id", "workspaces", "id")])
+        # A void is a correcting event: `corrects` names the event it cancels.
+        db.execute("ALTER TABLE events ADD COLUMN corrects INTEGER REFERENCES events(id)")
+        db.execute("CREATE UNIQUE INDEX events_corrects ON events(corrects) WHERE corrects IS NOT NULL")
 
     return migrations
 
