@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -15,7 +16,7 @@ from pathlib import Path
 from .clock import Clock
 from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
-from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage
+from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import fmt, shown
@@ -132,9 +133,24 @@ class Session:
             self.created_notice(ws)
         return ws
 
+    @contextmanager
+    def writing(self):
+        """One BEGIN IMMEDIATE transaction on the session's workspace (a first-use default is created in it)."""
+        created = None
+        with immediate(self.conn):
+            ws = self.existing_workspace()
+            if ws is None:
+                ws = created = self.create_default()
+            yield ws
+        if created is not None:
+            self.created_notice(created)
+
     def now_in(self, ws: repo.WorkspaceRow) -> datetime:
-        """Now, read in the workspace's zone; refused before the workspace began."""
-        now = self.clock.now(parse_zone(ws.timezone, "workspace timezone"))
+        """Now, read in the workspace's zone: --now / CREDITS_NOW, else the workspace's simulated
+        clock, else the real one. Refused before the workspace began."""
+        zone = parse_zone(ws.timezone, "workspace timezone")
+        simulated = None if self.clock.is_set else repo.sim_clock(self.conn, ws.id)
+        now = simulated or self.clock.now(zone)
         if now < ws.anchor:
             raise BadInput("--now", f"{iso(now)} is before the workspace began ({iso(ws.anchor)})")
         return now
@@ -257,6 +273,17 @@ def balance(session: Session) -> Balance:
     finally:
         conn.execute("COMMIT")
     return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
+
+
+def out_of_credits(conn, ws, pool: str, at: datetime) -> None:
+    """The owner's "email", once per pool per cycle, in the platform's words."""
+    cycle = cycle_at(ws.anchor, at)
+    repo.notify(
+        conn, ws.id, "out_of_credits", pool, at,
+        f"Your workspace {ws.name!r} has used up its {pool} credits for this billing cycle."
+        f" They reset on {when(cycle.end)}.",
+        once=f"out_of_credits:{pool}:{storage(cycle.start)}",
+    )
 
 
 # -- init ----------------------------------------------------------------------
@@ -413,11 +440,25 @@ def log(session: Session, req: LogRequest) -> LogResult:
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
+            if result.balance.allowance_left + result.balance.bonus == 0:
+                out_of_credits(conn, ws, quote.pool, now)
         if created is not None:
             session.created_notice(created)
         return result
     except _DryRun as d:
         return d.result
+    except Refused as r:
+        if not req.dry_run and r.resets_at is not None and not r.message.startswith("daily cap"):
+            _note_refusal(session, r)
+        raise
+
+
+def _note_refusal(session: Session, r: Refused) -> None:
+    """A refused action tells the owner once per cycle, in its own transaction (the refused one rolled back)."""
+    with immediate(session.conn):
+        ws = session.existing_workspace()
+        if ws is not None:
+            out_of_credits(session.conn, ws, r.pool, session.now_in(ws))
 
 
 def _replayed(conn, ws, plans, now, quote, seen) -> LogResult:

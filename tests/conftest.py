@@ -26,13 +26,18 @@ class Cli:
         assert r.exit_code == 0, (r.exit_code, r.stdout, r.stderr)
         return json.loads(r.stdout, parse_float=Decimal)
 
-    def dump(self) -> str:
-        """Every row of the database, to prove a failed command changed nothing."""
+    def dump(self, outbox: bool = False) -> str:
+        """Every row of the database, to prove a failed command changed nothing.
+
+        The notification outbox is left out unless asked for: a refusal records
+        nothing in the ledger but does tell the owner (once a cycle).
+        """
         if not self.db.exists():
             return ""
         conn = sqlite3.connect(self.db)
         try:
-            return "\n".join(conn.iterdump())
+            return "\n".join(line for line in conn.iterdump()
+                             if outbox or not line.startswith('INSERT INTO "notifications"'))
         finally:
             conn.close()
 

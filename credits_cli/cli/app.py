@@ -46,9 +46,10 @@ def main(
     ctx.call_on_close(ctx.obj.close)
 
 
-from . import catalog_cmds, ledger_cmds, report_cmds, transfer_cmds  # noqa: E402  (commands register on `app`)
+from . import catalog_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds  # noqa: E402
 
-ledger_cmds.register(app)
+ledger_cmds.register(app)  # commands register on `app`
 report_cmds.register(app)
+simulate_cmds.register(app)
 transfer_cmds.register(app)
 catalog_cmds.register(app)

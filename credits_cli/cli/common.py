@@ -46,6 +46,13 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
     if i >= len(args) or args[i] not in group.commands:
         return args
     command = group.commands[args[i]]
+    while isinstance(command, click.Group):  # `credits coupon create ...`: the options of `create`
+        k = i + 1
+        while k < len(args) and args[k].startswith("-"):
+            k += 1
+        if k >= len(args) or args[k] not in command.commands:
+            break
+        command = command.commands[args[k]]
     takes_value = {
         name
         for p in command.params

@@ -172,6 +172,8 @@ def register(app: typer.Typer) -> None:
                     "timezone": b.timezone,
                     "now": b.now,
                     "cycle": {"start": b.cycle.start, "end": b.cycle.end},
+                    "scheduled": ({"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
+                                  if b.pending is not None else None),
                     **{name: pool_json(p) for name, p in b.pools.items()},
                 })
                 return

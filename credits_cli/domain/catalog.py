@@ -53,10 +53,24 @@ class Action:
 
 
 @dataclass(frozen=True)
+class GrantRules:
+    topup_message_pack: int = 50_000  # milli-credits
+    topup_integration_pack: int = 1_000_000
+    topup_max_packs: int = 8
+    topup_valid_months: int = 12
+    share_bonus: int = 20_000
+    share_min_followers: int = 101
+
+    def topup_pack(self, pool: str) -> int:
+        return self.topup_message_pack if pool == "message" else self.topup_integration_pack
+
+
+@dataclass(frozen=True)
 class Catalog:
     plans: dict[str, Plan]
     actions: dict[str, Action]
     source: str = "built-in"
+    grants: GrantRules = GrantRules()
 
     def plan(self, name: str, field: str = "--plan") -> Plan:
         key = str(name).strip().lower()
@@ -155,7 +169,7 @@ _ACTION_KEYS = {
 
 def catalog_from_data(data: dict, source: str) -> Catalog:
     top = _Reader(source, "catalog", data)
-    top.unknown({"plans", "actions"})
+    top.unknown({"plans", "actions", "grants"})
     plans_table = data.get("plans")
     actions_table = data.get("actions")
     if not isinstance(plans_table, dict) or not plans_table:
@@ -215,4 +229,18 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
             custom_domain_requires=r.text("custom_domain_requires"),
             requires=r.text("requires"),
         )
-    return Catalog(plans=plans, actions=actions, source=source)
+    rules = GrantRules()
+    if "grants" in data:
+        r = _Reader(source, "grants", data["grants"])
+        r.unknown({"topup_message_pack", "topup_integration_pack", "topup_max_packs", "topup_valid_months",
+                   "share_bonus", "share_min_followers"})
+        d = GrantRules()
+        rules = GrantRules(
+            topup_message_pack=r.credits("topup_message_pack", required=False) or d.topup_message_pack,
+            topup_integration_pack=r.credits("topup_integration_pack", required=False) or d.topup_integration_pack,
+            topup_max_packs=r.count("topup_max_packs") or d.topup_max_packs,
+            topup_valid_months=r.count("topup_valid_months") or d.topup_valid_months,
+            share_bonus=r.credits("share_bonus", required=False) or d.share_bonus,
+            share_min_followers=r.count("share_min_followers") or d.share_min_followers,
+        )
+    return Catalog(plans=plans, actions=actions, source=source, grants=rules)

@@ -33,6 +33,9 @@ def balance(b, top_apps=None) -> None:
     c = console()
     plain = _plain()
     c.print(f"[bold]{b.workspace}[/bold] · {b.plan} plan ({b.billing}) · days in {b.timezone}")
+    if b.pending is not None:
+        c.print(f"[yellow]scheduled: {b.pending.plan} plan ({b.pending.billing}) from {when(b.pending.effective_at)}"
+                "[/yellow]")
     c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} · [bold]resets {_until(b.now, b.cycle.end)}[/bold]")
     c.print()
     pools = list(b.pools.values())
@@ -232,3 +235,22 @@ def show(e) -> None:
         p.add_row(str(g["grant"]), g["reason"] or g["source"], fmt(g["credits"]),
                   when(g["expires_at"]) if g["expires_at"] else "never")
     c.print(p)
+
+
+def grants(rows) -> None:
+    c = console()
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col, just in (("grant", "right"), ("pool", "left"), ("source", "left"), ("credits", "right"),
+                      ("left", "right"), ("expires (UTC)", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for r in rows:
+        if r["status"] == "expired":
+            left = f"[dim]{fmt(r['lost'].milli)} lost[/dim]" if r["lost"].milli else "[dim]0[/dim]"
+        else:
+            left = fmt(r["left"].milli)
+        expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
+        if r["status"] == "expired":
+            expires = f"[dim]{expires}[/dim]"
+        t.add_row(str(r["grant"]) if r["grant"] is not None else "—", r["pool"], r["reason"] or r["source"],
+                  fmt(r["credits"].milli), left, expires)
+    c.print(t)

@@ -109,7 +109,7 @@ def insert_grant(conn, ws_id, pool, source, amount, starts_at, expires_at, grant
 
 EVENT_COLUMNS = (
     "id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint",
+    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects",
 )
 
 
@@ -138,10 +138,15 @@ def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> 
 
 
 def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, datetime, int]]:
-    """(id, at, credits) of the pool's events strictly after `t`, in ledger order."""
+    """(id, at, credits) of the pool's events strictly after `t`, in ledger order.
+
+    Voided events and their correcting entries keep the allocations they have.
+    """
     rows = conn.execute(
-        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND at > ? ORDER BY at, id",
-        (ws_id, pool, storage(t)),
+        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND at > ?"
+        " AND corrects IS NULL AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = ?"
+        " AND corrects IS NOT NULL) ORDER BY at, id",
+        (ws_id, pool, storage(t), ws_id),
     ).fetchall()
     return [(r[0], from_storage(r[1]), r[2]) for r in rows]
 
@@ -183,3 +188,29 @@ def insert_plan_change(conn, ws_id: int, plan: str, billing: str, requested_at, 
         "INSERT INTO plan_changes (workspace_id, plan, billing, requested_at, effective_at) VALUES (?, ?, ?, ?, ?)",
         (ws_id, plan, billing, storage(requested_at), storage(effective_at)),
     )
+
+
+# --- the simulated clock -----------------------------------------------------------
+
+def sim_clock(conn, ws_id: int):
+    row = conn.execute("SELECT now FROM sim_clock WHERE workspace_id = ?", (ws_id,)).fetchone()
+    return from_storage(row[0]) if row else None
+
+
+def set_sim_clock(conn, ws_id: int, now) -> None:
+    if now is None:
+        conn.execute("DELETE FROM sim_clock WHERE workspace_id = ?", (ws_id,))
+    else:
+        conn.execute("INSERT INTO sim_clock (workspace_id, now) VALUES (?, ?)"
+                     " ON CONFLICT(workspace_id) DO UPDATE SET now = excluded.now", (ws_id, storage(now)))
+
+
+# --- notifications ----------------------------------------------------------------------
+
+def notify(conn, ws_id: int, kind: str, pool: str | None, at, message: str, once: str | None = None) -> bool:
+    """Add to the outbox; with `once`, a second notice of the same key is dropped."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO notifications (workspace_id, kind, pool, at, message, once) VALUES (?, ?, ?, ?, ?, ?)",
+        (ws_id, kind, pool, storage(at), message, once),
+    )
+    return cur.rowcount == 1

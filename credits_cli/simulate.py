@@ -1,0 +1,450 @@
+"""Issue-4 use cases: grants beside the allowance, plan changes, coupons,
+share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from dateutil.relativedelta import relativedelta
+
+from .domain.catalog import POOLS
+from .domain.cycles import cycle_at, from_storage, iso, parse_instant, parse_zone, storage
+from .domain.events import fingerprint
+from .domain.money import parse_count, parse_credits, shown
+from .errors import BadInput, CreditsError, EXIT_REFUSED
+from .reports import check_pool
+from .services import Plans, Session, _allowance, _ensure_allowance, check_name, out_of_credits, pool_balance  # noqa: F401
+from .store import repo
+
+
+class RuleRefused(CreditsError):
+    """Refused by a rule of the platform (a used-up coupon, a second share bonus ...): exit 3."""
+
+    exit_code = EXIT_REFUSED
+    code = "refused"
+
+
+def _pool(pool: str | None) -> str:
+    if pool is None:
+        raise BadInput("--pool", "is required: message or integration")
+    return check_pool(pool)
+
+
+# --- out of credits --------------------------------------------------------------------
+
+def notifications(session: Session) -> list[dict]:
+    ws = session.workspace()
+    rows = session.conn.execute(
+        "SELECT id, kind, pool, at, message FROM notifications WHERE workspace_id = ? ORDER BY at, id", (ws.id,)
+    ).fetchall()
+    return [{"id": r[0], "kind": r[1], "pool": r[2], "at": from_storage(r[3]), "message": r[4]} for r in rows]
+
+
+# --- grants -----------------------------------------------------------------------------
+
+def add_grant(session: Session, pool: str | None, credits: str | None, expires: str | None, reason: str | None,
+              kind: str = "promo") -> dict:
+    pool = _pool(pool)
+    if credits is None:
+        raise BadInput("--credits", "is required")
+    milli = parse_credits(credits, "--credits")
+    if milli == 0:
+        raise BadInput("--credits", "must be more than 0")
+    if reason is None:
+        raise BadInput("--reason", "is required (say why the credits were granted)")
+    check_name(reason, "--reason")
+    kind = kind.strip().lower()
+    if kind not in ("promo", "referral"):
+        raise BadInput("--kind", f"{shown(kind)} is not promo or referral")
+    with session.writing() as ws:
+        now = session.now_in(ws)
+        zone = parse_zone(ws.timezone, "workspace timezone")
+        until = parse_instant(expires, "--expires", zone) if expires is not None else None
+        if until is not None and until <= now:
+            raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+        gid = repo.insert_grant(session.conn, ws.id, pool, kind, milli, now, until, now, reason)
+    return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason}
+
+
+def topup(session: Session, pool: str | None, packs: str | None) -> dict:
+    pool = _pool(pool)
+    rules = session.catalog.grants
+    if packs is None:
+        raise BadInput("--packs", "is required")
+    n = parse_count(packs, "--packs", maximum=10**6)
+    if n > rules.topup_max_packs:
+        raise BadInput("--packs", f"at most {rules.topup_max_packs} packs a purchase, not {n}")
+    with session.writing() as ws:
+        now = session.now_in(ws)
+        plan = Plans(session, session.conn, ws).at(now)
+        if plan.price_monthly == 0:
+            raise RuleRefused(f"top-ups are for paid plans; the workspace is on the {plan.name} plan")
+        milli = n * rules.topup_pack(pool)
+        until = now + relativedelta(months=rules.topup_valid_months)
+        gid = repo.insert_grant(session.conn, ws.id, pool, "topup", milli, now, until, now,
+                                f"top-up: {n} pack{'s' if n > 1 else ''}")
+    return {"grant": gid, "pool": pool, "packs": n, "credits": milli, "expires_at": until}
+
+
+def list_grants(session: Session) -> list[dict]:
+    ws = session.workspace()
+    now = session.now_in(ws)
+    conn = session.conn
+    rows = conn.execute(
+        "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at, g.reason,"
+        " coalesce(u.used_milli, 0) FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
+        " WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id", (ws.id,),
+    ).fetchall()
+    out = []
+    for r in rows:
+        starts, expires = from_storage(r[4]), from_storage(r[5]) if r[5] else None
+        left = r[3] - r[8]
+        status = "expired" if expires is not None and expires <= now else ("future" if starts > now else "live")
+        out.append({
+            "grant": r[0], "pool": r[1], "source": r[2], "reason": r[7], "credits": r[3], "used": r[8],
+            "left": left if status != "expired" else 0, "lost": left if status == "expired" else 0,
+            "starts_at": starts, "expires_at": expires, "status": status,
+        })
+    plans = Plans(session, conn, ws)
+    cycle = cycle_at(ws.anchor, now)
+    for pool in POOLS:  # this cycle's allowance before anything drew on it
+        if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
+            g = _allowance(ws, plans.at(cycle.start), pool, cycle)
+            out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
+                        " plan allowance (not drawn on yet)", "credits": g.amount, "used": 0, "left": g.amount,
+                        "lost": 0, "starts_at": g.starts_at, "expires_at": g.expires_at, "status": "live"})
+    return out
+
+
+# --- coupons --------------------------------------------------------------------------------
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I
+_CODE_TEXT = re.compile(r"[A-Za-z0-9 \-]{4,80}")
+
+
+def normalize_code(code: str) -> str:
+    """Codes match ignoring case, spaces and hyphens."""
+    return re.sub(r"[\s\-]", "", code).upper()
+
+
+def new_code() -> str:
+    """16 characters from a 32-letter alphabet (80 bits), as XXXX-XXXX-XXXX-XXXX."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def coupon_create(session: Session, code: str | None, credits: str | None, pool: str | None,
+                  expires: str | None, uses: str | None) -> dict:
+    pool = _pool(pool)
+    if credits is None:
+        raise BadInput("--credits", "is required")
+    milli = parse_credits(credits, "--credits")
+    if milli == 0:
+        raise BadInput("--credits", "must be more than 0")
+    max_uses = parse_count(uses, "--uses") if uses is not None else None
+    if code is not None:
+        if not _CODE_TEXT.fullmatch(code) or len(normalize_code(code)) < 4:
+            raise BadInput("CODE", f"{shown(code)} is not a code (4 or more letters and digits; spaces and"
+                                   " hyphens are ignored)")
+    display = code.strip() if code is not None else new_code()
+    with session.writing() as ws:
+        now = session.now_in(ws)
+        zone = parse_zone(ws.timezone, "workspace timezone")
+        until = parse_instant(expires, "--expires", zone) if expires is not None else None
+        if until is not None and until <= now:
+            raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+        conn = session.conn
+        if conn.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
+            raise BadInput("CODE", f"a coupon {shown(display)} already exists")
+        conn.execute(
+            "INSERT INTO coupons (code, display, pool, amount_milli, expires_at, max_uses, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (normalize_code(display), display, pool, milli, storage(until) if until else None, max_uses,
+             storage(now)),
+        )
+    return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
+
+
+def coupon_redeem(session: Session, code: str) -> dict:
+    key = normalize_code(code)
+    if not key or not _CODE_TEXT.fullmatch(code):
+        raise BadInput("CODE", f"{shown(code)} is not a coupon code")
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        row = conn.execute(
+            "SELECT id, display, pool, amount_milli, expires_at, max_uses FROM coupons WHERE code = ?", (key,)
+        ).fetchone()
+        if row is None:
+            raise BadInput("CODE", f"no coupon {shown(code)}")
+        cid, display, pool, milli, expires, max_uses = row
+        until = from_storage(expires) if expires else None
+        if until is not None and now >= until:
+            raise RuleRefused(f"coupon {display} expired at {iso(until)}")
+        if conn.execute("SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?",
+                        (cid, ws.id)).fetchone():
+            raise RuleRefused(f"coupon {display} was already redeemed by workspace {ws.name!r}")
+        used = conn.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (cid,)).fetchone()[0]
+        if max_uses is not None and used >= max_uses:
+            raise RuleRefused(f"coupon {display} is used up ({used} of {max_uses} uses)")
+        gid = repo.insert_grant(conn, ws.id, pool, "coupon", milli, now, until, now, f"coupon {display}")
+        conn.execute("INSERT INTO redemptions (coupon_id, workspace_id, grant_id, at) VALUES (?, ?, ?, ?)",
+                     (cid, ws.id, gid, storage(now)))
+        after = pool_balance(conn, ws, Plans(session, conn, ws), pool, now)
+    return {"code": display, "grant": gid, "pool": pool, "credits": milli, "expires_at": until,
+            "available": after.available}
+
+
+def coupon_list(session: Session) -> list[dict]:
+    ws = session.workspace()
+    rows = session.conn.execute(
+        "SELECT c.id, c.display, c.pool, c.amount_milli, c.expires_at, c.max_uses, c.created_at,"
+        " (SELECT count(*) FROM redemptions r WHERE r.coupon_id = c.id),"
+        " EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = c.id AND r.workspace_id = ?)"
+        " FROM coupons c ORDER BY c.id", (ws.id,),
+    ).fetchall()
+    return [{"code": r[1], "pool": r[2], "credits": r[3], "expires_at": from_storage(r[4]) if r[4] else None,
+             "uses": r[5], "used": r[7], "redeemed_here": bool(r[8])} for r in rows]
+
+
+# --- share-to-earn ------------------------------------------------------------------------------
+
+PLATFORM_HOSTS = {"linkedin": ("linkedin.com",), "x": ("x.com", "twitter.com")}
+
+
+def share_submit(session: Session, platform: str | None, url: str | None, followers: str | None) -> dict:
+    rules = session.catalog.grants
+    if platform is None or platform.strip().lower() not in PLATFORM_HOSTS:
+        raise BadInput("--platform", f"{shown(platform)} is not linkedin or x")
+    platform = platform.strip().lower()
+    if url is None:
+        raise BadInput("--url", "is required: the post's address")
+    check_name(url, "--url", limit=2000)
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not any(host == h or host.endswith("." + h)
+                                                        for h in PLATFORM_HOSTS[platform]):
+        raise BadInput("--url", f"{shown(url)} is not a post on {platform} ({', '.join(PLATFORM_HOSTS[platform])})")
+    if parts.path.strip("/") == "":
+        raise BadInput("--url", f"{shown(url)} is the site, not a post")
+    if followers is None:
+        raise BadInput("--followers", "is required")
+    n = parse_count(followers, "--followers", minimum=0, maximum=10**10)
+    if n < rules.share_min_followers:
+        raise BadInput("--followers", f"the bonus needs more than {rules.share_min_followers - 1} followers, not {n}")
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        other = conn.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND status IN"
+                             " ('pending', 'approved') ORDER BY id LIMIT 1", (ws.id,)).fetchone()
+        if other is not None:
+            what = "is waiting for approval" if other[1] == "pending" else "already earned the bonus"
+            raise RuleRefused(f"share {other[0]} {what}; the bonus is once per workspace")
+        cur = conn.execute("INSERT INTO shares (workspace_id, platform, url, followers, submitted_at, status)"
+                           " VALUES (?, ?, ?, ?, ?, 'pending')", (ws.id, platform, url.strip(), n, storage(now)))
+    return {"id": cur.lastrowid, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
+            "credits": rules.share_bonus}
+
+
+def _pending_share(conn, ws, share_id: str | None):
+    if share_id is not None:
+        n = parse_count(share_id, "ID", maximum=2**62)
+        row = conn.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
+        if row is None:
+            raise BadInput("ID", f"no share {n} in workspace {ws.name!r}")
+        if row[1] != "pending":
+            raise RuleRefused(f"share {n} is {row[1]}, not pending")
+        return n
+    row = conn.execute("SELECT id FROM shares WHERE workspace_id = ? AND status = 'pending'", (ws.id,)).fetchone()
+    if row is None:
+        raise BadInput("ID", "no share is waiting for approval")
+    return row[0]
+
+
+def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
+    rules = session.catalog.grants
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        n = _pending_share(conn, ws, share_id)
+        gid = None
+        if approve:
+            gid = repo.insert_grant(conn, ws.id, "message", "share", rules.share_bonus, now, None, now,
+                                    f"share-to-earn (share {n})")
+        conn.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
+                     ("approved" if approve else "rejected", storage(now), gid, n))
+    return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
+            "credits": rules.share_bonus if approve else 0}
+
+
+def share_status(session: Session) -> list[dict]:
+    ws = session.workspace()
+    rows = session.conn.execute(
+        "SELECT id, platform, url, followers, submitted_at, status, decided_at, grant_id FROM shares"
+        " WHERE workspace_id = ? ORDER BY id", (ws.id,)).fetchall()
+    return [{"id": r[0], "platform": r[1], "url": r[2], "followers": r[3], "submitted_at": from_storage(r[4]),
+             "status": r[5], "decided_at": from_storage(r[6]) if r[6] else None, "grant": r[7]} for r in rows]
+
+
+# --- plan changes -------------------------------------------------------------------------------
+
+def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
+    new = session.catalog.plan(plan_name, field="PLAN")
+    if billing is not None and billing.strip().lower() not in ("monthly", "yearly"):
+        raise BadInput("--billing", f"{shown(billing)} is not monthly or yearly")
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        plans = Plans(session, conn, ws)
+        current_name, current_billing = plans.named_at(now)
+        current = plans.at(now)
+        billing = billing.strip().lower() if billing is not None else current_billing
+        cycle = cycle_at(ws.anchor, now)
+        pending = plans.pending(now)
+        if (new.name, billing) == (current_name, current_billing) and pending is None:
+            return {"plan": new.name, "billing": billing, "change": "unchanged", "effective_at": now, "added": {}}
+        added = {}
+        if new.price_monthly < current.price_monthly:
+            change, effective = "downgrade", cycle.end
+        else:
+            change, effective = ("upgrade" if new.name != current.name else "billing"), now
+            for pool in POOLS:  # the cycle keeps what it used; the new allowance tops it up
+                _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
+                granted = sum(g.amount for g in repo.grants_overlapping(conn, ws.id, pool, now, now)
+                              if g.source in ("allowance", "upgrade") and g.expires_at == cycle.end)
+                extra = new.allowance(pool) - granted
+                if extra > 0:
+                    repo.insert_grant(conn, ws.id, pool, "upgrade", extra, now, cycle.end, now,
+                                      f"upgrade to {new.name}")
+                    added[pool] = extra
+        repo.insert_plan_change(conn, ws.id, new.name, billing, now, effective)
+    return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,
+            "from": current_name}
+
+
+# --- the clock ------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+)\s*(mo|months?|w|weeks?|d|days?|h|hours?|m|min|minutes?|s|seconds?)", re.I)
+
+
+def parse_duration(text: str, field: str = "DURATION") -> relativedelta:
+    """'3d', '2w', '1mo', '2d6h', '90m' ... (months as calendar months)."""
+    s = text.strip().replace(" ", "")
+    if not s or len(s) > 40:
+        raise BadInput(field, f"{shown(text)} is not a duration such as 3d, 12h, 2w or 1mo")
+    pos, total = 0, relativedelta()
+    for m in _DURATION.finditer(s):
+        if m.start() != pos:
+            break
+        n, unit = int(m.group(1)), m.group(2).lower()
+        if n > 100_000:
+            raise BadInput(field, f"{shown(text)} is too long")
+        if unit.startswith("mo"):
+            total += relativedelta(months=n)
+        elif unit.startswith("w"):
+            total += relativedelta(weeks=n)
+        elif unit.startswith("d"):
+            total += relativedelta(days=n)
+        elif unit.startswith("h"):
+            total += relativedelta(hours=n)
+        elif unit.startswith("m"):
+            total += relativedelta(minutes=n)
+        else:
+            total += relativedelta(seconds=n)
+        pos = m.end()
+    if pos != len(s) or pos == 0:
+        raise BadInput(field, f"{shown(text)} is not a duration such as 3d, 12h, 2w or 1mo")
+    return total
+
+
+def clock(session: Session, action: str, value: str | None = None) -> dict:
+    """show, set ISO, advance DURATION, real."""
+    with session.writing() as ws:
+        conn = session.conn
+        current = repo.sim_clock(conn, ws.id)
+        zone = parse_zone(ws.timezone, "workspace timezone")
+        if action == "set":
+            t = parse_instant(value, "INSTANT", zone)
+            if t < ws.anchor:
+                raise BadInput("INSTANT", f"{iso(t)} is before the workspace began ({iso(ws.anchor)})")
+            repo.set_sim_clock(conn, ws.id, t)
+        elif action == "advance":
+            step = parse_duration(value)
+            base = current or session.clock.now(zone)
+            repo.set_sim_clock(conn, ws.id, base + step)
+        elif action == "real":
+            repo.set_sim_clock(conn, ws.id, None)
+        simulated = repo.sim_clock(conn, ws.id)
+    return {"simulated": simulated is not None, "now": simulated or session.clock.now(zone),
+            "overridden": session.clock.is_set}
+
+
+# --- the next reset ---------------------------------------------------------------------------------
+
+def reset(session: Session, advance: bool = False) -> dict:
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        plans = Plans(session, conn, ws)
+        cycle = cycle_at(ws.anchor, now)
+        at = cycle.end
+        pools = {}
+        for pool in POOLS:
+            live = [g for g in repo.grants_overlapping(conn, ws.id, pool, now, now) if g.live_at(now)]
+            if not any(g.source == "allowance" and g.starts_at == cycle.start for g in live):
+                live.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
+            expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
+            after = pool_balance(conn, ws, plans, pool, at)
+            pools[pool] = {
+                "expires": [{"grant": g.id, "source": g.source, "left": max(0, g.left), "expires_at": g.expires_at}
+                            for g in expiring],
+                "lost": sum(max(0, g.left) for g in expiring),
+                "granted": plans.at(at).allowance(pool),
+                "available_after": after.available,
+            }
+        if advance:
+            repo.set_sim_clock(conn, ws.id, at)
+    return {"at": at, "from": now, "plan_after": plans.named_at(at)[0], "pools": pools, "advanced": advance}
+
+
+# --- voids ------------------------------------------------------------------------------------------
+
+def void(session: Session, event_id: str, reason: str | None) -> dict:
+    n = parse_count(event_id, "ID", maximum=2**62)
+    check_name(reason, "--reason")
+    with session.writing() as ws:
+        conn = session.conn
+        now = session.now_in(ws)
+        cols = "id, at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli, app," \
+               " member, corrects"
+        row = conn.execute(f"SELECT {cols} FROM events WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
+        if row is None:
+            raise BadInput("ID", f"no event {n} in workspace {ws.name!r}")
+        e = dict(zip([c.strip() for c in cols.split(",")], row))
+        if e["corrects"] is not None:
+            raise BadInput("ID", f"event {n} is itself a void (of event {e['corrects']})")
+        done = conn.execute("SELECT id FROM events WHERE corrects = ?", (n,)).fetchone()
+        if done is not None:
+            raise RuleRefused(f"event {n} was already voided by event {done[0]}")
+        values = {k: e[k] for k in ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
+                                    "custom_domain", "app", "member")}
+        values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
+        values["fingerprint"] = fingerprint(values)
+        values.update(recorded_at=storage(now), payload=None, corrects=n)
+        void_id = repo.insert_event(conn, ws.id, values)
+        restored, lost = 0, 0
+        parts = []
+        for gid, milli, expires in conn.execute(
+            "SELECT a.grant_id, a.credits_milli, g.expires_at FROM allocations a JOIN grants g ON g.id = a.grant_id"
+            " WHERE a.event_id = ?", (n,)).fetchall():
+            if expires is None or from_storage(expires) > now:
+                parts.append((gid, -milli))
+                restored += milli
+            else:
+                lost += milli
+        repo.add_allocations(conn, void_id, parts)
+    return {"id": void_id, "voids": n, "pool": e["pool"], "credits": e["credits_milli"], "restored": restored,
+            "expired": lost}
+
