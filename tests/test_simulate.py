@@ -1,10 +1,8 @@
 """Simulating the platform: grants, plan changes, coupons, share-to-earn, top-ups, voids, resets, the outbox."""
 
-import json
 import os
 import subprocess
 import sys
-from decimal import Decimal as D
 
 import pytest
 
