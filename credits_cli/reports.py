@@ -167,6 +167,7 @@ def event_dict(row: dict) -> dict:
         "member": row["member"],
         "key": row["key"],
         "note": row["note"],
+        "corrects": row["corrects"],  # a void: the id of the event it cancels
     }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from .clock import Clock
 from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
-from .domain.cycles import Interval, cycle_at, day_at, iso, parse_instant, parse_zone, storage, when
+from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import fmt, shown
@@ -284,6 +284,24 @@ def out_of_credits(conn, ws, pool: str, at: datetime) -> None:
         f" They reset on {when(cycle.end)}.",
         once=f"out_of_credits:{pool}:{storage(cycle.start)}",
     )
+
+
+def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, int, int]:
+    """Write the correcting entry of event `original` (a void): the grants it drew from and that
+    are still live get their credits back. Returns (id, restored, lost) in milli-credits."""
+    void_id = repo.insert_event(conn, ws.id, {**values, "recorded_at": storage(now), "payload": None,
+                                              "corrects": original})
+    restored, lost, parts = 0, 0, []
+    for gid, milli, expires in conn.execute(
+        "SELECT a.grant_id, a.credits_milli, g.expires_at FROM allocations a JOIN grants g ON g.id = a.grant_id"
+        " WHERE a.event_id = ?", (original,)).fetchall():
+        if expires is None or from_storage(expires) > now:
+            parts.append((gid, -milli))
+            restored += milli
+        else:
+            lost += milli
+    repo.add_allocations(conn, void_id, parts)
+    return void_id, restored, lost
 
 
 # -- init ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .domain.events import fingerprint
 from .domain.money import parse_count, parse_credits, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool
-from .services import Plans, Session, _allowance, _ensure_allowance, check_name, out_of_credits, pool_balance  # noqa: F401
+from .services import Plans, Session, _allowance, _ensure_allowance, check_name, correct, pool_balance
 from .store import repo
 
 
@@ -432,19 +432,7 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
                                     "custom_domain", "app", "member")}
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
-        values.update(recorded_at=storage(now), payload=None, corrects=n)
-        void_id = repo.insert_event(conn, ws.id, values)
-        restored, lost = 0, 0
-        parts = []
-        for gid, milli, expires in conn.execute(
-            "SELECT a.grant_id, a.credits_milli, g.expires_at FROM allocations a JOIN grants g ON g.id = a.grant_id"
-            " WHERE a.event_id = ?", (n,)).fetchall():
-            if expires is None or from_storage(expires) > now:
-                parts.append((gid, -milli))
-                restored += milli
-            else:
-                lost += milli
-        repo.add_allocations(conn, void_id, parts)
+        void_id, restored, lost = correct(conn, ws, n, values, now)
     return {"id": void_id, "voids": n, "pool": e["pool"], "credits": e["credits_milli"], "restored": restored,
             "expired": lost}
 

@@ -28,7 +28,7 @@ from .errors import BadInput, Refused
 from .render.jsonout import Credits
 from .render.output import unquote_cell, write
 from .reports import event_dict, scope
-from .services import Plans, Session, check_name, debit
+from .services import Plans, Session, check_name, correct, debit
 from .store import queries
 from .store.db import immediate
 
@@ -204,6 +204,13 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         custom_domain = 1
     else:
         raise BadInput("custom_domain", f"{shown(cd)} is not true or false")
+    corrects = _number_text(raw.get("corrects"))
+    credits_text = _number_text(raw["credits"])
+    if corrects is not None:
+        corrects = parse_count(corrects, "corrects", maximum=2**62)
+        if not credits_text.startswith("-"):
+            raise BadInput("credits", "a correcting entry (corrects) has negative credits")
+        credits_text = credits_text[1:]
     values = {
         "at": storage(at),
         "pool": pool,
@@ -214,14 +221,27 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         "seconds": parse_count(seconds, "seconds") if seconds is not None else None,
         "chars": parse_count(chars, "chars") if chars is not None else None,
         "custom_domain": custom_domain,
-        "credits_milli": parse_credits(_number_text(raw["credits"]), "credits", maximum=10**9),
+        "credits_milli": parse_credits(credits_text, "credits", maximum=10**9) * (-1 if corrects else 1),
         "app": _text(raw.get("app"), "app", is_csv),
         "member": _text(raw.get("member"), "member", is_csv),
         "key": _text(raw.get("key"), "key", is_csv),
         "note": _text(raw.get("note"), "note", is_csv, limit=2000),
     }
     values["fingerprint"] = fingerprint(values)
+    source_id = _number_text(raw.get("id"))
+    values["_id"] = parse_count(source_id, "id", maximum=2**62) if source_id is not None else None
+    values["_corrects"] = corrects
     return values
+
+
+def _existing(conn, ws_id: int, original: dict) -> int | None:
+    """The ledger's copy of an event the file holds (imported before), not yet voided."""
+    row = conn.execute(
+        "SELECT id FROM events WHERE workspace_id = ? AND fingerprint = ? AND corrects IS NULL"
+        " AND id NOT IN (SELECT corrects FROM events WHERE corrects IS NOT NULL) ORDER BY id LIMIT 1",
+        (ws_id, original["fingerprint"]),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def import_file(session: Session, file: str, dry_run: bool = False, progress=None) -> ImportResult:
@@ -247,6 +267,10 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             rows.append((line, values))
         except BadInput as e:
             errors.append(f"{label} line {line}: {e.message.lstrip(': ')}")
+    ids = {v["_id"]: v for _, v in rows if v["_id"] is not None}
+    for line, v in rows:
+        if v["_corrects"] is not None and v["_corrects"] not in ids:
+            errors.append(f"{label} line {line}: corrects: event {v['_corrects']} is not in the file")
     if errors:
         err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
                                  " nothing was imported")
@@ -285,15 +309,26 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                     continue  # a key names one event, however often the file repeats it
                 if seen[fp] > have[fp]:
                     todo.append((line, values))
-            todo.sort(key=lambda lv: lv[1]["at"])
+            todo.sort(key=lambda lv: (lv[1]["at"], lv[1]["_corrects"] is not None))  # a void after its event
             recorded = storage(now)
+            local: dict[int, int] = {}  # the file's ids -> this ledger's
             for i, (line, values) in enumerate(todo):
-                try:
-                    debit(conn, ws, plans, zone, values["pool"], values["credits_milli"], from_storage(values["at"]),
-                          {**values, "recorded_at": recorded, "payload": None})
-                except Refused as r:
-                    raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
-                                  short=r.short, resets_at=r.resets_at) from None
+                row = {k: v for k, v in values.items() if not k.startswith("_")}
+                if values["_corrects"] is not None:
+                    original = local.get(values["_corrects"]) or _existing(conn, ws.id, ids[values["_corrects"]])
+                    if original is None:
+                        raise BadInput("FILE", f"{label} line {line}: corrects: event {values['_corrects']} was"
+                                               " not imported; nothing was imported")
+                    eid = correct(conn, ws, original, row, now)[0]
+                else:
+                    try:
+                        eid = debit(conn, ws, plans, zone, values["pool"], values["credits_milli"],
+                                    from_storage(values["at"]), {**row, "recorded_at": recorded, "payload": None})
+                    except Refused as r:
+                        raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
+                                      short=r.short, resets_at=r.resets_at) from None
+                if values["_id"] is not None:
+                    local[values["_id"]] = eid
                 added[values["pool"]] += values["credits_milli"]
                 n_added += 1
                 if progress is not None and i % 1000 == 0:

@@ -31,8 +31,12 @@ def test_libreoffice_shows_formula_cells_as_text_and_numbers_as_numbers(cli, tmp
                     "--outdir", str(tmp_path), str(csv_path)], check=True, capture_output=True, timeout=180)
     page = (tmp_path / "events.html").read_text(errors="replace")
     cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)]
-    header = cells[:15]
-    rows = [dict(zip(header, cells[i:i + 15])) for i in range(15, len(cells), 15)]
+    from credits_cli.domain.events import EXPORT_FIELDS
+
+    width = len(EXPORT_FIELDS)
+    header = cells[:width]
+    assert header == list(EXPORT_FIELDS)
+    rows = [dict(zip(header, cells[i:i + width])) for i in range(width, len(cells), width)]
     assert rows[0]["note"] == "'=1+1" and rows[0]["app"] == "'+cmd" and rows[0]["member"] == "'-2+3"
     assert rows[1]["note"] == "'@SUM(1)" and rows[1]["key"] == "'=HYPERLINK(\"http://x\")"
     assert "2" not in (rows[0]["note"], rows[1]["note"])  # no formula was evaluated

@@ -29,6 +29,8 @@ def source(cli):
     assert cli("log", "GenerateVideo", "--seconds", "3", now=NOW).exit_code == 0
     assert cli("log", "message", "--scope", "discuss", "--note", "'already quoted", now=NOW).exit_code == 0
     assert cli("log", "message", "--credits", "1.3", now=NOW).exit_code == 0
+    assert cli("log", "GenerateImage", "--count", "2", "--app", "app1", now=NOW).exit_code == 0
+    assert cli("void", "15", "--reason", "logged by mistake", now=NOW).exit_code == 0  # a correcting entry
     return cli
 
 
@@ -151,7 +153,7 @@ def test_dry_run_counts_and_imports_nothing(source, tmp_path):
     copy = fresh(tmp_path)
     before = copy.dump()
     out = copy.json("import", str(path), "--dry-run", now=NOW)
-    assert out["dry_run"] is True and out["added"] == out["rows"] == 14
+    assert out["dry_run"] is True and out["added"] == out["rows"] == 16
     assert copy.dump() == before
 
 

@@ -8,7 +8,7 @@ import json
 # The export's columns, in order. `id` is local to one database; the rest is the event.
 EXPORT_FIELDS = (
     "id", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-    "credits", "app", "member", "key", "note",
+    "credits", "app", "member", "key", "note", "corrects",
 )
 
 # What makes two events the same event (everything but the local id).
