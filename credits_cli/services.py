@@ -3,6 +3,7 @@ transaction. They return plain data; the CLI renders it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -304,6 +305,62 @@ def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, 
     return void_id, restored, lost
 
 
+# -- budgets and alerts -------------------------------------------------------------
+
+def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None, member: str | None) -> None:
+    """Refuse (exit 3) a use that would take an app or a member past its budget for the cycle."""
+    if cost <= 0 or (app is None and member is None):
+        return
+    rows = conn.execute(
+        "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
+        " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))", (ws.id, pool, app, member),
+    ).fetchall()
+    if not rows:
+        return
+    cycle = cycle_at(ws.anchor, at)
+    for kind, name, budget in rows:
+        used = conn.execute(
+            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
+            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end)),
+        ).fetchone()[0]
+        if used + cost > budget:
+            short = used + cost - budget
+            raise Refused(
+                f"over budget: {kind} {name!r} may spend {fmt(budget)} {pool} credits a cycle, {fmt(used)} spent,"
+                f" this costs {fmt(cost)} ({fmt(short)} short); the budget resets at {iso(cycle.end)}",
+                pool=pool, short=short, resets_at=cycle.end,
+            )
+
+
+def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[dict]:
+    """Alerts this write crossed: each fires once per cycle, into the outbox (kind `alert`)."""
+    fired = []
+    rows = conn.execute(
+        "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
+        (ws.id, pool),
+    ).fetchall()
+    cycle = after.cycle
+    mid = cycle.start + (cycle.end - cycle.start) / 2
+    for alert_id, percent, left, by_mid, command in rows:
+        if percent is not None:
+            hit = after.used * 100 >= percent * after.allowance and after.allowance > 0
+            what = f"{percent}% of this cycle's {fmt(after.allowance)} {pool} credits are used ({fmt(after.used)})"
+        else:
+            hit = after.available <= left
+            what = f"{fmt(after.available)} {pool} credits left (alert at {fmt(left)} or fewer)"
+        if by_mid:
+            hit = hit and now < mid
+            what += f", before mid-cycle ({iso(mid)})"
+        if not hit:
+            continue
+        message = f"alert {alert_id}: {what}; the pool resets at {when(cycle.end)}"
+        if repo.notify(conn, ws.id, "alert", pool, now, message, once=f"alert:{alert_id}:{storage(cycle.start)}"):
+            fired.append({"id": alert_id, "pool": pool, "message": message, "exec": command,
+                          "used": after.used, "available": after.available, "allowance": after.allowance,
+                          "resets_at": cycle.end})
+    return fired
+
+
 # -- init ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -354,6 +411,7 @@ class LogRequest:
     member: str | None = None
     note: str | None = None
     dry_run: bool = False
+    input: str | None = None  # the call's input, kept only as a fingerprint
 
 
 @dataclass(frozen=True)
@@ -369,6 +427,7 @@ class LogResult:
     note: str | None = None
     key: str | None = None
     paid_by: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)  # alerts this event crossed
 
     @property
     def description(self) -> str:
@@ -450,14 +509,19 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
             }
             values["fingerprint"] = fingerprint(values)
+            if req.input is not None:
+                values["input_hash"] = hashlib.sha256(req.input.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            check_budgets(conn, ws, quote.pool, quote.credits, at, req.app, req.member)
             event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values)
+            after = pool_balance(conn, ws, plans, quote.pool, now)
             result = LogResult(
-                id=event_id, quote=quote, at=at, balance=pool_balance(conn, ws, plans, quote.pool, now),
+                id=event_id, quote=quote, at=at, balance=after,
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
                 paid_by=paid_by(conn, event_id),
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
+            result = replace(result, alerts=fire_alerts(conn, ws, quote.pool, after, now))
             if result.balance.allowance_left + result.balance.bonus == 0:
                 out_of_credits(conn, ws, quote.pool, now)
         if created is not None:

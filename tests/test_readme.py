@@ -11,9 +11,10 @@ from credits_cli.cli.app import app
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
-def shown_commands(scenario: bool):
-    blocks = re.findall(r"(<!-- scenario[^>]*-->\n)?```sh\n(.*?)```", README, flags=re.S)
-    return [line for marker, block in blocks if bool(marker) == scenario
+def shown_commands(kind: str | None = None):
+    """The `credits` lines of the README's sh blocks; `kind` picks the blocks marked <!-- kind: ... -->."""
+    blocks = re.findall(r"(?:<!-- (\w+)[^>]*-->\n)?```sh\n(.*?)```", README, flags=re.S)
+    return [line for marker, block in blocks if (marker or None) == kind
             for line in block.splitlines() if line.startswith("credits ")]
 
 
@@ -26,13 +27,13 @@ def run_lines(cli, lines, now):
 
 
 def test_every_command_the_readme_shows_runs(cli):
-    commands = shown_commands(scenario=False)
+    commands = shown_commands()
     assert len(commands) >= 15
     run_lines(cli, commands, now="2026-02-10T12:00:00Z")
 
 
 def test_the_readme_scenario_runs_on_its_own_clock(cli):
-    lines = shown_commands(scenario=True)
+    lines = shown_commands("scenario")
     assert len(lines) >= 10
     run_lines(cli, lines, now=None)
     b = cli.json("--workspace", "demo", "balance")
@@ -53,3 +54,16 @@ def test_ci_runs_the_readme_test_command():
     line = README[marker:].splitlines()[2]
     assert line.startswith("python3 -m venv") and "pytest" in line
     assert "README.md" in (Path(__file__).parent.parent / ".ci" / "run").read_text()
+
+
+def test_the_readme_shows_foresight_on_the_sample_data(cli, tmp_path, monkeypatch):
+    root = Path(__file__).parent.parent
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample_data").symlink_to(root / "sample_data")
+    main_job = next(line for line in README.splitlines() if line.startswith("python3 -m venv .venv && "))
+    setup = [part.strip() for part in main_job.split("&&") if part.strip().startswith("credits ")]
+    assert len(setup) >= 3  # init, import, balance
+    lines = shown_commands("sample")
+    assert len(lines) >= 10
+    run_lines(cli, setup + lines, now=None)
+    assert {"forecast", "estimate", "advise", "budget", "alert", "status"} <= {shlex.split(x)[5] for x in lines}

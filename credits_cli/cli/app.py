@@ -46,10 +46,11 @@ def main(
     ctx.call_on_close(ctx.obj.close)
 
 
-from . import catalog_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds  # noqa: E402
+from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds  # noqa: E402
 
 ledger_cmds.register(app)  # commands register on `app`
 report_cmds.register(app)
 simulate_cmds.register(app)
+foresight_cmds.register(app)
 transfer_cmds.register(app)
 catalog_cmds.register(app)

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import sys
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Optional
 
 import click
 import typer
@@ -17,6 +17,38 @@ from ..render.jsonout import dumps
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout instead of a table.")]
+
+# What one use is: defined once, shared by `log` and `estimate`.
+ActionArg = Annotated[str, typer.Argument(help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage,"
+                                          " GenerateVideo, GenerateSpeech, invokeLLM, agent, automation or message"
+                                          " (any case).")]
+ModelOption = Annotated[Optional[str], typer.Option("--model", help="automatic, gemini-3-flash or gpt-5"
+                                                    " (invokeLLM and agent; default automatic).")]
+SecondsOption = Annotated[Optional[str], typer.Option("--seconds", metavar="N", help="Seconds of video (GenerateVideo).")]
+CharsOption = Annotated[Optional[str], typer.Option("--chars", metavar="N", help="Characters spoken (GenerateSpeech).")]
+CustomDomainOption = Annotated[bool, typer.Option("--custom-domain", help="SendEmail from a custom domain.")]
+CountOption = Annotated[str, typer.Option("--count", metavar="N", help="N identical actions.")]
+UnitCreditsOption = Annotated[Optional[str], typer.Option(
+    "--credits", metavar="X", help="The real cost of one action, as the platform shows it (overrides the catalog).")]
+ScopeOption = Annotated[Optional[str], typer.Option(
+    "--scope", help="message: simple, feature, module, app-wide or discuss (its typical cost).")]
+
+
+def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
+    """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
+    from ..domain.money import parse_count, parse_credits
+    from ..domain.pricing import Usage
+
+    return Usage(
+        action=action,
+        count=parse_count(count, "--count"),
+        model=model,
+        scope=scope,
+        seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
+        chars=parse_count(chars, "--chars") if chars is not None else None,
+        custom_domain=custom_domain,
+        credits=parse_credits(credits, "--credits") if credits is not None else None,
+    )
 
 
 def output_format(json: bool, csv: bool) -> str:

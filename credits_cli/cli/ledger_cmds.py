@@ -7,10 +7,11 @@ from typing import Annotated, Optional
 import typer
 
 from ..domain.cycles import iso, when
-from ..domain.money import amount, parse_count, parse_credits
+from ..domain.money import amount
 from ..errors import BadInput
 from ..render.jsonout import Credits
-from .common import JsonOption, emit_json, failures, say
+from .common import (ActionArg, CharsOption, CountOption, CustomDomainOption, JsonOption, ModelOption, ScopeOption,
+                     SecondsOption, UnitCreditsOption, emit_json, failures, say, usage)
 
 
 def pool_json(p) -> dict:
@@ -65,24 +66,22 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def log(
         ctx: typer.Context,
-        action: Annotated[str, typer.Argument(help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage,"
-            " GenerateVideo, GenerateSpeech, invokeLLM, agent, automation or message (any case).")],
-        model: Annotated[Optional[str], typer.Option("--model", help="automatic, gemini-3-flash or gpt-5"
-            " (invokeLLM and agent; default automatic).")] = None,
-        seconds: Annotated[Optional[str], typer.Option("--seconds", metavar="N", help="Seconds of video (GenerateVideo).")] = None,
-        chars: Annotated[Optional[str], typer.Option("--chars", metavar="N", help="Characters spoken (GenerateSpeech).")] = None,
-        custom_domain: Annotated[bool, typer.Option("--custom-domain", help="SendEmail from a custom domain.")] = False,
-        count: Annotated[str, typer.Option("--count", metavar="N", help="N identical actions.")] = "1",
-        credits: Annotated[Optional[str], typer.Option("--credits", metavar="X",
-            help="The real cost of one action, as the platform shows it (overrides the catalog).")] = None,
-        scope: Annotated[Optional[str], typer.Option("--scope",
-            help="message: simple, feature, module, app-wide or discuss (its typical cost).")] = None,
+        action: ActionArg,
+        model: ModelOption = None,
+        seconds: SecondsOption = None,
+        chars: CharsOption = None,
+        custom_domain: CustomDomainOption = False,
+        count: CountOption = "1",
+        credits: UnitCreditsOption = None,
+        scope: ScopeOption = None,
         app_name: Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="The app it was for.")] = None,
         member: Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="Who did it.")] = None,
         note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="A note kept with the event.")] = None,
         at: Annotated[Optional[str], typer.Option("--at", metavar="ISO-INSTANT", help="When it happened (default: now).")] = None,
         key: Annotated[Optional[str], typer.Option("--key", metavar="KEY",
             help="Idempotency key: the same key and payload are recorded once.")] = None,
+        input_text: Annotated[Optional[str], typer.Option("--input", metavar="TEXT",
+            help="The call's input: only a fingerprint is kept, to count repeated inputs (credits advise).")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Quote the cost and what would be left; record nothing.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing (the exit code tells).")] = False,
         json: JsonOption = False,
@@ -92,29 +91,25 @@ def register(app: typer.Typer) -> None:
         Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
         """
         from .. import services
-        from ..domain.pricing import Usage
 
         with failures(json):
             if quiet and json:
                 raise BadInput("--quiet", "cannot be used with --json")
-            usage = Usage(
-                action=action,
-                count=parse_count(count, "--count"),
-                model=model,
-                scope=scope,
-                seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
-                chars=parse_count(chars, "--chars") if chars is not None else None,
-                custom_domain=custom_domain,
-                credits=parse_credits(credits, "--credits") if credits is not None else None,
-            )
-            req = services.LogRequest(usage=usage, at=at, key=key, app=app_name, member=member, note=note,
-                                      dry_run=dry_run)
+            use = usage(action, model, seconds, chars, custom_domain, count, credits, scope)
+            req = services.LogRequest(usage=use, at=at, key=key, app=app_name, member=member, note=note,
+                                      dry_run=dry_run, input=input_text)
             s = ctx.obj
             try:
                 r = services.log(s, req)
             finally:
                 for n in s.notices if not quiet else ():
                     say(n)
+            if r.alerts:
+                from ..foresight import run_alert_commands
+
+                for a in r.alerts:
+                    say(a["message"])
+                run_alert_commands(r.alerts, s.workspace_name)
             if quiet:
                 return
             if json:
@@ -136,6 +131,7 @@ def register(app: typer.Typer) -> None:
                     "paid_by": [{"grant": p["grant"], "source": p["source"], "credits": Credits(p["credits"])}
                                 for p in r.paid_by],
                     "next_reset": r.balance.cycle.end,
+                    "alerts": [a["message"] for a in r.alerts],
                 })
                 return
             b = r.balance

@@ -46,14 +46,22 @@ def register(app: typer.Typer) -> None:
                 d = reports.distribution(ctx.obj, by, pool=pool or "integration", since=since, until=until,
                                          app=app_name, member=member, action=action)
                 rows = [_with_credits(r, "credits") for r in d.rows]
+                if by in ("app", "member"):
+                    from ..foresight import budgets_by
+
+                    budgets = budgets_by(ctx.obj, by, d.scope.filter.pool)
+                    if budgets:
+                        for r in rows:
+                            r["budget"] = Credits(budgets[r[by]]) if r[by] in budgets else None
                 if fmt != "table":
                     from ..render.output import write
 
-                    write(rows, fmt, sys.stdout, list(reports.GROUPS[by]) + ["credits", "share", "events"])
+                    extra = ["budget"] if rows and "budget" in rows[0] else []
+                    write(rows, fmt, sys.stdout, list(reports.GROUPS[by]) + ["credits", "share", "events"] + extra)
                     return
                 from ..render import human
 
-                human.distribution(d)
+                human.distribution(d, {r[by]: r["budget"].milli for r in rows if r.get("budget")})
 
         command.__doc__ = doc
         command.__name__ = f"{by}s"

@@ -109,7 +109,7 @@ def insert_grant(conn, ws_id, pool, source, amount, starts_at, expires_at, grant
 
 EVENT_COLUMNS = (
     "id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects",
+    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects", "input_hash",
 )
 
 

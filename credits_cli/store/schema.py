@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation"]
+NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation", "005_foresight"]
 VERSION = len(NAMES)
 
 
@@ -165,6 +165,26 @@ def _migrations():
         # A void is a correcting event: `corrects` names the event it cancels.
         db.execute("ALTER TABLE events ADD COLUMN corrects INTEGER REFERENCES events(id)")
         db.execute("CREATE UNIQUE INDEX events_corrects ON events(corrects) WHERE corrects IS NOT NULL")
+
+    @migrations(name="005_foresight")
+    def foresight(db):
+        db["budgets"].create(
+            {"id": int, "workspace_id": int, "kind": str, "name": str, "pool": str, "credits_milli": int,
+             "created_at": str},
+            pk="id", not_null={"workspace_id", "kind", "name", "pool", "credits_milli", "created_at"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        db.execute("CREATE UNIQUE INDEX budgets_target ON budgets(workspace_id, kind, name, pool)")
+        db["alerts"].create(
+            {"id": int, "workspace_id": int, "pool": str, "at_percent": int, "left_milli": int,
+             "by_mid_cycle": int, "exec": str, "created_at": str},
+            pk="id", not_null={"workspace_id", "pool", "by_mid_cycle", "created_at"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
+        # A fingerprint of the input a call was made with (`log --input`), to count repeats.
+        db.execute("ALTER TABLE events ADD COLUMN input_hash TEXT")
+        db.execute("CREATE INDEX events_app_at ON events(workspace_id, app, pool, at, credits_milli)")
+        db.execute("CREATE INDEX events_member_at ON events(workspace_id, member, pool, at, credits_milli)")
 
     return migrations
 

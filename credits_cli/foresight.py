@@ -1,0 +1,354 @@
+"""Issue-5 use cases: forecast, estimate, advise, budgets, alerts, the status line."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+from .domain.catalog import POOLS
+from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_zone, storage
+from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
+from .domain.money import parse_count, parse_credits, shown
+from .domain.pricing import price
+from .errors import BadInput
+from .reports import check_pool
+from .services import Plans, Session, check_name, pool_balance
+from .store import repo
+
+def _days(span: timedelta) -> Decimal:
+    """A span in days, exactly, to one decimal (JSON numbers are never floats)."""
+    return (Decimal(span.total_seconds()) / 86400).quantize(Decimal("0.1")).normalize() + 0
+
+
+# --- budgets ----------------------------------------------------------------------------
+
+
+def _target(app: str | None, member: str | None) -> tuple[str, str]:
+    if (app is None) == (member is None):
+        raise BadInput("--app", "give either --app NAME or --member NAME")
+    if app is not None:
+        return "app", check_name(app, "--app")
+    return "member", check_name(member, "--member")
+
+
+def budget_set(session: Session, app, member, pool, credits) -> dict:
+    kind, name = _target(app, member)
+    if pool is None:
+        raise BadInput("--pool", "is required: message or integration")
+    pool = check_pool(pool)
+    if credits is None:
+        raise BadInput("--credits", "is required")
+    milli = parse_credits(credits, "--credits")
+    with session.writing() as ws:
+        now = session.now_in(ws)
+        session.conn.execute("DELETE FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ? AND pool = ?",
+                             (ws.id, kind, name, pool))
+        session.conn.execute(
+            "INSERT INTO budgets (workspace_id, kind, name, pool, credits_milli, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (ws.id, kind, name, pool, milli, storage(now)))
+    return {"kind": kind, "name": name, "pool": pool, "credits": milli}
+
+
+def budget_list(session: Session) -> list[dict]:
+    ws = session.workspace()
+    now = session.now_in(ws)
+    cycle = cycle_at(ws.anchor, now)
+    out = []
+    for kind, name, pool, milli in session.conn.execute(
+            "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
+            (ws.id,)).fetchall():
+        used = session.conn.execute(
+            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
+            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end))).fetchone()[0]
+        out.append({"kind": kind, "name": name, "pool": pool, "credits": milli, "used": used,
+                    "left": max(0, milli - used), "resets_at": cycle.end})
+    return out
+
+
+def budget_remove(session: Session, app, member, pool) -> int:
+    kind, name = _target(app, member)
+    with session.writing() as ws:
+        sql = "DELETE FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
+        params = [ws.id, kind, name]
+        if pool is not None:
+            sql += " AND pool = ?"
+            params.append(check_pool(pool))
+        n = session.conn.execute(sql, params).rowcount
+    if n == 0:
+        raise BadInput(f"--{kind}", f"no budget for {kind} {name!r}")
+    return n
+
+
+def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
+    ws = session.workspace()
+    return dict(session.conn.execute(
+        "SELECT name, credits_milli FROM budgets WHERE workspace_id = ? AND kind = ? AND pool = ?",
+        (ws.id, kind, pool)).fetchall())
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
+    if pool is None:
+        raise BadInput("--pool", "is required: message or integration")
+    pool = check_pool(pool)
+    if (at_percent is None) == (left is None):
+        raise BadInput("--at", "give either --at PERCENT% or --left N")
+    percent = left_milli = None
+    if at_percent is not None:
+        percent = parse_count(at_percent.strip().removesuffix("%"), "--at", minimum=1, maximum=100)
+    else:
+        left_milli = parse_credits(left, "--left")
+    if by is not None and by.strip().lower() not in ("mid-cycle", "midcycle"):
+        raise BadInput("--by", f"{shown(by)} is not mid-cycle")
+    if command is not None:
+        check_name(command, "--exec", limit=2000)
+    with session.writing() as ws:
+        now = session.now_in(ws)
+        cur = session.conn.execute(
+            "INSERT INTO alerts (workspace_id, pool, at_percent, left_milli, by_mid_cycle, exec, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (ws.id, pool, percent, left_milli, int(by is not None), command,
+                                              storage(now)))
+    return {"id": cur.lastrowid, "pool": pool, "at_percent": percent, "left": left_milli,
+            "by_mid_cycle": by is not None, "exec": command}
+
+
+def alert_list(session: Session) -> list[dict]:
+    ws = session.workspace()
+    rows = session.conn.execute(
+        "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? ORDER BY id",
+        (ws.id,)).fetchall()
+    return [{"id": r[0], "pool": r[1], "at_percent": r[2], "left": r[3], "by_mid_cycle": bool(r[4]), "exec": r[5]}
+            for r in rows]
+
+
+def alert_remove(session: Session, alert_id: str) -> None:
+    n = parse_count(alert_id, "ID", maximum=2**62)
+    with session.writing() as ws:
+        if session.conn.execute("DELETE FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).rowcount == 0:
+            raise BadInput("ID", f"no alert {n} in workspace {ws.name!r}")
+
+
+def run_alert_commands(alerts: list[dict], workspace: str) -> None:
+    """Run each fired alert's --exec command, the alert in its environment; a failure is reported, not fatal."""
+    from .domain.money import to_decimal
+
+    for a in alerts:
+        if not a.get("exec"):
+            continue
+        env = {**os.environ, "CREDITS_ALERT_ID": str(a["id"]), "CREDITS_ALERT_POOL": a["pool"],
+               "CREDITS_ALERT_MESSAGE": a["message"], "CREDITS_ALERT_USED": str(to_decimal(a["used"])),
+               "CREDITS_ALERT_AVAILABLE": str(to_decimal(a["available"])),
+               "CREDITS_ALERT_ALLOWANCE": str(to_decimal(a["allowance"])),
+               "CREDITS_ALERT_RESETS_AT": iso(a["resets_at"]), "CREDITS_ALERT_WORKSPACE": workspace}
+        try:
+            r = subprocess.run(["sh", "-c", a["exec"]], env=env, stdin=subprocess.DEVNULL, timeout=30)
+            if r.returncode != 0:
+                print(f"credits: alert {a['id']}: its command exited {r.returncode}", file=sys.stderr)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print(f"credits: alert {a['id']}: its command failed: {e}", file=sys.stderr)
+
+
+# --- forecast ----------------------------------------------------------------------------------
+
+def forecast(session: Session, pool: str | None = None) -> dict:
+    pools = [check_pool(pool)] if pool is not None else list(POOLS)
+    ws = session.workspace()
+    now = session.now_in(ws)
+    conn = session.conn
+    plans = Plans(session, conn, ws)
+    out = {}
+    for p in pools:
+        b = pool_balance(conn, ws, plans, p, now)
+        cycle = b.cycle
+        since_start = (now - cycle.start) / DAY
+        n = max(1, min(7, math.ceil(since_start)))
+        windows = []
+        for k in range(n):
+            end = now - k * DAY
+            start = max(cycle.start, end - DAY)
+            if end <= start:
+                break
+            windows.append((repo.sum_credits(conn, ws.id, p, start, end), (end - start) / DAY))
+        burn = weighted_burn(windows)
+        left = b.allowance_left + b.bonus
+        out_at = runs_out(now, left, burn)
+        # the daily history to resample: up to 28 whole days back, not before the workspace began
+        history = []
+        for k in range(28):
+            end = now - k * DAY
+            start = end - DAY
+            if start < ws.anchor:
+                break
+            history.append(repo.sum_credits(conn, ws.id, p, start, end))
+        days_ahead = max(1, math.ceil((cycle.end - now) / DAY))
+        seed = sum(history) % 2**32 + len(history)
+        p50, p90 = resampled_burns(history or [c for c, _ in windows], days_ahead, seed=seed)
+        out[p] = {
+            "burn_per_day": burn,
+            "available": left,
+            "runs_out_at": out_at,
+            "next_reset": cycle.end,
+            "before_reset": out_at is not None and out_at < cycle.end,
+            "days_before_reset": _days(cycle.end - out_at) if out_at is not None and out_at < cycle.end else None,
+            "p50": {"burn_per_day": p50, "runs_out_at": runs_out(now, left, p50)},
+            "p90": {"burn_per_day": p90, "runs_out_at": runs_out(now, left, p90)},
+        }
+    return {"now": now, "pools": out}
+
+
+# --- estimate ----------------------------------------------------------------------------------
+
+def estimate(session: Session, use, per_day: str | None, users: str | None, per_user: str | None) -> dict:
+    if per_day is not None and (users is not None or per_user is not None):
+        raise BadInput("--per-day", "give --per-day N, or --users N with --per-user N, not both")
+    if per_day is not None:
+        times = parse_count(per_day, "--per-day")
+    elif users is not None and per_user is not None:
+        times = parse_count(users, "--users") * parse_count(per_user, "--per-user")
+    else:
+        raise BadInput("--per-day", "give --per-day N, or --users N with --per-user N")
+    action = session.catalog.action(use.action)
+    ws = session.workspace()
+    now = session.now_in(ws)
+    cycle = cycle_at(ws.anchor, now)
+    cycle_days = (cycle.end - cycle.start) / DAY
+    rows, unit, pool = [], None, action.pool
+    for plan in session.catalog.plans.values():
+        try:
+            quote = price(action, use, plan)
+        except BadInput as e:
+            if e.field in ("ACTION", "--custom-domain"):  # the plan lacks a feature it needs
+                rows.append({"plan": plan.name, "allowance": plan.allowance(pool), "fits": False, "spare": None,
+                             "why": e.message})
+                continue
+            raise
+        unit = quote.credits
+        per_day_milli = unit * times
+        per_cycle = round(per_day_milli * cycle_days)
+        allowance = plan.allowance(pool)
+        if pool == "message" and plan.daily_message_cap is not None and per_day_milli > plan.daily_message_cap:
+            fits, why = False, f"over the daily cap of {plan.daily_message_cap // 1000}"
+        elif per_cycle > allowance:
+            fits, why = False, "the cycle's allowance is too small"
+        else:
+            fits, why = True, None
+        rows.append({"plan": plan.name, "allowance": allowance, "fits": fits,
+                     "spare": allowance - per_cycle if fits else None, "why": why})
+    if unit is None:
+        raise BadInput("ACTION", f"no plan offers {action.name}")
+    per_day_milli = unit * times
+    return {"action": action.name, "pool": pool, "unit_cost": unit, "times_per_day": times,
+            "per_day": per_day_milli, "per_cycle": round(per_day_milli * cycle_days),
+            "cycle_days": _days(cycle.end - cycle.start), "plans": rows, "fits": [r["plan"] for r in rows if r["fits"]]}
+
+
+# --- advise ------------------------------------------------------------------------------------------
+
+def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> dict:
+    flat_milli = parse_credits(flat, "--flat") if flat is not None else None
+    ws = session.workspace()
+    now = session.now_in(ws)
+    conn = session.conn
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    current = cycle_at(ws.anchor, now)
+    spans = []
+    c = current
+    while len(spans) < cycles_back and c.start > ws.anchor:
+        c = cycle_at(ws.anchor, c.start - timedelta(microseconds=1))
+        spans.append((c.start, c.end))
+    spans.reverse()
+    complete = bool(spans)
+    if not spans:
+        spans = [(current.start, now)]
+    first, last = spans[0][0], spans[-1][1]
+    voided = "(SELECT corrects FROM events WHERE workspace_id = :ws AND corrects IS NOT NULL)"
+    base = (f"FROM events WHERE workspace_id = :ws AND at >= :a AND at < :b AND corrects IS NULL"
+            f" AND id NOT IN {voided}")
+    params = {"ws": ws.id, "a": storage(first), "b": storage(last)}
+    events = [(from_storage(at), pool, credits) for at, pool, credits in
+              conn.execute(f"SELECT at, pool, credits_milli {base}", params).fetchall()]
+
+    def day_of(t):
+        return t.astimezone(zone).date()
+
+    rules = session.catalog.grants
+    rows = []
+    for plan in session.catalog.plans.values():
+        r = replay(events, spans, plan.allowance, plan.daily_message_cap, day_of)
+        paid = plan.price_monthly > 0
+        packs = {p: math.ceil(r.refused_credits.get(p, 0) / rules.topup_pack(p)) for p in POOLS} if paid else None
+        rows.append({
+            "plan": plan.name,
+            "days_blocked": len(r.days_blocked),
+            "actions_refused": r.refused,
+            "credits_unused": {p: r.unused.get(p, 0) for p in POOLS},
+            "topup_packs": packs,
+            "cost": plan.price_monthly * len(spans),
+            "cost_yearly_billing": plan.price_yearly * len(spans),
+        })
+    if flat_milli is not None:
+        rows.append({"plan": "flat", "days_blocked": 0, "actions_refused": 0, "credits_unused": None,
+                     "topup_packs": None, "cost": flat_milli * len(spans), "cost_yearly_billing": None})
+    clean = [r for r in rows if r["days_blocked"] == 0]
+    recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
+
+    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in conn.execute(
+        f"SELECT action, app, sum(credits_milli) AS c {base} GROUP BY action, app ORDER BY c DESC LIMIT 3",
+        params).fetchall()]
+    # cache candidates: an action on an app over 100 times a local day
+    per_day: dict = {}
+    for at, action, app, qty, ih in conn.execute(f"SELECT at, action, app, quantity, input_hash {base}", params):
+        key = (action, app, day_of(from_storage(at)))
+        entry = per_day.setdefault(key, [0, 0, set()])
+        entry[0] += qty
+        if ih is not None:
+            entry[1] += qty
+            entry[2].add(ih)
+    candidates = {}
+    for (action, app, day), (n, with_input, distinct) in per_day.items():
+        if n > 100:
+            c = candidates.setdefault((action, app), {"action": action, "app": app, "days": 0, "max_per_day": 0,
+                                                      "repeated_inputs": 0})
+            c["days"] += 1
+            c["max_per_day"] = max(c["max_per_day"], n)
+            c["repeated_inputs"] += with_input - len(distinct)
+    # moving gpt-5 to the automatic model
+    savings = 0
+    calls = 0
+    for action_name, qty in conn.execute(
+            f"SELECT action, sum(quantity) {base} AND model = 'gpt-5' AND credits_milli > 0 GROUP BY action",
+            params).fetchall():
+        try:
+            a = session.catalog.action(action_name)
+        except BadInput:
+            continue
+        if "gpt-5" in a.models and a.default_model:
+            savings += qty * (a.models["gpt-5"] - a.models[a.default_model])
+            calls += qty
+    return {
+        "cycles": len(spans), "complete_cycles": complete, "from": first, "until": last,
+        "recommended": recommended, "plans": rows, "top_features": top,
+        "cache_candidates": sorted(candidates.values(), key=lambda c: -c["max_per_day"]),
+        "gpt5_to_automatic": {"calls": calls, "credits_saved": savings},
+    }
+
+
+# --- status line -------------------------------------------------------------------------------------
+
+def status_line(session: Session) -> dict:
+    ws = session.workspace()
+    now = session.now_in(ws)
+    conn = session.conn
+    plans = Plans(session, conn, ws)
+    pools = {p: pool_balance(conn, ws, plans, p, now) for p in POOLS}
+    cycle = cycle_at(ws.anchor, now)
+    fired = conn.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
+                         (ws.id, storage(cycle.start), storage(cycle.end))).fetchone()[0]
+    low = any(b.available * 10 < b.allowance for b in pools.values())
+    return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0,
+            "cycle": Interval(cycle.start, cycle.end), "day": day_at(now, parse_zone(ws.timezone, "tz"))}
