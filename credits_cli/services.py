@@ -204,16 +204,20 @@ class Plans:
     def at(self, t: datetime) -> Plan:
         return self.catalog.plan(self.named_at(t)[0], field="workspace plan")
 
+    def since(self, t: datetime) -> datetime:
+        """When the plan in force at `t` took effect (a daily cap counts only use under it)."""
+        live = [(c.requested_at, i, c) for i, c in enumerate(self.changes) if c.effective_at <= t]
+        if not live:
+            return self.ws.anchor
+        return max(live, key=lambda x: (x[0], x[1]))[2].effective_at
+
     def pending(self, now: datetime):
         """A change decided and not yet in force (a downgrade waiting for the reset), or None."""
-        future = [c for c in self.changes if c.effective_at > now]
-        if not future:
+        if not self.changes:
             return None
-        c = max(future, key=lambda c: (c.requested_at, c.effective_at))
-        # a later decision already in force cancels it
-        if any(d.requested_at > c.requested_at for d in self.changes if d.effective_at <= now):
-            return None
-        return c
+        # the latest decision, if it is not in force yet, is what is pending (a later decision replaces it)
+        last = max(enumerate(self.changes), key=lambda x: (x[1].requested_at, x[0]))[1]
+        return last if last.effective_at > now else None
 
 
 def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
@@ -245,7 +249,7 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
     plan = plans.at(now)
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(now, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
+        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(now)), day.end)
         left = max(0, plan.daily_message_cap - used_today)
         daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
         available_now = min(available_now, left)
@@ -495,6 +499,8 @@ def log(session: Session, req: LogRequest) -> LogResult:
             if req.key is not None:
                 seen = repo.event_by_key(conn, ws.id, req.key)
                 if seen is not None:
+                    if seen["payload"] is None and _same_content(seen, quote, req, given_at):
+                        return _replayed(conn, ws, plans, now, quote, seen)
                     if seen["payload"] != payload:
                         raise KeyConflict(
                             "--key",
@@ -540,7 +546,19 @@ def _note_refusal(session: Session, r: Refused) -> None:
     with immediate(session.conn):
         ws = session.existing_workspace()
         if ws is not None:
-            out_of_credits(session.conn, ws, r.pool, session.now_in(ws))
+            now = session.now_in(ws)
+            if r.resets_at == cycle_at(ws.anchor, now).end:  # not a back-dated refusal in a past cycle
+                out_of_credits(session.conn, ws, r.pool, now)
+
+
+def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:
+    """An imported event (it has no payload) against a retried request: the same use?"""
+    mine = {"action": quote.action, "model": quote.model, "scope": quote.scope, "quantity": quote.count,
+            "seconds": quote.seconds, "chars": quote.chars, "custom_domain": int(quote.custom_domain),
+            "credits_milli": quote.credits, "app": req.app, "member": req.member, "note": req.note}
+    if given_at is not None and storage(given_at) != seen["at"]:
+        return False
+    return all(seen[k] == v for k, v in mine.items())
 
 
 def _replayed(conn, ws, plans, now, quote, seen) -> LogResult:
@@ -571,7 +589,7 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
     grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, at, horizon)}
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(at, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, day.start, day.end)
+        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(at)), day.end)
         day_left = max(0, plan.daily_message_cap - used_today)
         pool_left = available(list(grants.values()), pool, at)
         if cost > day_left and day_left < pool_left:  # the day is the tighter limit

@@ -54,6 +54,9 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
     path = Path(output).expanduser()
     if path.is_dir():
         raise BadInput("--output", f"{str(path)!r} is a directory")
+    ledger = Path(session.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()
+    if path.resolve() in (ledger, Path(str(ledger) + "-wal"), Path(str(ledger) + "-shm")):
+        raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     tmp = path.with_name(path.name + ".part")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as out:

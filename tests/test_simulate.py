@@ -298,3 +298,61 @@ def test_out_of_credits_lands_in_the_outbox_once_per_pool_per_cycle(cli):
     # next cycle: once more
     cli("log", "GenerateVideo", "--seconds", "20", now="2026-03-01T00:00:00Z")
     assert len(cli.json("notifications", now="2026-03-01T00:00:00Z")) == 2
+
+
+# --- found in review ---------------------------------------------------------------------------------
+
+def test_the_daily_cap_counts_only_use_under_the_free_plan(cli):
+    setup(cli, "builder", start="2026-01-01T09:00:00Z")
+    cli("plan", "set", "free", now="2026-01-20T00:00:00Z")  # from the Feb 1 09:00 reset
+    assert cli("log", "message", "--credits", "10", now="2026-02-01T08:00:00Z").exit_code == 0  # still builder
+    assert cli("log", "message", "--credits", "1", now="2026-02-01T10:00:00Z").exit_code == 0
+    assert cli.json("balance", now="2026-02-01T10:00:00Z")["message"]["daily"]["used"] == 1
+
+
+def test_a_plan_decision_at_the_same_instant_replaces_the_earlier_one(cli):
+    setup(cli, "builder", start="2026-01-01T00:00:00Z")
+    cli("clock", "set", "2026-01-10T00:00:00Z")
+    cli("plan", "set", "starter")
+    cli("plan", "set", "builder")
+    b = cli.json("balance")
+    assert b["scheduled"] is None and cli.json("reset")["plan_after"] == "builder"
+    cli("plan", "set", "builder", "--billing", "yearly")
+    assert cli.json("balance")["billing"] == "yearly"
+
+
+def test_a_backdated_refusal_in_a_past_cycle_sends_no_notice(cli):
+    setup(cli, "starter", start="2026-01-01T00:00:00Z")
+    cli("log", "invokeLLM", "--credits", "2000", now="2026-01-20T00:00:00Z")
+    one_line_error(cli("log", "invokeLLM", "--credits", "5", "--at", "2026-01-15T00:00:00Z",
+                       now="2026-02-05T00:00:00Z"), code=3)
+    notes = cli.json("notifications", now="2026-02-05T00:00:00Z")
+    assert [n["at"] for n in notes] == ["2026-01-20T00:00:00Z"]  # only January's, when it ran out
+
+
+def test_init_refuses_a_workspace_with_plan_history(cli):
+    setup(cli, "builder", start="2026-01-01T00:00:00Z")
+    cli("plan", "set", "starter", now="2026-01-10T00:00:00Z")
+    one_line_error(cli("init", "--plan", "pro", "--start", "2026-01-05T00:00:00Z", now="2026-01-10T00:00:00Z"),
+                   field="--workspace")
+
+
+def test_export_refuses_to_overwrite_the_ledger(cli):
+    setup(cli)
+    before = cli.dump()
+    one_line_error(cli("export", "-o", str(cli.db), now="2026-02-01T00:00:00Z"), field="--output")
+    assert cli.dump() == before
+
+
+def test_a_retried_key_after_import_is_already_recorded(cli, tmp_path):
+    from conftest import Cli
+
+    setup(cli, "starter", start="2026-01-01T00:00:00Z")
+    cli("log", "agent", "--model", "gpt-5", "--key", "run-42", "--app", "a", now="2026-01-20T00:00:00Z")
+    path = tmp_path / "k.csv"
+    cli("export", "-o", str(path), now="2026-01-20T00:00:00Z")
+    other = Cli(tmp_path / "other.db")
+    setup(other, "starter", start="2026-01-01T00:00:00Z")
+    assert other("import", str(path), now="2026-01-20T00:00:00Z").exit_code == 0
+    r = other.json("log", "agent", "--model", "gpt-5", "--key", "run-42", "--app", "a", now="2026-01-20T00:01:00Z")
+    assert r["replayed"] is True

@@ -96,8 +96,8 @@ def plan_in_force(initial: tuple[str, str], changes: list[PlanChange], t: dateti
     A later decision overrides an earlier one that is still pending: an upgrade
     today cancels a downgrade scheduled for the next reset.
     """
-    live = [c for c in changes if c.effective_at <= t]
+    live = [(c.requested_at, i, c) for i, c in enumerate(changes) if c.effective_at <= t]
     if not live:
         return initial
-    last = max(live, key=lambda c: (c.requested_at, c.effective_at))
+    last = max(live, key=lambda x: (x[0], x[1]))[2]  # ties: the later decision (changes come in order)
     return last.plan, last.billing

@@ -205,7 +205,7 @@ def events(rows, sc) -> None:
         return
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("id", justify="right", no_wrap=True)
-    t.add_column(f"at ({rows[0]['at'].astimezone(sc.zone).tzname()})", no_wrap=True)
+    t.add_column(f"at ({getattr(sc.zone, 'key', 'UTC')})", no_wrap=True)
     t.add_column("what", overflow="fold")
     t.add_column("credits", justify="right", no_wrap=True)
     t.add_column("app", overflow="fold", max_width=16)

@@ -49,10 +49,11 @@ def update_workspace(conn, ws_id, plan, billing, anchor, timezone) -> None:
 
 
 def count_entries(conn, ws_id) -> int:
-    """Events and grants written for a workspace."""
+    """Entries written for a workspace: events, grants, plan changes, shares."""
     return conn.execute(
-        "SELECT (SELECT count(*) FROM events WHERE workspace_id = ?) + (SELECT count(*) FROM grants WHERE workspace_id = ?)",
-        (ws_id, ws_id),
+        "SELECT (SELECT count(*) FROM events WHERE workspace_id = :ws) + (SELECT count(*) FROM grants"
+        " WHERE workspace_id = :ws) + (SELECT count(*) FROM plan_changes WHERE workspace_id = :ws)"
+        " + (SELECT count(*) FROM shares WHERE workspace_id = :ws)", {"ws": ws_id},
     ).fetchone()[0]
 
 
