@@ -60,6 +60,10 @@ def scope(session: Session, *, pool=None, app=None, member=None, action=None, si
         start = start or cycle_at(ws.anchor, now).start
         end = end or now + _TINY  # up to and including now
     if start is not None and end is not None and end <= start:
+        if since is None:
+            raise BadInput("--until", "is before the current cycle began (give --since too)")
+        if until is None:
+            raise BadInput("--since", "is after now (give --until too)")
         raise BadInput("--until", "is not after --since")
     if action is not None:
         try:

@@ -306,6 +306,8 @@ def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, 
         else:
             lost += milli
     repo.add_allocations(conn, void_id, parts)
+    if restored:
+        repay_after(conn, ws, values["pool"], from_storage(values["at"]))
     return void_id, restored, lost
 
 
@@ -601,20 +603,48 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
                 pool=pool, short=cost - day_left, resets_at=day.end,
             )
     event_id = repo.insert_event(conn, ws.id, values)
-    for eid, t, credits in [(event_id, at, cost)] + later:
+    try:
+        _pay_in_order(conn, pool, grants, [(event_id, at, cost)] + later)
+    except _Unpaid as u:
+        if u.event_id == event_id:
+            raise Refused(f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",
+                          pool=pool, short=u.refused.short, resets_at=cycle.end) from None
+        raise Refused(
+            f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {u.event_id}"
+            f" (at {iso(u.at)}) unpaid ({fmt(u.refused.short)} short); the {pool} pool of that cycle resets at"
+            f" {iso(cycle_at(ws.anchor, u.at).end)}",
+            pool=pool, short=u.refused.short, resets_at=cycle.end,
+        ) from None
+    return event_id
+
+
+class _Unpaid(Exception):
+    def __init__(self, event_id: int, at: datetime, refused: Refused):
+        self.event_id, self.at, self.refused = event_id, at, refused
+
+
+def _pay_in_order(conn, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> None:
+    """Allocate each (event, instant, cost) in order over `grants` (updated as they are drawn on)."""
+    for eid, t, credits in items:
         try:
             parts = allocate(list(grants.values()), pool, t, credits)
         except Refused as r:
-            if eid == event_id:
-                raise Refused(f"{r.message}; the {pool} pool resets at {iso(cycle.end)}",
-                              pool=pool, short=r.short, resets_at=cycle.end) from None
-            raise Refused(
-                f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {eid}"
-                f" (at {iso(t)}) unpaid ({fmt(r.short)} short); the {pool} pool of that cycle resets at"
-                f" {iso(cycle_at(ws.anchor, t).end)}",
-                pool=pool, short=r.short, resets_at=cycle.end,
-            ) from None
+            raise _Unpaid(eid, t, r) from None
         for g, take in parts:
             grants[g.id] = replace(g, used=g.used + take)
         repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
-    return event_id
+
+
+def repay_after(conn, ws, pool: str, t: datetime) -> None:
+    """Pay the events after `t` again, in time order (after a void freed credits before them),
+    so the soonest-expiring credits are the ones used, as if the voided event had never been."""
+    later = repo.events_after(conn, ws.id, pool, t)
+    if not later:
+        return
+    repo.remove_allocations(conn, [e[0] for e in later])
+    grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, t, later[-1][1])}
+    try:
+        _pay_in_order(conn, pool, grants, later)
+    except _Unpaid as u:  # cannot happen: a void only adds credits; refuse rather than write a wrong ledger
+        raise Refused(f"event {u.event_id} could not be paid again after the void ({u.refused.message})",
+                      pool=pool, short=u.refused.short) from None

@@ -373,7 +373,13 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         elif action == "advance":
             step = parse_duration(value)
             base = current or session.clock.now(zone)
-            repo.set_sim_clock(conn, ws.id, base + step)
+            try:
+                moved = base + step
+            except (OverflowError, ValueError):
+                moved = None
+            if moved is None or moved.year > 9000:
+                raise BadInput("DURATION", f"{shown(value)} takes the clock past the year 9000")
+            repo.set_sim_clock(conn, ws.id, moved)
         elif action == "real":
             repo.set_sim_clock(conn, ws.id, None)
         simulated = repo.sim_clock(conn, ws.id)

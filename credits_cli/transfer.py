@@ -29,7 +29,7 @@ from .render.jsonout import Credits
 from .render.output import unquote_cell, write
 from .reports import event_dict, scope
 from .services import Plans, Session, check_name, correct, debit
-from .store import queries
+from .store import queries, repo
 from .store.db import immediate
 
 FORMATS = ("csv", "json", "jsonl")
@@ -113,7 +113,10 @@ def _records(path: Path, label: str):
             try:
                 obj = json.loads(line, parse_float=Decimal)
             except ValueError as e:
-                yield n, ValueError(f"not valid JSON ({e.msg})"), False
+                yield n, ValueError(f"not valid JSON ({getattr(e, 'msg', e)})"), False
+                continue
+            except RecursionError:
+                yield n, ValueError("not valid JSON (nested too deeply)"), False
                 continue
             yield n, obj, False
         return
@@ -121,12 +124,21 @@ def _records(path: Path, label: str):
         try:
             items = json.loads(text, parse_float=Decimal)
         except ValueError as e:
-            raise BadInput("FILE", f"{label} line {e.lineno}: not valid JSON ({e.msg})") from None
+            raise BadInput("FILE", f"{label} line {getattr(e, 'lineno', 1)}: not valid JSON"
+                                   f" ({getattr(e, 'msg', e)})") from None
+        except RecursionError:
+            raise BadInput("FILE", f"{label}: not valid JSON (nested too deeply)") from None
+        if not isinstance(items, list):
+            raise BadInput("FILE", f"{label}: a JSON file must hold an array of events")
         for i, obj in enumerate(items, 1):
-            yield i + 1, obj, False
+            yield i, obj, False  # the n-th event of the array
         return
+    csv.field_size_limit(1_000_000)  # a longer cell is refused by the field's own check, with its line
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
@@ -151,11 +163,11 @@ def _text(value, field: str, is_csv: bool, limit: int = 200) -> str | None:
     return check_name(unquote_cell(value) if is_csv else value, field, limit=limit)
 
 
-def _number_text(value) -> str | None:
+def _number_text(value, field: str = "") -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise BadInput("", f"{value!r} is not a number")
+    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+        raise BadInput(field, f"{shown(value)} is not a number")
     return str(value)
 
 
@@ -197,9 +209,9 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         if not matches:
             raise BadInput("scope", f"{shown(scope_name)} is not a scope of {action.name}")
         scope_name = matches[0]
-    quantity = parse_count(_number_text(raw["quantity"]), "quantity")
-    seconds = _number_text(raw.get("seconds"))
-    chars = _number_text(raw.get("chars"))
+    quantity = parse_count(_number_text(raw["quantity"], "quantity"), "quantity")
+    seconds = _number_text(raw.get("seconds"), "seconds")
+    chars = _number_text(raw.get("chars"), "chars")
     cd = raw.get("custom_domain")
     if cd in (None, "", False, "false", "0", 0):
         custom_domain = 0
@@ -207,8 +219,8 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         custom_domain = 1
     else:
         raise BadInput("custom_domain", f"{shown(cd)} is not true or false")
-    corrects = _number_text(raw.get("corrects"))
-    credits_text = _number_text(raw["credits"])
+    corrects = _number_text(raw.get("corrects"), "corrects")
+    credits_text = _number_text(raw["credits"], "credits")
     if corrects is not None:
         corrects = parse_count(corrects, "corrects", maximum=2**62)
         if not credits_text.startswith("-"):
@@ -231,7 +243,7 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         "note": _text(raw.get("note"), "note", is_csv, limit=2000),
     }
     values["fingerprint"] = fingerprint(values)
-    source_id = _number_text(raw.get("id"))
+    source_id = _number_text(raw.get("id"), "id")
     values["_id"] = parse_count(source_id, "id", maximum=2**62) if source_id is not None else None
     values["_corrects"] = corrects
     return values
@@ -271,9 +283,29 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         except BadInput as e:
             errors.append(f"{label} line {line}: {e.message.lstrip(': ')}")
     ids = {v["_id"]: v for _, v in rows if v["_id"] is not None}
+    voided: dict[int, int] = {}
+    same = ("pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "app", "member")
     for line, v in rows:
-        if v["_corrects"] is not None and v["_corrects"] not in ids:
-            errors.append(f"{label} line {line}: corrects: event {v['_corrects']} is not in the file")
+        target = v["_corrects"]
+        if target is None:
+            continue
+        original = ids.get(target)
+        if original is None:
+            errors.append(f"{label} line {line}: corrects: event {target} is not in the file")
+        elif original["_corrects"] is not None:
+            errors.append(f"{label} line {line}: corrects: event {target} is itself a void")
+        elif target in voided:
+            errors.append(f"{label} line {line}: corrects: event {target} is already voided on line {voided[target]}")
+        else:
+            voided[target] = line
+            differs = [f for f in same if original[f] != v[f]]
+            if original["at"] != v["at"]:
+                differs.insert(0, "at")
+            if original["credits_milli"] != -v["credits_milli"]:
+                differs.append("credits")
+            if differs:
+                errors.append(f"{label} line {line}: {differs[0]}: a void must match the event it cancels"
+                              f" (event {target}), with credits negated")
     if errors:
         err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
                                  " nothing was imported")
@@ -315,9 +347,17 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             todo.sort(key=lambda lv: (lv[1]["at"], lv[1]["_corrects"] is not None))  # a void after its event
             recorded = storage(now)
             local: dict[int, int] = {}  # the file's ids -> this ledger's
+            raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
             for i, (line, values) in enumerate(todo):
                 row = {k: v for k, v in values.items() if not k.startswith("_")}
-                if values["_corrects"] is not None:
+                if values["_id"] in voided or (values["_corrects"] is not None and values["_corrects"] in raw):
+                    # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
+                    corrects = local.get(values["_corrects"]) if values["_corrects"] is not None else None
+                    eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,
+                                                          "corrects": corrects})
+                    if values["_id"] in voided:
+                        raw.add(values["_id"])
+                elif values["_corrects"] is not None:
                     original = local.get(values["_corrects"]) or _existing(conn, ws.id, ids[values["_corrects"]])
                     if original is None:
                         raise BadInput("FILE", f"{label} line {line}: corrects: event {values['_corrects']} was"

@@ -123,3 +123,9 @@ def test_csv_cells_that_look_like_formulas_are_quoted(ledger):
     r = ledger("apps", "--csv", now=NOW)
     assert "'=HYPERLINK(\"\"x\"\")" in r.stdout  # csv-escaped quotes, then the leading single quote
     assert json.loads(ledger("apps", "--json", now=NOW).stdout)[2]["app"] == '=HYPERLINK("x")'
+
+
+def test_a_lone_range_bound_names_itself(ledger):
+    line = one_line_error(ledger("daily", "--until", "2026-11-01", now=NOW), field="--until")
+    assert "before the current cycle" in line
+    one_line_error(ledger("daily", "--since", "2026-12-01", now=NOW), field="--since")

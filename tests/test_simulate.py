@@ -356,3 +356,25 @@ def test_a_retried_key_after_import_is_already_recorded(cli, tmp_path):
     assert other("import", str(path), now="2026-01-20T00:00:00Z").exit_code == 0
     r = other.json("log", "agent", "--model", "gpt-5", "--key", "run-42", "--app", "a", now="2026-01-20T00:01:00Z")
     assert r["replayed"] is True
+
+
+def test_a_void_lets_later_events_pay_from_the_soonest_expiring_credits_again(cli):
+    setup(cli, "starter", start="2026-01-01T00:00:00Z")
+    cli("coupon", "create", "LONG", "--credits", "10", "--pool", "message", "--expires", "2026-06-01T00:00:00Z",
+        now="2026-01-02T00:00:00Z")
+    cli("coupon", "redeem", "LONG", now="2026-01-02T00:00:00Z")
+    now = "2026-01-15T00:00:00Z"
+    cli("log", "message", "--credits", "95", "--at", "2026-01-05T00:00:00Z", now=now)
+    cli("log", "message", "--credits", "10", "--at", "2026-01-10T00:00:00Z", now=now)
+    assert [(p["source"], p["credits"]) for p in cli.json("show", "2", now=now)["paid_by"]] == [
+        ("allowance", 5), ("coupon", 5)]
+    cli("void", "1", now=now)
+    assert [(p["source"], p["credits"]) for p in cli.json("show", "2", now=now)["paid_by"]] == [("allowance", 10)]
+    b = cli.json("balance", now=now)["message"]
+    assert (b["allowance_left"], b["bonus"], b["used"]) == (90, 10, 10)
+
+
+def test_the_clock_cannot_be_advanced_past_the_year_9000(cli):
+    setup(cli)
+    one_line_error(cli("clock", "advance", "99999mo"), field="DURATION")
+    one_line_error(cli("clock", "advance", "84000mo"), field="DURATION")

@@ -169,3 +169,61 @@ def test_export_filters_and_streams_json_lines(source):
     lines = r.stdout.splitlines()
     assert lines and all(json.loads(line)["app"] == "app1" for line in lines)
     one_line_error(source("export", "--format", "xml", now=NOW), field="--format")
+
+
+def test_a_void_that_does_not_match_its_event_is_refused(cli, tmp_path):
+    assert cli("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
+    header = "id,at,pool,action,quantity,credits,corrects"
+    cases = {
+        "other pool and amount": ["1,2026-01-05T00:00:00Z,message,message,1,50,",
+                                  "4,2026-01-05T00:00:00Z,integration,SendEmail,1,-999,1"],
+        "a void of a void": ["1,2026-01-05T00:00:00Z,message,message,1,1,",
+                             "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
+                             "3,2026-01-05T00:00:00Z,message,message,1,1,2"],
+        "two voids": ["1,2026-01-05T00:00:00Z,message,message,1,1,",
+                      "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
+                      "3,2026-01-05T00:00:00Z,message,message,1,-1,1"],
+    }
+    before = cli.dump()
+    for name, rows in cases.items():
+        path = tmp_path / "v.csv"
+        path.write_text("\n".join([header, *rows]) + "\n")
+        r = cli("import", str(path), now=NOW)
+        assert r.exit_code == 2, (name, r.stderr)
+        assert "corrects" in r.stderr or "void must match" in r.stderr, (name, r.stderr)
+        assert cli.dump() == before
+
+
+def test_an_export_with_a_void_that_freed_credits_reimports(cli, tmp_path):
+    from conftest import Cli
+
+    assert cli("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
+    n = "2026-01-20T00:00:00Z"
+    assert cli("log", "message", "--credits", "100", "--at", "2026-01-10T00:00:00Z", now=n).exit_code == 0
+    assert cli("void", "1", now=n).exit_code == 0
+    assert cli("log", "message", "--credits", "100", "--at", "2026-01-05T00:00:00Z", now=n).exit_code == 0
+    path = tmp_path / "v.csv"
+    cli("export", "-o", str(path), now=n)
+    copy = Cli(tmp_path / "copy.db")
+    assert copy("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
+    r = copy("import", str(path), now=n)
+    assert r.exit_code == 0, r.stderr
+    for c in (cli, copy):
+        b = c.json("balance", now=n)["message"]
+        assert (b["used"], b["available"]) == (100, 0)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
+    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": true, "credits": 1}\n',
+     "line 1: quantity:"),
+    (b"at,pool,action,quantity,credits,app,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,a,b\n", "app twice"),
+    (b"at,pool,action,quantity,credits,note\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,ok\n"
+     b"2026-11-01T00:00:00Z,integration,SendEmail,1,1," + b"x" * 200_000 + b"\n", "line 3: note:"),
+])
+def test_odd_files_are_refused_naming_the_line_and_field(cli, tmp_path, content, message):
+    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now=NOW).exit_code == 0
+    path = tmp_path / "odd.json"
+    path.write_bytes(content)
+    r = cli("import", str(path), now=NOW)
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
