@@ -20,7 +20,7 @@ from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, plan_in_force
-from .domain.money import fmt, shown
+from .domain.money import amount, fmt, shown
 from .domain.pricing import Quote, Usage, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store import repo
@@ -597,7 +597,7 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
         if cost > day_left and day_left < pool_left:  # the day is the tighter limit
             local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
             raise Refused(
-                f"daily cap reached: this costs {fmt(cost)} message credits and the {plan.name} plan allows"
+                f"daily cap reached: this costs {amount(cost, 'message')} and the {plan.name} plan allows"
                 f" {fmt(plan.daily_message_cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
                 f" the day resets at {iso(day.end)} ({local_end})",
                 pool=pool, short=cost - day_left, resets_at=day.end,

@@ -60,7 +60,11 @@ def register(app: typer.Typer) -> None:
                 return
             verb = "would add" if dry_run else "added"
             spent = ", ".join(f"{fmt(v)} {p}" for p, v in r.credits.items() if v) or "no credits"
-            print(f"{r.rows:,} rows read: {verb} {r.added:,} events ({spent}), {r.skipped:,} already in the ledger")
+            def n(k, word):
+                return f"{k:,} {word}{'' if k == 1 else 's'}"
+
+            print(f"{n(r.rows, 'row')} read: {verb} {n(r.added, 'event')} ({spent}),"
+                  f" {r.skipped:,} already in the ledger")
 
 
 class _progress_bar:
