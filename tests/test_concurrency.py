@@ -75,3 +75,5 @@ def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(t
     for b in seen_balances:
         assert b["available"] >= 0
         assert b["used"] + b["available"] == 100
+    check = run(db, "check")
+    assert check.returncode == 0, check.stderr  # every balance recomputed from the entries agrees

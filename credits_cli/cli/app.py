@@ -52,5 +52,6 @@ ledger_cmds.register(app)  # commands register on `app`
 report_cmds.register(app)
 simulate_cmds.register(app)
 foresight_cmds.register(app)
+ledger_cmds.register_checks(app)
 transfer_cmds.register(app)
 catalog_cmds.register(app)

@@ -177,3 +177,41 @@ def register(app: typer.Typer) -> None:
             from ..render import human
 
             human.balance(b, reports.distribution(s, "app", pool="integration"))
+
+
+def register_checks(app: typer.Typer) -> None:
+    @app.command()
+    def check(ctx: typer.Context, json: JsonOption = False):
+        """Recompute every balance from the entries; exit 1 with the details of any difference."""
+        from .. import check as check_mod
+
+        with failures(json):
+            r = check_mod.check_ledger(ctx.obj)
+            if json:
+                emit_json(r)
+            elif r["ok"]:
+                print(f"Ledger consistent: {r['events']:,} events and {r['grants']:,} grants checked.")
+            else:
+                for p in r["problems"]:
+                    say(p["message"])
+            if not r["ok"]:
+                if not json:
+                    say(f"{len(r['problems'])} problem(s) found")
+                raise typer.Exit(1)
+
+    @app.command()
+    def doctor(ctx: typer.Context, json: JsonOption = False):
+        """Check the database file: SQLite version, schema, WAL, durability, permissions, integrity."""
+        from .. import check as check_mod
+
+        with failures(json):
+            r = check_mod.doctor(ctx.obj)
+            if json:
+                emit_json(r)
+            else:
+                print(f"Ledger file: {r['path']}")
+                for c in r["checks"]:
+                    print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}"
+                          + (f"\n      {c['advice']}" if not c["ok"] else ""))
+            if not r["ok"]:
+                raise typer.Exit(1)

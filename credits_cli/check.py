@@ -1,0 +1,110 @@
+"""`credits check` and `credits doctor`: recompute the ledger from its entries; inspect the file.
+
+A check returns its problems as data (a list), the way a ledger's balance
+check should; the CLI decides what to print and the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+from .domain.events import CONTENT_FIELDS, fingerprint
+from .services import Session
+from .store import schema
+
+
+def check_ledger(session: Session) -> dict:
+    """Every derived figure recomputed from the entries; each difference is a problem."""
+    conn = session.conn
+    problems: list[dict] = []
+
+    def problem(kind: str, message: str, **data):
+        problems.append({"kind": kind, "message": message, **data})
+
+    conn.execute("BEGIN")  # one snapshot
+    try:
+        # 1. each event is what was written: its content still hashes to its fingerprint
+        cols = ", ".join(CONTENT_FIELDS)
+        n_events = 0
+        for row in conn.execute(f"SELECT id, fingerprint, {cols} FROM events"):
+            n_events += 1
+            if row[1] is not None and fingerprint(dict(zip(CONTENT_FIELDS, row[2:]))) != row[1]:
+                problem("tampered_event", f"event {row[0]} was changed after it was written (its content no"
+                        " longer matches its fingerprint)", event=row[0])
+        # 2. what each grant has given equals the sum of its allocations, within 0..amount
+        n_grants = 0
+        for gid, amount, used, alloc in conn.execute(
+                "SELECT g.id, g.amount_milli, coalesce(u.used_milli, 0),"
+                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.grant_id = g.id)"
+                " FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"):
+            n_grants += 1
+            if used != alloc:
+                problem("grant_usage", f"grant {gid}: {used} milli-credits recorded as used, its allocations sum"
+                        f" to {alloc}", grant=gid)
+            if not 0 <= alloc <= amount:
+                problem("grant_overdrawn", f"grant {gid}: {alloc} milli-credits drawn of {amount}", grant=gid)
+        # 3. each event is paid exactly (a void gives back at most what its event took)
+        voided = {r[0]: r[1] for r in conn.execute(
+            "SELECT corrects, id FROM events WHERE corrects IS NOT NULL")}
+        for eid, credits, corrects, paid in conn.execute(
+                "SELECT e.id, e.credits_milli, e.corrects,"
+                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.event_id = e.id)"
+                " FROM events e"):
+            if corrects is not None:
+                if not credits <= paid <= 0:
+                    problem("void_restores", f"event {eid} (a void) gives back {-paid}, more than the"
+                            f" {-credits} of event {corrects}", event=eid)
+            elif eid in voided and credits > 0 and paid == 0:
+                continue  # a voided event and its void imported together: they net to nothing
+            elif paid != credits:
+                problem("unpaid_event", f"event {eid} costs {credits} milli-credits, its grants paid {paid}",
+                        event=eid)
+        # 4. a grant pays only events of its pool and workspace, at instants it is live
+        for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in conn.execute(
+                "SELECT e.id, g.id, e.at, e.pool, e.workspace_id, g.pool, g.workspace_id, g.starts_at, g.expires_at,"
+                " e.corrects FROM allocations a JOIN events e ON e.id = a.event_id JOIN grants g ON g.id = a.grant_id"):
+            if (pool, ws) != (gpool, gws):
+                problem("wrong_grant", f"event {eid} was paid by grant {gid} of another pool or workspace",
+                        event=eid, grant=gid)
+            elif corrects is None and not (starts <= at and (expires is None or at < expires)):
+                problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
+                        event=eid, grant=gid)
+    finally:
+        conn.execute("COMMIT")
+    return {"ok": not problems, "events": n_events, "grants": n_grants, "problems": problems}
+
+
+def doctor(session: Session) -> dict:
+    """The file's health: SQLite version, schema, WAL, durability, permissions, integrity; what to do about each."""
+    from .store.db import default_path
+
+    path = session.db_path or default_path()
+    checks: list[dict] = []
+
+    def add(name, ok, value, advice=""):
+        checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
+
+    add("sqlite", sqlite3.sqlite_version_info >= (3, 35, 0), sqlite3.sqlite_version,
+        "SQLite 3.35 or newer is needed (RETURNING, partial indexes, ALTER TABLE); upgrade Python or SQLite")
+    conn = session.conn
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    applied = [r[0] for r in conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
+    add("schema", version == schema.VERSION and applied == schema.NAMES, f"{version} ({', '.join(applied)})",
+        "the schema differs from this credits' migrations; back the file up and run any command to migrate")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    add("journal_mode", mode.lower() == "wal", mode,
+        "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
+    sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.execute("PRAGMA synchronous").fetchone()[0]]
+    add("synchronous", sync in ("FULL", "EXTRA"), sync,
+        "credits sets FULL on every connection: an acknowledged event survives a power loss")
+    mode_bits = stat.S_IMODE(os.stat(path).st_mode)
+    add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
+        f"others can read the ledger: chmod 600 {path}")
+    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    add("integrity", integrity == "ok", integrity,
+        "the file is damaged: restore a backup, or `sqlite3 FILE .recover` into a new file")
+    return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks}
+
