@@ -15,7 +15,7 @@ from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_bu
 from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import price
 from .errors import BadInput
-from .reports import check_pool
+from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
 from .store import repo
 
@@ -37,12 +37,8 @@ def _target(app: str | None, member: str | None) -> tuple[str, str]:
 
 def budget_set(session: Session, app, member, pool, credits) -> dict:
     kind, name = _target(app, member)
-    if pool is None:
-        raise BadInput("--pool", "is required: message or integration")
-    pool = check_pool(pool)
-    if credits is None:
-        raise BadInput("--credits", "is required")
-    milli = parse_credits(credits, "--credits")
+    pool = required_pool(pool)
+    milli = required_credits(credits)
     with session.writing() as ws:
         now = session.now_in(ws)
         session.conn.execute("DELETE FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ? AND pool = ?",
@@ -93,9 +89,7 @@ def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
 # --- alerts ------------------------------------------------------------------------------
 
 def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
-    if pool is None:
-        raise BadInput("--pool", "is required: message or integration")
-    pool = check_pool(pool)
+    pool = required_pool(pool)
     if (at_percent is None) == (left is None):
         raise BadInput("--at", "give either --at PERCENT% or --left N")
     percent = left_milli = None

@@ -26,6 +26,24 @@ def check_pool(pool: str | None, field: str = "--pool") -> str | None:
     return p
 
 
+def required_pool(pool: str | None, field: str = "--pool") -> str:
+    if pool is None:
+        raise BadInput(field, "is required: message or integration")
+    return check_pool(pool, field)
+
+
+def required_credits(text: str | None, field: str = "--credits", *, positive: bool = False) -> int:
+    """A required amount of credits, in milli-credits (more than 0 when `positive`)."""
+    from .domain.money import parse_credits
+
+    if text is None:
+        raise BadInput(field, "is required")
+    milli = parse_credits(text, field)
+    if positive and milli == 0:
+        raise BadInput(field, "must be more than 0")
+    return milli
+
+
 def _bound(text: str, field: str, zone, *, end: bool) -> datetime:
     """A DATE means that whole local day (--since from its start, --until to its end); else an instant."""
     s = text.strip()

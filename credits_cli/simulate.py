@@ -12,9 +12,9 @@ from dateutil.relativedelta import relativedelta
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, from_storage, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
-from .domain.money import parse_count, parse_credits, shown
+from .domain.money import parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
-from .reports import check_pool
+from .reports import required_credits, required_pool
 from .services import Plans, Session, _allowance, _ensure_allowance, check_name, correct, pool_balance
 from .store import repo
 
@@ -24,12 +24,6 @@ class RuleRefused(CreditsError):
 
     exit_code = EXIT_REFUSED
     code = "refused"
-
-
-def _pool(pool: str | None) -> str:
-    if pool is None:
-        raise BadInput("--pool", "is required: message or integration")
-    return check_pool(pool)
 
 
 # --- out of credits --------------------------------------------------------------------
@@ -46,12 +40,8 @@ def notifications(session: Session) -> list[dict]:
 
 def add_grant(session: Session, pool: str | None, credits: str | None, expires: str | None, reason: str | None,
               kind: str = "promo") -> dict:
-    pool = _pool(pool)
-    if credits is None:
-        raise BadInput("--credits", "is required")
-    milli = parse_credits(credits, "--credits")
-    if milli == 0:
-        raise BadInput("--credits", "must be more than 0")
+    pool = required_pool(pool)
+    milli = required_credits(credits, positive=True)
     if reason is None:
         raise BadInput("--reason", "is required (say why the credits were granted)")
     check_name(reason, "--reason")
@@ -69,7 +59,7 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
 
 
 def topup(session: Session, pool: str | None, packs: str | None) -> dict:
-    pool = _pool(pool)
+    pool = required_pool(pool)
     rules = session.catalog.grants
     if packs is None:
         raise BadInput("--packs", "is required")
@@ -137,12 +127,8 @@ def new_code() -> str:
 
 def coupon_create(session: Session, code: str | None, credits: str | None, pool: str | None,
                   expires: str | None, uses: str | None) -> dict:
-    pool = _pool(pool)
-    if credits is None:
-        raise BadInput("--credits", "is required")
-    milli = parse_credits(credits, "--credits")
-    if milli == 0:
-        raise BadInput("--credits", "must be more than 0")
+    pool = required_pool(pool)
+    milli = required_credits(credits, positive=True)
     max_uses = parse_count(uses, "--uses") if uses is not None else None
     if code is not None:
         if not _CODE_TEXT.fullmatch(code) or len(normalize_code(code)) < 4:
