@@ -122,6 +122,33 @@ class Ledger(RuleBasedStateMachine):
         self.grants.append({"kind": "promo", "amount": credits * 1000, "used": 0, "starts": self.now,
                             "expires": expires, "granted": self.now, "seq": self.seq})
 
+    @rule(credits=st.integers(1, 300), days=st.one_of(st.none(), st.integers(1, 45)))
+    def coupon(self, credits, days):
+        self.coupons = getattr(self, "coupons", 0) + 1
+        code = f"MODEL-{self.coupons:04d}"
+        args = ["coupon", "create", code, "--credits", str(credits), "--pool", "integration"]
+        expires = None
+        if days is not None:
+            expires = self.now + timedelta(days=days)
+            args += ["--expires", z(expires)]
+        assert self.cli(*args, now=z(self.now)).exit_code == 0
+        r = self.cli("coupon", "redeem", code.lower().replace("-", " "), now=z(self.now))
+        assert r.exit_code == 0, r.stderr
+        self.seq += 1
+        self.grants.append({"kind": "coupon", "amount": credits * 1000, "used": 0, "starts": self.now,
+                            "expires": expires, "granted": self.now, "seq": self.seq})
+
+    @rule()
+    def jump_to_the_reset(self):
+        r = self.cli("reset", "--json", now=z(self.now))
+        assert r.exit_code == 0, r.stderr
+        body = json.loads(r.stdout, parse_float=D)
+        start, end = self.cycle(self.now)
+        assert body["at"] == end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # what the reset says will be left equals the model's view of that instant
+        self.now = end
+        assert body["pools"]["integration"]["available_after"] * 1000 == D(self.model_available())
+
     @rule()
     def void_last(self):
         candidates = [e for e in self.events if not e["voided"] and e["cost"] > 0]
