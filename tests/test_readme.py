@@ -67,3 +67,11 @@ def test_the_readme_shows_foresight_on_the_sample_data(cli, tmp_path, monkeypatc
     assert len(lines) >= 10
     run_lines(cli, setup + lines, now=None)
     assert {"forecast", "estimate", "advise", "budget", "alert", "status"} <= {shlex.split(x)[5] for x in lines}
+
+
+def test_every_command_sits_in_a_help_panel():
+    from credits_cli.cli.app import PANELS
+
+    grouped = {name for names in PANELS.values() for name in names}
+    names = {c.name for c in typer.main.get_command(app).commands.values()}
+    assert names == grouped

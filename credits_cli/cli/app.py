@@ -55,3 +55,18 @@ foresight_cmds.register(app)
 ledger_cmds.register_checks(app)
 transfer_cmds.register(app)
 catalog_cmds.register(app)
+
+# The help groups commands by what they are for.
+PANELS = {
+    "Ledger": ("init", "log", "balance", "check", "doctor"),
+    "Reports": ("apps", "members", "actions", "daily", "events", "show"),
+    "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
+    "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
+    "Data in and out": ("export", "import"),
+    "Catalog": ("plans", "prices"),
+}
+_PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
+for _info in app.registered_commands:
+    _info.rich_help_panel = _PANEL_OF.get(_info.name or _info.callback.__name__)
+for _info in app.registered_groups:
+    _info.rich_help_panel = _PANEL_OF.get(_info.name)
