@@ -4,6 +4,7 @@ share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 import secrets
 from urllib.parse import urlsplit
 
@@ -36,6 +37,16 @@ def notifications(session: Session) -> list[dict]:
     return [{"id": r[0], "kind": r[1], "pool": r[2], "at": from_storage(r[3]), "message": r[4]} for r in rows]
 
 
+def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
+    """--expires, read in the workspace's zone; it must lie after now (None: never)."""
+    if expires is None:
+        return None
+    until = parse_instant(expires, "--expires", parse_zone(ws.timezone, "workspace timezone"))
+    if until <= now:
+        raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+    return until
+
+
 # --- grants -----------------------------------------------------------------------------
 
 def add_grant(session: Session, pool: str | None, credits: str | None, expires: str | None, reason: str | None,
@@ -50,10 +61,7 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
         raise BadInput("--kind", f"{shown(kind)} is not promo or referral")
     with session.writing() as ws:
         now = session.now_in(ws)
-        zone = parse_zone(ws.timezone, "workspace timezone")
-        until = parse_instant(expires, "--expires", zone) if expires is not None else None
-        if until is not None and until <= now:
-            raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+        until = _expiry(expires, ws, now)
         gid = repo.insert_grant(session.conn, ws.id, pool, kind, milli, now, until, now, reason)
     return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason}
 
@@ -137,10 +145,7 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
     display = code.strip() if code is not None else new_code()
     with session.writing() as ws:
         now = session.now_in(ws)
-        zone = parse_zone(ws.timezone, "workspace timezone")
-        until = parse_instant(expires, "--expires", zone) if expires is not None else None
-        if until is not None and until <= now:
-            raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+        until = _expiry(expires, ws, now)
         conn = session.conn
         if conn.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
             raise BadInput("CODE", f"a coupon {shown(display)} already exists")

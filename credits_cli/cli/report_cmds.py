@@ -20,6 +20,7 @@ UntilOption = Annotated[Optional[str], typer.Option("--until", metavar="DATE|ISO
 AppFilter = Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="Only this app.")]
 MemberFilter = Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="Only this member.")]
 ActionFilter = Annotated[Optional[str], typer.Option("--action", metavar="ACTION", help="Only this action.")]
+PoolFilter = Annotated[Optional[str], typer.Option("--pool", metavar="message|integration", help="Only this pool.")]
 
 
 def _with_credits(row: dict, *fields: str) -> dict:
@@ -106,8 +107,7 @@ def register(app: typer.Typer) -> None:
         app_name: AppFilter = None,
         member: MemberFilter = None,
         action: ActionFilter = None,
-        pool: Annotated[Optional[str], typer.Option("--pool", metavar="message|integration",
-                                                    help="Only this pool.")] = None,
+        pool: PoolFilter = None,
         since: SinceOption = None,
         until: UntilOption = None,
         limit: Annotated[str, typer.Option("--limit", metavar="N", help="At most N events (0: all).")] = "50",

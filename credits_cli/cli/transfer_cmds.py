@@ -10,7 +10,7 @@ import typer
 from ..domain.money import fmt
 from ..render.jsonout import Credits
 from .common import JsonOption, emit_json, failures
-from .report_cmds import ActionFilter, AppFilter, MemberFilter, SinceOption, UntilOption
+from .report_cmds import ActionFilter, AppFilter, MemberFilter, PoolFilter, SinceOption, UntilOption
 
 
 def register(app: typer.Typer) -> None:
@@ -23,8 +23,7 @@ def register(app: typer.Typer) -> None:
         app_name: AppFilter = None,
         member: MemberFilter = None,
         action: ActionFilter = None,
-        pool: Annotated[Optional[str], typer.Option("--pool", metavar="message|integration",
-                                                    help="Only this pool.")] = None,
+        pool: PoolFilter = None,
         since: SinceOption = None,
         until: UntilOption = None,
     ):
