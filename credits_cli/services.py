@@ -31,6 +31,18 @@ DEFAULT_WORKSPACE = "default"
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 
+def read_user_file(path: Path, field: str) -> bytes:
+    """A file the user named, its failures as bad input naming the option or argument."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(field, f"no such file {str(path)!r}") from None
+    except IsADirectoryError:
+        raise BadInput(field, f"{str(path)!r} is a directory") from None
+    except OSError as e:
+        raise BadInput(field, f"cannot read {str(path)!r}: {e.strerror}") from None
+
+
 def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None:
     """Free text a user names things with (apps, members, notes): printable, bounded."""
     if value is None:
@@ -73,13 +85,9 @@ class Session:
             return catalog_mod.parse_catalog(text, "built-in")
         path = Path(self.catalog_path).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BadInput("--catalog", f"no such file {str(path)!r}") from None
+            text = read_user_file(path, "--catalog").decode("utf-8")
         except UnicodeDecodeError:
             raise BadInput("--catalog", f"{str(path)!r} is not UTF-8 text") from None
-        except OSError as e:
-            raise BadInput("--catalog", f"cannot read {str(path)!r}: {e.strerror}") from None
         return catalog_mod.parse_catalog(text, str(path))
 
     @cached_property

@@ -28,7 +28,7 @@ from .errors import BadInput, Refused
 from .render.jsonout import Credits
 from .render.output import unquote_cell, write
 from .reports import event_dict, scope
-from .services import Plans, Session, check_name, correct, debit
+from .services import Plans, Session, check_name, correct, debit, read_user_file
 from .store import queries, repo
 from .store.db import immediate
 
@@ -87,14 +87,7 @@ class ImportResult:
 
 def _records(path: Path, label: str):
     """Yield (line number, dict of raw values, is_csv) from a CSV or JSON lines file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput("FILE", f"no such file {str(path)!r}") from None
-    except IsADirectoryError:
-        raise BadInput("FILE", f"{str(path)!r} is a directory") from None
-    except OSError as e:
-        raise BadInput("FILE", f"cannot read {str(path)!r}: {e.strerror}") from None
+    raw = read_user_file(path, "FILE")
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     try:
