@@ -61,6 +61,7 @@ class Scope:
     """Where and when a report looks."""
 
     workspace: str
+    workspace_id: int
     zone: object
     now: datetime
     span: Interval
@@ -96,11 +97,7 @@ def scope(session: Session, *, pool=None, app=None, member=None, action=None, si
         since=start,
         until=end,
     )
-    return Scope(ws.name, zone, now, Interval(start or ws.anchor, end or now + _TINY), f)
-
-
-def _ws_id(session: Session) -> int:
-    return session.workspace().id
+    return Scope(ws.name, ws.id, zone, now, Interval(start or ws.anchor, end or now + _TINY), f)
 
 
 # --- distribution ---------------------------------------------------------------
@@ -119,9 +116,8 @@ class Distribution:
 
 def distribution(session: Session, by: str, **options) -> Distribution:
     sc = scope(session, **options)
-    ws_id = _ws_id(session)
     columns = GROUPS[by]
-    rows = queries.grouped(session.conn, ws_id, sc.filter, columns)
+    rows = queries.grouped(session.conn, sc.workspace_id, sc.filter, columns)
     total = sum(r[-2] for r in rows)
     out = []
     for r in rows:
@@ -152,7 +148,6 @@ class Daily:
 
 def daily(session: Session, **options) -> Daily:
     sc = scope(session, **options)
-    ws_id = _ws_id(session)
     first = sc.span.start.astimezone(sc.zone).date()
     last = (sc.span.end - _TINY).astimezone(sc.zone).date()
     if (last - first).days > 3660:
@@ -165,7 +160,7 @@ def daily(session: Session, **options) -> Daily:
         spans.append(Interval(start, end))
         dates.append(d)
         d += timedelta(days=1)
-    sums = queries.per_interval(session.conn, ws_id, sc.filter, spans)
+    sums = queries.per_interval(session.conn, sc.workspace_id, sc.filter, spans)
     return Daily(sc, [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums)])
 
 
@@ -196,21 +191,19 @@ def event_dict(row: dict) -> dict:
 def events(session: Session, *, limit: int | None, **options):
     """The history, newest first (a generator: rows stream from the database)."""
     sc = scope(session, default_span="all", **options)
-    ws_id = _ws_id(session)
-    return sc, (event_dict(r) for r in queries.iter_events(session.conn, ws_id, sc.filter, newest_first=True,
+    return sc, (event_dict(r) for r in queries.iter_events(session.conn, sc.workspace_id, sc.filter, newest_first=True,
                                                              limit=limit))
 
 
 def count_events(session: Session, sc: Scope) -> int:
-    return queries.total(session.conn, _ws_id(session), sc.filter)[1]
+    return queries.total(session.conn, sc.workspace_id, sc.filter)[1]
 
 
 def show(session: Session, event_id: str) -> dict:
     from .domain.money import parse_count
 
     n = parse_count(event_id, "ID", maximum=2**62)
-    ws_id = _ws_id(session)
-    row = queries.event(session.conn, ws_id, n)
+    row = queries.event(session.conn, session.workspace().id, n)
     if row is None:
         raise BadInput("ID", f"no event {n} in workspace {session.workspace_name!r}")
     out = event_dict(row)

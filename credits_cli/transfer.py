@@ -44,10 +44,9 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
     if fmt not in FORMATS:
         raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
     sc = scope(session, default_span="all", **filters)
-    ws_id = session.workspace().id
     rows = (
         {**event_dict(r), "credits": Credits(r["credits_milli"])}
-        for r in queries.iter_events(session.conn, ws_id, sc.filter)
+        for r in queries.iter_events(session.conn, sc.workspace_id, sc.filter)
     )
     if output is None or output == "-":
         return write(rows, fmt, sys.stdout, list(EXPORT_FIELDS))
