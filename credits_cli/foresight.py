@@ -10,7 +10,7 @@ import sys
 from datetime import timedelta
 
 from .domain.catalog import POOLS
-from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_zone, storage
+from .domain.cycles import cycle_at, from_storage, iso, parse_zone, storage
 from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
 from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import price
@@ -344,5 +344,4 @@ def status_line(session: Session) -> dict:
     fired = conn.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
                          (ws.id, storage(cycle.start), storage(cycle.end))).fetchone()[0]
     low = any(b.available * 10 < b.allowance for b in pools.values())
-    return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0,
-            "cycle": Interval(cycle.start, cycle.end), "day": day_at(now, parse_zone(ws.timezone, "tz"))}
+    return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0}
