@@ -26,13 +26,15 @@ def run_lines(cli, lines, now):
         assert "Traceback" not in r.stderr
 
 
-def test_every_command_the_readme_shows_runs(cli):
+def test_every_command_the_readme_shows_runs(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # files the README writes (an export) land here, not in the checkout
     commands = shown_commands()
     assert len(commands) >= 15
     run_lines(cli, commands, now="2026-02-10T12:00:00Z")
 
 
-def test_the_readme_scenario_runs_on_its_own_clock(cli):
+def test_the_readme_scenario_runs_on_its_own_clock(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     lines = shown_commands("scenario")
     assert len(lines) >= 10
     run_lines(cli, lines, now=None)
