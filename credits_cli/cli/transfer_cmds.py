@@ -44,12 +44,12 @@ def register(app: typer.Typer) -> None:
         json: JsonOption = False,
     ):
         """Import events from CSV or JSON lines: all rows or none; rows already in the ledger are skipped."""
-        from .. import transfer
+        from .. import importer
 
         with failures(json):
             progress = _progress_bar() if sys.stderr.isatty() and not json else None
             try:
-                r = transfer.import_file(ctx.obj, file, dry_run=dry_run, progress=progress)
+                r = importer.import_file(ctx.obj, file, dry_run=dry_run, progress=progress)
             finally:
                 if progress is not None:
                     progress.close()
