@@ -3,7 +3,6 @@ transaction. They return plain data; the CLI renders it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -11,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from .clock import Clock
@@ -81,7 +79,7 @@ class Session:
     @cached_property
     def catalog(self) -> Catalog:
         if self.catalog_path is None:
-            text = resources.files("credits_cli").joinpath("data/catalog.toml").read_text(encoding="utf-8")
+            text = (Path(__file__).parent / "data" / "catalog.toml").read_text(encoding="utf-8")
             return catalog_mod.parse_catalog(text, "built-in")
         path = Path(self.catalog_path).expanduser()
         try:
@@ -526,6 +524,8 @@ def log(session: Session, req: LogRequest) -> LogResult:
             }
             values["fingerprint"] = fingerprint(values)
             if req.input is not None:
+                import hashlib
+
                 values["input_hash"] = hashlib.sha256(req.input.encode("utf-8", "surrogatepass")).hexdigest()[:16]
             check_budgets(conn, ws, quote.pool, quote.credits, at, req.app, req.member)
             event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values)

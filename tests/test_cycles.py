@@ -443,7 +443,10 @@ def test_error_for_a_huge_input_is_short():
 
 @pytest.mark.parametrize("name", ["UTC", "Europe/Paris", "America/New_York", " Asia/Kolkata "])
 def test_parse_zone_accepts_iana_names(name):
-    assert parse_zone(name) == ZoneInfo(name.strip())
+    zone, real = parse_zone(name), ZoneInfo(name.strip())
+    for t in (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC)):  # winter and summer
+        assert t.astimezone(zone).utcoffset() == t.astimezone(real).utcoffset()
+    assert parse_zone(name, strict=True) == real  # a zone being chosen is the database's, its name kept
 
 
 @pytest.mark.parametrize(

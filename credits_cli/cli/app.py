@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .. import __version__
-from .common import CreditsGroup
+from .common import CreditsGroup, from_spec
+from .spec import GLOBALS
 
 app = typer.Typer(
     cls=CreditsGroup,
@@ -27,19 +28,9 @@ def _version(value: bool):
 
 
 @app.callback()
-def main(
-    ctx: typer.Context,
-    db: Annotated[Optional[str], typer.Option("--db", envvar="CREDITS_DB", metavar="PATH",
-        help="The ledger file (default: credits.db in the user data directory).")] = None,
-    now: Annotated[Optional[str], typer.Option("--now", envvar="CREDITS_NOW", metavar="ISO-INSTANT",
-        help="The instant every command takes as now (the simulation and test clock).")] = None,
-    workspace: Annotated[Optional[str], typer.Option("--workspace", envvar="CREDITS_WORKSPACE", metavar="NAME",
-        help="The workspace to use (default: default).")] = None,
-    catalog: Annotated[Optional[str], typer.Option("--catalog", envvar="CREDITS_CATALOG", metavar="FILE",
-        help="A catalog TOML file of plans and prices replacing the built-in one.")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-        help="Print the version and exit.")] = False,
-):
+@from_spec(*GLOBALS, version=(Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                            help="Print the version and exit.")], False))
+def main(ctx: typer.Context, *, db=None, now=None, workspace=None, catalog=None, version=False):
     from ..services import Session
 
     ctx.obj = Session(db=db, now=now, workspace=workspace, catalog=catalog)

@@ -2,53 +2,54 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
+import inspect
 import sys
-from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import click
 import typer
 from typer.core import TyperGroup
 
-from ..errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, BadInput, CreditsError
-from ..render.jsonout import dumps
+from ..errors import EXIT_BAD_INPUT, BadInput
+from .out import emit_json, exit_code, failures, say, usage  # noqa: F401 (the commands import them from here)
+from .spec import USAGE, Param
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout instead of a table.")]
 
-# What one use is: defined once, shared by `log` and `estimate`.
-ActionArg = Annotated[str, typer.Argument(help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage,"
-                                          " GenerateVideo, GenerateSpeech, invokeLLM, agent, automation or message"
-                                          " (any case).")]
-ModelOption = Annotated[Optional[str], typer.Option("--model", help="automatic, gemini-3-flash or gpt-5"
-                                                    " (invokeLLM and agent; default automatic).")]
-SecondsOption = Annotated[Optional[str], typer.Option("--seconds", metavar="N", help="Seconds of video (GenerateVideo).")]
-CharsOption = Annotated[Optional[str], typer.Option("--chars", metavar="N", help="Characters spoken (GenerateSpeech).")]
-CustomDomainOption = Annotated[bool, typer.Option("--custom-domain", help="SendEmail from a custom domain.")]
-CountOption = Annotated[str, typer.Option("--count", metavar="N", help="N identical actions.")]
-UnitCreditsOption = Annotated[Optional[str], typer.Option(
-    "--credits", metavar="X", help="The real cost of one action, as the platform shows it (overrides the catalog).")]
-ScopeOption = Annotated[Optional[str], typer.Option(
-    "--scope", help="message: simple, feature, module, app-wide or discuss (its typical cost).")]
+
+def _annotation(p: Param):
+    """The typer annotation of one declared parameter."""
+    if p.is_argument:
+        info = typer.Argument(help=p.help, metavar=p.metavar or p.name.upper(), show_default=False)
+    else:
+        info = typer.Option(*p.decls, help=p.help, metavar=p.metavar, envvar=p.envvar,
+                            show_default=p.default not in (None, False))
+    return Annotated[bool if p.flag else Optional[str], info]
 
 
-def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
-    """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
-    from ..domain.money import parse_count, parse_credits
-    from ..domain.pricing import Usage
+def from_spec(*params: Param, **more):
+    """Give a `def command(ctx, **kw)` the typer signature of the declared parameters (cli/spec.py).
 
-    return Usage(
-        action=action,
-        count=parse_count(count, "--count"),
-        model=model,
-        scope=scope,
-        seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
-        chars=parse_count(chars, "--chars") if chars is not None else None,
-        custom_domain=custom_domain,
-        credits=parse_credits(credits, "--credits") if credits is not None else None,
-    )
+    `more` adds parameters that only the typer command has: name=(annotation, default).
+    """
+
+    def decorate(fn):
+        sig = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default,
+                                  annotation=_annotation(p)) for p in params]
+        sig += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+                for name, (annotation, default) in more.items()]
+        fn.__signature__ = inspect.Signature(sig)
+        fn.__annotations__ = {x.name: x.annotation for x in sig}
+        return fn
+
+    return decorate
+
+
+# What one use is (cli/spec.py USAGE), as typer annotations for `estimate`; `log` is built whole from the spec.
+ActionArg, ModelOption, SecondsOption, CharsOption, CustomDomainOption, CountOption, UnitCreditsOption, ScopeOption = (
+    _annotation(p) for p in USAGE)
 
 
 def output_format(json: bool, csv: bool) -> str:
@@ -113,11 +114,6 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
     return args[:i] + moved + [args[i]] + rest
 
 
-def say(message: str) -> None:
-    """One line for a person, on stderr (stdout stays for data)."""
-    print(f"credits: {message}", file=sys.stderr)
-
-
 class CreditsGroup(TyperGroup):
     """Runs the command and turns every failure into one line on stderr and a documented exit code."""
 
@@ -128,11 +124,6 @@ class CreditsGroup(TyperGroup):
         try:
             rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
                               standalone_mode=False, **extra)
-        except CreditsError as e:
-            for line in e.details:
-                say(line)
-            say(e.message)
-            sys.exit(e.exit_code)
         except click.exceptions.NoArgsIsHelpError as e:
             print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
@@ -146,46 +137,9 @@ class CreditsGroup(TyperGroup):
         except click.exceptions.Abort:
             say("aborted")
             sys.exit(130)
-        except KeyboardInterrupt:
-            say("interrupted; nothing was left half-written")
-            sys.exit(130)
-        except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(EXIT_UNEXPECTED)
-        except sqlite3.Error as e:
-            if os.environ.get("CREDITS_DEBUG"):
-                raise
-            say(f"database error: {e}")
-            sys.exit(EXIT_UNEXPECTED)
-        except Exception as e:  # a user never sees a traceback (CREDITS_DEBUG=1 shows it)
-            if os.environ.get("CREDITS_DEBUG"):
-                raise
-            say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
-            sys.exit(EXIT_UNEXPECTED)
+        except (Exception, KeyboardInterrupt) as e:  # the same contract as the lean path (out.exit_code)
+            sys.exit(exit_code(e))
         sys.exit(rv if isinstance(rv, int) else 0)
-
-
-@contextmanager
-def failures(json_mode: bool = False):
-    """In --json mode an error is also written as {"error": {...}} on stdout."""
-    try:
-        yield
-    except CreditsError as e:
-        if json_mode:
-            from ..render.jsonout import Credits
-
-            body = {"code": e.code, "message": e.message}
-            for attr in ("field", "pool", "resets_at"):
-                if getattr(e, attr, None):
-                    body[attr] = getattr(e, attr)
-            if getattr(e, "short", None) is not None:
-                body["short"] = Credits(e.short)
-            print(dumps({"error": body}, indent=None))
-        raise
-
-
-def emit_json(obj) -> None:
-    print(dumps(obj))
 
 
 def session(ctx: typer.Context):

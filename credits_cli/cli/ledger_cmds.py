@@ -6,12 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..domain.cycles import iso, when
-from ..domain.money import amount
-from ..errors import BadInput
+from ..domain.cycles import iso
 from ..render.jsonout import Credits
-from .common import (ActionArg, CharsOption, CountOption, CustomDomainOption, JsonOption, ModelOption, ScopeOption,
-                     SecondsOption, UnitCreditsOption, emit_json, failures, say, usage)
+from . import spec
+from .common import JsonOption, emit_json, failures, from_spec, say
 
 
 def pool_json(p) -> dict:
@@ -64,89 +62,18 @@ def register(app: typer.Typer) -> None:
                   f" each month, days in {ws.timezone}")
 
     @app.command()
-    def log(
-        ctx: typer.Context,
-        action: ActionArg,
-        model: ModelOption = None,
-        seconds: SecondsOption = None,
-        chars: CharsOption = None,
-        custom_domain: CustomDomainOption = False,
-        count: CountOption = "1",
-        credits: UnitCreditsOption = None,
-        scope: ScopeOption = None,
-        app_name: Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="The app it was for.")] = None,
-        member: Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="Who did it.")] = None,
-        note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="A note kept with the event.")] = None,
-        at: Annotated[Optional[str], typer.Option("--at", metavar="ISO-INSTANT", help="When it happened (default: now).")] = None,
-        key: Annotated[Optional[str], typer.Option("--key", metavar="KEY",
-            help="Idempotency key: the same key and payload are recorded once.")] = None,
-        input_text: Annotated[Optional[str], typer.Option("--input", metavar="TEXT",
-            help="The call's input: only a fingerprint is kept, to count repeated inputs (credits advise).")] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Quote the cost and what would be left; record nothing.")] = False,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing (the exit code tells).")] = False,
-        json: JsonOption = False,
-    ):
+    @from_spec(*spec.LOG)
+    def log(ctx: typer.Context, **params):
         """Record one usage event, priced from the catalog, debited from its pool.
 
         Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
+        With --batch: one event a JSON line on stdin, one JSON result line each; exit 2 if any line was bad, else 3 if any was refused.
         """
-        from .. import services
+        from . import logcmd
 
-        with failures(json):
-            if quiet and json:
-                raise BadInput("--quiet", "cannot be used with --json")
-            use = usage(action, model, seconds, chars, custom_domain, count, credits, scope)
-            req = services.LogRequest(usage=use, at=at, key=key, app=app_name, member=member, note=note,
-                                      dry_run=dry_run, input=input_text)
-            s = ctx.obj
-            try:
-                r = services.log(s, req)
-            finally:
-                for n in s.notices if not quiet else ():
-                    say(n)
-            if r.alerts:
-                from ..foresight import run_alert_commands
-
-                for a in r.alerts:
-                    say(a["message"])
-                run_alert_commands(r.alerts, s.workspace_name)
-            if quiet:
-                return
-            if json:
-                emit_json({
-                    "id": r.id,
-                    "action": r.quote.action,
-                    "model": r.quote.model,
-                    "scope": r.quote.scope,
-                    "pool": r.quote.pool,
-                    "quantity": r.quote.count,
-                    "credits": Credits(r.quote.credits),
-                    "available": Credits(r.balance.available),
-                    "at": r.at,
-                    "app": r.app,
-                    "member": r.member,
-                    "key": r.key,
-                    "replayed": r.replayed,
-                    "dry_run": r.dry_run,
-                    "paid_by": [{"grant": p["grant"], "source": p["source"], "credits": Credits(p["credits"])}
-                                for p in r.paid_by],
-                    "next_reset": r.balance.cycle.end,
-                    "alerts": [a["message"] for a in r.alerts],
-                })
-                return
-            b = r.balance
-            left = f"{amount(b.available, b.pool)} available"
-            if b.daily is not None and b.daily.left == b.available:
-                left += f" today (daily cap; resets {when(b.daily.day.end, b.daily.zone)})"
-            else:
-                left += f" (resets {when(b.cycle.end)})"
-            cost = f"{amount(r.quote.credits, r.quote.pool)} for {r.description}"
-            if r.replayed:
-                print(f"Already recorded as event {r.id}: {cost}; {left}")
-            elif r.dry_run:
-                print(f"Would charge {cost}; then {left}")
-            else:
-                print(f"Charged {cost} (event {r.id}); {left}")
+        code = logcmd.run(ctx.obj, params)
+        if code:
+            raise typer.Exit(code)
 
     @app.command()
     def balance(ctx: typer.Context, json: JsonOption = False):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
 from ..errors import BadInput
 from .money import shown
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 
@@ -40,6 +43,10 @@ def parse_zone(name: str, field: str = "--timezone", *, strict: bool = False) ->
     text = str(name).strip()
     if not text or not text.isprintable() or len(text) > 64:
         raise BadInput(field, f"{shown(name)} is not an IANA time zone such as Europe/Paris")
+    if text == "UTC" and not strict:
+        return UTC  # the common case, without loading the zone database
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         zone = ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+
+try:
+    from _sha256 import sha256  # the same digest as hashlib's, without loading OpenSSL (a `credits log` saving)
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import sha256
 
 # The export's columns, in order. `id` is local to one database; the rest is the event.
 EXPORT_FIELDS = (
@@ -25,4 +29,4 @@ def fingerprint(row: dict) -> str:
     copies of that content than the ledger does, so re-importing adds nothing.
     """
     body = json.dumps([row.get(f) for f in CONTENT_FIELDS], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
+    return sha256(body.encode()).hexdigest()[:32]

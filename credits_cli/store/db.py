@@ -73,7 +73,21 @@ def immediate(conn: sqlite3.Connection):
     BEGIN IMMEDIATE makes every read inside it (a balance check) see the state
     its write will commit on: concurrent writers queue on the busy timeout
     instead of overdrawing or failing with "database is locked".
+
+    Inside an open transaction (`log --batch` writes many events in one) it is
+    a savepoint: one event's failure undoes that event only.
     """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT one")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO one")
+            conn.execute("RELEASE one")
+            raise
+        else:
+            conn.execute("RELEASE one")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -1,0 +1,216 @@
+"""The body of `credits log`, shared by the typer command and the lean path (cli/fast.py).
+
+Nothing here imports typer, click or rich: a shell script's `credits log`
+pays only for what recording an event needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from decimal import Decimal
+
+from ..errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
+from .out import emit_json, error_json, failures, say, usage
+from .spec import BATCH_KEYS
+
+BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once it commits)
+
+
+def run(session, p: dict) -> int:
+    """Run `credits log` with its parsed parameters (spec.LOG's names); the exit code."""
+    if p["batch"]:
+        return batch(session, p)
+    with failures(p["json"]):
+        if p["quiet"] and p["json"]:
+            raise BadInput("--quiet", "cannot be used with --json")
+        if p["action"] is None:
+            raise BadInput("ACTION", "is missing (or give --batch and events on stdin)")
+        r = _log(session, p, quiet=p["quiet"])
+        _after(session, r)
+        if p["quiet"]:
+            return EXIT_OK
+        if p["json"]:
+            emit_json(result_json(r))
+            return EXIT_OK
+        from ..domain.cycles import when
+        from ..domain.money import amount
+
+        b = r.balance
+        left = f"{amount(b.available, b.pool)} available"
+        if b.daily is not None and b.daily.left == b.available:
+            left += f" today (daily cap; resets {when(b.daily.day.end, b.daily.zone)})"
+        else:
+            left += f" (resets {when(b.cycle.end)})"
+        cost = f"{amount(r.quote.credits, r.quote.pool)} for {r.description}"
+        if r.replayed:
+            print(f"Already recorded as event {r.id}: {cost}; {left}")
+        elif r.dry_run:
+            print(f"Would charge {cost}; then {left}")
+        else:
+            print(f"Charged {cost} (event {r.id}); {left}")
+    return EXIT_OK
+
+
+def _request(p: dict):
+    from .. import services
+
+    use = usage(p["action"], p["model"], p["seconds"], p["chars"], p["custom_domain"], p["count"], p["credits"],
+                p["scope"])
+    return services.LogRequest(usage=use, at=p["at"], key=p["key"], app=p["app_name"], member=p["member"],
+                               note=p["note"], dry_run=p["dry_run"], input=p["input_text"])
+
+
+def _log(session, p: dict, quiet: bool):
+    from .. import services
+
+    try:
+        return services.log(session, _request(p))
+    finally:
+        for n in session.notices if not quiet else ():
+            say(n)
+        session.notices.clear()
+
+
+def _after(session, r) -> None:
+    """What follows a recorded event: the alerts it crossed, on stderr and to their commands."""
+    if r.alerts:
+        from ..foresight import run_alert_commands
+
+        for a in r.alerts:
+            say(a["message"])
+        run_alert_commands(r.alerts, session.workspace_name)
+
+
+def result_json(r) -> dict:
+    from ..render.jsonout import Credits
+
+    return {
+        "id": r.id,
+        "action": r.quote.action,
+        "model": r.quote.model,
+        "scope": r.quote.scope,
+        "pool": r.quote.pool,
+        "quantity": r.quote.count,
+        "credits": Credits(r.quote.credits),
+        "available": Credits(r.balance.available),
+        "at": r.at,
+        "app": r.app,
+        "member": r.member,
+        "key": r.key,
+        "replayed": r.replayed,
+        "dry_run": r.dry_run,
+        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": Credits(x["credits"])}
+                    for x in r.paid_by],
+        "next_reset": r.balance.cycle.end,
+        "alerts": [a["message"] for a in r.alerts],
+    }
+
+
+# --- --batch ---------------------------------------------------------------------------------
+
+def _reader():
+    """A read(n) of stdin's bytes: its file descriptor when it has one (a test runner's stdin has not)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer.read
+    return lambda n: os.read(fd, n)
+
+
+def _lines(read):
+    """Complete lines of stdin as they arrive: (first line number, [lines]) per read.
+
+    Reading the file descriptor directly (not through a buffer) means a script
+    that writes one line and waits for its result gets it at once, while a file
+    piped in arrives in large reads, many events to a transaction.
+    """
+    pending = b""
+    n = 1
+    while True:
+        chunk = read(1 << 20)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for i in range(0, len(complete), BATCH_CHUNK):
+            part = complete[i:i + BATCH_CHUNK]
+            yield n, part
+            n += len(part)
+    if pending.strip():
+        yield n, [pending]
+
+
+def _params(raw: bytes, base: dict) -> dict:
+    """One --batch line as log's parameters (its keys are the options' names)."""
+    import json
+
+    try:
+        obj = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise BadInput("", "not valid JSON (nested too deeply)") from None
+    except ValueError as e:
+        raise BadInput("", f"not valid JSON ({getattr(e, 'msg', e)})") from None
+    if not isinstance(obj, dict):
+        raise BadInput("", "is not a JSON object of log's options (e.g. {\"action\": \"SendEmail\"})")
+    p = dict(base)
+    for k, v in obj.items():
+        spec = BATCH_KEYS.get(k)
+        if spec is None:
+            raise BadInput(k, f"is not an option of credits log (use: {', '.join(sorted(BATCH_KEYS))})")
+        if spec.flag:
+            if not isinstance(v, bool):
+                raise BadInput(k, "must be true or false")
+        elif v is not None:
+            if isinstance(v, bool) or not isinstance(v, (str, int, Decimal)):
+                raise BadInput(k, f"must be text or a number, not {type(v).__name__}")
+            v = str(v)
+        p[spec.name] = v
+    if p["action"] is None:
+        raise BadInput("action", "is missing")
+    return p
+
+
+def batch(session, p: dict) -> int:
+    """`credits log --batch`: every line of stdin is one log, validated, priced and checked like one.
+
+    Lines are written in transactions of up to BATCH_CHUNK events; each line's
+    result is printed, one JSON object a line, once its transaction has
+    committed: an "id" line is durable. A bad or refused line changes nothing
+    and does not stop the others. Exit 0 when every line was recorded (or
+    replayed), 3 when some were refused for credits, 2 when some were bad input.
+    """
+    from ..render.jsonout import dumps
+    from ..store.db import immediate
+
+    given = [k for k in ("action", "model", "seconds", "chars", "credits", "scope", "app_name", "member", "note",
+                         "at", "key", "input_text") if p[k] is not None]
+    if given or p["custom_domain"] or p["count"] != "1" or p["dry_run"]:
+        raise BadInput("--batch", "takes every event's options from stdin, not from the command line")
+    if p["json"]:
+        raise BadInput("--json", "is implied by --batch (one JSON result a line)")
+    base = {name: spec.default for name, spec in ((s.name, s) for s in BATCH_KEYS.values())}
+    worst = EXIT_OK
+    out = sys.stdout
+    conn = session.conn
+    for first, lines in _lines(_reader()):
+        results, recorded = [], []
+        with immediate(conn):
+            for n, raw in enumerate(lines, first):
+                if not raw.strip():
+                    continue
+                try:
+                    r = _log(session, _params(raw, base), quiet=p["quiet"])
+                except CreditsError as e:
+                    refused = e.exit_code == EXIT_REFUSED
+                    worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
+                    results.append({"line": n, **error_json(e)})
+                    continue
+                results.append({"line": n, **result_json(r)})
+                recorded.append(r)
+        if not p["quiet"]:
+            out.write("".join(dumps(x, indent=None) + "\n" for x in results))
+            out.flush()
+        for r in recorded:
+            _after(session, r)
+    return worst

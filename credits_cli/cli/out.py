@@ -1,0 +1,86 @@
+"""Output and the error contract, without typer or click (the lean `log` path uses them too)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from contextlib import contextmanager
+
+from ..errors import EXIT_UNEXPECTED, CreditsError
+from ..render.jsonout import dumps
+
+
+def say(message: str) -> None:
+    """One line for a person, on stderr (stdout stays for data)."""
+    print(f"credits: {message}", file=sys.stderr)
+
+
+def emit_json(obj) -> None:
+    print(dumps(obj))
+
+
+def error_json(e: CreditsError) -> dict:
+    """The {"error": {...}} body --json mode writes on stdout."""
+    from ..render.jsonout import Credits
+
+    body = {"code": e.code, "message": e.message}
+    for attr in ("field", "pool", "resets_at"):
+        if getattr(e, attr, None):
+            body[attr] = getattr(e, attr)
+    if getattr(e, "short", None) is not None:
+        body["short"] = Credits(e.short)
+    return {"error": body}
+
+
+@contextmanager
+def failures(json_mode: bool = False):
+    """In --json mode an error is also written as {"error": {...}} on stdout."""
+    try:
+        yield
+    except CreditsError as e:
+        if json_mode:
+            print(dumps(error_json(e), indent=None))
+        raise
+
+
+def exit_code(e: BaseException) -> int:
+    """Report a failure in one line on stderr; the documented exit code for it.
+
+    A user never sees a traceback (CREDITS_DEBUG=1 re-raises to show it).
+    """
+    if isinstance(e, CreditsError):
+        for line in e.details:
+            say(line)
+        say(e.message)
+        return e.exit_code
+    if isinstance(e, KeyboardInterrupt):
+        say("interrupted; nothing was left half-written")
+        return 130
+    if isinstance(e, BrokenPipeError):
+        sys.stderr.close()
+        return EXIT_UNEXPECTED
+    if os.environ.get("CREDITS_DEBUG"):
+        raise e
+    if isinstance(e, sqlite3.Error):
+        say(f"database error: {e}")
+    else:
+        say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
+    return EXIT_UNEXPECTED
+
+
+def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
+    """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
+    from ..domain.money import parse_count, parse_credits
+    from ..domain.pricing import Usage
+
+    return Usage(
+        action=action,
+        count=parse_count(count, "--count"),
+        model=model,
+        scope=scope,
+        seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
+        chars=parse_count(chars, "--chars") if chars is not None else None,
+        custom_domain=custom_domain,
+        credits=parse_credits(credits, "--credits") if credits is not None else None,
+    )

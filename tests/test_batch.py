@@ -1,0 +1,122 @@
+"""`credits log --batch`: one event a JSON line on stdin, each handled like one `credits log`."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+from conftest import Cli
+
+NOW = "2026-02-01T00:00:00Z"
+
+
+def credits(db, *args, stdin=None):
+    env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
+    for var in ("CREDITS_WORKSPACE", "CREDITS_CATALOG"):
+        env.pop(var, None)
+    return subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, input=stdin, capture_output=True,
+                          text=True, timeout=120)
+
+
+def lines(*objs):
+    return "".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs)
+
+
+def events(db):
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT at, pool, action, model, scope, quantity, seconds, chars, custom_domain,"
+                            " credits_milli, app, member, note, key, payload, fingerprint FROM events"
+                            " ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
+    calls = [
+        {"action": "SendEmail", "app": "crm", "member": "ana"},
+        {"action": "invokeLLM", "model": "gpt-5", "count": 3, "key": "k1"},
+        {"action": "GenerateVideo", "seconds": 12, "app": "promo"},
+        {"action": "message", "scope": "feature", "note": "login page"},
+        {"action": "SendEmail", "custom_domain": True, "at": "2026-01-31T23:00:00Z"},
+        {"action": "invokeLLM", "credits": "12.5"},
+    ]
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    for db in (one, many):
+        assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    for c in calls:
+        args = ["log", c["action"]]
+        for k, v in c.items():
+            if k == "action":
+                continue
+            flag = "--" + k.replace("_", "-")
+            args += [flag] if v is True else [flag, str(v)]
+        assert credits(one, *args, "-q").returncode == 0
+    r = credits(many, "log", "--batch", stdin=lines(*calls))
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["line"] for x in results] == [1, 2, 3, 4, 5, 6]
+    assert [x["id"] for x in results] == [1, 2, 3, 4, 5, 6]
+    assert events(one) == events(many)
+    assert credits(one, "balance", "--json").stdout == credits(many, "balance", "--json").stdout
+    assert credits(many, "check").returncode == 0
+
+
+def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_path):
+    db = tmp_path / "b.db"
+    credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
+    r = credits(db, "log", "--batch", stdin=lines(
+        {"action": "SendEmail"},
+        "not json",
+        {"action": "SendEmail", "colour": "red"},
+        {"action": "GenerateVideo", "seconds": 1000},  # the free plan's 100 integration credits cannot pay it
+        {"action": "SendEmail", "count": "nan"},
+        ["SendEmail"],
+        "",
+        {"action": "SendEmail", "key": "same"},
+    ))
+    assert r.returncode == 2  # some line was bad input
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["line"] for x in out] == [1, 2, 3, 4, 5, 6, 8]  # the blank line 7 is skipped
+    assert "id" in out[0] and "id" in out[6]
+    assert out[1]["error"]["code"] == "bad_input"
+    assert out[2]["error"]["field"] == "colour"
+    assert out[3]["error"]["code"] == "refused" and out[3]["error"]["pool"] == "integration"
+    assert out[4]["error"]["field"] == "--count"
+    assert out[5]["error"]["code"] == "bad_input"
+    assert len(events(db)) == 2
+    assert credits(db, "check").returncode == 0
+
+
+def test_refusals_alone_exit_3_and_replays_exit_0(tmp_path):
+    db = tmp_path / "r.db"
+    credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
+    r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "key": "a"},
+                                                  {"action": "GenerateVideo", "seconds": 1000}))
+    assert r.returncode == 3
+    r = credits(db, "log", "--batch", "-q", stdin=lines({"action": "SendEmail", "key": "a"},
+                                                        {"action": "SendEmail", "key": "a"}))
+    assert r.returncode == 0 and r.stdout == ""
+    assert len(events(db)) == 1  # the key is one event however often it is sent
+    r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "key": "a", "count": 2}))
+    assert r.returncode == 2 and json.loads(r.stdout)["error"]["code"] == "key_conflict"
+
+
+def test_batch_refuses_options_for_one_event(tmp_path):
+    db = tmp_path / "o.db"
+    before = credits(db, "init", "--plan", "free")
+    assert before.returncode == 0
+    for args in (["log", "--batch", "SendEmail"], ["log", "--batch", "--app", "crm"], ["log", "--batch", "--json"]):
+        r = credits(db, *args, stdin=lines({"action": "SendEmail"}))
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--" in r.stderr, (args, r.stderr)
+    assert events(db) == []
+
+
+def test_batch_through_the_typer_command_too(tmp_path):
+    cli = Cli(tmp_path / "t.db")
+    cli("init", "--plan", "builder", now=NOW)
+    r = cli("log", "--batch", now=NOW, input=lines({"action": "SendEmail", "app": "x"}, {"action": "nope"}))
+    assert r.exit_code == 2
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert out[0]["app"] == "x" and out[1]["error"]["field"] == "ACTION"

@@ -1,0 +1,88 @@
+"""`credits log` from a shell script takes a lean path; it must mean exactly what the typer command means."""
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credits_cli.cli import fast
+from credits_cli.cli.app import app
+from credits_cli.cli.common import hoist_globals
+from credits_cli.cli.spec import GLOBALS, LOG
+
+pytestmark = pytest.mark.filterwarnings("ignore:.protected_args.:DeprecationWarning")
+COMMAND = typer.main.get_command(app)
+
+
+def typer_parse(args):
+    """What the typer app would call `log` with: (global options, log's parameters), or None if it refuses."""
+    try:
+        group_ctx = COMMAND.make_context("credits", hoist_globals(list(args), COMMAND))
+        name, *rest = group_ctx.protected_args + group_ctx.args
+        if name != "log":
+            return None
+        ctx = COMMAND.commands["log"].make_context("log", rest, parent=group_ctx)
+    except (click.exceptions.Exit, click.ClickException, ValueError):
+        return None
+    return {p.name: group_ctx.params[p.name] for p in GLOBALS}, ctx.params
+
+
+def test_the_typer_command_is_built_from_the_one_definition():
+    params = {p.name: p for p in COMMAND.commands["log"].params}
+    assert set(params) - {"help"} == {p.name for p in LOG}
+    for p in LOG:
+        assert tuple(params[p.name].opts) == (p.decls or (p.name,))
+        assert params[p.name].default == p.default
+
+
+def test_the_usual_script_calls_take_the_lean_path():
+    for args in (["log", "SendEmail", "-q"], ["--db", "x.db", "log", "invokeLLM", "--model", "gpt-5", "--json"],
+                 ["log", "message", "--scope", "feature", "--app", "crm", "--member", "ana", "--key", "k1"],
+                 ["log", "SendEmail", "--count=3", "--now", "2026-01-01T00:00:00Z", "--quiet"],
+                 ["log", "--batch"]):
+        assert fast.parse(args) is not None, args
+        assert fast.parse(args) == typer_parse(args), args
+
+
+TOKENS = ["log", "SendEmail", "message", "--model", "gpt-5", "--count", "3", "--count=2", "--app", "crm", "-q",
+          "--quiet", "--json", "--dry-run", "--custom-domain", "--db", "x.db", "--now", "2026-01-01T00:00:00Z",
+          "--note", "-x", "--", "--at=", "--batch", "--key", "k", "-h", "--help", "--version", "--workspace", "w",
+          "--unknown", "=", "--db=y.db", "-", "-qq", "--no-custom-domain", "--credits", "-1", "--input", "--app="]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=9), st.lists(st.sampled_from(TOKENS), max_size=4))
+def test_whatever_the_lean_parser_takes_typer_reads_the_same_way(before, after):
+    args = before + ["log"] + after
+    mine = fast.parse(args)
+    if mine is not None:
+        assert mine == typer_parse(args), args
+
+
+def test_env_vars_reach_both_paths_alike(monkeypatch):
+    monkeypatch.setenv("CREDITS_DB", "from-env.db")
+    monkeypatch.setenv("CREDITS_NOW", "")
+    args = ["log", "SendEmail", "--now", "2026-01-01T00:00:00Z"]
+    assert fast.parse(args) == typer_parse(args)
+    assert fast.parse(args)[0]["db"] == "from-env.db"
+
+
+def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_utils(tmp_path):
+    env = {**os.environ, "CREDITS_DB": str(tmp_path / "c.db"), "CREDITS_NOW": "2026-01-01T00:00:00Z"}
+    subprocess.run([sys.executable, "-m", "credits_cli", "init", "--plan", "builder"], env=env, check=True,
+                   capture_output=True)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "credits_cli", "log", "SendEmail", "-q"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    loaded = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "credits_cli.services" in loaded  # it did the work
+    assert not {"typer", "click", "rich", "sqlite_utils", "pydantic"} & loaded
+    # a call the lean parser leaves to typer still works, with typer's message
+    r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "SendEmail", "--bogus"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--bogus" in r.stderr and "Traceback" not in r.stderr
