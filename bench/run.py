@@ -1,0 +1,633 @@
+"""Run every benchmark of the performance issue and print one table.
+
+    python bench/run.py                 # 10k, 100k and 1M events (the 1M import takes minutes today)
+    python bench/run.py --quick         # 10k and 100k only
+    python bench/run.py --only log,reports --quick
+
+Each row: benchmark | baseline | ours | ratio | target | met?. Every timing is a median, shown with
+its number of runs (n=); the baseline is measured in the same run, interleaved with ours where
+the runs are short. `credits` is whatever is installed beside this Python (the `credits` script
+of its virtualenv, else `python -m credits_cli`): the script measures what is there, it does not
+build anything. Every command runs with --now pinned (bench/generate.py's NOW), so the results do
+not depend on the date, and with CREDITS_CATALOG set to the bench catalog (see generate.py).
+
+Generated CSVs and built ledgers are cached in bench/.cache/ (ignored by git), keyed by the
+generator, its seed and the catalog; `--fresh` rebuilds them. The import benchmark rebuilds the
+ledger of its size and the cache keeps the result, so a run that measures the 1M import does
+not import it twice.
+
+Wall times come from time.perf_counter around one child process; peak memory is ru_maxrss of
+that child from os.wait4 (KiB on Linux, shown in MB of 2^20 bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import generate as gen
+
+CACHE = HERE / ".cache"
+WORK = CACHE / "work"
+FLOOR = HERE / "floor.py"
+MEASURE = HERE / "measure.py"
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+REPORTS = ("balance", "apps", "daily", "members", "forecast")
+GROUPS = ("log", "batch", "reports", "import", "export", "journal") + REPORTS
+
+# the targets of the issue
+LOG_RATIO = 3.0
+BATCH_RATE = 20_000
+REPORT_RATIO = 1.5
+IMPORT_RATE, IMPORT_RATIO = 150_000, 0.4
+EXPORT_RATE, EXPORT_RSS_MB = 200_000, 80
+RSS_MB = 60
+
+
+# --- measuring one child ----------------------------------------------------------------
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    rss: int  # KiB, ru_maxrss of the child
+    rc: int
+    err: str
+    timed_out: bool = False
+    floor: int = 0  # KiB: bench/measure.py's own size; an RSS at or below it means "at most this"
+
+
+def run(argv, *, env=None, stdin=None, stdout=None, timeout=None) -> Run:
+    """Run one child to its end, through bench/measure.py: its wall time and its own peak RSS (os.wait4)."""
+    with tempfile.NamedTemporaryFile(prefix="bench-err-") as err:
+        req = {"argv": [str(a) for a in argv], "env": env, "stdin": str(stdin) if stdin else None,
+               "stdout": str(stdout) if stdout else None, "stderr": err.name, "timeout": timeout}
+        p = subprocess.run([sys.executable, "-S", "-I", str(MEASURE)], input=json.dumps(req), capture_output=True,
+                           text=True, check=False)
+        if p.returncode != 0:
+            raise SystemExit(f"bench: bench/measure.py failed: {p.stderr.strip()[-500:]}")
+        res = json.loads(p.stdout)
+        text = Path(err.name).read_text(encoding="utf-8", errors="replace")
+    return Run(res["wall"], res["maxrss_kib"], res["rc"], text, res["timed_out"], res["floor_kib"])
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
+def first_line(text: str) -> str:
+    """The first telling line of stderr (a usage error's box and 'Usage:' lines skipped)."""
+    for line in text.splitlines():
+        line = line.strip(" │╭╮╰╯─\t")
+        if line and not line.startswith(("Usage:", "Try '")) and line != "Error":
+            return line[:100]
+    return "(no stderr)"
+
+
+def failed(r: Run, what: str = "") -> str:
+    if r.timed_out:
+        return f"n/a: {what}timed out after {r.wall:.0f} s"
+    return f"n/a: exit {r.rc}: {first_line(r.err)}"
+
+
+# --- formatting -------------------------------------------------------------------------
+
+def t(s: float) -> str:
+    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def rate(x: float) -> str:
+    return f"{x:,.0f}/s"
+
+
+def mb(kib: int) -> str:
+    return f"{kib / 1024:.1f} MB"
+
+
+def med(runs: list[Run]) -> float:
+    return statistics.median(r.wall for r in runs)
+
+
+def n(runs) -> str:
+    return f" (n={len(runs)})"
+
+
+def yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+@dataclass
+class Row:
+    group: int
+    name: str
+    baseline: str = "—"
+    ours: str = "—"
+    ratio: str = "—"
+    target: str = "—"
+    met: str = "—"
+
+
+@dataclass
+class Rss:
+    name: str
+    ours: int | None  # KiB, the largest of its runs
+    baseline: int | None = None
+    baseline_name: str = ""
+    limit_mb: int = RSS_MB
+
+
+# --- the bench ------------------------------------------------------------------------
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    sizes: list[str]
+    credits: list[str]
+    env: dict
+    rows: list[Row] = field(default_factory=list)
+    rss: list[Rss] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def big(self) -> str:
+        return self.sizes[-1]
+
+    def say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+    def c(self, db, *args) -> list[str]:
+        return [*self.credits, "--db", str(db), "--now", gen.NOW_ISO, *args]
+
+    def want(self, *names) -> bool:
+        return not self.args.only or any(x in self.args.only for x in names)
+
+    # files and ledgers
+
+    def csv(self, size: str) -> Path:
+        path = CACHE / f"events-{size.lower()}.csv"
+        if self.args.fresh and path not in self._fresh:
+            for f in (path, path.with_name(path.name + ".stamp")):
+                f.unlink(missing_ok=True)
+        if not gen.current(SIZES[size], path):
+            self.say(f"generating {SIZES[size]:,} events into {path.relative_to(HERE.parent)}")
+        gen.ensure(SIZES[size], path)
+        self._fresh.add(path)
+        return path
+
+    def init(self, db: Path) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        r = run([*self.credits, "--db", db, "init", "--plan", gen.PLAN, "--start", gen.START_ISO,
+                 "--now", gen.START_ISO], env=self.env)
+        if r.rc != 0:
+            raise SystemExit(f"bench: credits init failed: {first_line(r.err)}")
+
+    def ledger_stamp(self, size: str) -> str:
+        csv = self.csv(size)
+        return csv.with_name(csv.name + ".stamp").read_text()
+
+    def ledger(self, size: str) -> Path | str:
+        """The cached ledger of `size` (built through `credits import` if missing), or why there is none."""
+        csv = self.csv(size)
+        path = CACHE / f"ledger-{size.lower()}.db"
+        stamp = path.with_name(path.name + ".stamp")
+        if path.exists() and stamp.exists() and stamp.read_text() == self.ledger_stamp(size) \
+                and not (self.args.fresh and path not in self._fresh):
+            return path
+        if size in self.import_failed:
+            return self.import_failed[size]
+        self.say(f"building the {size} ledger (credits import, not timed)")
+        db = WORK / f"build-{size}.db"
+        self.init(db)
+        r = run(self.c(db, "import", csv), env=self.env, timeout=self.args.import_timeout)
+        if r.rc != 0:
+            self.import_failed[size] = f"no {size} ledger: import {failed(r)}"
+            return self.import_failed[size]
+        return self.adopt(size, db)
+
+    def adopt(self, size: str, db: Path) -> Path:
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        path = CACHE / f"ledger-{size.lower()}.db"
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        os.replace(db, path)
+        path.with_name(path.name + ".stamp").write_text(self.ledger_stamp(size))
+        self._fresh.add(path)
+        return path
+
+    def copy(self, src: Path, name: str) -> Path:
+        dst = WORK / name
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(dst) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(src, dst)
+        return dst
+
+    def empty(self) -> Path:
+        db = WORK / "empty.db"
+        if not db.exists():
+            self.init(db)
+        return db
+
+    def events_in(self, db: Path) -> int:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def __post_init__(self):
+        self._fresh: set = set()
+        self.import_failed: dict = {}
+
+    # 1. one logged event
+
+    def bench_log(self) -> None:
+        big = self.ledger(self.big)
+        if isinstance(big, str):
+            self.rows.append(Row(1, f"log SendEmail -q ({self.big} ledger)", ours=big))
+            return
+        self.say(f"1. credits log SendEmail -q vs bench/floor.py, {self.args.log_runs} interleaved runs")
+        ledger = self.copy(big, "log.db")
+        empty = self.copy(self.empty(), "log-empty.db")
+        floor_db = WORK / "floor.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(floor_db) + suffix).unlink(missing_ok=True)
+        with sqlite3.connect(floor_db) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
+                         " quantity INTEGER NOT NULL, credits_milli INTEGER NOT NULL)")
+        legs = {
+            "floor": [sys.executable, FLOOR, floor_db],
+            "ours": self.c(ledger, "log", "SendEmail", "-q"),
+            "empty": self.c(empty, "log", "SendEmail", "-q"),
+        }
+        times: dict = {k: [] for k in legs}
+        for argv in legs.values():  # warm the page cache and the .pyc files
+            run(argv, env=self.env)
+        order = list(legs)
+        for i in range(self.args.log_runs):
+            for k in order[i % 3:] + order[: i % 3]:
+                r = run(legs[k], env=self.env)
+                if r.rc != 0:
+                    self.rows.append(Row(1, f"log SendEmail -q ({self.big} ledger)", ours=failed(r)))
+                    return
+                times[k].append(r)
+        floor = med(times["floor"])
+        for k, label in (("ours", f"{self.big} ledger"), ("empty", "empty ledger")):
+            ours = med(times[k])
+            self.rows.append(Row(1, f"log SendEmail -q ({label}) vs floor.py", t(floor) + n(times["floor"]),
+                                 t(ours) + n(times[k]), f"{ours / floor:.2f}", f"≤ {LOG_RATIO:g}",
+                                 yes(ours / floor <= LOG_RATIO)))
+        self.rss.append(Rss(f"log SendEmail -q ({self.big})", max(r.rss for r in times["ours"]),
+                            max(r.rss for r in times["floor"]), "floor.py"))
+
+    # 2. log --batch
+
+    def bench_batch(self) -> None:
+        name = f"log --batch, {self.args.batch_events:,} events ({self.big} ledger)"
+        big = self.ledger(self.big)
+        if isinstance(big, str):
+            self.rows.append(Row(2, name, ours=big))
+            return
+        self.say(f"2. credits log --batch, {self.args.batch_events:,} events x {self.args.batch_runs}")
+        ledger = self.copy(big, "batch.db")
+        actions = (("SendEmail", {}), ("invokeLLM", {"model": "automatic"}), ("UploadFile", {}),
+                   ("GenerateImage", {}), ("agent", {"model": "gemini-3-flash"}))
+        runs = []
+        for k in range(self.args.batch_runs):
+            src = WORK / "batch.jsonl"
+            with open(src, "w", encoding="utf-8") as f:
+                for i in range(self.args.batch_events):
+                    action, extra = actions[i % len(actions)]
+                    f.write(json.dumps({"action": action, "count": 1 + i % 3, "app": gen.APPS[i % len(gen.APPS)],
+                                        "member": gen.MEMBERS[i % 3], "key": f"batch-{k}-{i}", **extra}) + "\n")
+            out = WORK / "batch.out"
+            r = run(self.c(ledger, "log", "--batch"), env=self.env, stdin=src, stdout=out,
+                    timeout=self.args.batch_timeout)
+            lines = count_lines(out)
+            if lines == 0 or (r.rc != 0 and not r.timed_out):
+                self.rows.append(Row(2, name, ours=failed(r)))
+                return
+            runs.append((r, lines))
+            if r.timed_out or lines != self.args.batch_events:
+                break
+        rates = [lines / r.wall for r, lines in runs]
+        x = statistics.median(rates)
+        r, lines = runs[-1]
+        note = f", {lines:,} done in {r.wall:.0f} s, then timed out" if r.timed_out else (
+            f", {lines:,} result lines for {self.args.batch_events:,} events" if lines != self.args.batch_events else "")
+        self.rows.append(Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s",
+                             yes(x >= BATCH_RATE and not note)))
+        self.rss.append(Rss(f"log --batch ({self.big})", max(r.rss for r, _ in runs)))
+
+    # 3. reports
+
+    def bench_reports(self) -> None:
+        names = [x for x in REPORTS if self.want("reports", x)]
+        big = self.ledger(self.big)
+        if isinstance(big, str):
+            for x in names:
+                self.rows.append(Row(3, f"{x} ({self.big})", ours=big))
+            return
+        empty = self.empty()
+        cmds = [(x, form) for x in names for form in ("--json", "")]
+        self.say(f"3. {len(cmds)} reports on the {self.big} ledger and on an empty one, {self.args.runs} runs each")
+        legs = {}
+        for x, form in cmds:
+            extra = [form] if form else []
+            legs[(x, form)] = (self.c(empty, x, *extra), self.c(big, x, *extra))
+        for base, ours in legs.values():  # warm-up
+            run(base, env=self.env)
+            run(ours, env=self.env)
+        times = {k: ([], []) for k in legs}
+        broken = {}
+        for i in range(self.args.runs):
+            for k, (base, ours) in legs.items():
+                if k in broken:
+                    continue
+                pair = [(0, base), (1, ours)] if i % 2 == 0 else [(1, ours), (0, base)]
+                for side, argv in pair:
+                    r = run(argv, env=self.env)
+                    if r.rc != 0:
+                        broken[k] = ("empty ledger: " if side == 0 else "") + failed(r)
+                        break
+                    times[k][side].append(r)
+        for (x, form), (b, o) in times.items():
+            label = f"{x} {form}".strip() + f" ({self.big} vs empty)"
+            if (x, form) in broken:
+                self.rows.append(Row(3, label, ours=broken[(x, form)]))
+                continue
+            ratio = med(o) / med(b)
+            self.rows.append(Row(3, label, t(med(b)) + n(b), t(med(o)) + n(o), f"{ratio:.2f}",
+                                 f"≤ {REPORT_RATIO:g}", yes(ratio <= REPORT_RATIO)))
+            self.rss.append(Rss(f"{x} {form}".strip() + f" ({self.big})", max(r.rss for r in o),
+                                max(r.rss for r in b), "empty ledger"))
+
+    # 4. import
+
+    def bench_import(self, size: str) -> None:
+        csv = self.csv(size)
+        rows = SIZES[size]
+        runs_ours = 1 if rows >= 1_000_000 else 3
+        name = f"import {size} CSV into a fresh ledger vs sqlite3 .import"
+        self.say(f"4. credits import of {rows:,} rows (x{runs_ours}) vs sqlite3 .import")
+        sqlite = shutil.which("sqlite3")
+        base, ours, last_ok, fail = [], [], None, None
+        base_db = WORK / "sqlite-import.db"
+        db = WORK / f"import-{size}.db"
+        for i in range(max(runs_ours, 3)):
+            if sqlite:
+                base_db.unlink(missing_ok=True)
+                r = run([sqlite, base_db, f".import --csv {csv} events"], env=self.env)
+                if r.rc == 0:
+                    base.append(r)
+            if i < runs_ours and fail is None:
+                self.init(db)
+                r = run(self.c(db, "import", csv), env=self.env, timeout=self.args.import_timeout)
+                if r.rc != 0:
+                    fail = failed(r)
+                    self.import_failed[size] = f"no {size} ledger: import {fail}"
+                else:
+                    ours.append(r)
+                    last_ok = db
+        base_db.unlink(missing_ok=True)
+        b = f"{rate(rows / med(base))}" + n(base) if base else "n/a: no sqlite3 tool"
+        target = f"≥ {IMPORT_RATE:,}/s, ratio ≥ {IMPORT_RATIO:g}"
+        if fail:
+            self.rows.append(Row(4, name, b, fail, target=target))
+            return
+        x = rows / med(ours)
+        ratio = x / (rows / med(base)) if base else None
+        self.rows.append(Row(4, name, b, f"{rate(x)} = {t(med(ours))}" + n(ours),
+                             f"{ratio:.2f}" if ratio is not None else "—", target,
+                             yes(x >= IMPORT_RATE and (ratio is None or ratio >= IMPORT_RATIO))))
+        self.rss.append(Rss(f"import {size}", max(r.rss for r in ours), max((r.rss for r in base), default=None),
+                            "sqlite3 .import"))
+        if last_ok is not None:
+            self.adopt(size, last_ok)
+
+    # 5. export
+
+    def bench_export(self) -> None:
+        big = self.ledger(self.big)
+        if isinstance(big, str):
+            self.rows.append(Row(5, f"export ({self.big})", ours=big))
+            return
+        events = self.events_in(big)
+        sqlite = shutil.which("sqlite3")
+        self.say(f"5. credits export csv and jsonl of {events:,} events, {self.args.export_runs} runs each")
+        out = WORK / "export.out"
+        for fmt, mode in (("csv", "-csv"), ("jsonl", "-json")):
+            name = f"export --format {fmt} ({self.big}) vs sqlite3 {mode}"
+            ours, base, fail = [], [], None
+            for i in range(self.args.export_runs):
+                if sqlite:
+                    r = run([sqlite, "-readonly", mode, "-header", big, "SELECT * FROM events ORDER BY at, id"],
+                            env=self.env, stdout=out)
+                    if r.rc == 0:
+                        base.append(r)
+                r = run(self.c(big, "export", "--format", fmt), env=self.env, stdout=out)
+                lines = count_lines(out)
+                if r.rc != 0:
+                    fail = failed(r)
+                    break
+                if lines != events + (fmt == "csv"):
+                    fail = f"n/a: {lines:,} lines for {events:,} events"
+                    break
+                ours.append(r)
+            out.unlink(missing_ok=True)
+            b = rate(events / med(base)) + n(base) if base else "n/a: no sqlite3 tool"
+            if fail:
+                self.rows.append(Row(5, name, b, fail, target=f"≥ {EXPORT_RATE:,}/s"))
+                continue
+            x = events / med(ours)
+            self.rows.append(Row(5, name, b, f"{rate(x)} = {t(med(ours))}" + n(ours),
+                                 f"{x / (events / med(base)):.2f}" if base else "—", f"≥ {EXPORT_RATE:,}/s",
+                                 yes(x >= EXPORT_RATE)))
+            peak = max(r.rss for r in ours)
+            self.rows.append(Row(5, f"export --format {fmt} ({self.big}): peak RSS",
+                                 mb(max(r.rss for r in base)) if base else "—", mb(peak),
+                                 f"{peak / max(r.rss for r in base):.2f}" if base else "—",
+                                 f"< {EXPORT_RSS_MB} MB", yes(peak < EXPORT_RSS_MB * 1024)))
+            self.rss.append(Rss(f"export --format {fmt} ({self.big})", peak,
+                                max((r.rss for r in base), default=None), f"sqlite3 {mode}"))
+
+    # 7. journal and hledger
+
+    def bench_journal(self) -> None:
+        size = "100k"
+        ledger = self.ledger(size)
+        if isinstance(ledger, str):
+            self.rows.append(Row(7, "export --format journal (100k)", ours=ledger))
+            return
+        events = self.events_in(ledger)
+        journal = WORK / "ledger.journal"
+        self.say("7. credits export --format journal of the 100k ledger; hledger beside credits")
+        r = run(self.c(ledger, "export", "--format", "journal"), env=self.env, stdout=journal)
+        if r.rc != 0:
+            self.rows.append(Row(7, "export --format journal (100k)", ours=failed(r)))
+            journal = None
+        else:
+            self.rows.append(Row(7, "export --format journal (100k)", "—",
+                                 f"{rate(events / r.wall)} = {t(r.wall)} (n=1)"))
+            self.rss.append(Rss("export --format journal (100k)", r.rss))
+        hledger = shutil.which("hledger")
+        pairs = (
+            ("balance", ["balance"], ["balance"]),
+            ("per app", ["balance", "--pivot", "app"], ["apps", "--since", gen.START_ISO[:10]]),
+        )
+        for label, h_args, c_args in pairs:
+            name = f"{label}: credits {' '.join(c_args)} vs hledger {' '.join(h_args)} (100k)"
+            if journal is None:
+                self.rows.append(Row(7, name, "n/a: no journal", target="(comparison)"))
+                continue
+            if hledger is None:
+                self.rows.append(Row(7, name, "n/a: hledger not installed", target="(comparison)"))
+                continue
+            hl, ours, fail, ours_fail = [], [], None, None
+            for i in range(self.args.hledger_runs):
+                r = run([hledger, "-f", journal, *h_args], env=self.env)
+                if r.rc != 0:
+                    fail = failed(r)
+                    break
+                hl.append(r)
+                r = run(self.c(ledger, *c_args), env=self.env)
+                if r.rc != 0:
+                    ours_fail = failed(r)
+                    break
+                ours.append(r)
+            if fail or ours_fail:
+                self.rows.append(Row(7, name, fail or t(med(hl)) + n(hl), ours_fail or "—", target="(comparison)"))
+                continue
+            self.rows.append(Row(7, name, t(med(hl)) + n(hl), t(med(ours)) + n(ours), f"{med(ours) / med(hl):.3f}",
+                                 "(comparison)"))
+            self.rows.append(Row(7, f"{label}: peak RSS, credits vs hledger (100k)", mb(max(r.rss for r in hl)),
+                                 mb(max(r.rss for r in ours)),
+                                 f"{max(r.rss for r in ours) / max(r.rss for r in hl):.3f}", "(comparison)"))
+            self.rss.append(Rss(f"{' '.join(c_args)} (100k)", max(r.rss for r in ours)))
+
+    # 6. peak memory of every command above
+
+    def rss_rows(self) -> None:
+        for x in self.rss:
+            base = f"{mb(x.baseline)} ({x.baseline_name})" if x.baseline else "—"
+            ratio = f"{x.ours / x.baseline:.2f}" if x.baseline else "—"
+            self.rows.append(Row(6, f"peak RSS: {x.name}", base, mb(x.ours), ratio, f"< {x.limit_mb} MB",
+                                 yes(x.ours < x.limit_mb * 1024)))
+
+    def table(self) -> str:
+        head = ("#", "benchmark", "baseline", "ours", "ratio", "target", "met?")
+        body = [(str(r.group), r.name, r.baseline, r.ours, r.ratio, r.target, r.met)
+                for r in sorted(self.rows, key=lambda r: r.group)]
+        widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+
+        def line(cells):
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+        return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(b) for b in body])
+
+
+def credits_command() -> list[str]:
+    script = Path(sys.executable).parent / "credits"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("credits")
+    return [found] if found else [sys.executable, "-m", "credits_cli"]
+
+
+def version(argv) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False).stdout.strip()
+        return out.splitlines()[0] if out else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "absent"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="10k and 100k events only (no 1M ledger)")
+    p.add_argument("--only", type=lambda s: [x.strip().lower() for x in s.split(",") if x.strip()], default=[],
+                   help=f"comma-separated rows to run: {', '.join(GROUPS)}")
+    p.add_argument("--sizes", type=lambda s: [x.strip() for x in s.split(",")], default=None,
+                   help="the ledger sizes, smallest first (default 10k,100k,1M; 10k,100k with --quick); the largest"
+                        " is the one the reports, export and log run on")
+    p.add_argument("--fresh", action="store_true", help="regenerate the CSVs and rebuild the ledgers")
+    p.add_argument("--runs", type=int, default=None, help="runs of each report (default 7; 5 with --quick)")
+    p.add_argument("--log-runs", type=int, default=None, help="interleaved runs of log (default 31; 21 with --quick)")
+    p.add_argument("--batch-events", type=int, default=None, help="events fed to log --batch (default 20,000; 5,000"
+                                                                    " with --quick)")
+    p.add_argument("--batch-runs", type=int, default=1)
+    p.add_argument("--batch-timeout", type=float, default=300, help="seconds before a log --batch run is stopped")
+    p.add_argument("--import-timeout", type=float, default=3600)
+    p.add_argument("--export-runs", type=int, default=None, help="default 3; 5 with --quick")
+    p.add_argument("--hledger-runs", type=int, default=None, help="default 3; 1 with --quick")
+    a = p.parse_args(argv)
+    if a.sizes and any(x not in SIZES for x in a.sizes):
+        p.error(f"--sizes: choose from {', '.join(SIZES)}")
+    unknown = [x for x in a.only if x not in GROUPS]
+    if unknown:
+        p.error(f"--only: unknown {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    q = a.quick
+    a.runs = a.runs or (5 if q else 7)
+    a.log_runs = a.log_runs or (21 if q else 31)
+    a.batch_events = a.batch_events or (5_000 if q else 20_000)
+    a.export_runs = a.export_runs or (5 if q else 3)
+    a.hledger_runs = a.hledger_runs or (1 if q else 3)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITS_")}
+    env.update(CREDITS_CATALOG=str(gen.write_catalog(CACHE / "catalog.toml")), NO_COLOR="1", COLUMNS="100",
+               LC_ALL="C.UTF-8")
+    WORK.mkdir(parents=True, exist_ok=True)
+    for f in WORK.iterdir():
+        if f.is_file():
+            f.unlink()
+    sizes = a.sizes or (["10k", "100k"] + ([] if q else ["1M"]))
+    b = Bench(a, sizes, credits_command(), env)
+    cmdline = "python bench/run.py" + ("".join(f" {x}" for x in (argv if argv is not None else sys.argv[1:])))
+    started = time.time()
+    load0 = os.getloadavg()
+
+    if b.want("import"):
+        for size in sizes:
+            b.bench_import(size)
+    if b.want("reports", *REPORTS):
+        b.bench_reports()
+    if b.want("export"):
+        b.bench_export()
+    if b.want("journal"):
+        b.bench_journal()
+    if b.want("log"):
+        b.bench_log()
+    if b.want("batch"):
+        b.bench_batch()
+    b.rss_rows()
+    for f in WORK.iterdir():  # the copies of big ledgers are not worth keeping
+        if f.is_file() and f.suffix != ".journal":
+            f.unlink()
+
+    load1 = os.getloadavg()
+    print(f"$ {cmdline}")
+    print(f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite (python) {sqlite3.sqlite_version};"
+          f" {version(['sqlite3', '--version'])[:16].strip()} (sqlite3 tool); hledger: {version(['hledger', '--version'])}")
+    print(f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
+          f" ledgers of {', '.join(sizes)} events from bench/generate.py, --now {gen.NOW_ISO}, plan {gen.PLAN!r};"
+          f" took {time.time() - started:.0f} s")
+    print()
+    print(b.table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
