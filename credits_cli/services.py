@@ -232,10 +232,14 @@ def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
 
 
 def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
-    if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
-        g = _allowance(ws, plan, pool, cycle)
-        repo.insert_grant(conn, ws.id, pool, "allowance", g.amount, g.starts_at, g.expires_at, g.granted_at,
-                          f"{plan.name} plan allowance")
+    def write_once() -> bool:
+        if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
+            g = _allowance(ws, plan, pool, cycle)
+            repo.insert_grant(conn, ws.id, pool, "allowance", g.amount, g.starts_at, g.expires_at, g.granted_at,
+                              f"{plan.name} plan allowance")
+        return True
+
+    repo.memoized(conn, ("allowance", ws.id, pool, cycle.start), write_once)
 
 
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
@@ -244,7 +248,7 @@ ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (
 def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
-    grants = [g for g in repo.grants_overlapping(conn, ws.id, pool, now, now) if g.live_at(now)]
+    grants = [g for g in repo.live_grants(conn, ws.id, pool, now, now).values() if g.live_at(now)]
     if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
         grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
     plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
@@ -323,10 +327,10 @@ def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None,
     """Refuse (exit 3) a use that would take an app or a member past its budget for the cycle."""
     if cost <= 0 or (app is None and member is None):
         return
-    rows = conn.execute(
+    rows = repo.memoized(conn, ("budgets", ws.id, pool, app, member), lambda: conn.execute(
         "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
         " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))", (ws.id, pool, app, member),
-    ).fetchall()
+    ).fetchall())
     if not rows:
         return
     cycle = cycle_at(ws.anchor, at)
@@ -347,10 +351,10 @@ def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None,
 def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[dict]:
     """Alerts this write crossed: each fires once per cycle, into the outbox (kind `alert`)."""
     fired = []
-    rows = conn.execute(
+    rows = repo.memoized(conn, ("alerts", ws.id, pool), lambda: conn.execute(
         "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
         (ws.id, pool),
-    ).fetchall()
+    ).fetchall())
     cycle = after.cycle
     mid = cycle.start + (cycle.end - cycle.start) / 2
     for alert_id, percent, left, by_mid, command in rows:
@@ -592,11 +596,11 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
     cycle = cycle_at(ws.anchor, at)
     _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
     plan = plans.at(at)
-    later = repo.events_after(conn, ws.id, pool, at)
+    later = [] if repo.nothing_after(conn, ws.id, pool, at) else repo.events_after(conn, ws.id, pool, at)
     if later:
         repo.remove_allocations(conn, [e[0] for e in later])
     horizon = later[-1][1] if later else at
-    grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, at, horizon)}
+    grants = repo.live_grants(conn, ws.id, pool, at, horizon)
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(at, zone)
         used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(at)), day.end)
@@ -612,7 +616,7 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
             )
     event_id = repo.insert_event(conn, ws.id, values)
     try:
-        _pay_in_order(conn, pool, grants, [(event_id, at, cost)] + later)
+        _pay_in_order(conn, ws.id, pool, grants, [(event_id, at, cost)] + later)
     except _Unpaid as u:
         if u.event_id == event_id:
             raise Refused(f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",
@@ -631,7 +635,7 @@ class _Unpaid(Exception):
         self.event_id, self.at, self.refused = event_id, at, refused
 
 
-def _pay_in_order(conn, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> None:
+def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> None:
     """Allocate each (event, instant, cost) in order over `grants` (updated as they are drawn on)."""
     for eid, t, credits in items:
         try:
@@ -640,6 +644,7 @@ def _pay_in_order(conn, pool: str, grants: dict, items: list[tuple[int, datetime
             raise _Unpaid(eid, t, r) from None
         for g, take in parts:
             grants[g.id] = replace(g, used=g.used + take)
+            repo.drew(conn, ws_id, pool, grants[g.id])
         repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
 
 
@@ -652,7 +657,7 @@ def repay_after(conn, ws, pool: str, t: datetime) -> None:
     repo.remove_allocations(conn, [e[0] for e in later])
     grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, t, later[-1][1])}
     try:
-        _pay_in_order(conn, pool, grants, later)
+        _pay_in_order(conn, ws.id, pool, grants, later)
     except _Unpaid as u:  # cannot happen: a void only adds credits; refuse rather than write a wrong ledger
         raise Refused(f"event {u.event_id} could not be paid again after the void ({u.refused.message})",
                       pool=pool, short=u.refused.short) from None

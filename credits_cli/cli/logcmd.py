@@ -195,19 +195,23 @@ def batch(session, p: dict) -> int:
     conn = session.conn
     for first, lines in _lines(_reader()):
         results, recorded = [], []
-        with immediate(conn):
-            for n, raw in enumerate(lines, first):
-                if not raw.strip():
-                    continue
-                try:
-                    r = _log(session, _params(raw, base), quiet=p["quiet"])
-                except CreditsError as e:
-                    refused = e.exit_code == EXIT_REFUSED
-                    worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
-                    results.append({"line": n, **error_json(e)})
-                    continue
-                results.append({"line": n, **result_json(r)})
-                recorded.append(r)
+        conn.memo = {}  # reads shared by the transaction's events (store/db.py LedgerConnection)
+        try:
+            with immediate(conn):
+                for n, raw in enumerate(lines, first):
+                    if not raw.strip():
+                        continue
+                    try:
+                        r = _log(session, _params(raw, base), quiet=p["quiet"])
+                    except CreditsError as e:
+                        refused = e.exit_code == EXIT_REFUSED
+                        worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
+                        results.append({"line": n, **error_json(e)})
+                        continue
+                    results.append({"line": n, **result_json(r)})
+                    recorded.append(r)
+        finally:
+            conn.memo = None
         if not p["quiet"]:
             out.write("".join(dumps(x, indent=None) + "\n" for x in results))
             out.flush()

@@ -16,6 +16,18 @@ class StoreError(CreditsError):
     """The database cannot be used (unreadable, newer schema, not SQLite ...)."""
 
 
+class LedgerConnection(sqlite3.Connection):
+    """A connection with a read cache for the length of one write transaction.
+
+    `memo` is None (off) except inside `credits log --batch`, where thousands of
+    events share one transaction and would otherwise read the same workspace,
+    plan history and pool totals again for each. The repository keeps it exact:
+    an event it inserts updates the totals it holds, and a rollback empties it.
+    """
+
+    memo: dict | None = None
+
+
 def default_path() -> Path:
     """`credits.db` in the user data directory (platformdirs knows each OS's convention)."""
     from platformdirs import user_data_dir
@@ -54,7 +66,7 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
     try:
         # isolation_level=None: no implicit transactions; every write below
         # opens its own BEGIN IMMEDIATE.
-        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=LedgerConnection)
         # FULL: a committed event survives a power loss too, at one fsync a commit.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -84,6 +96,8 @@ def immediate(conn: sqlite3.Connection):
         except BaseException:
             conn.execute("ROLLBACK TO one")
             conn.execute("RELEASE one")
+            if getattr(conn, "memo", None):
+                conn.memo.clear()
             raise
         else:
             conn.execute("RELEASE one")

@@ -28,9 +28,25 @@ def _ws(row) -> WorkspaceRow:
 _WS_COLS = "id, name, plan, billing, anchor, timezone, created_at"
 
 
+def memoized(conn, key, read, keep=lambda value: True):
+    """read(), or its value kept from earlier in this transaction when the connection caches (log --batch)."""
+    memo = getattr(conn, "memo", None)
+    if memo is None:
+        return read()
+    if key in memo:
+        return memo[key]
+    value = read()
+    if keep(value):
+        memo[key] = value
+    return value
+
+
 def get_workspace(conn: sqlite3.Connection, name: str) -> WorkspaceRow | None:
-    row = conn.execute(f"SELECT {_WS_COLS} FROM workspaces WHERE name = ?", (name,)).fetchone()
-    return _ws(row) if row else None
+    def read():
+        row = conn.execute(f"SELECT {_WS_COLS} FROM workspaces WHERE name = ?", (name,)).fetchone()
+        return _ws(row) if row else None
+
+    return memoized(conn, ("workspace", name), read, keep=lambda ws: ws is not None)
 
 
 def insert_workspace(conn, name, plan, billing, anchor, timezone, created_at) -> WorkspaceRow:
@@ -97,6 +113,8 @@ def allowance_grant(conn, ws_id: int, pool: str, starts_at: datetime) -> Grant |
 
 
 def insert_grant(conn, ws_id, pool, source, amount, starts_at, expires_at, granted_at, reason=None) -> int:
+    if getattr(conn, "memo", None):
+        conn.memo.pop(("grants", ws_id, pool), None)
     cur = conn.execute(
         "INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -127,15 +145,53 @@ def insert_event(conn, ws_id: int, values: dict) -> int:
         f"INSERT INTO events (workspace_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
         (ws_id, *(values.get(c) for c in cols)),
     )
+    memo = getattr(conn, "memo", None)
+    if memo:  # the pool totals this transaction holds now include the event
+        at, pool = values["at"], values["pool"]
+        for key in memo:
+            if key[0] == "sum" and key[1:3] == (ws_id, pool) and key[3] <= at < key[4]:
+                memo[key] += values["credits_milli"]
+        last = ("last", ws_id, pool)
+        if last in memo and (memo[last] is None or memo[last] < at):
+            memo[last] = at
     return cur.lastrowid
 
 
 def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
     """Credits spent from a pool in [start, end)."""
-    return conn.execute(
+    a, b = storage(start), storage(end)
+    return memoized(conn, ("sum", ws_id, pool, a, b), lambda: conn.execute(
         "SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND pool = ? AND at >= ? AND at < ?",
-        (ws_id, pool, storage(start), storage(end)),
-    ).fetchone()[0]
+        (ws_id, pool, a, b),
+    ).fetchone()[0])
+
+
+def nothing_after(conn, ws_id: int, pool: str, t: datetime) -> bool:
+    """True when the pool has no event after `t` (the common case: a use logged as it happens)."""
+    last = memoized(conn, ("last", ws_id, pool), lambda: conn.execute(
+        "SELECT max(at) FROM events WHERE workspace_id = ? AND pool = ?", (ws_id, pool)).fetchone()[0])
+    return last is None or last <= storage(t)
+
+
+def live_grants(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> dict[int, Grant]:
+    """grants_overlapping as {id: grant}; inside log --batch, kept for the transaction (see `drew`)."""
+    memo = getattr(conn, "memo", None)
+    if memo is None:
+        return {g.id: g for g in grants_overlapping(conn, ws_id, pool, start, end)}
+    key = ("grants", ws_id, pool)
+    held = memo.get(key)
+    if held is None or held[0] > start:  # everything live at or after `since`, with what each has given
+        held = memo[key] = (start, {g.id: g for g in grants_overlapping(conn, ws_id, pool, start, datetime.max.replace(
+            tzinfo=start.tzinfo))})
+    return {i: g for i, g in held[1].items() if g.starts_at <= end and (g.expires_at is None or g.expires_at > start)}
+
+
+def drew(conn, ws_id: int, pool: str, grant: Grant) -> None:
+    """Keep the transaction's copy of a grant in step with what was drawn from it."""
+    memo = getattr(conn, "memo", None)
+    held = memo.get(("grants", ws_id, pool)) if memo else None
+    if held is not None:
+        held[1][grant.id] = grant
 
 
 def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, datetime, int]]:
@@ -154,6 +210,9 @@ def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, da
 
 def remove_allocations(conn, event_ids: list[int]) -> None:
     """Take back what some events drew (before they are allocated again in time order)."""
+    if getattr(conn, "memo", None):
+        for key in [k for k in conn.memo if k[0] == "grants"]:
+            del conn.memo[key]
     for event_id in event_ids:
         for grant_id, milli in conn.execute(
             "SELECT grant_id, credits_milli FROM allocations WHERE event_id = ?", (event_id,)
@@ -177,14 +236,19 @@ def add_allocations(conn, event_id: int, parts: list[tuple[int, int]]) -> None:
 # --- plans ---------------------------------------------------------------------
 
 def plan_changes(conn, ws_id: int) -> list[PlanChange]:
-    rows = conn.execute(
-        "SELECT plan, billing, requested_at, effective_at FROM plan_changes WHERE workspace_id = ? ORDER BY id",
-        (ws_id,),
-    ).fetchall()
-    return [PlanChange(r[0], r[1], from_storage(r[2]), from_storage(r[3])) for r in rows]
+    def read():
+        rows = conn.execute(
+            "SELECT plan, billing, requested_at, effective_at FROM plan_changes WHERE workspace_id = ? ORDER BY id",
+            (ws_id,),
+        ).fetchall()
+        return [PlanChange(r[0], r[1], from_storage(r[2]), from_storage(r[3])) for r in rows]
+
+    return memoized(conn, ("plans", ws_id), read)
 
 
 def insert_plan_change(conn, ws_id: int, plan: str, billing: str, requested_at, effective_at) -> None:
+    if getattr(conn, "memo", None):
+        conn.memo.pop(("plans", ws_id), None)
     conn.execute(
         "INSERT INTO plan_changes (workspace_id, plan, billing, requested_at, effective_at) VALUES (?, ?, ?, ?, ?)",
         (ws_id, plan, billing, storage(requested_at), storage(effective_at)),
@@ -194,11 +258,16 @@ def insert_plan_change(conn, ws_id: int, plan: str, billing: str, requested_at, 
 # --- the simulated clock -----------------------------------------------------------
 
 def sim_clock(conn, ws_id: int):
-    row = conn.execute("SELECT now FROM sim_clock WHERE workspace_id = ?", (ws_id,)).fetchone()
-    return from_storage(row[0]) if row else None
+    def read():
+        row = conn.execute("SELECT now FROM sim_clock WHERE workspace_id = ?", (ws_id,)).fetchone()
+        return from_storage(row[0]) if row else None
+
+    return memoized(conn, ("clock", ws_id), read)
 
 
 def set_sim_clock(conn, ws_id: int, now) -> None:
+    if getattr(conn, "memo", None):
+        conn.memo.pop(("clock", ws_id), None)
     if now is None:
         conn.execute("DELETE FROM sim_clock WHERE workspace_id = ?", (ws_id,))
     else:
