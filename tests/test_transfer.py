@@ -227,3 +227,140 @@ def test_odd_files_are_refused_naming_the_line_and_field(cli, tmp_path, content,
     path.write_bytes(content)
     r = cli("import", str(path), now=NOW)
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# --- the export's bytes, pinned ---------------------------------------------------------------------
+# A small ledger with every kind of cell the export writes: formula starts, quotes, commas, non-ASCII
+# and separator characters, microseconds, 0.001 and 999,999.999 credits, a void (negative, `corrects`),
+# a back-dated event, a non-UTC workspace. The bytes below are what `credits export` wrote before its
+# rewrite for speed; any change to them changes the contract.
+
+PIN_NOW = "2026-11-10T00:00:00Z"
+PIN_NOTE = "naïve café ✓ 𝄞 \u2028 \u0085 back\\slash \"q\""
+
+
+def build_pinned(cli):
+    n = PIN_NOW
+    steps = [
+        (["init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "America/New_York"],
+         "2026-10-05T10:00:00Z"),
+        (["log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", "--note", "=SUM(A1:A9)",
+          "--key", "@k1", "--at", "2026-11-01T09:00:00.123456Z"], n),
+        (["log", "SendEmail", "--custom-domain", "--count", "3", "--app", 'shop, "eu"', "--member", "-bob",
+          "--note", PIN_NOTE], n),
+        (["log", "GenerateSpeech", "--chars", "120", "--at", "2026-10-20T00:00:00Z"], n),
+        (["log", "GenerateVideo", "--seconds", "3", "--app", "promo", "--key", "plain,comma"], n),
+        (["log", "message", "--scope", "discuss", "--note", "'already quoted", "--member", "+1"], n),
+        (["log", "message", "--credits", "1.3", "--member", "cy", "--app", "tab\u00a0app"], n),
+        (["log", "message", "--credits", "0.001", "--note", "multi  space  "], n),
+        (["log", "SendEmail", "--at", "2026-11-09T23:59:59.999999Z"], n),
+        (["void", "3", "--reason", "logged by mistake"], n),
+        (["grant", "--pool", "integration", "--credits", "1000000", "--reason", "big"], n),
+        (["log", "invokeLLM", "--credits", "999999.999", "--app", "big"], n),
+    ]
+    for args, now in steps:
+        r = cli(*args, now=now)
+        assert r.exit_code == 0, (args, r.stdout, r.stderr)
+    return cli
+
+
+PINNED_CSV = (
+    'id,at,pool,action,model,scope,quantity,seconds,chars,custom_domain,credits,app,member,key,note,corrects',
+    '3,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,3,,,,,',
+    '9,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,-3,,,,logged by mistake,3',
+    "1,2026-11-01T09:00:00.123456Z,integration,invokeLLM,gpt-5,,1,,,false,15,crm,ana,'@k1,'=SUM(A1:A9),",
+    '8,2026-11-09T23:59:59.999999Z,integration,SendEmail,,,1,,,false,1,,,,,',
+    '2,2026-11-10T00:00:00Z,integration,SendEmail,,,3,,,true,6,"shop, ""eu""",'
+    '\'-bob,,"naïve café ✓ 𝄞 \u2028 \x85 back\\slash ""q""",',
+    '4,2026-11-10T00:00:00Z,integration,GenerateVideo,,,1,3,,false,15,promo,,"plain,comma",,',
+    "5,2026-11-10T00:00:00Z,message,message,,discuss,1,,,false,0.3,,'+1,,''already quoted,",
+    '6,2026-11-10T00:00:00Z,message,message,,,1,,,false,1.3,tab\xa0app,cy,,,',
+    '7,2026-11-10T00:00:00Z,message,message,,,1,,,false,0.001,,,,multi  space  ,',
+    '10,2026-11-10T00:00:00Z,integration,invokeLLM,automatic,,1,,,false,999999.999,big,,,,',
+)
+PINNED_JSON = (
+    '{"id": 3, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+    ', "action": "GenerateSpeech", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": 3'
+    ', "app": null, "member": null, "key": null'
+    ', "note": null, "corrects": null}',
+    '{"id": 9, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+    ', "action": "GenerateSpeech", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": -3'
+    ', "app": null, "member": null, "key": null'
+    ', "note": "logged by mistake", "corrects": 3}',
+    '{"id": 1, "at": "2026-11-01T09:00:00.123456Z", "pool": "integration"'
+    ', "action": "invokeLLM", "model": "gpt-5", "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 15'
+    ', "app": "crm", "member": "ana", "key": "@k1"'
+    ', "note": "=SUM(A1:A9)", "corrects": null}',
+    '{"id": 8, "at": "2026-11-09T23:59:59.999999Z", "pool": "integration"'
+    ', "action": "SendEmail", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1'
+    ', "app": null, "member": null, "key": null'
+    ', "note": null, "corrects": null}',
+    '{"id": 2, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+    ', "action": "SendEmail", "model": null, "scope": null'
+    ', "quantity": 3, "seconds": null, "chars": null, "custom_domain": true, "credits": 6'
+    ', "app": "shop, \\"eu\\"", "member": "-bob", "key": null'
+    ', "note": "naïve café ✓ 𝄞 \u2028 \x85 back\\\\slash \\"q\\"", "corrects": null}',
+    '{"id": 4, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+    ', "action": "GenerateVideo", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": 3, "chars": null, "custom_domain": false, "credits": 15'
+    ', "app": "promo", "member": null, "key": "plain,comma"'
+    ', "note": null, "corrects": null}',
+    '{"id": 5, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+    ', "action": "message", "model": null, "scope": "discuss"'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.3'
+    ', "app": null, "member": "+1", "key": null'
+    ', "note": "\'already quoted", "corrects": null}',
+    '{"id": 6, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+    ', "action": "message", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1.3'
+    ', "app": "tab\xa0app", "member": "cy", "key": null'
+    ', "note": null, "corrects": null}',
+    '{"id": 7, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+    ', "action": "message", "model": null, "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.001'
+    ', "app": null, "member": null, "key": null'
+    ', "note": "multi  space  ", "corrects": null}',
+    '{"id": 10, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+    ', "action": "invokeLLM", "model": "automatic", "scope": null'
+    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 999999.999'
+    ', "app": "big", "member": null, "key": null'
+    ', "note": null, "corrects": null}',
+)
+PINNED = {
+    "csv": "".join(line + "\r\n" for line in PINNED_CSV),
+    "jsonl": "".join(line + "\n" for line in PINNED_JSON),
+    "json": "[\n  " + ",\n  ".join(PINNED_JSON) + "\n]\n",
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_export_writes_exactly_the_pinned_bytes_to_stdout_and_to_a_file(cli, tmp_path, fmt):
+    build_pinned(cli)
+    r = cli("export", "--format", fmt, now=PIN_NOW)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout_bytes == PINNED[fmt].encode()
+    path = tmp_path / f"pinned.{fmt}"
+    r = cli("export", "--format", fmt, "--output", str(path), now=PIN_NOW)
+    assert r.exit_code == 0 and r.stderr == f"credits: wrote 10 events to {path}\n"
+    assert path.read_bytes() == PINNED[fmt].encode()
+    assert not path.with_name(path.name + ".part").exists()
+
+
+@pytest.mark.parametrize("fmt,empty", [("csv", PINNED_CSV[0] + "\r\n"), ("jsonl", ""), ("json", "[]\n")])
+def test_export_filters_pick_the_pinned_rows_and_an_empty_export_is_well_formed(cli, fmt, empty):
+    build_pinned(cli)
+    r = cli("export", "--format", fmt, "--pool", "message", "--since", "2026-11-09", "--until", "2026-11-10",
+            now=PIN_NOW)
+    assert r.exit_code == 0, r.stderr
+    ids = ["5", "6", "7"]  # the message events of Nov 10 UTC, Nov 9 (evening) in New York
+    if fmt == "csv":
+        assert r.stdout_bytes.decode().splitlines()[1:] == [line for line in PINNED_CSV[1:] if line.split(",")[0] in ids]
+    else:
+        rows = [json.loads(x) for x in r.stdout.splitlines()] if fmt == "jsonl" else json.loads(r.stdout)
+        assert [str(row["id"]) for row in rows] == ids
+    r = cli("export", "--format", fmt, "--app", "no such app", now=PIN_NOW)
+    assert r.exit_code == 0 and r.stdout_bytes == empty.encode()
