@@ -11,8 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +23,7 @@ from .domain.events import fingerprint
 from .domain.money import parse_count, parse_credits, shown
 from .errors import BadInput, Refused
 from .render.output import unquote_cell
-from .services import Plans, Session, check_name, correct, debit, read_user_file
+from .services import Plans, Session, check_name, correct, debit, user_file_errors
 from .store import repo
 from .store.db import immediate
 
@@ -46,22 +46,58 @@ class ImportResult:
     dry_run: bool
 
 
-def _records(path: Path, label: str):
-    """Yield (line number, dict of raw values, is_csv) from a CSV or JSON lines file."""
-    raw = read_user_file(path, "FILE")
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise BadInput("FILE", f"{label} line {line}: not UTF-8 text (byte {raw[e.start]:#04x})") from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise BadInput("FILE", f"{label} line {line}: contains a NUL character")
-    head = text.lstrip()[:1]
+BLOCK = 1 << 22  # bytes read at a time: a 1,000,000-row file is never held whole
+
+
+def _lines(f, label: str):
+    """The file's text lines (ends kept), decoded block by block.
+
+    A block ends at a newline, so a line is never split; a byte that is not
+    UTF-8, or a NUL, is refused naming its line.
+    """
+    line, pending, first = 1, b"", True
+    while True:
+        block = f.read(BLOCK)
+        if first:
+            first = False
+            if block.startswith(codecs.BOM_UTF8):
+                block = block[len(codecs.BOM_UTF8):]
+        if block:
+            data = pending + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                pending = data
+                continue
+            data, pending = data[:cut], data[cut:]
+        else:
+            data, pending = pending, b""
+            if not data:
+                return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            n = line + data[: e.start].count(b"\n")
+            raise BadInput("FILE", f"{label} line {n}: not UTF-8 text (byte {data[e.start]:#04x})") from None
+        if "\x00" in text:
+            n = line + text[: text.index("\x00")].count("\n")
+            raise BadInput("FILE", f"{label} line {n}: contains a NUL character")
+        line += text.count("\n")
+        yield from io.StringIO(text, newline="")
+
+
+def _records(f, label: str):
+    """Yield (line number, dict of raw values or an error, is_csv) from a CSV or JSON (lines) file."""
+    lines = _lines(f, label)
+    head = ""
+    ahead = []
+    for text in lines:
+        ahead.append(text)
+        head = text.lstrip()[:1]
+        if head:
+            break
+    stream = itertools.chain(ahead, lines)
     if head == "{":
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             try:
@@ -75,6 +111,7 @@ def _records(path: Path, label: str):
             yield n, obj, False
         return
     if head == "[":
+        text = "".join(stream)  # a JSON array is read whole (export's JSON lines stream; prefer them for big files)
         try:
             items = json.loads(text, parse_float=Decimal)
         except ValueError as e:
@@ -88,21 +125,26 @@ def _records(path: Path, label: str):
             yield i, obj, False  # the n-th event of the array
         return
     csv.field_size_limit(1_000_000)  # a longer cell is refused by the field's own check, with its line
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if twice:
-        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
-                               f" {', '.join(missing)} (a CSV needs {', '.join(REQUIRED)})")
+    reader = csv.reader(stream)
     try:
+        header = next(reader, [])
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if twice:
+            raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
+                                   f" {', '.join(missing)} (a CSV needs {', '.join(REQUIRED)})")
+        width = len(header)
         for row in reader:
-            if None in row:
+            if not row:
+                continue  # a blank line
+            if len(row) > width:
                 yield reader.line_num, ValueError("has more cells than the header"), True
                 continue
-            yield reader.line_num, row, True
+            if len(row) < width:
+                row += [None] * (width - len(row))
+            yield reader.line_num, dict(zip(header, row)), True
     except csv.Error as e:
         raise BadInput("FILE", f"{label} line {reader.line_num}: {e}") from None
 
@@ -203,53 +245,40 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
     return values
 
 
-def _existing(conn, ws_id: int, original: dict) -> int | None:
-    """The ledger's copy of an event the file holds (imported before), not yet voided."""
-    row = conn.execute(
-        "SELECT id FROM events WHERE workspace_id = ? AND fingerprint = ? AND corrects IS NULL"
-        " AND id NOT IN (SELECT corrects FROM events WHERE corrects IS NOT NULL) ORDER BY id LIMIT 1",
-        (ws_id, original["fingerprint"]),
-    ).fetchone()
-    return row[0] if row else None
+STAGED = ("line", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
+          "credits_milli", "app", "member", "key", "note", "fingerprint", "src_id", "corrects")
+_ROW = STAGED[1:16]  # the events table's values of a staged row
+_STAGE_EVERY = 10_000
 
 
-def import_file(session: Session, file: str, dry_run: bool = False, progress=None) -> ImportResult:
-    path = Path(file).expanduser()
-    label = path.name
-    ws = session.workspace()
-    zone = parse_zone(ws.timezone, "workspace timezone")
-    now = session.now_in(ws)
+def _stage(conn) -> None:
+    conn.execute("DROP TABLE IF EXISTS temp.staged")
+    conn.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {', '.join(STAGED[1:])})")
 
-    errors: list[str] = []
-    rows: list[tuple[int, dict]] = []
-    keys: dict[str, tuple[int, str]] = {}
-    for line, raw, is_csv in _records(path, label):
-        try:
-            if isinstance(raw, Exception):
-                raise BadInput("", str(raw))
-            values = _row(session, raw, is_csv, zone, ws, now)
-            key = values["key"]
-            if key is not None:
-                if key in keys and keys[key][1] != values["fingerprint"]:
-                    raise BadInput("key", f"{shown(key)} is also used by line {keys[key][0]} for another event")
-                keys.setdefault(key, (line, values["fingerprint"]))
-            rows.append((line, values))
-        except BadInput as e:
-            errors.append(f"{label} line {line}: {e.message.lstrip(': ')}")
-    ids = {v["_id"]: v for _, v in rows if v["_id"] is not None}
+
+def _staged_row(line: int, v: dict) -> tuple:
+    return (line, *(v[c] for c in _ROW), v["_id"], v["_corrects"])
+
+
+def _void_errors(conn, label: str) -> list[tuple[int, str]]:
+    """Each void (`corrects`) must cancel an event of the same file, once, with the same content."""
+    errors = []
     voided: dict[int, int] = {}
     same = ("pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "app", "member")
-    for line, v in rows:
-        target = v["_corrects"]
-        if target is None:
-            continue
-        original = ids.get(target)
+    cols = ", ".join(STAGED)
+    for row in conn.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line").fetchall():
+        v = dict(zip(STAGED, row))
+        line, target = v["line"], v["corrects"]
+        found = conn.execute(f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+                             (target,)).fetchone()
+        original = dict(zip(STAGED, found)) if found else None
         if original is None:
-            errors.append(f"{label} line {line}: corrects: event {target} is not in the file")
-        elif original["_corrects"] is not None:
-            errors.append(f"{label} line {line}: corrects: event {target} is itself a void")
+            errors.append((line, f"{label} line {line}: corrects: event {target} is not in the file"))
+        elif original["corrects"] is not None:
+            errors.append((line, f"{label} line {line}: corrects: event {target} is itself a void"))
         elif target in voided:
-            errors.append(f"{label} line {line}: corrects: event {target} is already voided on line {voided[target]}")
+            errors.append((line, f"{label} line {line}: corrects: event {target} is already voided on line"
+                                 f" {voided[target]}"))
         else:
             voided[target] = line
             differs = [f for f in same if original[f] != v[f]]
@@ -258,17 +287,106 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             if original["credits_milli"] != -v["credits_milli"]:
                 differs.append("credits")
             if differs:
-                errors.append(f"{label} line {line}: {differs[0]}: a void must match the event it cancels"
-                              f" (event {target}), with credits negated")
-    if errors:
-        err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
-                                 " nothing was imported")
-        err.details = errors[:MAX_ERRORS_SHOWN]
-        if len(errors) > MAX_ERRORS_SHOWN:
-            err.details.append(f"... and {len(errors) - MAX_ERRORS_SHOWN} more")
-        raise err
+                errors.append((line, f"{label} line {line}: {differs[0]}: a void must match the event it cancels"
+                                     f" (event {target}), with credits negated"))
+    return errors
 
+
+def _key_errors(conn, label: str) -> list[tuple[int, str]]:
+    """A key names one event: a later row of the file with the key and other content is refused."""
+    rows = conn.execute(
+        "SELECT s.line, s.key, f.line FROM temp.staged s"
+        " JOIN (SELECT key, min(line) AS line FROM temp.staged WHERE key IS NOT NULL GROUP BY key) k ON k.key = s.key"
+        " JOIN temp.staged f ON f.line = k.line WHERE s.fingerprint != f.fingerprint ORDER BY s.line"
+    ).fetchall()
+    return [(line, f"{label} line {line}: key: {shown(key)} is also used by line {first} for another event")
+            for line, key, first in rows]
+
+
+def _new_rows(conn, ws_id: int):
+    """The staged rows the ledger lacks, in the order they are written: time, then a void after its event.
+
+    A row is new when the file holds more copies of its content than the
+    ledger does (so a file imported twice adds nothing); a key names one event
+    however often the file repeats it.
+    """
+    cols = ", ".join(f"n.{c}" for c in STAGED)
+    empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
+    if empty:  # nothing to compare with: only a repeated key is not new
+        return conn.execute(
+            f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
+            " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
+            " ORDER BY n.at, n.corrects IS NOT NULL, n.line")
+    return conn.execute(
+        f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k FROM temp.staged)"
+        f" SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k > (SELECT count(*) FROM main.events e"
+        " WHERE e.workspace_id = ? AND e.fingerprint = n.fingerprint)"
+        " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
+
+
+def _existing(conn, ws_id: int, fingerprint_: str) -> int | None:
+    """The ledger's copy of an event the file holds (imported before), not yet voided."""
+    row = conn.execute(
+        "SELECT id FROM events WHERE workspace_id = ? AND fingerprint = ? AND corrects IS NULL"
+        " AND id NOT IN (SELECT corrects FROM events WHERE corrects IS NOT NULL) ORDER BY id LIMIT 1",
+        (ws_id, fingerprint_),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _fail(errors: list[tuple[int, str]], label: str):
+    err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
+                             " nothing was imported")
+    err.details = [m for _, m in errors[:MAX_ERRORS_SHOWN]]
+    if len(errors) > MAX_ERRORS_SHOWN:
+        err.details.append(f"... and {len(errors) - MAX_ERRORS_SHOWN} more")
+    return err
+
+
+def import_file(session: Session, file: str, dry_run: bool = False, progress=None) -> ImportResult:
+    """Validate every row (streaming into a temporary table), then write all new rows or none.
+
+    Memory stays flat in the file's size: rows wait in a temporary table, not in
+    Python; the write pays rows in time order, in bulk (repo.WriteBuffer), each
+    debited by the same `debit` as a single `credits log`.
+    """
+    path = Path(file).expanduser()
+    label = path.name
+    ws = session.workspace()
+    zone = parse_zone(ws.timezone, "workspace timezone")
+    now = session.now_in(ws)
     conn = session.conn
+
+    _stage(conn)
+    errors: list[tuple[int, str]] = []
+    batch: list[tuple] = []
+    n_rows = 0
+    insert = f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(STAGED))})"
+    with user_file_errors(path, "FILE"), open(path, "rb") as f:
+        for line, raw, is_csv in _records(f, label):
+            try:
+                if isinstance(raw, Exception):
+                    raise BadInput("", str(raw))
+                values = _row(session, raw, is_csv, zone, ws, now)
+            except BadInput as e:
+                errors.append((line, f"{label} line {line}: {e.message.lstrip(': ')}"))
+                continue
+            n_rows += 1
+            if not errors:  # once a row is bad nothing will be written: only the errors are still counted
+                batch.append(_staged_row(line, values))
+                if len(batch) >= _STAGE_EVERY:
+                    conn.executemany(insert, batch)
+                    batch.clear()
+    if errors:
+        raise _fail(errors, label)
+    conn.executemany(insert, batch)
+    batch.clear()
+    conn.execute("CREATE INDEX temp.staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
+    errors = sorted(_key_errors(conn, label)) + _void_errors(conn, label)
+    if errors:
+        raise _fail(errors, label)
+
+    voided = {t for (t,) in conn.execute("SELECT corrects FROM temp.staged WHERE corrects IS NOT NULL")}
     added: dict[str, int] = {p: 0 for p in POOLS}
     n_added = 0
 
@@ -277,62 +395,61 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
 
     try:
         with immediate(conn):
+            clash = conn.execute(
+                "SELECT s.line, s.key, e.id FROM (SELECT key, min(line) AS line, fingerprint FROM temp.staged"
+                " WHERE key IS NOT NULL GROUP BY key) s JOIN main.events e ON e.workspace_id = ? AND e.key = s.key"
+                " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1", (ws.id,)).fetchone()
+            if clash is not None:
+                line, key, other = clash
+                raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
+                                       f" {other}, another event; nothing was imported")
             plans = Plans(session, conn, ws)
-            have = Counter()
-            for fp in {v["fingerprint"] for _, v in rows}:
-                have[fp] = conn.execute(
-                    "SELECT count(*) FROM events WHERE workspace_id = ? AND fingerprint = ?", (ws.id, fp)
-                ).fetchone()[0]
-            for key, (line, fp) in keys.items():
-                other = conn.execute("SELECT fingerprint, id FROM events WHERE workspace_id = ? AND key = ?",
-                                     (ws.id, key)).fetchone()
-                if other is not None and other[0] != fp:
-                    raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
-                                           f" {other[1]}, another event; nothing was imported")
-            seen = Counter()
-            todo = []
-            for line, values in rows:
-                fp = values["fingerprint"]
-                seen[fp] += 1
-                if values["key"] is not None and seen[fp] > 1:
-                    continue  # a key names one event, however often the file repeats it
-                if seen[fp] > have[fp]:
-                    todo.append((line, values))
-            todo.sort(key=lambda lv: (lv[1]["at"], lv[1]["_corrects"] is not None))  # a void after its event
+            total = conn.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
             recorded = storage(now)
-            local: dict[int, int] = {}  # the file's ids -> this ledger's
+            local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
-            for i, (line, values) in enumerate(todo):
-                row = {k: v for k, v in values.items() if not k.startswith("_")}
-                if values["_id"] in voided or (values["_corrects"] is not None and values["_corrects"] in raw):
+            conn.memo, conn.pending = {}, repo.WriteBuffer(conn)
+            for i, staged in enumerate(_new_rows(conn, ws.id)):
+                v = dict(zip(STAGED, staged))
+                line, src, target = v["line"], v["src_id"], v["corrects"]
+                row = {c: v[c] for c in _ROW}
+                if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
-                    corrects = local.get(values["_corrects"]) if values["_corrects"] is not None else None
                     eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,
-                                                          "corrects": corrects})
-                    if values["_id"] in voided:
-                        raw.add(values["_id"])
-                elif values["_corrects"] is not None:
-                    original = local.get(values["_corrects"]) or _existing(conn, ws.id, ids[values["_corrects"]])
+                                                          "corrects": local.get(target) if target is not None
+                                                          else None})
+                    if src in voided:
+                        raw.add(src)
+                elif target is not None:
+                    original = local.get(target) or _existing(conn, ws.id, _original_fingerprint(conn, target))
                     if original is None:
-                        raise BadInput("FILE", f"{label} line {line}: corrects: event {values['_corrects']} was"
+                        raise BadInput("FILE", f"{label} line {line}: corrects: event {target} was"
                                                " not imported; nothing was imported")
+                    conn.settle()
                     eid = correct(conn, ws, original, row, now)[0]
                 else:
                     try:
-                        eid = debit(conn, ws, plans, zone, values["pool"], values["credits_milli"],
-                                    from_storage(values["at"]), {**row, "recorded_at": recorded, "payload": None})
+                        eid = debit(conn, ws, plans, zone, v["pool"], v["credits_milli"], from_storage(v["at"]),
+                                    {**row, "recorded_at": recorded, "payload": None})
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
                                       short=r.short, resets_at=r.resets_at) from None
-                if values["_id"] is not None:
-                    local[values["_id"]] = eid
-                added[values["pool"]] += values["credits_milli"]
+                if src is not None and src in voided:
+                    local[src] = eid
+                added[v["pool"]] += v["credits_milli"]
                 n_added += 1
                 if progress is not None and i % 1000 == 0:
-                    progress(i, len(todo))
+                    progress(i, total)
             if dry_run:
                 raise _Rollback
     except _Rollback:
         pass
-    return ImportResult(rows=len(rows), added=n_added, skipped=len(rows) - n_added, credits=added, dry_run=dry_run)
+    finally:
+        conn.memo = conn.pending = None
+        conn.execute("DROP TABLE IF EXISTS temp.staged")
+    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
+
+def _original_fingerprint(conn, target: int) -> str:
+    return conn.execute("SELECT fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+                        (target,)).fetchone()[0]

@@ -29,16 +29,23 @@ DEFAULT_WORKSPACE = "default"
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 
-def read_user_file(path: Path, field: str) -> bytes:
-    """A file the user named, its failures as bad input naming the option or argument."""
+@contextmanager
+def user_file_errors(path: Path, field: str):
+    """Reading a file the user named: its failures as bad input naming the option or argument."""
     try:
-        return path.read_bytes()
+        yield
     except FileNotFoundError:
         raise BadInput(field, f"no such file {str(path)!r}") from None
     except IsADirectoryError:
         raise BadInput(field, f"{str(path)!r} is a directory") from None
     except OSError as e:
         raise BadInput(field, f"cannot read {str(path)!r}: {e.strerror}") from None
+
+
+def read_user_file(path: Path, field: str) -> bytes:
+    """A file the user named, whole."""
+    with user_file_errors(path, field):
+        return path.read_bytes()
 
 
 def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None:

@@ -26,6 +26,19 @@ class LedgerConnection(sqlite3.Connection):
     """
 
     memo: dict | None = None
+    pending = None  # a repo.WriteBuffer while an import writes in bulk
+
+    def settle(self) -> None:
+        """Write what the buffer holds (before a savepoint or the commit)."""
+        if self.pending is not None:
+            self.pending.flush()
+
+    def forget(self) -> None:
+        """A rollback: the buffer's rows and the cached reads are void."""
+        if self.pending is not None:
+            self.pending.discard()
+        if self.memo:
+            self.memo.clear()
 
 
 def default_path() -> Path:
@@ -89,15 +102,20 @@ def immediate(conn: sqlite3.Connection):
     Inside an open transaction (`log --batch` writes many events in one) it is
     a savepoint: one event's failure undoes that event only.
     """
+    ledger = isinstance(conn, LedgerConnection)
     if conn.in_transaction:
+        if ledger:
+            conn.settle()
         conn.execute("SAVEPOINT one")
         try:
             yield conn
+            if ledger:
+                conn.settle()
         except BaseException:
             conn.execute("ROLLBACK TO one")
             conn.execute("RELEASE one")
-            if getattr(conn, "memo", None):
-                conn.memo.clear()
+            if ledger:
+                conn.forget()
             raise
         else:
             conn.execute("RELEASE one")
@@ -105,9 +123,13 @@ def immediate(conn: sqlite3.Connection):
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        if ledger:
+            conn.settle()
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if ledger:
+            conn.forget()
         raise
     else:
         conn.execute("COMMIT")

@@ -31,10 +31,11 @@ _WS_COLS = "id, name, plan, billing, anchor, timezone, created_at"
 def memoized(conn, key, read, keep=lambda value: True):
     """read(), or its value kept from earlier in this transaction when the connection caches (log --batch)."""
     memo = getattr(conn, "memo", None)
+    if memo is not None and key in memo:
+        return memo[key]
+    _barrier(conn)  # what an import has buffered is written before anything is read
     if memo is None:
         return read()
-    if key in memo:
-        return memo[key]
     value = read()
     if keep(value):
         memo[key] = value
@@ -96,6 +97,7 @@ def _grant(row) -> Grant:
 
 def grants_overlapping(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> list[Grant]:
     """Grants of a pool live at some instant of [start, end]."""
+    _barrier(conn)
     rows = conn.execute(
         _GRANT_SELECT + " WHERE g.workspace_id = ? AND g.pool = ? AND g.starts_at <= ?"
         " AND (g.expires_at IS NULL OR g.expires_at > ?)",
@@ -105,6 +107,7 @@ def grants_overlapping(conn, ws_id: int, pool: str, start: datetime, end: dateti
 
 
 def allowance_grant(conn, ws_id: int, pool: str, starts_at: datetime) -> Grant | None:
+    _barrier(conn)
     row = conn.execute(
         _GRANT_SELECT + " WHERE g.workspace_id = ? AND g.pool = ? AND g.source = 'allowance' AND g.starts_at = ?",
         (ws_id, pool, storage(starts_at)),
@@ -133,6 +136,7 @@ EVENT_COLUMNS = (
 
 
 def event_by_key(conn, ws_id: int, key: str) -> dict | None:
+    _barrier(conn)
     row = conn.execute(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND key = ?", (ws_id, key)
     ).fetchone()
@@ -140,11 +144,20 @@ def event_by_key(conn, ws_id: int, key: str) -> dict | None:
 
 
 def insert_event(conn, ws_id: int, values: dict) -> int:
-    cols = [c for c in EVENT_COLUMNS if c != "id"]
-    cur = conn.execute(
-        f"INSERT INTO events (workspace_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
-        (ws_id, *(values.get(c) for c in cols)),
-    )
+    buffer = getattr(conn, "pending", None)
+    if buffer is not None:
+        event_id = buffer.event(ws_id, values)
+    else:
+        cols = EVENT_COLUMNS[1:]
+        event_id = conn.execute(
+            f"INSERT INTO events (workspace_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+            (ws_id, *(values.get(c) for c in cols)),
+        ).lastrowid
+    _inserted(conn, ws_id, values)
+    return event_id
+
+
+def _inserted(conn, ws_id: int, values: dict) -> None:
     memo = getattr(conn, "memo", None)
     if memo:  # the pool totals this transaction holds now include the event
         at, pool = values["at"], values["pool"]
@@ -154,7 +167,64 @@ def insert_event(conn, ws_id: int, values: dict) -> int:
         last = ("last", ws_id, pool)
         if last in memo and (memo[last] is None or memo[last] < at):
             memo[last] = at
-    return cur.lastrowid
+
+
+class WriteBuffer:
+    """Events and allocations written in bulk (executemany) by an import, inside its transaction.
+
+    Set as `conn.pending`: every read of events, allocations or grant usage in
+    this module flushes it first (`_barrier`), so no reader sees a state the
+    buffer has not written yet. Ids are given here, from the table's max id.
+    """
+
+    SIZE = 5_000
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.events: list[tuple] = []
+        self.allocations: list[tuple] = []
+        self.usage: dict[int, int] = {}
+        self.next_id: int | None = None
+
+    def event(self, ws_id: int, values: dict) -> int:
+        if self.next_id is None:
+            self.next_id = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
+        event_id = self.next_id
+        self.next_id += 1
+        self.events.append((event_id, ws_id, *map(values.get, EVENT_COLUMNS[1:])))
+        if len(self.events) >= self.SIZE:
+            self.flush()
+        return event_id
+
+    def allocate(self, event_id: int, parts: list[tuple[int, int]]) -> None:
+        for grant_id, milli in parts:
+            self.allocations.append((event_id, grant_id, milli))
+            self.usage[grant_id] = self.usage.get(grant_id, 0) + milli
+
+    def flush(self) -> None:
+        conn = self.conn
+        if self.events:
+            cols = ("id", "workspace_id", *EVENT_COLUMNS[1:])
+            conn.executemany(f"INSERT INTO events ({', '.join(cols)}) VALUES (?{', ?' * (len(cols) - 1)})",
+                             self.events)
+        if self.allocations:
+            conn.executemany("INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
+                             self.allocations)
+        if self.usage:
+            conn.executemany(
+                "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
+                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
+                list(self.usage.items()))
+        self.discard()
+
+    def discard(self) -> None:
+        self.events, self.allocations, self.usage, self.next_id = [], [], {}, None
+
+
+def _barrier(conn) -> None:
+    buffer = getattr(conn, "pending", None)
+    if buffer is not None:
+        buffer.flush()
 
 
 def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
@@ -199,6 +269,7 @@ def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, da
 
     Voided events and their correcting entries keep the allocations they have.
     """
+    _barrier(conn)
     rows = conn.execute(
         "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND at > ?"
         " AND corrects IS NULL AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = ?"
@@ -210,6 +281,7 @@ def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, da
 
 def remove_allocations(conn, event_ids: list[int]) -> None:
     """Take back what some events drew (before they are allocated again in time order)."""
+    _barrier(conn)
     if getattr(conn, "memo", None):
         for key in [k for k in conn.memo if k[0] == "grants"]:
             del conn.memo[key]
@@ -222,6 +294,10 @@ def remove_allocations(conn, event_ids: list[int]) -> None:
 
 
 def add_allocations(conn, event_id: int, parts: list[tuple[int, int]]) -> None:
+    buffer = getattr(conn, "pending", None)
+    if buffer is not None:
+        buffer.allocate(event_id, parts)
+        return
     for grant_id, milli in parts:
         conn.execute(
             "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)", (event_id, grant_id, milli)
