@@ -1,0 +1,95 @@
+"""Reports cost what their time range holds, never what the whole history holds.
+
+Every query a report or a log runs on the events table must be a SEARCH of an
+index (a range or an equality), never a SCAN of the table or of a whole index,
+and the reports' range queries must read a covering index only (no table
+lookups). The plans are SQLite's own (EXPLAIN QUERY PLAN), on a real ledger.
+"""
+
+import re
+import sqlite3
+
+import pytest
+
+from credits_cli import foresight, reports, services
+from credits_cli.cli import logcmd
+from credits_cli.cli.spec import LOG
+from credits_cli.services import Session
+
+NOW = "2026-03-20T12:00:00Z"
+
+
+@pytest.fixture
+def ledger(cli):
+    cli("init", "--plan", "builder", "--start", "2026-01-05T09:00:00Z", "--timezone", "Asia/Kolkata", now=NOW)
+    for i, (action, app, member) in enumerate([("SendEmail", "crm", "ana"), ("invokeLLM", "bot", "bo"),
+                                               ("message --scope feature", None, "ana"), ("GenerateImage", "crm", None)]):
+        args = ["log", *action.split(), "--at", f"2026-03-{10 + i}T08:00:00Z"]
+        args += ["--app", app] if app else []
+        args += ["--member", member] if member else []
+        assert cli(*args, now=NOW).exit_code == 0
+    cli("budget", "set", "--app", "crm", "--pool", "integration", "--credits", "500", now=NOW)
+    return cli.db
+
+
+def plans_of(db, run):
+    """Run `run(session)` and return (sql, plan lines) of every statement that read the events table."""
+    session = Session(db=str(db), now=NOW)
+    seen = []
+    session.conn.set_trace_callback(seen.append)
+    try:
+        run(session)
+    finally:
+        session.conn.set_trace_callback(None)
+    conn = sqlite3.connect(db)
+    out = []
+    for sql in seen:
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")) or not re.search(r"\bevents\b", sql):
+            continue
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        out.append((sql, plan))
+    conn.close()
+    session.close()
+    return out
+
+
+def one_log(session):
+    p = {s.name: s.default for s in LOG}
+    p.update(action="SendEmail", app_name="crm", member="ana", quiet=True)
+    logcmd._log(session, p, quiet=True)
+
+
+REPORTS = {
+    "balance": lambda s: services.balance(s),
+    "apps": lambda s: reports.distribution(s, "app"),
+    "apps of a pool": lambda s: reports.distribution(s, "app", pool="integration"),
+    "members": lambda s: reports.distribution(s, "member"),
+    "actions": lambda s: reports.distribution(s, "action", since="2026-02-01"),
+    "daily": lambda s: reports.daily(s),
+    "daily of an app": lambda s: reports.daily(s, app="crm"),
+    "members of an app": lambda s: reports.distribution(s, "member", app="crm", pool="integration"),
+    "apps of a member": lambda s: reports.distribution(s, "app", member="ana"),
+    "actions of an app": lambda s: reports.distribution(s, "action", app="crm", since="2026-01-01"),
+    "daily of a pool": lambda s: reports.daily(s, pool="message"),
+    "forecast": lambda s: foresight.forecast(s),
+    "log": one_log,
+}
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_every_read_of_the_events_is_an_index_search(ledger, name):
+    plans = plans_of(ledger, REPORTS[name])
+    assert plans, "the command read no events"
+    for sql, plan in plans:
+        for line in plan:
+            if re.search(r"\bevents\b", line):
+                assert line.startswith("SEARCH"), (sql, plan)  # never SCAN: that would read all history
+                bounds = re.search(r"\((.*)\)$", line).group(1)
+                assert bounds != "workspace_id=?", (sql, plan)  # a whole workspace's history is no bound
+
+
+@pytest.mark.parametrize("name", [n for n in REPORTS if n != "log"])
+def test_report_ranges_read_a_covering_index_only(ledger, name):
+    for sql, plan in plans_of(ledger, REPORTS[name]):
+        if " at >= " in sql or " at > " in sql:
+            assert any("COVERING INDEX" in line for line in plan), (sql, plan)
