@@ -199,7 +199,7 @@ class Bench:
         csv = self.csv(size)
         return csv.with_name(csv.name + ".stamp").read_text()
 
-    def ledger(self, size: str) -> Path | str:
+    def cached_ledger(self, size: str) -> Path | str:
         """The cached ledger of `size` (built through `credits import` if missing), or why there is none."""
         csv = self.csv(size)
         path = CACHE / f"ledger-{size.lower()}.db"
@@ -218,6 +218,31 @@ class Bench:
             return self.import_failed[size]
         return self.adopt(size, db)
 
+    def ledger(self, size: str) -> Path | str:
+        """This run's copy of the ledger of `size`, opened once by `credits` (untimed), or why there is none.
+
+        The commands run on a copy: the cache keeps the schema it was built with, whatever an
+        installed credits of a newer schema migrates (the first command on the copy does it, untimed);
+        a cached ledger newer than the installed credits is built again.
+        """
+        if size in self._copies:
+            return self._copies[size]
+        for attempt in (1, 2):
+            cached = self.cached_ledger(size)
+            if isinstance(cached, str):
+                return cached
+            copy = self.copy(cached, f"ledger-{size.lower()}.db")
+            r = run(self.c(copy, "balance", "--json"), env=self.env)
+            if r.rc == 0:
+                self._copies[size] = copy
+                return copy
+            if "newer than this credits" in r.err and attempt == 1:
+                self.say(f"the cached {size} ledger is newer than the installed credits: building it again")
+                cached.with_name(cached.name + ".stamp").unlink(missing_ok=True)
+                continue
+            break
+        return f"no {size} ledger: {failed(r)}"
+
     def adopt(self, size: str, db: Path) -> Path:
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -228,12 +253,16 @@ class Bench:
         os.replace(db, path)
         path.with_name(path.name + ".stamp").write_text(self.ledger_stamp(size))
         self._fresh.add(path)
+        self._copies.pop(size, None)
         return path
 
     def copy(self, src: Path, name: str) -> Path:
         dst = WORK / name
         for suffix in ("", "-wal", "-shm"):
             Path(str(dst) + suffix).unlink(missing_ok=True)
+        if Path(str(src) + "-wal").exists():
+            with sqlite3.connect(src) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copyfile(src, dst)
         return dst
 
@@ -249,6 +278,7 @@ class Bench:
 
     def __post_init__(self):
         self._fresh: set = set()
+        self._copies: dict = {}
         self.import_failed: dict = {}
 
     # 1. one logged event
@@ -618,14 +648,19 @@ def main(argv=None) -> int:
             f.unlink()
 
     load1 = os.getloadavg()
-    print(f"$ {cmdline}")
-    print(f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite (python) {sqlite3.sqlite_version};"
-          f" {version(['sqlite3', '--version'])[:16].strip()} (sqlite3 tool); hledger: {version(['hledger', '--version'])}")
-    print(f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
-          f" ledgers of {', '.join(sizes)} events from bench/generate.py, --now {gen.NOW_ISO}, plan {gen.PLAN!r};"
-          f" took {time.time() - started:.0f} s")
-    print()
-    print(b.table())
+    sqlite_tool = version(["sqlite3", "--version"]).split(" ")[0]
+    report = "\n".join([
+        f"$ {cmdline}",
+        (f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+         f" (Python's), sqlite3 tool {sqlite_tool}; hledger: {version(['hledger', '--version'])}"),
+        (f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
+         f" ledgers of {', '.join(sizes)} events from bench/generate.py, --now {gen.NOW_ISO}, plan {gen.PLAN!r};"
+         f" took {time.time() - started:.0f} s"),
+        "",
+        b.table(),
+    ])
+    print(report)
+    (CACHE / "last-run.txt").write_text(report + "\n", encoding="utf-8")
     return 0
 
 
