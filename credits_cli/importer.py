@@ -46,7 +46,7 @@ class ImportResult:
     dry_run: bool
 
 
-BLOCK = 1 << 22  # bytes read at a time: a 1,000,000-row file is never held whole
+BLOCK = 1 << 20  # bytes read at a time: a 1,000,000-row file is never held whole
 
 
 def _lines(f, label: str):
