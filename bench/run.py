@@ -598,7 +598,7 @@ def main(argv=None) -> int:
     p.add_argument("--log-runs", type=int, default=None, help="interleaved runs of log (default 31; 21 with --quick)")
     p.add_argument("--batch-events", type=int, default=None, help="events fed to log --batch (default 20,000; 5,000"
                                                                     " with --quick)")
-    p.add_argument("--batch-runs", type=int, default=1)
+    p.add_argument("--batch-runs", type=int, default=3, help="runs of log --batch, each on new keys (default 3)")
     p.add_argument("--batch-timeout", type=float, default=300, help="seconds before a log --batch run is stopped")
     p.add_argument("--import-timeout", type=float, default=3600)
     p.add_argument("--export-runs", type=int, default=None, help="default 3; 5 with --quick")
