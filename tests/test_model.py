@@ -1,202 +1,715 @@
 """A property-based state machine drives the real commands and compares with a simple model.
 
-Invariants after every step: the balance equals the model's, nothing is ever negative, and
-`credits check` finds the entries consistent (so expired grants hold nothing they should not).
-On failure hypothesis prints the blob that replays it (print_blob).
+The commands: log (now and back-dated), grant, coupon, void, plan set (upgrades, downgrades and
+their cancellations), reset, and import (new files, files re-imported as they were, with a void
+added or with more rows). The model is a replay: every live event of the integration pool paid in
+time order (ties by id) from the grants live at its instant, soonest expiry first (SPEC.md); a void
+gives back what it can and what had already expired stays spent.
+
+Invariants after every step: the balance (available, allowance left, bonus, used, plan, the
+scheduled change) equals the model's and nothing is negative; `credits check` is clean; every
+grant holds what the model says and an expired one holds nothing.
+
+Paths where the product is known to be wrong (the xfail tests at the end) are stepped around: the
+model detects them and the step is skipped (counted in the summary).
+
+The seed is printed first (pytest shows it with a failure, -s shows it always, with a summary of
+what the runs did) and hypothesis prints the blob that replays a failure (print_blob):
+
+    CREDITS_MODEL_EXAMPLES=1000 CREDITS_MODEL_STEPS=30 python -m pytest -q -s tests/test_model.py
+    CREDITS_MODEL_SEED=1234 python -m pytest -q tests/test_model.py    # the run that printed seed 1234
+    CREDITS_MODEL_BLOB='AXic...' python -m pytest -q tests/test_model.py  # the failure that printed it
 """
 
+import copy
+import csv
 import json
+import os
+import random
+import tempfile
+import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
+from pathlib import Path
+from typing import ClassVar
 
+import click.testing
+import pytest
+import typer.main
+import typer.testing
 from dateutil.relativedelta import relativedelta
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, __version__, reproduce_failure, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from conftest import Cli
+from credits_cli.cli.app import app
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 UTC_Z = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# plan -> (price a month, integration allowance in milli-credits), as SPEC.md and the built-in catalog say
+PLANS = {"free": (0, 100_000), "starter": (20, 2_000_000), "builder": (50, 10_000_000),
+         "pro": (100, 20_000_000), "elite": (200, 50_000_000)}
+PLAN_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle; every other grant is bonus
+
+EXAMPLES = int(os.environ.get("CREDITS_MODEL_EXAMPLES", "60"))
+STEPS = int(os.environ.get("CREDITS_MODEL_STEPS", "20"))
+SEED = int(os.environ.get("CREDITS_MODEL_SEED") or random.SystemRandom().randrange(2**32))
+# the ledgers live in memory where there is a tmpfs: every commit fsyncs (synchronous=FULL), and on a
+# busy disk the waits, not the work, would set the run time
+MEMORY = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def z(t):
     return t.strftime(UTC_Z)
 
 
-class Ledger(RuleBasedStateMachine):
-    """The integration pool of a starter workspace (2,000 a month), later perhaps builder (10,000)."""
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def __init__(self):
-        super().__init__()
-        import tempfile
-        from pathlib import Path
 
-        self.dir = tempfile.TemporaryDirectory()
-        self.cli = Cli(Path(self.dir.name) / "m.db")
+def credits_text(milli):
+    sign = "-" if milli < 0 else ""
+    return f"{sign}{abs(milli) // 1000}.{abs(milli) % 1000:03d}"
+
+
+def milli(value):
+    return D(value) * 1000
+
+
+class BuiltOnce(typer.testing.CliRunner):
+    """typer's runner builds the click command from the app on every call (nine tenths of a call's
+    time); this one builds it once and runs the same command the same way."""
+
+    command = None
+
+    def invoke(self, app_, args=None, **kwargs):
+        if BuiltOnce.command is None:
+            BuiltOnce.command = typer.main.get_command(app)
+        return click.testing.CliRunner.invoke(self, BuiltOnce.command, args, **kwargs)
+
+
+def fast_cli(db):
+    cli = Cli(db)
+    cli.runner = BuiltOnce()
+    return cli
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+class Refused(Exception):
+    """The ledger refuses (exit 3) and nothing changes."""
+
+
+class BadFile(Exception):
+    """Import refuses the file (exit 2) and nothing changes."""
+
+
+class KnownDefect(Exception):
+    """A path where the product is known to go wrong (see the xfail tests below): the step is skipped."""
+
+
+def is_live(g, t):
+    return g["starts"] <= t and (g["expires"] is None or t < g["expires"])
+
+
+def consumption_key(g):
+    """Soonest expiry first (never-expiring last), ties by the earliest granted, then the first written."""
+    return (g["expires"] is None, g["expires"] or g["granted"], g["granted"], g["seq"])
+
+
+class Model:
+    """The integration pool of one workspace, anchored at T0."""
+
+    def __init__(self, plan):
         self.now = T0
-        self.grants = []  # dicts: amount, used, starts, expires, granted, seq
-        self.events = []  # dicts: id, at, cost, parts [(grant, amount)], voided
-        self.allowance = 2_000_000
-        self.seq = 0
+        self.plan = plan  # the plan chosen at init
+        self.changes = []  # dicts: plan, requested, effective (in the order they were made)
+        self.grants = []  # dicts: seq, source, amount, starts, expires, granted, used
+        self.allowances = {}  # cycle start -> its allowance grant, once the ledger writes it down
+        self.events = []  # dicts: id, at, cost, fp, corrects, voided_by, alloc, lost
         self.next_event = 1
 
-    def teardown(self):
-        try:
-            self.entries_are_consistent()  # once per run: the check recomputes the whole ledger
-        finally:
-            self.dir.cleanup()
+    # -- cycles and plans --------------------------------------------------------------------
 
-    # --- the model ---------------------------------------------------------------------
+    def boundary(self, n):
+        return T0 + relativedelta(months=n)
 
     def cycle(self, t):
         n = (t.year - T0.year) * 12 + t.month - T0.month
-        while T0 + relativedelta(months=n) > t:
+        while self.boundary(n) > t:
             n -= 1
-        while T0 + relativedelta(months=n + 1) <= t:
+        while self.boundary(n + 1) <= t:
             n += 1
-        return T0 + relativedelta(months=n), T0 + relativedelta(months=n + 1)
+        return self.boundary(n), self.boundary(n + 1)
+
+    def plan_at(self, t):
+        """The latest decision among the changes in force at t (a later one overrides a pending one)."""
+        live = [(c["requested"], i) for i, c in enumerate(self.changes) if c["effective"] <= t]
+        return self.changes[max(live)[1]]["plan"] if live else self.plan
+
+    def pending(self):
+        """The latest decision, when it is not in force yet (a downgrade waiting for the reset)."""
+        if not self.changes:
+            return None
+        last = self.changes[max(range(len(self.changes)), key=lambda i: (self.changes[i]["requested"], i))]
+        return last if last["effective"] > self.now else None
+
+    def set_plan(self, new):
+        """Returns (change, effective, added): an upgrade at once, topping this cycle up to the new
+        allowance; a downgrade at the next reset; the same plan again cancels a pending change."""
+        current = self.plan_at(self.now)
+        end = self.cycle(self.now)[1]
+        if new == current and self.pending() is None:
+            return "unchanged", self.now, 0
+        added = 0
+        if PLANS[new][0] < PLANS[current][0]:
+            change, effective = "downgrade", end
+        else:
+            change, effective = ("upgrade" if new != current else "billing"), self.now
+            self.ensure_allowance(self.now)
+            granted = sum(g["amount"] for g in self.grants
+                          if g["source"] in PLAN_SOURCES and g["expires"] == end and is_live(g, self.now))
+            if PLANS[new][1] > granted:
+                added = PLANS[new][1] - granted
+                self.add_grant("upgrade", added, self.now, end)
+        self.changes.append({"plan": new, "requested": self.now, "effective": effective})
+        return change, effective, added
+
+    # -- grants --------------------------------------------------------------------------------
+
+    def add_grant(self, source, amount, starts, expires):
+        g = {"seq": len(self.grants) + 1, "source": source, "amount": amount, "starts": starts,
+             "expires": expires, "granted": starts, "used": 0}
+        self.grants.append(g)
+        return g
 
     def ensure_allowance(self, t):
+        """The ledger writes a cycle's allowance down (at its plan's size) when something first draws on it."""
         start, end = self.cycle(t)
-        if not any(g["kind"] == "allowance" and g["starts"] == start for g in self.grants):
-            self.seq += 1
-            self.grants.append({"kind": "allowance", "amount": self.allowance_at(start), "used": 0, "starts": start,
-                                "expires": end, "granted": start, "seq": self.seq})
+        if start not in self.allowances:
+            self.allowances[start] = self.add_grant("allowance", PLANS[self.plan_at(start)][1], start, end)
 
-    def allowance_at(self, start):
-        return self.upgraded_allowance if getattr(self, "upgraded_at", None) and start >= self.upgraded_at \
-            else 2_000_000
+    def live_grants(self, t):
+        """The grants live at t, with the cycle's allowance as it would be written down if it is not yet."""
+        start, end = self.cycle(t)
+        out = [g for g in self.grants if is_live(g, t)]
+        if start not in self.allowances:
+            out.append({"seq": None, "source": "allowance", "amount": PLANS[self.plan_at(start)][1], "starts": start,
+                        "expires": end, "granted": start, "used": 0})
+        return out
 
-    def live(self, t):
-        return [g for g in self.grants if g["starts"] <= t and (g["expires"] is None or t < g["expires"])]
+    def balance(self, t=None):
+        t = self.now if t is None else t
+        start, end = self.cycle(t)
+        live = self.live_grants(t)
+        plan = [g for g in live if g["source"] in PLAN_SOURCES and g["expires"] == end]
+        bonus = [g for g in live if g not in plan]
 
-    def model_available(self):
-        self.ensure_allowance(self.now)
-        return sum(g["amount"] - g["used"] for g in self.live(self.now))
+        def left(gs):
+            return sum(max(0, g["amount"] - g["used"]) for g in gs)
+
+        return {"allowance": sum(g["amount"] for g in plan), "allowance_left": left(plan), "bonus": left(bonus),
+                "available": left(live), "used": sum(e["cost"] for e in self.events if start <= e["at"] < end)}
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def live_events(self):
+        return [e for e in self.events if e["corrects"] is None and e["voided_by"] is None and not e["raw"]]
+
+    def replay(self):
+        """Pay every live event again in time order; returns the first that cannot be paid (or None)."""
+        for g in self.grants:
+            g["used"] = 0
+        for e in self.events:
+            for g, take in e["lost"]:
+                g["used"] += take  # what a void could not give back (its grant had expired) stays spent
+        for e in sorted(self.live_events(), key=lambda e: (e["at"], e["id"])):
+            live = sorted((g for g in self.grants if is_live(g, e["at"]) and g["amount"] > g["used"]),
+                          key=consumption_key)
+            if sum(g["amount"] - g["used"] for g in live) < e["cost"]:
+                return e
+            need, e["alloc"] = e["cost"], []
+            for g in live:
+                take = min(need, g["amount"] - g["used"])
+                if take > 0:
+                    g["used"] += take
+                    e["alloc"].append((g, take))
+                    need -= take
+        return None
+
+    def new_event(self, at, cost, fp, corrects=None):
+        e = {"id": self.next_event, "at": at, "cost": cost, "fp": fp, "corrects": corrects, "voided_by": None,
+             "alloc": [], "lost": [], "raw": False}
+        self.events.append(e)
+        self.next_event += 1
+        return e
+
+    def debit(self, at, cost, fp):
+        self.ensure_allowance(at)
+        e = self.new_event(at, cost, fp)
+        if self.replay() is not None:
+            raise Refused
+        return e
+
+    def void(self, e, fp):
+        """Returns (void event, restored, expired): the event's credits go back to the grants still live."""
+
+        def paid(o):
+            return sorted((g["seq"], take) for g, take in o["alloc"])
+
+        tied = {o["id"]: (o, paid(o)) for o in self.live_events() if o["at"] == e["at"] and o["id"] > e["id"]}
+        lost = [(g, take) for g, take in e["alloc"] if g["expires"] is not None and g["expires"] <= self.now]
+        restored = sum(take for _, take in e["alloc"]) - sum(take for _, take in lost)
+        v = self.new_event(e["at"], -e["cost"], fp, corrects=e["id"])
+        e["voided_by"], e["lost"] = v["id"], lost
+        assert self.replay() is None, "a void can only free credits"
+        if any(paid(o) != before for o, before in tied.values()):
+            raise KnownDefect("void: an event of the same instant after it would be paid otherwise")
+        return v, restored, sum(take for _, take in lost)
+
+    def existing(self, fp):
+        """The ledger's first copy of some content that is not voided (an import's void cancels it)."""
+        return next((e for e in self.events if e["fp"] == fp and e["corrects"] is None and e["voided_by"] is None),
+                    None)
+
+    def import_rows(self, rows):
+        """An import, as the importer does it: returns how many rows were added."""
+        have = Counter(e["fp"] for e in self.events)
+        seen, todo = Counter(), []
+        for r in rows:  # a row is new when the file holds more copies of its content than the ledger
+            seen[r["fp"]] += 1
+            if seen[r["fp"]] > have[r["fp"]]:
+                todo.append(r)
+        voided = {r["corrects"] for r in rows if r["corrects"] is not None}
+        by_id = {r["id"]: r for r in rows}
+        new_voids = {r["corrects"] for r in todo if r["corrects"] is not None}
+        if any(r["id"] in voided and r["id"] not in new_voids for r in todo):
+            raise KnownDefect("import: an event new to the ledger whose void is not")
+        todo.sort(key=lambda r: (r["at"], r["corrects"] is not None))  # a void after its event
+        local, raw = {}, set()
+        for r in todo:
+            if r["id"] in voided or (r["corrects"] is not None and r["corrects"] in raw):
+                # an event and its void both new: they net to nothing and neither draws on a grant
+                original = local.get(r["corrects"]) if r["corrects"] is not None else None
+                e = self.new_event(r["at"], r["cost"], r["fp"], corrects=original["id"] if original else None)
+                e["raw"] = True  # never paid, so never paid again (its void follows it in this file)
+                if original is not None:
+                    original["voided_by"] = e["id"]
+                if r["id"] in voided:
+                    raw.add(r["id"])
+            elif r["corrects"] is not None:
+                original = self.existing(by_id[r["corrects"]]["fp"])
+                if original is None:
+                    raise BadFile
+                e = self.void(original, r["fp"])[0]
+            else:
+                e = self.debit(r["at"], r["cost"], r["fp"])
+            local[r["id"]] = e
+        return len(todo)
+
+
+# --- what an import file holds ---------------------------------------------------------------------
+
+WHEN = st.one_of(
+    st.tuples(st.just("back"), st.integers(0, 75 * 86400)),  # seconds before now (none before T0)
+    st.tuples(st.just("cycle"), st.integers(0, 2)),  # the start of this cycle or of one before it
+    st.tuples(st.just("event"), st.integers(0, 10**6)),  # the instant of an event in the ledger
+)
+ROW = st.fixed_dictionaries({
+    "when": WHEN,
+    "milli": st.one_of(st.integers(1, 1200).map(lambda n: n * 500),  # up to 600 credits
+                       st.integers(1, 40).map(lambda n: n * 250_000)),  # up to 10,000
+    "app": st.sampled_from([None, "imp"]),  # None: the same content as a `credits log` may have
+    "void": st.integers(0, 3).map(lambda n: n == 3),
+    "copies": st.integers(0, 3).map(lambda n: 2 if n == 3 else 1),
+})
+FORMAT = st.sampled_from(["csv", "jsonl"])
+
+
+def fp(at, cost, app, note):
+    """What makes two events the same content here (action, pool, quantity and model never vary)."""
+    return (at, cost, app, note)
+
+
+class Ledger(RuleBasedStateMachine):
+    """The integration pool of a workspace on some plan, driven through the real CLI."""
+
+    examples: ClassVar[int] = 0
+    steps: ClassVar[int] = 0
+    tally: ClassVar[Counter] = Counter()  # what the runs did, printed at the end (how often imports were refused ...)
+
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory(dir=MEMORY)
+        self.cli = fast_cli(Path(self.dir.name) / "m.db")
+        self.m = None
+        self.files = []  # every file imported (or refused) so far: lists of rows
+        self.coupons = 0
+        Ledger.examples += 1
+
+    def teardown(self):
+        self.dir.cleanup()
+
+    def attempt(self, op):
+        """Run `op` on the model; on a refusal the model is left as it was. Returns (outcome, result)."""
+        before = copy.deepcopy(self.m)
+        try:
+            return "ok", op(self.m)
+        except Refused:
+            self.m = before
+            return "refused", None
+        except BadFile:
+            self.m = before
+            return "bad", None
+        except KnownDefect as e:
+            self.m = before
+            return "skip", str(e)
+
+    def new_instant(self):
+        """A grant starts now: events already recorded at this very instant keep what paid them (the
+        ledger re-pays only events after a change), where a replay would let them draw on the grant.
+        So grants are made a second after any such event."""
+        if any(e["at"] == self.m.now for e in self.m.live_events()):
+            self.m.now += timedelta(seconds=1)
+
+    def run(self, *args):
+        return self.cli(*args, now=z(self.m.now))
+
+    def saw(self, what):
+        Ledger.tally[what] += 1
 
     # --- steps ------------------------------------------------------------------------------
 
-    @initialize()
-    def start(self):
-        r = self.cli("init", "--plan", "starter", "--start", z(T0), now=z(T0))
+    @initialize(plan=st.sampled_from(["starter", "builder", "pro", "elite", "free"]))
+    def start(self, plan):
+        self.m = Model(plan)
+        r = self.cli("init", "--plan", plan, "--start", z(T0), now=z(T0))
         assert r.exit_code == 0, r.stderr
 
-    @rule(hours=st.integers(1, 24 * 20))
+    @rule(hours=st.one_of(st.integers(1, 24 * 20), st.none()))
     def advance(self, hours):
-        self.now += timedelta(hours=hours)
+        """The clock moves on some hours, or (None) to the next reset, as `credits reset` foretells it."""
+        if hours is None:
+            self.jump_to_the_reset()
+        else:
+            self.m.now += timedelta(hours=hours)
 
-    @rule(credits=st.integers(1, 900))
-    def log(self, credits):
+    @rule(credits=st.one_of(st.integers(1, 900), st.integers(1000, 30_000)),
+          back=st.one_of(st.none(), st.integers(0, 60 * 86400)))
+    def log(self, credits, back):
+        """A use now, or back-dated (--at): the events after it are paid again in time order."""
         cost = credits * 1000
-        self.ensure_allowance(self.now)
-        live = sorted(self.live(self.now), key=lambda g: (g["expires"] is None, g["expires"] or g["granted"],
-                                                          g["granted"], g["seq"]))
-        r = self.cli("log", "invokeLLM", "--credits", str(credits), "--json", now=z(self.now))
-        have = sum(g["amount"] - g["used"] for g in live)
-        if have < cost:
+        at = self.m.now if back is None else max(T0, self.m.now - timedelta(seconds=back))
+        outcome, e = self.attempt(lambda m: m.debit(at, cost, fp(at, cost, None, None)))
+        args = ["log", "invokeLLM", "--credits", str(credits), "--json"]
+        if back is not None:
+            args += ["--at", iso(at)]
+        r = self.run(*args)
+        self.saw(f"log{'' if back is None else ' back-dated'}: {outcome}")
+        if outcome == "refused":
             assert r.exit_code == 3, (r.stdout, r.stderr)
             return
         assert r.exit_code == 0, r.stderr
-        parts, need = [], cost
-        for g in live:
-            take = min(need, g["amount"] - g["used"])
-            if take > 0:
-                g["used"] += take
-                parts.append((g, take))
-                need -= take
-        self.events.append({"id": self.next_event, "at": self.now, "cost": cost, "parts": parts, "voided": False})
-        assert json.loads(r.stdout)["id"] == self.next_event
-        self.next_event += 1
+        assert json.loads(r.stdout)["id"] == e["id"]
 
     @rule(credits=st.integers(1, 500), days=st.one_of(st.none(), st.integers(1, 60)))
     def grant(self, credits, days):
+        self.new_instant()
         args = ["grant", "--pool", "integration", "--credits", str(credits), "--reason", "model"]
         expires = None
         if days is not None:
-            expires = self.now + timedelta(days=days)
+            expires = self.m.now + timedelta(days=days)
             args += ["--expires", z(expires)]
-        r = self.cli(*args, now=z(self.now))
+        r = self.run(*args)
         assert r.exit_code == 0, r.stderr
-        self.seq += 1
-        self.grants.append({"kind": "promo", "amount": credits * 1000, "used": 0, "starts": self.now,
-                            "expires": expires, "granted": self.now, "seq": self.seq})
+        self.m.add_grant("promo", credits * 1000, self.m.now, expires)
 
     @rule(credits=st.integers(1, 300), days=st.one_of(st.none(), st.integers(1, 45)))
     def coupon(self, credits, days):
-        self.coupons = getattr(self, "coupons", 0) + 1
+        self.new_instant()
+        self.coupons += 1
         code = f"MODEL-{self.coupons:04d}"
         args = ["coupon", "create", code, "--credits", str(credits), "--pool", "integration"]
         expires = None
         if days is not None:
-            expires = self.now + timedelta(days=days)
+            expires = self.m.now + timedelta(days=days)
             args += ["--expires", z(expires)]
-        assert self.cli(*args, now=z(self.now)).exit_code == 0
-        r = self.cli("coupon", "redeem", code.lower().replace("-", " "), now=z(self.now))
+        assert self.run(*args).exit_code == 0
+        r = self.run("coupon", "redeem", code.lower().replace("-", " "))
         assert r.exit_code == 0, r.stderr
-        self.seq += 1
-        self.grants.append({"kind": "coupon", "amount": credits * 1000, "used": 0, "starts": self.now,
-                            "expires": expires, "granted": self.now, "seq": self.seq})
+        self.m.add_grant("coupon", credits * 1000, self.m.now, expires)
 
-    @rule()
     def jump_to_the_reset(self):
-        r = self.cli("reset", "--json", now=z(self.now))
+        r = self.run("reset", "--json")
         assert r.exit_code == 0, r.stderr
         body = json.loads(r.stdout, parse_float=D)
-        start, end = self.cycle(self.now)
-        assert body["at"] == end.strftime("%Y-%m-%dT%H:%M:%SZ")
-        # what the reset says will be left equals the model's view of that instant
-        self.now = end
-        assert body["pools"]["integration"]["available_after"] * 1000 == D(self.model_available())
+        end = self.m.cycle(self.m.now)[1]
+        assert body["at"] == iso(end)
+        pool = body["pools"]["integration"]
+        # what expires at the reset, and what is left after it, as the model sees that instant
+        expiring = [g for g in self.m.live_grants(self.m.now) if g["expires"] is not None and g["expires"] <= end]
+        assert milli(pool["lost"]) == sum(max(0, g["amount"] - g["used"]) for g in expiring)
+        assert body["plan_after"] == self.m.plan_at(end)
+        assert milli(pool["granted"]) == PLANS[self.m.plan_at(end)][1]
+        assert milli(pool["available_after"]) == self.m.balance(end)["available"]
+        self.m.now = end
+        self.saw("reset")
 
-    @rule()
-    def void_last(self):
-        candidates = [e for e in self.events if not e["voided"] and e["cost"] > 0]
-        if not candidates or candidates[-1] is not self.events[-1]:
-            return  # the model keeps to voids of the newest event (nothing after it to pay again)
-        e = candidates[-1]
-        r = self.cli("void", str(e["id"]), now=z(self.now))
-        assert r.exit_code == 0, r.stderr
-        e["voided"] = True
-        for g, take in e["parts"]:
-            if g["expires"] is None or g["expires"] > self.now:
-                g["used"] -= take
-        self.events.append({"id": self.next_event, "at": e["at"], "cost": -e["cost"], "parts": [], "voided": True})
-        self.next_event += 1
-
-    @rule()
-    def upgrade(self):
-        if getattr(self, "upgraded_at", None):
+    @precondition(lambda self: self.m is not None and self.m.live_events())
+    @rule(pick=st.integers(0, 10**6))
+    def void(self, pick):
+        """Any live event: what it drew from grants still live goes back, and later events are paid again."""
+        live = self.m.live_events()
+        e = live[pick % len(live)]
+        note = f"void of event {e['id']}"
+        outcome, result = self.attempt(lambda m: m.void(e, fp(e["at"], -e["cost"], e["fp"][2], note)))
+        if outcome == "skip":
+            self.saw(f"skipped, a known defect: {result}")
             return
-        r = self.cli("plan", "set", "builder", now=z(self.now))
+        r = self.run("void", str(e["id"]), "--json")
         assert r.exit_code == 0, r.stderr
-        self.ensure_allowance(self.now)
-        start, end = self.cycle(self.now)
-        self.upgraded_at = self.now
-        self.upgraded_allowance = 10_000_000
-        self.seq += 1
-        self.grants.append({"kind": "upgrade", "amount": 8_000_000, "used": 0, "starts": self.now, "expires": end,
-                            "granted": self.now, "seq": self.seq})
+        body = json.loads(r.stdout, parse_float=D)
+        v, restored, expired = result
+        assert (body["id"], body["voids"]) == (v["id"], e["id"])
+        assert (milli(body["restored"]), milli(body["expired"])) == (restored, expired)
+        self.saw("void: some credits had expired" if expired else "void: all restored")
+
+    @rule(plan=st.sampled_from(list(PLANS)))
+    def set_plan(self, plan):
+        """Upgrades at once, downgrades at the next reset; a later decision overrides a pending one."""
+        self.new_instant()
+        pending = self.m.pending()
+        change, effective, added = self.m.set_plan(plan)
+        r = self.run("plan", "set", plan, "--json")
+        assert r.exit_code == 0, r.stderr
+        body = json.loads(r.stdout, parse_float=D)
+        assert (body["change"], body["effective_at"]) == (change, iso(effective))
+        assert milli(body["added"].get("integration", 0)) == added
+        self.saw(f"plan set: {change}{' (a pending change overridden)' if pending else ''}")
+
+    def rows(self, specs, first_id):
+        """File rows from drawn specs: instants resolved against the model, ids from first_id on."""
+        out, n = [], first_id
+        for s in specs:
+            kind, k = s["when"]
+            if kind == "back":
+                at = max(T0, self.m.now - timedelta(seconds=k))
+            elif kind == "cycle":
+                at = max(T0, self.m.cycle(self.m.now)[0] - relativedelta(months=k))
+            else:
+                at = self.m.events[k % len(self.m.events)]["at"] if self.m.events else self.m.now
+            for _ in range(s["copies"]):
+                out.append({"id": n, "at": at, "cost": s["milli"], "app": s["app"], "note": None, "corrects": None})
+                n += 1
+            if s["void"]:
+                out.append(self.void_row(out[-1], n))
+                n += 1
+        for r in out:
+            r["fp"] = fp(r["at"], r["cost"], r["app"], r["note"])
+        return out
+
+    @staticmethod
+    def void_row(r, n):
+        v = {"id": n, "at": r["at"], "cost": -r["cost"], "app": r["app"], "note": "model void", "corrects": r["id"]}
+        v["fp"] = fp(v["at"], v["cost"], v["app"], v["note"])
+        return v
+
+    def write(self, rows, fmt):
+        path = Path(self.dir.name) / f"import-{len(self.files)}.{fmt}"
+        fields = ["id", "at", "pool", "action", "quantity", "credits", "app", "note", "corrects"]
+        cells = [{"id": r["id"], "at": iso(r["at"]), "pool": "integration", "action": "invokeLLM", "quantity": 1,
+                  "credits": credits_text(r["cost"]), "app": r["app"], "note": r["note"], "corrects": r["corrects"]}
+                 for r in rows]
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            if fmt == "csv":
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows({k: "" if v is None else v for k, v in c.items()} for c in cells)
+            else:
+                f.writelines(json.dumps(c) + "\n" for c in cells)
+        return path
+
+    def import_file(self, rows, fmt, how="new"):
+        """All or nothing: accepted as the model applies it, or refused with the ledger untouched."""
+        outcome, added = self.attempt(lambda m: m.import_rows(rows))
+        self.saw(f"import ({how}): " + {"ok": "added all" if added == len(rows) else "added some" if added else
+                                        "added nothing", "refused": "refused (exit 3)", "bad": "bad file (exit 2)",
+                                        "skip": f"skipped, a known defect: {added}"}[outcome])
+        if outcome == "skip":
+            return
+        self.files.append(rows)
+        path = self.write(rows, fmt)
+        before = self.cli.dump() if outcome != "ok" else None
+        r = self.run("import", str(path), "--json")
+        if outcome == "ok":
+            assert r.exit_code == 0, (r.stdout, r.stderr)
+            body = json.loads(r.stdout, parse_float=D)
+            assert (body["rows"], body["added"], body["skipped"]) == (len(rows), added, len(rows) - added)
+        else:
+            assert r.exit_code == (3 if outcome == "refused" else 2), (outcome, r.exit_code, r.stdout, r.stderr)
+            assert self.cli.dump() == before
+
+    @rule(specs=st.lists(ROW, min_size=1, max_size=4), fmt=FORMAT)
+    def import_events(self, specs, fmt):
+        """A file of events back-dated into this cycle and earlier ones, some voided, some repeated."""
+        self.import_file(self.rows(specs, 1), fmt)
+
+    @precondition(lambda self: self.files)
+    @rule(data=st.data(), fmt=FORMAT)
+    def reimport(self, data, fmt):
+        """A file again: as it was (nothing is added twice), with a void of one of its events, or with more rows."""
+        rows = [dict(r) for r in self.files[data.draw(st.integers(0, len(self.files) - 1), label="file")]]
+        how = data.draw(st.sampled_from(["same", "plus_void", "plus_rows"]), label="how")
+        next_id = max(r["id"] for r in rows) + 1
+        if how == "plus_void":
+            targets = [r for r in rows if r["corrects"] is None and r["id"] not in {v["corrects"] for v in rows}]
+            if targets:
+                rows.append(self.void_row(targets[data.draw(st.integers(0, len(targets) - 1), label="target")],
+                                          next_id))
+        elif how == "plus_rows":
+            rows += self.rows(data.draw(st.lists(ROW, min_size=1, max_size=3), label="more"), next_id)
+        self.import_file(rows, fmt, how)
 
     # --- invariants ---------------------------------------------------------------------------
 
     @invariant()
     def balance_matches_the_model(self):
-        b = self.cli.json("balance", now=z(self.now))["integration"]
-        assert b["available"] >= 0 and b["allowance_left"] >= 0 and b["bonus"] >= 0
-        assert b["available"] * 1000 == D(self.model_available())
-        start, end = self.cycle(self.now)
-        used = sum(e["cost"] for e in self.events if start <= e["at"] < end)
-        assert b["used"] * 1000 == D(used)
+        if self.m is None:
+            return
+        Ledger.steps += 1
+        body = self.cli.json("balance", now=z(self.m.now))
+        b = body["integration"]
+        assert all(b[k] >= 0 for k in ("allowance", "used", "allowance_left", "bonus", "available")), b
+        model = self.m.balance()
+        assert {k: milli(b[k]) for k in model} == model
+        assert body["plan"] == self.m.plan_at(self.m.now)
+        pending = self.m.pending()
+        scheduled = body["scheduled"]
+        assert (None if scheduled is None else (scheduled["plan"], scheduled["at"])) == \
+            (None if pending is None else (pending["plan"], iso(pending["effective"])))
 
+    @invariant()
     def entries_are_consistent(self):
-        r = self.cli("check", now=z(self.now))
-        assert r.exit_code == 0, r.stderr
-        for g in self.cli.json("grants", now=z(self.now)):
+        """`credits check` is clean; every grant holds what the model says, an expired one nothing."""
+        if self.m is None:
+            return
+        r = self.cli("check", now=z(self.m.now))
+        assert r.exit_code == 0, (r.stdout, r.stderr)
+        listed = [g for g in self.cli.json("grants", now=z(self.m.now)) if g["pool"] == "integration"]
+        for g in listed:
+            assert g["used"] >= 0 and g["left"] >= 0 and g["lost"] >= 0, g
             if g["status"] == "expired":
-                assert g["left"] == 0
+                assert g["left"] == 0, g
+        ours = self.m.grants + [g for g in self.m.live_grants(self.m.now) if g["seq"] is None]
+        assert sorted((g["source"], g["starts_at"], g["expires_at"] or "", milli(g["credits"]), milli(g["used"]))
+                      for g in listed) == \
+            sorted((g["source"], iso(g["starts"]), g["expires"] and iso(g["expires"]) or "", g["amount"], g["used"])
+                   for g in ours)
 
 
-TestLedgerModel = Ledger.TestCase
-TestLedgerModel.settings = settings(max_examples=60, stateful_step_count=15, deadline=None, print_blob=True,
-                                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def test_ledger_follows_the_model():
+    print(f"credits model: seed {SEED} (replay with CREDITS_MODEL_SEED={SEED}), {EXAMPLES} examples of up to"
+          f" {STEPS} steps")
+    Ledger.examples = Ledger.steps = 0
+    Ledger.tally.clear()
+    machine = seed(SEED)(Ledger)
+    if os.environ.get("CREDITS_MODEL_BLOB"):
+        machine = reproduce_failure(__version__, os.environ["CREDITS_MODEL_BLOB"].encode())(machine)
+    started = time.monotonic()
+    run_state_machine_as_test(machine, settings=SETTINGS)
+    print(f"credits model: {Ledger.examples} runs, {Ledger.steps} states checked, {time.monotonic() - started:.1f} s")
+    for what, n in sorted(Ledger.tally.items()):
+        print(f"  {n:6} {what}")
+
+
+# --- known defects, each a minimal reproduction (the state machine steps around them) ---------------
+
+STARTER = ("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z")
+
+@pytest.mark.xfail(strict=True, reason=(
+    "void re-pays only the events strictly after the voided one: an event logged at the same instant keeps"
+    " the later-expiring grant it fell back on. credits init --plan starter --start 2026-01-01T00:00:00Z;"
+    " (now 2026-01-02) credits grant --pool integration --credits 1000 --reason x; (now 2026-01-10) credits log"
+    " invokeLLM --credits 1800; credits log invokeLLM --credits 1000; credits void 1 -> balance: allowance left"
+    " 1800, bonus 200 (expected 1000 and 1000: the 1,000 paid from the allowance, as if event 1 had never been);"
+    " reset: available after 2200 (expected 3000): 800 promotional credits are lost"))
+def test_a_void_repays_an_event_of_the_same_instant(cli):
+    assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
+    assert cli("grant", "--pool", "integration", "--credits", "1000", "--reason", "x",
+               now="2026-01-02T00:00:00Z").exit_code == 0
+    now = "2026-01-10T00:00:00Z"
+    assert cli("log", "invokeLLM", "--credits", "1800", now=now).exit_code == 0
+    assert cli("log", "invokeLLM", "--credits", "1000", now=now).exit_code == 0
+    assert cli("void", "1", now=now).exit_code == 0
+    b = cli.json("balance", now=now)["integration"]
+    assert (b["allowance_left"], b["bonus"]) == (1000, 1000)
+    assert cli.json("reset", now=now)["pools"]["integration"]["available_after"] == 3000
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "import writes an event down unpaid when the file's void of it is already in the ledger but the event is"
+    " new (the file holds one more copy of its content): a.csv = [1: 2026-01-05 invokeLLM 5 app imp;"
+    " 2: the same, -5, note v, corrects 1]; b.csv = [1: as in a.csv; 3: the same as 1; 4: as 2 but corrects 3];"
+    " credits import a.csv; credits import b.csv (exit 0, added 1, 5 credits) -> credits check exits 1:"
+    " 'event 3 costs 5000 milli-credits, its grants paid 0'; balance shows used 5 and all 2000 still left"))
+def test_import_never_writes_an_unpaid_event(cli, tmp_path):
+    assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
+    head = "id,at,pool,action,quantity,credits,app,note,corrects\n"
+    event = "{},2026-01-05T00:00:00Z,integration,invokeLLM,1,5,imp,,\n"
+    void = "{},2026-01-05T00:00:00Z,integration,invokeLLM,1,-5,imp,v,{}\n"
+    (tmp_path / "a.csv").write_text(head + event.format(1) + void.format(2, 1))
+    (tmp_path / "b.csv").write_text(head + event.format(1) + event.format(3) + void.format(4, 3))
+    now = "2026-01-10T00:00:00Z"
+    assert cli("import", str(tmp_path / "a.csv"), now=now).exit_code == 0
+    r = cli("import", str(tmp_path / "b.csv"), now=now)
+    c = cli("check", now=now)
+    assert c.exit_code == 0, (r.stdout, c.stderr)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a grant made at the instant of an event recorded before it: the event keeps its allowance until some"
+    " back-dated change re-pays it, then moves onto the grant, so the allowance/bonus split (and what the reset"
+    " takes) depends on history. credits init --plan starter --start 2026-01-01T00:00:00Z; (now"
+    " 2026-01-10T10:00:00Z) credits log invokeLLM --credits 1500; credits grant --pool integration --credits 1000"
+    " --expires 2026-01-15T00:00:00Z --reason x -> allowance left 500, bonus 1000; credits log invokeLLM --credits"
+    " 1 --at 2026-01-10T09:00:00Z -> allowance left 1499, bonus 0 (expected 499 and 1000: a 1-credit use at 09:00"
+    " moved 1,000 of the 10:00 event onto the grant)"))
+def test_a_back_dated_use_does_not_move_an_earlier_recorded_event_onto_a_newer_grant(cli):
+    assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
+    now = "2026-01-10T10:00:00Z"
+    assert cli("log", "invokeLLM", "--credits", "1500", now=now).exit_code == 0
+    assert cli("grant", "--pool", "integration", "--credits", "1000", "--expires", "2026-01-15T00:00:00Z",
+               "--reason", "x", now=now).exit_code == 0
+    b = cli.json("balance", now=now)["integration"]
+    split = (b["allowance_left"], b["bonus"])
+    assert split == (500, 1000)
+    assert cli("log", "invokeLLM", "--credits", "1", "--at", "2026-01-10T09:00:00Z", now=now).exit_code == 0
+    b = cli.json("balance", now=now)["integration"]
+    assert (b["allowance_left"], b["bonus"]) == (499, 1000)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "import of a void whose event is in the ledger but already voided says the event 'was not imported':"
+    " a.csv = [1: 2026-01-05 invokeLLM 5 app imp]; credits import a.csv; credits void 1; b.csv = a.csv +"
+    " [2: the same, -5, note v, corrects 1]; credits import b.csv -> exit 2 'corrects: event 1 was not imported;"
+    " nothing was imported' (expected: a message saying event 1 is already voided)"))
+def test_importing_a_void_of_an_already_voided_event_says_so(cli, tmp_path):
+    assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
+    head = "id,at,pool,action,quantity,credits,app,note,corrects\n"
+    event = "1,2026-01-05T00:00:00Z,integration,invokeLLM,1,5,imp,,\n"
+    (tmp_path / "a.csv").write_text(head + event)
+    (tmp_path / "b.csv").write_text(head + event + "2,2026-01-05T00:00:00Z,integration,invokeLLM,1,-5,imp,v,1\n")
+    now = "2026-01-10T00:00:00Z"
+    assert cli("import", str(tmp_path / "a.csv"), now=now).exit_code == 0
+    assert cli("void", "1", now=now).exit_code == 0
+    r = cli("import", str(tmp_path / "b.csv"), now=now)
+    assert r.exit_code == 2
+    assert "voided" in r.stderr and "not imported" not in r.stderr, r.stderr
