@@ -13,7 +13,7 @@ import csv
 import io
 import itertools
 import json
-from dataclasses import dataclass
+from .records import record
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class FileErrors(BadInput):
     """Bad rows in an imported file: every one is named in `details`."""
 
 
-@dataclass(frozen=True)
+@record
 class ImportResult:
     rows: int
     added: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from .records import record
 from datetime import date, datetime, timedelta
 
 from .domain.catalog import POOLS
@@ -56,7 +56,7 @@ def _bound(text: str, field: str, zone, *, end: bool) -> datetime:
     return parse_instant(text, field, zone)
 
 
-@dataclass(frozen=True)
+@record
 class Scope:
     """Where and when a report looks."""
 
@@ -105,7 +105,7 @@ def scope(session: Session, *, pool=None, app=None, member=None, action=None, si
 GROUPS = {"app": ("app",), "member": ("member",), "action": ("action", "model")}
 
 
-@dataclass(frozen=True)
+@record
 class Distribution:
     by: str
     scope: Scope
@@ -140,7 +140,7 @@ def share(part: int, whole: int):
 
 # --- daily --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Daily:
     scope: Scope
     days: list[dict]  # date (YYYY-MM-DD), credits (milli), events

@@ -7,7 +7,7 @@ import json
 import os
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from .records import field, record, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -86,8 +86,8 @@ class Session:
     @cached_property
     def catalog(self) -> Catalog:
         if self.catalog_path is None:
-            text = (Path(__file__).parent / "data" / "catalog.toml").read_text(encoding="utf-8")
-            return catalog_mod.parse_catalog(text, "built-in")
+            with open(os.path.join(os.path.dirname(__file__), "data", "catalog.json"), encoding="utf-8") as f:
+                return catalog_mod.parse_builtin(f.read())  # the JSON twin of data/catalog.toml
         path = Path(self.catalog_path).expanduser()
         try:
             text = read_user_file(path, "--catalog").decode("utf-8")
@@ -170,7 +170,7 @@ class Session:
         return now
 
 
-@dataclass(frozen=True)
+@record
 class DailyCap:
     cap: int
     used: int
@@ -179,7 +179,7 @@ class DailyCap:
     zone: object  # the workspace's ZoneInfo: the day is counted there
 
 
-@dataclass(frozen=True)
+@record
 class PoolBalance:
     pool: str
     allowance: int  # the plan's allowance a cycle
@@ -191,7 +191,7 @@ class PoolBalance:
     daily: DailyCap | None
 
 
-@dataclass(frozen=True)
+@record
 class Balance:
     workspace: str
     plan: str
@@ -386,7 +386,7 @@ def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[
 
 # -- init ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class InitResult:
     workspace: repo.WorkspaceRow
     created: bool
@@ -425,7 +425,7 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
 
 # -- log -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class LogRequest:
     usage: Usage
     at: str | None = None
@@ -437,7 +437,7 @@ class LogRequest:
     input: str | None = None  # the call's input, kept only as a fingerprint
 
 
-@dataclass(frozen=True)
+@record
 class LogResult:
     id: int | None
     quote: Quote

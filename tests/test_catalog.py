@@ -219,3 +219,19 @@ def test_a_catalog_without_plans_is_refused(text):
 def test_a_catalog_without_actions_is_refused():
     plans_only = BASE.split("[actions.SendEmail]")[0]
     assert "catalog.actions" in refused(plans_only).message
+
+
+def test_the_shipped_json_twin_is_exactly_the_built_in_toml():
+    """`credits` reads data/catalog.json at start (no tomllib on a script's `credits log`); the TOML is the
+    source. After editing catalog.toml, regenerate: python -c "from credits_cli.domain.catalog import
+    builtin_json as b; import pathlib as p; d = p.Path('credits_cli/data'); (d / 'catalog.json').write_text(
+    b((d / 'catalog.toml').read_text()))" """
+    from pathlib import Path
+
+    from credits_cli.domain.catalog import builtin_json, parse_builtin, parse_catalog
+
+    data = Path(__file__).parent.parent / "credits_cli" / "data"
+    toml_text = (data / "catalog.toml").read_text(encoding="utf-8")
+    json_text = (data / "catalog.json").read_text(encoding="utf-8")
+    assert json_text == builtin_json(toml_text)
+    assert parse_builtin(json_text) == parse_catalog(toml_text, "built-in")

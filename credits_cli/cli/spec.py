@@ -10,10 +10,10 @@ they agree on every argv it tries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     name: str  # the keyword the command body receives
     decls: tuple[str, ...] = ()  # option names; empty: a positional argument

@@ -6,9 +6,9 @@ replaces it whole. Validation names the exact key that is wrong.
 
 from __future__ import annotations
 
-import tomllib
+import json
 from decimal import Decimal
-from dataclasses import dataclass, field
+from ..records import field, record
 
 from ..errors import BadInput
 from .money import MAX_INPUT, parse_count, parse_credits, shown
@@ -17,7 +17,7 @@ POOLS = ("message", "integration")
 BILLINGS = ("monthly", "yearly")
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     name: str
     price_monthly: int  # milli-dollars a month, billed monthly
@@ -32,7 +32,7 @@ class Plan:
         return self.message if pool == "message" else self.integration
 
 
-@dataclass(frozen=True)
+@record
 class Action:
     name: str
     pool: str
@@ -52,7 +52,7 @@ class Action:
         return next(iter(self.models), None)
 
 
-@dataclass(frozen=True)
+@record
 class GrantRules:
     topup_message_pack: int = 50_000  # milli-credits
     topup_integration_pack: int = 1_000_000
@@ -65,7 +65,7 @@ class GrantRules:
         return self.topup_message_pack if pool == "message" else self.topup_integration_pack
 
 
-@dataclass(frozen=True)
+@record
 class Catalog:
     plans: dict[str, Plan]
     actions: dict[str, Action]
@@ -88,11 +88,49 @@ class Catalog:
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Parse and validate a catalog from TOML text; `source` names it in errors."""
+    import tomllib  # only for a catalog file: the built-in one is read from its JSON twin (builtin_json)
+
     try:
         data = tomllib.loads(text, parse_float=Decimal)  # 0.3 stays exactly 0.3
     except tomllib.TOMLDecodeError as e:
         raise BadInput("--catalog", f"{source}: not valid TOML: {e}") from None
     return catalog_from_data(data, source)
+
+
+def builtin_json(toml_text: str) -> str:
+    """The JSON twin of the built-in catalog.toml, which `credits` reads at start (json is loaded
+    anyway; tomllib would cost a `credits log` more than its SQLite work). The TOML stays the
+    source: a test checks that the shipped JSON is exactly this function's output."""
+    import tomllib
+
+    def plain(value):
+        if isinstance(value, Decimal):
+            return _Exact(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(tomllib.loads(toml_text, parse_float=Decimal)), indent=1, ensure_ascii=False,
+                      default=str) + "\n"
+
+
+class _Exact(float):
+    """A Decimal that json writes digit for digit (json only knows float)."""
+
+    def __new__(cls, value: Decimal):
+        self = super().__new__(cls, value)
+        self.text = format(value, "f")
+        return self
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def parse_builtin(json_text: str) -> Catalog:
+    """The built-in catalog from its JSON twin (see builtin_json)."""
+    return catalog_from_data(json.loads(json_text, parse_float=Decimal), "built-in")
 
 
 class _Reader:

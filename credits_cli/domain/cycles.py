@@ -7,23 +7,23 @@ its start instant and not its end instant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
 from ..errors import BadInput
 from .money import shown
 
+TYPE_CHECKING = False  # (typing is not imported for this: `credits log` would pay for it)
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 
 
-@dataclass(frozen=True)
+@record
 class Interval:
     start: datetime
     end: datetime

@@ -8,14 +8,14 @@ granted, top-ups always last.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 from datetime import datetime
 
 from ..errors import Refused
 from .money import fmt
 
 
-@dataclass(frozen=True)
+@record
 class Grant:
     id: int | None  # None: the allowance of a cycle not yet written down
     pool: str
@@ -82,7 +82,7 @@ def daily_left(cap: int | None, used_today: int) -> int | None:
     return max(0, cap - used_today)
 
 
-@dataclass(frozen=True)
+@record
 class PlanChange:
     plan: str
     billing: str

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 
 from ..errors import BadInput
 from .catalog import Action, Plan
 from .money import shown
 
 
-@dataclass(frozen=True)
+@record
 class Usage:
     """What the caller says happened (already parsed, not yet priced)."""
 
@@ -23,7 +23,7 @@ class Usage:
     credits: int | None = None  # milli-credits for one action, overriding the catalog
 
 
-@dataclass(frozen=True)
+@record
 class Quote:
     action: str  # the catalog's spelling
     pool: str

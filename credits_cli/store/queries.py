@@ -7,14 +7,14 @@ options or rendering.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from ..records import record
 from datetime import datetime
 
 from ..domain.cycles import Interval, from_storage, storage
 from .repo import EVENT_COLUMNS
 
 
-@dataclass(frozen=True)
+@record
 class EventFilter:
     pool: str | None = None
     app: str | None = None

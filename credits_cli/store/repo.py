@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from ..records import record
 from datetime import datetime
 
 from ..domain.cycles import from_storage, storage
 from ..domain.ledger import Grant, PlanChange
 
 
-@dataclass(frozen=True)
+@record
 class WorkspaceRow:
     id: int
     name: str
