@@ -22,11 +22,14 @@ CONTENT_FIELDS = (
 )
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # json.dumps's output, one encoder
+
+
 def fingerprint(row: dict) -> str:
     """A short hash of an event's content (`at` in storage form, credits in milli).
 
     Import counts events by it: a file row is new only when the file holds more
     copies of that content than the ledger does, so re-importing adds nothing.
     """
-    body = json.dumps([row.get(f) for f in CONTENT_FIELDS], separators=(",", ":"), ensure_ascii=False)
+    body = _ENCODE(list(map(row.get, CONTENT_FIELDS)))
     return sha256(body.encode()).hexdigest()[:32]
