@@ -23,6 +23,9 @@ class Credits:
         self.milli = milli
 
 
+_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False), one encoder for all
+
+
 def _number(milli: int) -> str:
     sign = "-" if milli < 0 else ""
     whole, frac = divmod(abs(milli), 1000)
@@ -37,7 +40,7 @@ def _encode(obj, indent, level):
     if isinstance(obj, Credits):
         yield _number(obj.milli)
     elif obj is None or isinstance(obj, (bool, str)):
-        yield json.dumps(obj, ensure_ascii=False)
+        yield _TEXT(obj)
     elif isinstance(obj, int):
         yield str(obj)
     elif isinstance(obj, Decimal):
@@ -45,7 +48,7 @@ def _encode(obj, indent, level):
             raise ValueError(f"cannot write {obj} as JSON")
         yield format(obj, "f")
     elif isinstance(obj, datetime):
-        yield json.dumps(iso(obj))
+        yield _TEXT(iso(obj))
     elif isinstance(obj, dict):
         if not obj:
             yield "{}"
@@ -55,7 +58,7 @@ def _encode(obj, indent, level):
         for i, (k, v) in enumerate(obj.items()):
             if i:
                 yield "," + (inner or " ")
-            yield json.dumps(str(k), ensure_ascii=False) + ": "
+            yield _TEXT(str(k)) + ": "
             yield from _encode(v, indent, level + 1)
         yield pad + "}"
     elif isinstance(obj, (list, tuple)):
