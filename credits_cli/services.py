@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from .records import field, record, replace
 from datetime import datetime
 from functools import cached_property
-from pathlib import Path
 
 from .clock import Clock
 from .domain import catalog as catalog_mod
@@ -31,7 +30,7 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # control and
 
 
 @contextmanager
-def user_file_errors(path: Path, field: str):
+def user_file_errors(path, field: str):
     """Reading a file the user named: its failures as bad input naming the option or argument."""
     try:
         yield
@@ -43,10 +42,11 @@ def user_file_errors(path: Path, field: str):
         raise BadInput(field, f"cannot read {str(path)!r}: {e.strerror}") from None
 
 
-def read_user_file(path: Path, field: str) -> bytes:
+def read_user_file(path, field: str) -> bytes:
     """A file the user named, whole."""
     with user_file_errors(path, field):
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
 
 
 def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None:
@@ -75,7 +75,7 @@ class Session:
                 raise BadInput(var, "is set but empty (unset it for the default)")
         if now is not None:
             parse_instant(now, "--now")  # refuse a malformed clock before any file is touched
-        self.db_path = Path(db).expanduser() if db else None
+        self.db_path = os.path.expanduser(db) if db else None
         self.clock = Clock(now)
         name = workspace if workspace is not None else DEFAULT_WORKSPACE
         if not _NAME.fullmatch(name) or not name.strip():
@@ -89,7 +89,7 @@ class Session:
         if self.catalog_path is None:
             with open(os.path.join(os.path.dirname(__file__), "data", "catalog.json"), encoding="utf-8") as f:
                 return catalog_mod.parse_builtin(f.read())  # the JSON twin of data/catalog.toml
-        path = Path(self.catalog_path).expanduser()
+        path = os.path.expanduser(self.catalog_path)
         try:
             text = read_user_file(path, "--catalog").decode("utf-8")
         except UnicodeDecodeError:

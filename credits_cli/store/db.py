@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
-from pathlib import Path
 
 from ..errors import BadInput, CreditsError
 
@@ -41,51 +40,52 @@ class LedgerConnection(sqlite3.Connection):
             self.memo.clear()
 
 
-def default_path() -> Path:
+def default_path() -> str:
     """`credits.db` in the user data directory (platformdirs knows each OS's convention)."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("credits", appauthor=False)) / "credits.db"
+    return os.path.join(user_data_dir("credits", appauthor=False), "credits.db")
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: str) -> None:
     """Create the directory (0700) and an empty database file (0600) if missing.
 
     SQLite gives the -wal and -shm files the same permissions as the database.
+    (os.path, not pathlib: pathlib's import costs a `credits log` a tenth of its start.)
     """
-    if path.exists():
+    if os.path.exists(path):
         return
-    parent = path.parent
-    if not parent.exists():
+    parent = os.path.dirname(path) or "."
+    if not os.path.exists(parent):
         try:
-            parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            os.makedirs(parent, mode=0o700, exist_ok=True)
         except OSError as e:
-            raise BadInput("--db", f"cannot create the directory {str(parent)!r}: {e.strerror}") from None
+            raise BadInput("--db", f"cannot create the directory {parent!r}: {e.strerror}") from None
     try:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     except OSError as e:
-        raise BadInput("--db", f"cannot create {str(path)!r}: {e.strerror}") from None
+        raise BadInput("--db", f"cannot create {path!r}: {e.strerror}") from None
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
     """Open (creating if needed) the ledger at `path`, migrated to the current schema."""
     from . import schema
 
-    p = Path(path).expanduser()
-    if p.is_dir():
-        raise BadInput("--db", f"{str(p)!r} is a directory, not a database file")
+    p = os.path.expanduser(os.fspath(path))
+    if os.path.isdir(p):
+        raise BadInput("--db", f"{p!r} is a directory, not a database file")
     _create_private(p)
     try:
         # isolation_level=None: no implicit transactions; every write below
         # opens its own BEGIN IMMEDIATE.
-        conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=LedgerConnection)
+        conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=LedgerConnection)
         # FULL: a committed event survives a power loss too, at one fsync a commit.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
-        raise StoreError(f"cannot open {str(p)!r} as a credits database: {e}") from None
+        raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
     if version != schema.VERSION:
         schema.migrate(conn, version)
     return conn
