@@ -303,6 +303,41 @@ def _key_errors(conn, label: str) -> list[tuple[int, str]]:
             for line, key, first in rows]
 
 
+def _void_pairs(conn, ws_id: int) -> set[int]:
+    """The file's ids of events written with their void, neither drawing on a grant; forces those voids new.
+
+    A void's content is not its target's: when the file holds one more copy of
+    an event than the ledger, and that copy's void has the content of a void the
+    ledger already holds (of its other copy), the void is new all the same: it
+    belongs to the new event. Such voids go into temp.forced.
+    """
+    conn.execute("DROP TABLE IF EXISTS temp.forced")
+    conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
+    voids = conn.execute("SELECT line, corrects, fingerprint, key FROM temp.staged WHERE corrects IS NOT NULL"
+                         " ORDER BY line").fetchall()
+    if not voids:
+        return set()
+    conn.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
+
+    def is_new(line, fp, key) -> bool:
+        k = conn.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
+                         ).fetchone()[0]
+        have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND fingerprint = ?",
+                            (ws_id, fp)).fetchone()[0]
+        return (key is None or k == 1) and k > have
+
+    pairs = set()
+    for line, target, fp, key in voids:
+        event = conn.execute("SELECT line, fingerprint, key FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
+                             " LIMIT 1", (target,)).fetchone()
+        if not is_new(*event):
+            continue  # a void of an event the ledger has: written as a correction of it
+        pairs.add(target)
+        if not is_new(line, fp, key):
+            conn.execute("INSERT INTO temp.forced VALUES (?)", (line,))
+    return pairs
+
+
 def _new_rows(conn, ws_id: int):
     """The staged rows the ledger lacks, in the order they are written: time, then a void after its event.
 
@@ -316,11 +351,12 @@ def _new_rows(conn, ws_id: int):
         return conn.execute(
             f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
             " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
+            " OR n.line IN (SELECT line FROM temp.forced)"
             " ORDER BY n.at, n.corrects IS NOT NULL, n.line")
     return conn.execute(
         f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k FROM temp.staged)"
         f" SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k > (SELECT count(*) FROM main.events e"
-        " WHERE e.workspace_id = ? AND e.fingerprint = n.fingerprint)"
+        " WHERE e.workspace_id = ? AND e.fingerprint = n.fingerprint) OR n.line IN (SELECT line FROM temp.forced)"
         " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
 
 
@@ -386,7 +422,6 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     if errors:
         raise _fail(errors, label)
 
-    voided = {t for (t,) in conn.execute("SELECT corrects FROM temp.staged WHERE corrects IS NOT NULL")}
     added: dict[str, int] = {p: 0 for p in POOLS}
     n_added = 0
 
@@ -403,6 +438,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 line, key, other = clash
                 raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
                                        f" {other}, another event; nothing was imported")
+            voided = _void_pairs(conn, ws.id)  # the file's ids of events that arrive with their void
             plans = Plans(session, conn, ws)
             total = conn.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
             recorded = storage(now)
@@ -423,8 +459,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 elif target is not None:
                     original = local.get(target) or _existing(conn, ws.id, _original_fingerprint(conn, target))
                     if original is None:
-                        raise BadInput("FILE", f"{label} line {line}: corrects: event {target} was"
-                                               " not imported; nothing was imported")
+                        raise BadInput("FILE", f"{label} line {line}: corrects: event {target} is already voided"
+                                               " in the ledger; nothing was imported")
                     conn.settle()
                     eid = correct(conn, ws, original, row, now)[0]
                 else:
@@ -447,6 +483,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     finally:
         conn.memo = conn.pending = None
         conn.execute("DROP TABLE IF EXISTS temp.staged")
+        conn.execute("DROP TABLE IF EXISTS temp.forced")
     return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
 

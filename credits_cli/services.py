@@ -325,7 +325,7 @@ def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, 
             lost += milli
     repo.add_allocations(conn, void_id, parts)
     if restored:
-        repay_after(conn, ws, values["pool"], from_storage(values["at"]))
+        repay_after(conn, ws, values["pool"], from_storage(values["at"]), after_id=original)
     return void_id, restored, lost
 
 
@@ -656,10 +656,10 @@ def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[i
         repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
 
 
-def repay_after(conn, ws, pool: str, t: datetime) -> None:
+def repay_after(conn, ws, pool: str, t: datetime, after_id: int | None = None) -> None:
     """Pay the events after `t` again, in time order (after a void freed credits before them),
     so the soonest-expiring credits are the ones used, as if the voided event had never been."""
-    later = repo.events_after(conn, ws.id, pool, t)
+    later = repo.events_after(conn, ws.id, pool, t, after_id)
     if not later:
         return
     repo.remove_allocations(conn, [e[0] for e in later])

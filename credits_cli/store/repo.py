@@ -264,17 +264,18 @@ def drew(conn, ws_id: int, pool: str, grant: Grant) -> None:
         held[1][grant.id] = grant
 
 
-def events_after(conn, ws_id: int, pool: str, t: datetime) -> list[tuple[int, datetime, int]]:
-    """(id, at, credits) of the pool's events strictly after `t`, in ledger order.
+def events_after(conn, ws_id: int, pool: str, t: datetime, after_id: int | None = None) -> list[tuple[int, datetime, int]]:
+    """(id, at, credits) of the pool's events after `t` in ledger order (time, then id): strictly after
+    it, or at `t` itself with an id above `after_id` (the events logged after a voided one at its instant).
 
     Voided events and their correcting entries keep the allocations they have.
     """
     _barrier(conn)
     rows = conn.execute(
-        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND at > ?"
+        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND (at > ? OR at = ? AND id > ?)"
         " AND corrects IS NULL AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = ?"
         " AND corrects IS NOT NULL) ORDER BY at, id",
-        (ws_id, pool, storage(t), ws_id),
+        (ws_id, pool, storage(t), storage(t), after_id if after_id is not None else 2**63 - 1, ws_id),
     ).fetchall()
     return [(r[0], from_storage(r[1]), r[2]) for r in rows]
 
