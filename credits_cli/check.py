@@ -71,6 +71,15 @@ def check_ledger(session: Session) -> dict:
             elif corrects is None and not (starts <= at and (expires is None or at < expires)):
                 problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
                         event=eid, grant=gid)
+        # 5. the daily summary the reports read equals the events it sums
+        recomputed = ("SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
+                      " ifnull(model, ''), sum(credits_milli), count(*) FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7")
+        kept = "SELECT * FROM usage_days"
+        for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
+            for row in conn.execute(sql).fetchmany(20):
+                problem("usage_summary", f"usage summary {side} the events: workspace {row[0]}, day {row[1]},"
+                        f" {row[2]} {row[5]} app {row[3] or '-'} member {row[4] or '-'}: {row[7]} milli-credits,"
+                        f" {row[8]} events", day=row[1])
     finally:
         conn.execute("COMMIT")
     return {"ok": not problems, "events": n_events, "grants": n_grants, "problems": problems}

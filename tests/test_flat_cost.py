@@ -93,3 +93,49 @@ def test_report_ranges_read_a_covering_index_only(ledger, name):
     for sql, plan in plans_of(ledger, REPORTS[name]):
         if " at >= " in sql or " at > " in sql:
             assert any("COVERING INDEX" in line for line in plan), (sql, plan)
+
+
+# --- the daily summary equals a full recomputation -------------------------------------------------
+
+def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path):
+    """Random ranges, filters and groupings over a ledger of many days: usage_days plus the edges
+    gives exactly what a GROUP BY over every event gives."""
+    import random
+
+    from credits_cli.store import queries
+    from credits_cli.store.queries import EventFilter
+    from datetime import datetime, timedelta, timezone
+
+    from conftest import Cli
+
+    cli = Cli(tmp_path / "s.db")
+    cli("init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", now="2026-01-01T00:00:00Z")
+    rnd = random.Random(4)
+    head = "at,pool,action,model,quantity,credits,app,member,corrects,id\n"
+    rows = []
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for i in range(600):
+        t = t0 + timedelta(seconds=rnd.randrange(0, 40 * 86400))
+        action, pool, model = rnd.choice([("SendEmail", "integration", ""), ("invokeLLM", "integration", "gpt-5"),
+                                          ("invokeLLM", "integration", "automatic"), ("message", "message", "")])
+        rows.append(f"{t:%Y-%m-%dT%H:%M:%SZ},{pool},{action},{model},1,{rnd.randint(1, 3)},"
+                    f"{rnd.choice(['', 'crm', 'bot'])},{rnd.choice(['', 'ana', 'bo'])},,{i + 1}\n")
+    (tmp_path / "e.csv").write_text(head + "".join(rows))
+    assert cli("import", str(tmp_path / "e.csv"), now="2026-02-15T00:00:00Z").exit_code == 0
+    conn = sqlite3.connect(tmp_path / "s.db")
+    for _ in range(150):
+        a = t0 + timedelta(seconds=rnd.randrange(-86400, 42 * 86400))
+        b = a + timedelta(seconds=rnd.randrange(1, 20 * 86400))
+        f = EventFilter(pool=rnd.choice([None, "integration"]), app=rnd.choice([None, "crm"]),
+                        member=rnd.choice([None, "ana"]), action=rnd.choice([None, "invokeLLM"]),
+                        since=rnd.choice([a, None]), until=rnd.choice([b, None]))
+        by = rnd.choice([("app",), ("member",), ("action", "model"), ("pool", "app")])
+        sql, params = queries.where(1, f)
+        cols = ", ".join(by)
+        expected = conn.execute(f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
+                                f" GROUP BY {cols} ORDER BY c DESC, {cols}", params).fetchall()
+        assert queries.grouped(conn, 1, f, by) == expected, (f, by)
+        total = conn.execute(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}",
+                             params).fetchone()
+        assert queries.total(conn, 1, f) == tuple(total), f
+    conn.close()

@@ -64,9 +64,22 @@ def test_check_finds_a_row_tampered_with_in_sqlite(cli):
     r = cli("check", "--json", now=NOW)
     assert r.exit_code == 1
     kinds = {p["kind"] for p in json.loads(r.stdout)["problems"]}
-    assert kinds == {"tampered_event", "unpaid_event"}
+    assert kinds == {"tampered_event", "unpaid_event", "usage_summary"}  # the day's summary no longer matches it
     r = cli("check", now=NOW)
     assert r.exit_code == 1 and "event 1 was changed" in r.stderr
+
+
+def test_check_finds_a_usage_summary_out_of_step(cli):
+    cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
+    cli("log", "SendEmail", "--count", "5", "--app", "crm", now=NOW)
+    assert cli("check", now=NOW).exit_code == 0
+    conn = sqlite3.connect(cli.db)
+    conn.execute("UPDATE usage_days SET credits_milli = credits_milli + 1000")
+    conn.commit()
+    conn.close()
+    r = cli("check", "--json", now=NOW)
+    assert r.exit_code == 1
+    assert {p["kind"] for p in json.loads(r.stdout)["problems"]} == {"usage_summary"}
 
 
 def test_check_finds_a_grant_usage_out_of_step(cli):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from ..records import record
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from ..domain.cycles import Interval, from_storage, storage
 from .repo import EVENT_COLUMNS
@@ -40,27 +40,71 @@ def where(ws_id: int, f: EventFilter) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
+_DAY = timedelta(days=1)
+SUMMARY_COLUMNS = ("pool", "app", "member", "action", "model")  # usage_days holds '' for none
+
+
+def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
+    """A UNION ALL of (by..., c, n) rows covering the filter's range: its whole UTC days from usage_days,
+    its partial days (the edges) from the events' covering indexes. Cost: days plus two days of events."""
+    start, end = f.since, f.until
+    first = None if start is None else _midnight(start, up=True)
+    last = None if end is None else _midnight(end, up=False)
+    if first is not None and last is not None and first >= last:  # no whole day: the events only
+        sql, params = where(ws_id, f)
+        return f"SELECT {', '.join(by + ('credits_milli AS c', '1 AS n'))} FROM events WHERE {sql}", params
+    parts, params = [], []
+    clauses, args = ["workspace_id = ?"], [ws_id]
+    for column in ("pool", "app", "member", "action"):
+        value = getattr(f, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if first is not None:
+        clauses.append("day >= ?")
+        args.append(first.date().isoformat())
+    if last is not None:
+        clauses.append("day < ?")
+        args.append(last.date().isoformat())
+    shown = [f"nullif({c}, '') AS {c}" if c in ("app", "member", "model") else c for c in by]
+    parts.append(f"SELECT {', '.join(shown + ['credits_milli AS c', 'events AS n'])} FROM usage_days"
+                 f" WHERE {' AND '.join(clauses)}")
+    params += args
+    for a, b in ((start, first), (last, end)):
+        if a is not None and b is not None and a < b:
+            sql, more = where(ws_id, EventFilter(f.pool, f.app, f.member, f.action, a, b))
+            parts.append(f"SELECT {', '.join(by + ('credits_milli AS c', '1 AS n'))} FROM events WHERE {sql}")
+            params += more
+    return " UNION ALL ".join(parts), params
+
+
+def _midnight(t: datetime, *, up: bool) -> datetime:
+    """The UTC midnight at or after (up) / at or before `t`."""
+    day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + _DAY if up and day < t else day
+
+
 def grouped(conn: sqlite3.Connection, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
     """(group values..., credits_milli, events) largest first, ties by name."""
-    sql, params = where(ws_id, f)
+    sql, params = _parts(ws_id, f, by)
     cols = ", ".join(by)
     # `+app`: grouping by an expression keeps SQLite from walking an index in app order (the whole
     # history) to save a sort; the time range picks the index instead, and reads only its entries.
     return conn.execute(
-        f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
+        f"SELECT {cols}, sum(c) AS c, sum(n) FROM ({sql})"
         f" GROUP BY {', '.join('+' + c for c in by)} ORDER BY c DESC, {cols}",
         params,
     ).fetchall()
 
 
 def total(conn, ws_id: int, f: EventFilter) -> tuple[int, int]:
-    sql, params = where(ws_id, f)
-    row = conn.execute(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}", params).fetchone()
+    sql, params = _parts(ws_id, f, ())
+    row = conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
     return row[0], row[1]
 
 
 def per_interval(conn, ws_id: int, f: EventFilter, intervals: list[Interval]) -> list[tuple[int, int]]:
-    """(credits_milli, events) in each interval (each one a range scan of the covering index)."""
+    """(credits_milli, events) in each interval (whole UTC days from usage_days, the rest from the events)."""
     out = []
     for span in intervals:
         out.append(total(conn, ws_id, EventFilter(f.pool, f.app, f.member, f.action, span.start, span.end)))

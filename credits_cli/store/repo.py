@@ -229,11 +229,11 @@ def _barrier(conn) -> None:
 
 def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
     """Credits spent from a pool in [start, end)."""
+    from .queries import EventFilter, total
+
     a, b = storage(start), storage(end)
-    return memoized(conn, ("sum", ws_id, pool, a, b), lambda: conn.execute(
-        "SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND pool = ? AND at >= ? AND at < ?",
-        (ws_id, pool, a, b),
-    ).fetchone()[0])
+    return memoized(conn, ("sum", ws_id, pool, a, b),
+                    lambda: total(conn, ws_id, EventFilter(pool=pool, since=start, until=end))[0])
 
 
 def nothing_after(conn, ws_id: int, pool: str, t: datetime) -> bool:

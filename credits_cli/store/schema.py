@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation", "005_foresight",
-         "006_report_indexes"]
+         "006_report_indexes", "007_usage_days"]
 VERSION = len(NAMES)
 
 
@@ -203,6 +203,29 @@ def _migrations():
         db.execute("DROP INDEX events_member_at")
         db.execute("CREATE INDEX events_member_at ON events(workspace_id, member, at, pool, credits_milli, app,"
                    " action, model)")
+
+    @migrations(name="007_usage_days")
+    def usage_days(db):
+        # Derived: the events' credits and counts per UTC day and what reports group by ('' for none),
+        # kept by a trigger in the transaction of every insert (events are append-only, so insert is all
+        # there is). A report reads whole days here and only its range's partial days from the events.
+        # `credits check` recomputes it from the events.
+        db.execute(
+            "CREATE TABLE usage_days (workspace_id INTEGER NOT NULL REFERENCES workspaces(id), day TEXT NOT NULL,"
+            " pool TEXT NOT NULL, app TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL, model TEXT NOT NULL,"
+            " credits_milli INTEGER NOT NULL, events INTEGER NOT NULL,"
+            " PRIMARY KEY (workspace_id, pool, day, app, member, action, model)) WITHOUT ROWID")
+        db.execute("CREATE INDEX usage_days_day ON usage_days(workspace_id, day, pool, app, member, action, model,"
+                   " credits_milli, events)")
+        db.execute(
+            "CREATE TRIGGER events_usage_days AFTER INSERT ON events BEGIN"
+            " INSERT INTO usage_days VALUES (NEW.workspace_id, substr(NEW.at, 1, 10), NEW.pool, ifnull(NEW.app, ''),"
+            " ifnull(NEW.member, ''), NEW.action, ifnull(NEW.model, ''), NEW.credits_milli, 1)"
+            " ON CONFLICT DO UPDATE SET credits_milli = credits_milli + excluded.credits_milli,"
+            " events = events + 1; END")
+        db.execute(
+            "INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''),"
+            " action, ifnull(model, ''), sum(credits_milli), count(*) FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7")
 
     return migrations
 
