@@ -77,3 +77,21 @@ def test_every_command_sits_in_a_help_panel():
     grouped = {name for names in PANELS.values() for name in names}
     names = {c.name for c in typer.main.get_command(app).commands.values()}
     assert names == grouped
+
+
+def test_the_readme_pipelines_run_in_a_shell(tmp_path):
+    """Lines that pipe into credits (log --batch) are run by a real shell."""
+    import os
+    import subprocess
+    import sys
+
+    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if "| credits " in line]
+    assert lines
+    env = {**os.environ, "CREDITS_DB": str(tmp_path / "p.db"), "CREDITS_NOW": "2026-02-10T12:00:00Z"}
+    env.pop("CREDITS_WORKSPACE", None)
+    for line in lines:
+        r = subprocess.run(["bash", "-c", line.replace("| credits ", f"| {sys.executable} -m credits_cli ")],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (line, r.stderr)
+        assert all("id" in __import__("json").loads(out) for out in r.stdout.splitlines()), r.stdout
