@@ -8,7 +8,7 @@ import os
 import re
 from contextlib import contextmanager
 from .records import field, record, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from .clock import Clock
@@ -25,6 +25,7 @@ from .store.queries import paid_by
 from .store.db import connect, default_path, immediate
 
 DEFAULT_WORKSPACE = "default"
+_TINY = timedelta(microseconds=1)
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _UNSAFE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # control and text-direction characters
 
@@ -248,6 +249,19 @@ def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
         return True
 
     repo.memoized(conn, ("allowance", ws.id, pool, cycle.start), write_once)
+
+
+def write_grant(conn, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
+                reason: str) -> int:
+    """Write a grant and pay again, in time order, the pool's events from its start on.
+
+    Instants decide which grants are live for an event, whatever order things were written
+    in: an event recorded at the very instant a grant starts is paid as if the grant had been
+    there (soonest expiry first), now rather than only when a later change re-pays it.
+    """
+    gid = repo.insert_grant(conn, ws.id, pool, source, amount, starts_at, expires_at, granted_at, reason)
+    repay_after(conn, ws, pool, starts_at - _TINY)
+    return gid
 
 
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)

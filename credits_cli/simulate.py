@@ -16,7 +16,7 @@ from .domain.events import fingerprint
 from .domain.money import parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import required_credits, required_pool
-from .services import Plans, Session, _allowance, _ensure_allowance, check_name, correct, pool_balance
+from .services import Plans, Session, _allowance, _ensure_allowance, write_grant, check_name, correct, pool_balance
 from .store import repo
 
 
@@ -62,7 +62,7 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
     with session.writing() as ws:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
-        gid = repo.insert_grant(session.conn, ws.id, pool, kind, milli, now, until, now, reason)
+        gid = write_grant(session.conn, ws, pool, kind, milli, now, until, now, reason)
     return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason}
 
 
@@ -81,8 +81,8 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
             raise RuleRefused(f"top-ups are for paid plans; the workspace is on the {plan.name} plan")
         milli = n * rules.topup_pack(pool)
         until = now + relativedelta(months=rules.topup_valid_months)
-        gid = repo.insert_grant(session.conn, ws.id, pool, "topup", milli, now, until, now,
-                                f"top-up: {n} pack{'s' if n > 1 else ''}")
+        gid = write_grant(session.conn, ws, pool, "topup", milli, now, until, now,
+                        f"top-up: {n} pack{'s' if n > 1 else ''}")
     return {"grant": gid, "pool": pool, "packs": n, "credits": milli, "expires_at": until}
 
 
@@ -180,7 +180,7 @@ def coupon_redeem(session: Session, code: str) -> dict:
         used = conn.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (cid,)).fetchone()[0]
         if max_uses is not None and used >= max_uses:
             raise RuleRefused(f"coupon {display} is used up ({used} of {max_uses} uses)")
-        gid = repo.insert_grant(conn, ws.id, pool, "coupon", milli, now, until, now, f"coupon {display}")
+        gid = write_grant(conn, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
         conn.execute("INSERT INTO redemptions (coupon_id, workspace_id, grant_id, at) VALUES (?, ?, ?, ?)",
                      (cid, ws.id, gid, storage(now)))
         after = pool_balance(conn, ws, Plans(session, conn, ws), pool, now)
@@ -262,8 +262,8 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
         n = _pending_share(conn, ws, share_id)
         gid = None
         if approve:
-            gid = repo.insert_grant(conn, ws.id, "message", "share", rules.share_bonus, now, None, now,
-                                    f"share-to-earn (share {n})")
+            gid = write_grant(conn, ws, "message", "share", rules.share_bonus, now, None, now,
+                            f"share-to-earn (share {n})")
         conn.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
                      ("approved" if approve else "rejected", storage(now), gid, n))
     return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
@@ -307,8 +307,7 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
                               if g.source in ("allowance", "upgrade") and g.expires_at == cycle.end)
                 extra = new.allowance(pool) - granted
                 if extra > 0:
-                    repo.insert_grant(conn, ws.id, pool, "upgrade", extra, now, cycle.end, now,
-                                      f"upgrade to {new.name}")
+                    write_grant(conn, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
                     added[pool] = extra
         repo.insert_plan_change(conn, ws.id, new.name, billing, now, effective)
     return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,

@@ -10,8 +10,7 @@ Invariants after every step: the balance (available, allowance left, bonus, used
 scheduled change) equals the model's and nothing is negative; `credits check` is clean; every
 grant holds what the model says and an expired one holds nothing.
 
-Paths where the product is known to be wrong (the xfail test at the end) are stepped around: the
-model detects them and the step is skipped (counted in the summary).
+The defects it found are plain tests at the end, each a minimal reproduction.
 
 The seed is printed first (pytest shows it with a failure, -s shows it always, with a summary of
 what the runs did) and hypothesis prints the blob that replays a failure (print_blob):
@@ -35,7 +34,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import click.testing
-import pytest
 import typer.main
 import typer.testing
 from dateutil.relativedelta import relativedelta
@@ -106,10 +104,6 @@ class Refused(Exception):
 
 class BadFile(Exception):
     """Import refuses the file (exit 2) and nothing changes."""
-
-
-class KnownDefect(Exception):
-    """A path where the product is known to go wrong (see the xfail tests below): the step is skipped."""
 
 
 def is_live(g, t):
@@ -185,6 +179,7 @@ class Model:
         g = {"seq": len(self.grants) + 1, "source": source, "amount": amount, "starts": starts,
              "expires": expires, "granted": starts, "used": 0}
         self.grants.append(g)
+        assert self.replay() is None, "a grant only adds credits"  # events of its instant may draw on it
         return g
 
     def ensure_allowance(self, t):
@@ -363,16 +358,10 @@ class Ledger(RuleBasedStateMachine):
         except BadFile:
             self.m = before
             return "bad", None
-        except KnownDefect as e:
-            self.m = before
-            return "skip", str(e)
 
     def new_instant(self):
-        """A grant starts now: events already recorded at this very instant keep what paid them (the
-        ledger re-pays only events after a change), where a replay would let them draw on the grant.
-        So grants are made a second after any such event."""
-        if any(e["at"] == self.m.now for e in self.m.live_events()):
-            self.m.now += timedelta(seconds=1)
+        """A grant starts now and pays the events recorded at this very instant too (instants decide,
+        as in the model's replay). Every other step makes one at the same instant as often as not."""
 
     def run(self, *args):
         return self.cli(*args, now=z(self.m.now))
@@ -465,9 +454,6 @@ class Ledger(RuleBasedStateMachine):
         e = live[pick % len(live)]
         note = f"void of event {e['id']}"
         outcome, result = self.attempt(lambda m: m.void(e, fp(e["at"], -e["cost"], e["fp"][2], note)))
-        if outcome == "skip":
-            self.saw(f"skipped, a known defect: {result}")
-            return
         r = self.run("void", str(e["id"]), "--json")
         assert r.exit_code == 0, r.stderr
         body = json.loads(r.stdout, parse_float=D)
@@ -535,10 +521,7 @@ class Ledger(RuleBasedStateMachine):
         """All or nothing: accepted as the model applies it, or refused with the ledger untouched."""
         outcome, added = self.attempt(lambda m: m.import_rows(rows))
         self.saw(f"import ({how}): " + {"ok": "added all" if added == len(rows) else "added some" if added else
-                                        "added nothing", "refused": "refused (exit 3)", "bad": "bad file (exit 2)",
-                                        "skip": f"skipped, a known defect: {added}"}[outcome])
-        if outcome == "skip":
-            return
+                                        "added nothing", "refused": "refused (exit 3)", "bad": "bad file (exit 2)"}[outcome])
         self.files.append(rows)
         path = self.write(rows, fmt)
         before = self.cli.dump() if outcome != "ok" else None
@@ -659,26 +642,19 @@ def test_import_never_writes_an_unpaid_event(cli, tmp_path):
     assert c.exit_code == 0, (r.stdout, c.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a grant made at the instant of an event recorded before it: the event keeps its allowance until some"
-    " back-dated change re-pays it, then moves onto the grant, so the allowance/bonus split (and what the reset"
-    " takes) depends on history. credits init --plan starter --start 2026-01-01T00:00:00Z; (now"
-    " 2026-01-10T10:00:00Z) credits log invokeLLM --credits 1500; credits grant --pool integration --credits 1000"
-    " --expires 2026-01-15T00:00:00Z --reason x -> allowance left 500, bonus 1000; credits log invokeLLM --credits"
-    " 1 --at 2026-01-10T09:00:00Z -> allowance left 1499, bonus 0 (expected 499 and 1000: a 1-credit use at 09:00"
-    " moved 1,000 of the 10:00 event onto the grant)"))
-def test_a_back_dated_use_does_not_move_an_earlier_recorded_event_onto_a_newer_grant(cli):
+def test_a_grant_pays_the_events_of_its_own_instant_at_once_not_after_some_later_change(cli):
+    """Found by the state machine: the split used to depend on history (499/1000, then 1499/0 once a
+    back-dated use re-paid the 10:00 event). Instants decide: the grant live at 10:00 pays first."""
     assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
     now = "2026-01-10T10:00:00Z"
     assert cli("log", "invokeLLM", "--credits", "1500", now=now).exit_code == 0
     assert cli("grant", "--pool", "integration", "--credits", "1000", "--expires", "2026-01-15T00:00:00Z",
                "--reason", "x", now=now).exit_code == 0
     b = cli.json("balance", now=now)["integration"]
-    split = (b["allowance_left"], b["bonus"])
-    assert split == (500, 1000)
+    assert (b["allowance_left"], b["bonus"]) == (1500, 0)  # the grant expires first: it paid 1,000 of the 1,500
     assert cli("log", "invokeLLM", "--credits", "1", "--at", "2026-01-10T09:00:00Z", now=now).exit_code == 0
     b = cli.json("balance", now=now)["integration"]
-    assert (b["allowance_left"], b["bonus"]) == (499, 1000)
+    assert (b["allowance_left"], b["bonus"]) == (1499, 0)  # the same split: history does not matter
 
 
 def test_importing_a_void_of_an_already_voided_event_says_so(cli, tmp_path):
