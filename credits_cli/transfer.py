@@ -1,4 +1,5 @@
-"""Export: the whole ledger of events, out to CSV/JSON/JSONL, streamed from a cursor.
+"""Export: the whole ledger of events, out to CSV, JSON or JSON lines, streamed from a cursor in
+batches.
 
 Import (the way back) is in `importer`.
 """
@@ -9,12 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-from .domain.events import EXPORT_FIELDS
 from .domain.money import shown
 from .errors import BadInput
-from .render.jsonout import Credits
-from .render.output import write
-from .reports import event_dict, scope
+from .reports import scope
 from .services import Session
 from .store import queries
 
@@ -28,12 +26,15 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
     if fmt not in FORMATS:
         raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
     sc = scope(session, default_span="all", **filters)
-    rows = (
-        {**event_dict(r), "credits": Credits(r["credits_milli"])}
-        for r in queries.iter_events(session.conn, sc.workspace_id, sc.filter)
-    )
+    batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
+
+    def write(out) -> int:
+        from .render.output import write_events
+
+        return write_events(batches, fmt, out, queries.shape_fields)
+
     if output is None or output == "-":
-        return write(rows, fmt, sys.stdout, list(EXPORT_FIELDS))
+        return write(sys.stdout)
     path = Path(output).expanduser()
     if path.is_dir():
         raise BadInput("--output", f"{str(path)!r} is a directory")
@@ -43,7 +44,7 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
     tmp = path.with_name(path.name + ".part")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
-            n = write(rows, fmt, out, list(EXPORT_FIELDS))
+            n = write(out)
         os.replace(tmp, path)
     except OSError as e:
         raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
@@ -51,3 +52,4 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
         if tmp.exists():
             tmp.unlink()
     return n
+

@@ -5,8 +5,9 @@ import io
 import json
 
 import pytest
-
 from conftest import Cli, one_line_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 NOW = "2026-11-10T00:00:00Z"
 NASTY = ["=SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "'quoted", "plain, with \"quotes\"",
@@ -270,8 +271,8 @@ PINNED_CSV = (
     '9,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,-3,,,,logged by mistake,3',
     "1,2026-11-01T09:00:00.123456Z,integration,invokeLLM,gpt-5,,1,,,false,15,crm,ana,'@k1,'=SUM(A1:A9),",
     '8,2026-11-09T23:59:59.999999Z,integration,SendEmail,,,1,,,false,1,,,,,',
-    '2,2026-11-10T00:00:00Z,integration,SendEmail,,,3,,,true,6,"shop, ""eu""",'
-    '\'-bob,,"naïve café ✓ 𝄞 \u2028 \x85 back\\slash ""q""",',
+    ('2,2026-11-10T00:00:00Z,integration,SendEmail,,,3,,,true,6,"shop, ""eu""",'
+     '\'-bob,,"naïve café ✓ 𝄞 \u2028 \x85 back\\slash ""q""",'),
     '4,2026-11-10T00:00:00Z,integration,GenerateVideo,,,1,3,,false,15,promo,,"plain,comma",,',
     "5,2026-11-10T00:00:00Z,message,message,,discuss,1,,,false,0.3,,'+1,,''already quoted,",
     '6,2026-11-10T00:00:00Z,message,message,,,1,,,false,1.3,tab\xa0app,cy,,,',
@@ -279,56 +280,56 @@ PINNED_CSV = (
     '10,2026-11-10T00:00:00Z,integration,invokeLLM,automatic,,1,,,false,999999.999,big,,,,',
 )
 PINNED_JSON = (
-    '{"id": 3, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
-    ', "action": "GenerateSpeech", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": 3'
-    ', "app": null, "member": null, "key": null'
-    ', "note": null, "corrects": null}',
-    '{"id": 9, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
-    ', "action": "GenerateSpeech", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": -3'
-    ', "app": null, "member": null, "key": null'
-    ', "note": "logged by mistake", "corrects": 3}',
-    '{"id": 1, "at": "2026-11-01T09:00:00.123456Z", "pool": "integration"'
-    ', "action": "invokeLLM", "model": "gpt-5", "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 15'
-    ', "app": "crm", "member": "ana", "key": "@k1"'
-    ', "note": "=SUM(A1:A9)", "corrects": null}',
-    '{"id": 8, "at": "2026-11-09T23:59:59.999999Z", "pool": "integration"'
-    ', "action": "SendEmail", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1'
-    ', "app": null, "member": null, "key": null'
-    ', "note": null, "corrects": null}',
-    '{"id": 2, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-    ', "action": "SendEmail", "model": null, "scope": null'
-    ', "quantity": 3, "seconds": null, "chars": null, "custom_domain": true, "credits": 6'
-    ', "app": "shop, \\"eu\\"", "member": "-bob", "key": null'
-    ', "note": "naïve café ✓ 𝄞 \u2028 \x85 back\\\\slash \\"q\\"", "corrects": null}',
-    '{"id": 4, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-    ', "action": "GenerateVideo", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": 3, "chars": null, "custom_domain": false, "credits": 15'
-    ', "app": "promo", "member": null, "key": "plain,comma"'
-    ', "note": null, "corrects": null}',
-    '{"id": 5, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-    ', "action": "message", "model": null, "scope": "discuss"'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.3'
-    ', "app": null, "member": "+1", "key": null'
-    ', "note": "\'already quoted", "corrects": null}',
-    '{"id": 6, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-    ', "action": "message", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1.3'
-    ', "app": "tab\xa0app", "member": "cy", "key": null'
-    ', "note": null, "corrects": null}',
-    '{"id": 7, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-    ', "action": "message", "model": null, "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.001'
-    ', "app": null, "member": null, "key": null'
-    ', "note": "multi  space  ", "corrects": null}',
-    '{"id": 10, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-    ', "action": "invokeLLM", "model": "automatic", "scope": null'
-    ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 999999.999'
-    ', "app": "big", "member": null, "key": null'
-    ', "note": null, "corrects": null}',
+    ('{"id": 3, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+     ', "action": "GenerateSpeech", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": 3'
+     ', "app": null, "member": null, "key": null'
+     ', "note": null, "corrects": null}'),
+    ('{"id": 9, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+     ', "action": "GenerateSpeech", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": -3'
+     ', "app": null, "member": null, "key": null'
+     ', "note": "logged by mistake", "corrects": 3}'),
+    ('{"id": 1, "at": "2026-11-01T09:00:00.123456Z", "pool": "integration"'
+     ', "action": "invokeLLM", "model": "gpt-5", "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 15'
+     ', "app": "crm", "member": "ana", "key": "@k1"'
+     ', "note": "=SUM(A1:A9)", "corrects": null}'),
+    ('{"id": 8, "at": "2026-11-09T23:59:59.999999Z", "pool": "integration"'
+     ', "action": "SendEmail", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1'
+     ', "app": null, "member": null, "key": null'
+     ', "note": null, "corrects": null}'),
+    ('{"id": 2, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+     ', "action": "SendEmail", "model": null, "scope": null'
+     ', "quantity": 3, "seconds": null, "chars": null, "custom_domain": true, "credits": 6'
+     ', "app": "shop, \\"eu\\"", "member": "-bob", "key": null'
+     ', "note": "naïve café ✓ 𝄞 \u2028 \x85 back\\\\slash \\"q\\"", "corrects": null}'),
+    ('{"id": 4, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+     ', "action": "GenerateVideo", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": 3, "chars": null, "custom_domain": false, "credits": 15'
+     ', "app": "promo", "member": null, "key": "plain,comma"'
+     ', "note": null, "corrects": null}'),
+    ('{"id": 5, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+     ', "action": "message", "model": null, "scope": "discuss"'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.3'
+     ', "app": null, "member": "+1", "key": null'
+     ', "note": "\'already quoted", "corrects": null}'),
+    ('{"id": 6, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+     ', "action": "message", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1.3'
+     ', "app": "tab\xa0app", "member": "cy", "key": null'
+     ', "note": null, "corrects": null}'),
+    ('{"id": 7, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+     ', "action": "message", "model": null, "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.001'
+     ', "app": null, "member": null, "key": null'
+     ', "note": "multi  space  ", "corrects": null}'),
+    ('{"id": 10, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+     ', "action": "invokeLLM", "model": "automatic", "scope": null'
+     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 999999.999'
+     ', "app": "big", "member": null, "key": null'
+     ', "note": null, "corrects": null}'),
 )
 PINNED = {
     "csv": "".join(line + "\r\n" for line in PINNED_CSV),
@@ -358,9 +359,78 @@ def test_export_filters_pick_the_pinned_rows_and_an_empty_export_is_well_formed(
     assert r.exit_code == 0, r.stderr
     ids = ["5", "6", "7"]  # the message events of Nov 10 UTC, Nov 9 (evening) in New York
     if fmt == "csv":
-        assert r.stdout_bytes.decode().splitlines()[1:] == [line for line in PINNED_CSV[1:] if line.split(",")[0] in ids]
+        rows = [line for line in PINNED_CSV[1:] if line.split(",")[0] in ids]
+        assert r.stdout_bytes.decode().splitlines()[1:] == rows
     else:
         rows = [json.loads(x) for x in r.stdout.splitlines()] if fmt == "jsonl" else json.loads(r.stdout)
         assert [str(row["id"]) for row in rows] == ids
     r = cli("export", "--format", fmt, "--app", "no such app", now=PIN_NOW)
     assert r.exit_code == 0 and r.stdout_bytes == empty.encode()
+
+
+def test_export_without_sqlites_json_functions_writes_the_same_bytes(cli, monkeypatch):
+    from credits_cli.store import queries
+
+    build_pinned(cli)
+    monkeypatch.setattr(queries, "_has_json", lambda conn: False)
+    for fmt in ("csv", "jsonl", "json"):
+        r = cli("export", "--format", fmt, now=PIN_NOW)
+        assert r.exit_code == 0 and r.stdout_bytes == PINNED[fmt].encode(), r.stderr
+
+
+def test_export_refuses_to_overwrite_the_ledger_or_write_into_a_directory(cli, tmp_path):
+    build_pinned(cli)
+    for target in (cli.db, str(cli.db) + "-wal", tmp_path, tmp_path / "no-such-dir" / "e.csv"):
+        before = cli.dump()
+        line = one_line_error(cli("export", "--output", str(target), now=PIN_NOW), field="--output")
+        assert str(target) in line
+        assert cli.dump() == before
+    assert not list(tmp_path.glob("*.part"))
+    # an existing file is replaced whole
+    path = tmp_path / "old.csv"
+    path.write_text("old content that is longer than nothing\n" * 1000)
+    assert cli("export", "--output", str(path), now=PIN_NOW).exit_code == 0
+    assert path.read_bytes() == PINNED["csv"].encode()
+
+
+# --- the fast writer against the generic one, on any values ------------------------------------------
+
+
+_text = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+                  st.sampled_from(["=1+1", "-x", "+", "@a", "'q", "\t", "\r\n", "a,b", 'say "hi"', "\u2028", "é"]))
+_int = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
+_row = st.fixed_dictionaries({
+    "id": st.integers(min_value=1, max_value=2**40),
+    "at": st.sampled_from(["2026-01-31T09:30:00Z", "2026-01-31T09:30:00.000001Z"]),
+    "pool": _text, "action": _text, "model": _text, "scope": _text,
+    "quantity": _int, "seconds": _int, "chars": _int,
+    "custom_domain": st.sampled_from([0, 1, None]),
+    "credits": st.integers(min_value=-10**12, max_value=10**12),
+    "app": _text, "member": _text, "key": _text, "note": _text, "corrects": _int,
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(_row, max_size=6), fmt=st.sampled_from(["csv", "jsonl", "json"]),
+       packed=st.booleans())
+def test_write_events_writes_what_the_generic_writer_writes(rows, fmt, packed):
+    """write_events against render.output.write (csv.writer, the exact JSON encoder), on any values."""
+    from datetime import datetime
+
+    from credits_cli.domain.events import EXPORT_FIELDS
+    from credits_cli.render.jsonout import Credits
+    from credits_cli.render.output import write, write_events
+    from credits_cli.store.queries import shape_fields
+
+    middle = EXPORT_FIELDS[2:13]
+    generic = [{f: r[f] for f in EXPORT_FIELDS} | {"at": datetime.fromisoformat(r["at"]),
+                                                   "credits": Credits(r["credits"]),
+                                                   "custom_domain": bool(r["custom_domain"])} for r in rows]
+    expected = io.StringIO(newline="")
+    write(generic, fmt, expected, list(EXPORT_FIELDS))
+    fast = [(r["id"], r["at"], json.dumps([r[f] for f in middle]) if packed else tuple(r[f] for f in middle),
+             r["key"], r["note"], r["corrects"]) for r in rows]
+    got = io.StringIO(newline="")
+    n = write_events([fast[:3], fast[3:]], fmt, got, shape_fields)
+    assert n == len(rows)
+    assert got.getvalue() == expected.getvalue()
