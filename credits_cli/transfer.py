@@ -1,5 +1,5 @@
-"""Export: the whole ledger of events, out to CSV, JSON or JSON lines, streamed from a cursor in
-batches.
+"""Export: the whole ledger of events, out to CSV, JSON, JSON lines or an hledger journal,
+streamed from a cursor in batches.
 
 Import (the way back) is in `importer`.
 """
@@ -16,7 +16,7 @@ from .reports import scope
 from .services import Session
 from .store import queries
 
-FORMATS = ("csv", "json", "jsonl")
+FORMATS = ("csv", "json", "jsonl", "journal")
 
 
 # --- export -------------------------------------------------------------------------
@@ -29,6 +29,11 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
     batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
 
     def write(out) -> int:
+        if fmt == "journal":
+            from .render.journal import write_journal
+
+            return write_journal(batches, out, queries.shape_fields, workspace=sc.workspace, zone=sc.zone,
+                                 selection=_selection(sc.filter))
         from .render.output import write_events
 
         return write_events(batches, fmt, out, queries.shape_fields)
@@ -53,3 +58,14 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
             tmp.unlink()
     return n
 
+
+def _selection(f) -> str:
+    """The events an export holds, in words: 'every event' or 'events of pool integration, app ...'."""
+    from .domain.cycles import iso
+
+    parts = [f"{k} {getattr(f, k)!r}" for k in ("pool", "app", "member", "action") if getattr(f, k) is not None]
+    if f.since is not None:
+        parts.append(f"from {iso(f.since)}")
+    if f.until is not None:
+        parts.append(f"until {iso(f.until)} (excluded)")
+    return "events " + ", ".join(parts) if parts else "every event"

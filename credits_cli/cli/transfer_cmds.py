@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         ctx: typer.Context,
-        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl", help="The file format.")] = "csv",
+        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl|journal",
+                                            help="The file format (journal: for hledger).")] = "csv",
         output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
                                                       help="Write to FILE (default: stdout).")] = None,
         app_name: AppFilter = None,
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
         since: SinceOption = None,
         until: UntilOption = None,
     ):
-        """Write every event (oldest first) as CSV, a JSON array or JSON lines, streaming."""
+        """Write every event (oldest first) as CSV, a JSON array, JSON lines or an hledger journal, streaming."""
         from .. import transfer
 
         with failures():
