@@ -554,12 +554,13 @@ def log(session: Session, req: LogRequest) -> LogResult:
 
                 values["input_hash"] = hashlib.sha256(req.input.encode("utf-8", "surrogatepass")).hexdigest()[:16]
             check_budgets(conn, ws, quote.pool, quote.credits, at, req.app, req.member)
-            event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values)
+            parts: list[dict] = []
+            event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
             after = pool_balance(conn, ws, plans, quote.pool, now)
             result = LogResult(
                 id=event_id, quote=quote, at=at, balance=after,
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
-                paid_by=paid_by(conn, event_id),
+                paid_by=parts,
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
@@ -607,7 +608,8 @@ def _replayed(conn, ws, plans, now, quote, seen) -> LogResult:
     )
 
 
-def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict) -> int:
+def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict,
+          paid: list | None = None) -> int:
     """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
 
     An event logged in the past (`--at`) is placed in time order: the events
@@ -638,7 +640,9 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
             )
     event_id = repo.insert_event(conn, ws.id, values)
     try:
-        _pay_in_order(conn, ws.id, pool, grants, [(event_id, at, cost)] + later)
+        first = _pay_in_order(conn, ws.id, pool, grants, [(event_id, at, cost)] + later)
+        if paid is not None:
+            paid.extend({"grant": g.id, "source": g.source, "credits": take} for g, take in first)
     except _Unpaid as u:
         if u.event_id == event_id:
             raise Refused(f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",
@@ -657,8 +661,10 @@ class _Unpaid(Exception):
         self.event_id, self.at, self.refused = event_id, at, refused
 
 
-def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> None:
-    """Allocate each (event, instant, cost) in order over `grants` (updated as they are drawn on)."""
+def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> list:
+    """Allocate each (event, instant, cost) in order over `grants` (updated as they are drawn on);
+    the first event's (grant, credits) parts."""
+    first = None
     for eid, t, credits in items:
         try:
             parts = allocate(list(grants.values()), pool, t, credits)
@@ -668,6 +674,9 @@ def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[i
             grants[g.id] = replace(g, used=g.used + take)
             repo.drew(conn, ws_id, pool, grants[g.id])
         repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
+        if first is None:
+            first = parts
+    return first or []
 
 
 def repay_after(conn, ws, pool: str, t: datetime, after_id: int | None = None) -> None:

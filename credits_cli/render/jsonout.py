@@ -33,47 +33,43 @@ def _number(milli: int) -> str:
 
 
 def dumps(obj, indent: int | None = 2) -> str:
-    return "".join(_encode(obj, indent, 0))
+    return _encode(obj, indent, 0)
 
 
-def _encode(obj, indent, level):
-    if isinstance(obj, Credits):
-        yield _number(obj.milli)
-    elif obj is None or isinstance(obj, (bool, str)):
-        yield _TEXT(obj)
-    elif isinstance(obj, int):
-        yield str(obj)
-    elif isinstance(obj, Decimal):
+def _encode(obj, indent, level) -> str:
+    kind = type(obj)
+    if kind is str or obj is None or kind is bool:
+        return _TEXT(obj)
+    if kind is int:
+        return str(obj)
+    if kind is Credits:
+        return _number(obj.milli)
+    if kind is dict:
+        if not obj:
+            return "{}"
+        pad, inner = _pads(indent, level)
+        items = [_TEXT(str(k)) + ": " + _encode(v, indent, level + 1) for k, v in obj.items()]
+        return "{" + inner + ("," + (inner or " ")).join(items) + pad + "}"
+    if kind is list or kind is tuple:
+        if not obj:
+            return "[]"
+        pad, inner = _pads(indent, level)
+        return "[" + inner + ("," + (inner or " ")).join(_encode(v, indent, level + 1) for v in obj) + pad + "]"
+    if isinstance(obj, Decimal):
         if not obj.is_finite():
             raise ValueError(f"cannot write {obj} as JSON")
-        yield format(obj, "f")
-    elif isinstance(obj, datetime):
-        yield _TEXT(iso(obj))
-    elif isinstance(obj, dict):
-        if not obj:
-            yield "{}"
-            return
-        pad, inner = _pads(indent, level)
-        yield "{" + inner
-        for i, (k, v) in enumerate(obj.items()):
-            if i:
-                yield "," + (inner or " ")
-            yield _TEXT(str(k)) + ": "
-            yield from _encode(v, indent, level + 1)
-        yield pad + "}"
-    elif isinstance(obj, (list, tuple)):
-        if not obj:
-            yield "[]"
-            return
-        pad, inner = _pads(indent, level)
-        yield "[" + inner
-        for i, v in enumerate(obj):
-            if i:
-                yield "," + (inner or " ")
-            yield from _encode(v, indent, level + 1)
-        yield pad + "]"
-    else:
-        raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+        return format(obj, "f")
+    if isinstance(obj, datetime):
+        return _TEXT(iso(obj))
+    if isinstance(obj, (bool, str)):
+        return _TEXT(obj)
+    if isinstance(obj, int):
+        return str(int(obj))
+    if isinstance(obj, dict):
+        return _encode(dict(obj), indent, level)
+    if isinstance(obj, (list, tuple)):
+        return _encode(list(obj), indent, level)
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
 def _pads(indent, level):
