@@ -167,6 +167,16 @@ def _number_text(value, field: str = "") -> str | None:
     return str(value)
 
 
+def _one_of(value: str | None, names, field: str, action: str) -> str | None:
+    """The catalog's spelling of a model or scope named in any case (None stays None)."""
+    if value is None:
+        return None
+    matches = [n for n in names if n.lower() == value.lower()]
+    if not matches:
+        raise BadInput(field, f"{shown(value)} is not a {field} of {action}")
+    return matches[0]
+
+
 def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
     """Validate one record into the events table's values (raises BadInput naming the field)."""
     if not isinstance(raw, dict):
@@ -191,20 +201,10 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
     action = session.catalog.action(action_name, "action")
     if action.pool != pool:
         raise BadInput("pool", f"{action.name} spends {action.pool} credits, not {pool}")
-    model = _text(raw.get("model"), "model", is_csv)
-    if model is not None:
-        matches = [m for m in action.models if m.lower() == model.lower()]
-        if not matches:
-            raise BadInput("model", f"{shown(model)} is not a model of {action.name}")
-        model = matches[0]
-    elif action.models:
+    model = _one_of(_text(raw.get("model"), "model", is_csv), action.models, "model", action.name)
+    if model is None and action.models:
         model = action.default_model
-    scope_name = _text(raw.get("scope"), "scope", is_csv)
-    if scope_name is not None:
-        matches = [s for s in action.scopes if s.lower() == scope_name.lower()]
-        if not matches:
-            raise BadInput("scope", f"{shown(scope_name)} is not a scope of {action.name}")
-        scope_name = matches[0]
+    scope_name = _one_of(_text(raw.get("scope"), "scope", is_csv), action.scopes, "scope", action.name)
     quantity = parse_count(_number_text(raw["quantity"], "quantity"), "quantity")
     seconds = _number_text(raw.get("seconds"), "seconds")
     chars = _number_text(raw.get("chars"), "chars")

@@ -24,13 +24,19 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
 
-def where(ws_id: int, f: EventFilter) -> tuple[str, list]:
+def _equal(ws_id: int, f: EventFilter) -> tuple[list[str], list]:
+    """The filter's equalities (the workspace, pool, app, member, action): events and usage_days alike."""
     clauses, params = ["workspace_id = ?"], [ws_id]
     for column in ("pool", "app", "member", "action"):
         value = getattr(f, column)
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    return clauses, params
+
+
+def where(ws_id: int, f: EventFilter) -> tuple[str, list]:
+    clauses, params = _equal(ws_id, f)
     if f.since is not None:
         clauses.append("at >= ?")
         params.append(storage(f.since))
@@ -41,7 +47,6 @@ def where(ws_id: int, f: EventFilter) -> tuple[str, list]:
 
 
 _DAY = timedelta(days=1)
-SUMMARY_COLUMNS = ("pool", "app", "member", "action", "model")  # usage_days holds '' for none
 
 
 def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
@@ -54,12 +59,7 @@ def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
         sql, params = where(ws_id, f)
         return f"SELECT {', '.join(by + ('credits_milli AS c', '1 AS n'))} FROM events WHERE {sql}", params
     parts, params = [], []
-    clauses, args = ["workspace_id = ?"], [ws_id]
-    for column in ("pool", "app", "member", "action"):
-        value = getattr(f, column)
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            args.append(value)
+    clauses, args = _equal(ws_id, f)
     if first is not None:
         clauses.append("day >= ?")
         args.append(first.date().isoformat())
