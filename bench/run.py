@@ -347,9 +347,11 @@ class Bench:
             r = run(self.c(ledger, "log", "--batch"), env=self.env, stdin=src, stdout=out,
                     timeout=self.args.batch_timeout)
             lines = count_lines(out)
-            if lines == 0 or (r.rc != 0 and not r.timed_out):
+            # exit 3: some lines were refused for credits (each still got its result line)
+            if lines == 0 or (r.rc not in (0, 3) and not r.timed_out):
                 self.rows.append(Row(2, name, ours=failed(r)))
                 return
+            refused = sum(1 for line in out.read_text(encoding="utf-8").splitlines() if '"error"' in line)
             runs.append((r, lines))
             if r.timed_out or lines != self.args.batch_events:
                 break
@@ -358,6 +360,8 @@ class Bench:
         r, lines = runs[-1]
         note = f", {lines:,} done in {r.wall:.0f} s, then timed out" if r.timed_out else (
             f", {lines:,} result lines for {self.args.batch_events:,} events" if lines != self.args.batch_events else "")
+        if refused:
+            name += f" ({refused:,} refused: the pool ran out)"
         self.rows.append(Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s",
                              yes(x >= BATCH_RATE and not note)))
         self.rss.append(Rss(f"log --batch ({self.big})", max(r.rss for r, _ in runs)))
