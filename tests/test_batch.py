@@ -120,3 +120,31 @@ def test_batch_through_the_typer_command_too(tmp_path):
     assert r.exit_code == 2
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert out[0]["app"] == "x" and out[1]["error"]["field"] == "ACTION"
+
+
+def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_logs(tmp_path):
+    calls = []
+    for i in range(12):
+        calls.append({"action": "SendEmail", "app": "a", "key": f"k{i}"})
+        if i % 3 == 0:
+            calls.append({"action": "GenerateVideo", "seconds": 30})  # 150 credits: more than the free plan has
+        if i % 4 == 0:
+            calls.append({"action": "invokeLLM", "model": "gpt-5"})  # 15: paid until the pool runs low
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    for db in (one, many):
+        assert credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    codes = []
+    for c in calls:
+        args = ["log", c["action"]]
+        for k, v in c.items():
+            if k != "action":
+                args += ["--" + k, str(v)]
+        codes.append(credits(one, *args, "-q").returncode)
+    assert 3 in codes and 0 in codes
+    r = credits(many, "log", "--batch", stdin=lines(*calls))
+    assert r.returncode == 3
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [3 if "error" in x else 0 for x in out] == codes
+    assert events(one) == events(many)
+    assert credits(one, "balance", "--json").stdout == credits(many, "balance", "--json").stdout
+    assert credits(many, "check").returncode == 0
