@@ -119,7 +119,8 @@ def test_batch_through_the_typer_command_too(tmp_path):
     r = cli("log", "--batch", now=NOW, input=lines({"action": "SendEmail", "app": "x"}, {"action": "nope"}))
     assert r.exit_code == 2
     out = [json.loads(x) for x in r.stdout.splitlines()]
-    assert out[0]["app"] == "x" and out[1]["error"]["field"] == "ACTION"
+    assert out[0]["app"] == "x" and out[1]["error"]["field"] == "action"
+    assert out[1]["error"]["message"].startswith("action: unknown action 'nope'")
 
 
 def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_logs(tmp_path):

@@ -206,7 +206,11 @@ def batch(session, p: dict) -> int:
                     except CreditsError as e:
                         refused = e.exit_code == EXIT_REFUSED
                         worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
-                        results.append({"line": n, **error_json(e)})
+                        body = error_json(e)
+                        if body["error"].get("field") == "ACTION":  # on a line, the action is the key "action"
+                            body["error"]["field"] = "action"
+                            body["error"]["message"] = "action" + body["error"]["message"][len("ACTION"):]
+                        results.append({"line": n, **body})
                         continue
                     results.append({"line": n, **result_json(r)})
                     recorded.append(r)
