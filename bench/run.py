@@ -44,6 +44,7 @@ CACHE = HERE / ".cache"
 WORK = CACHE / "work"
 FLOOR = HERE / "floor.py"
 MEASURE = HERE / "measure.py"
+WRITE_FLOOR = HERE / "write_floor.py"
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 REPORTS = ("balance", "apps", "daily", "members", "forecast")
 GROUPS = ("log", "batch", "reports", "import", "export", "journal") + REPORTS
@@ -418,8 +419,9 @@ class Bench:
         name = f"import {size} CSV into a fresh ledger vs sqlite3 .import"
         self.say(f"4. credits import of {rows:,} rows (x{runs_ours}) vs sqlite3 .import")
         sqlite = shutil.which("sqlite3")
-        base, ours, last_ok, fail = [], [], None, None
+        base, floor, ours, last_ok, fail = [], [], [], None, None
         base_db = WORK / "sqlite-import.db"
+        floor_db = WORK / "floor-import.db"
         db = WORK / f"import-{size}.db"
         for i in range(max(runs_ours, 3)):
             if sqlite:
@@ -427,6 +429,11 @@ class Bench:
                 r = run([sqlite, base_db, f".import --csv {csv} events"], env=self.env)
                 if r.rc == 0:
                     base.append(r)
+            if i < runs_ours:
+                self.init(floor_db)
+                r = run([sys.executable, WRITE_FLOOR, csv, floor_db], env=self.env)
+                if r.rc == 0:
+                    floor.append(r)
             if i < runs_ours and fail is None:
                 self.init(db)
                 r = run(self.c(db, "import", csv), env=self.env, timeout=self.args.import_timeout)
@@ -437,6 +444,8 @@ class Bench:
                     ours.append(r)
                     last_ok = db
         base_db.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(floor_db) + suffix).unlink(missing_ok=True)
         b = f"{rate(rows / med(base))}" + n(base) if base else "n/a: no sqlite3 tool"
         target = f"≥ {IMPORT_RATE:,}/s, ratio ≥ {IMPORT_RATIO:g}"
         if fail:
@@ -447,6 +456,11 @@ class Bench:
         self.rows.append(Row(4, name, b, f"{rate(x)} = {t(med(ours))}" + n(ours),
                              f"{ratio:.2f}" if ratio is not None else "—", target,
                              yes(x >= IMPORT_RATE and (ratio is None or ratio >= IMPORT_RATIO))))
+        if floor:
+            # what the schema costs any writer from Python: the bound under the target above
+            y = rows / med(floor)
+            self.rows.append(Row(4, f"import {size} CSV vs the schema's write floor (bench/write_floor.py)",
+                                 f"{rate(y)} = {t(med(floor))}" + n(floor), f"{rate(x)}", f"{x / y:.2f}"))
         self.rss.append(Rss(f"import {size}", max(r.rss for r in ours), max((r.rss for r in base), default=None),
                             "sqlite3 .import"))
         if last_ok is not None:

@@ -72,8 +72,7 @@ def check_ledger(session: Session) -> dict:
                 problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
                         event=eid, grant=gid)
         # 5. the daily summary the reports read equals the events it sums
-        recomputed = ("SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
-                      " ifnull(model, ''), sum(credits_milli), count(*) FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7")
+        recomputed = schema.usage_days_rows()
         kept = "SELECT * FROM usage_days"
         for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
             for row in conn.execute(sql).fetchmany(20):

@@ -149,3 +149,41 @@ def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_log
     assert events(one) == events(many)
     assert credits(one, "balance", "--json").stdout == credits(many, "balance", "--json").stdout
     assert credits(many, "check").returncode == 0
+
+
+def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
+    """A batch catches the daily summary up only when a line reads it (store/db.py deferred_summary): a line
+    that reads it, and is then refused, must not take the earlier lines' days out of it."""
+    calls = [
+        {"action": "message", "credits": "2", "key": "today"},
+        {"action": "message", "credits": "1"},  # reads only what the batch holds already: not yet summarized
+        # back-dated to a day whose cap check reads the summary (new reads: catching up "today"), then refused
+        {"action": "message", "credits": "6", "at": "2026-01-30T12:00:00Z"},
+        {"action": "message", "credits": "1", "at": "2026-01-30T13:00:00Z"},
+        {"action": "message", "credits": "4", "key": "over"},  # 2 + 1 + 4 > the free plan's 5 a day: refused
+        {"action": "SendEmail", "app": "crm"},
+        {"action": "message", "credits": "2"},
+    ]
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    for db in (one, many):
+        assert credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    codes = []
+    for c in calls:
+        args = ["log", c["action"]]
+        for k, v in c.items():
+            if k != "action":
+                args += ["--" + k, str(v)]
+        codes.append(credits(one, *args, "-q").returncode)
+    assert codes == [0, 0, 3, 0, 3, 0, 0]
+    r = credits(many, "log", "--batch", stdin=lines(*calls))
+    assert [3 if "error" in json.loads(x) else 0 for x in r.stdout.splitlines()] == codes
+    assert events(one) == events(many)
+    for report in (["daily", "--json"], ["balance", "--json"], ["apps", "--json"]):
+        assert credits(one, *report).stdout == credits(many, *report).stdout
+    checked = credits(many, "check")
+    assert checked.returncode == 0, checked.stdout
+    conn = sqlite3.connect(many)
+    try:  # the trigger that keeps the summary for every other writer is back
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0] == 1
+    finally:
+        conn.close()

@@ -181,7 +181,7 @@ def batch(session, p: dict) -> int:
     replayed), 3 when some were refused for credits, 2 when some were bad input.
     """
     from ..render.jsonout import dumps
-    from ..store.db import immediate
+    from ..store.db import deferred_summary, immediate
 
     given = [k for k in ("action", "model", "seconds", "chars", "credits", "scope", "app_name", "member", "note",
                          "at", "key", "input_text") if p[k] is not None]
@@ -197,7 +197,7 @@ def batch(session, p: dict) -> int:
         results, recorded = [], []
         conn.memo = {}  # reads shared by the transaction's events (store/db.py LedgerConnection)
         try:
-            with immediate(conn):
+            with immediate(conn), deferred_summary(conn):
                 for n, raw in enumerate(lines, first):
                     if not raw.strip():
                         continue

@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import contextmanager
 
 from ..errors import BadInput, CreditsError
+from . import schema
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -26,11 +27,25 @@ class LedgerConnection(sqlite3.Connection):
 
     memo: dict | None = None
     pending = None  # a repo.WriteBuffer while an import writes in bulk
+    # Inside `deferred_summary`: the id up to which usage_days sums the events (None: its trigger keeps it).
+    summarized: int | None = None
 
     def settle(self) -> None:
         """Write what the buffer holds (before a savepoint or the commit)."""
         if self.pending is not None:
             self.pending.flush()
+
+    def summarize(self) -> None:
+        """Bring usage_days up to date before it is read (see `deferred_summary`)."""
+        if self.summarized is None:
+            return
+        self.settle()
+        last = self.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        if last > self.summarized:
+            self.execute(f"INSERT INTO usage_days {schema.usage_days_rows('WHERE id > ?')} ON CONFLICT DO UPDATE"
+                         " SET credits_milli = credits_milli + excluded.credits_milli,"
+                         " events = events + excluded.events", (self.summarized,))
+            self.summarized = last
 
     def forget(self) -> None:
         """A rollback: the buffer's rows and the cached reads are void."""
@@ -70,7 +85,6 @@ def _create_private(path: str) -> None:
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
     """Open (creating if needed) the ledger at `path`, migrated to the current schema."""
-    from . import schema
 
     p = os.path.expanduser(os.fspath(path))
     if os.path.isdir(p):
@@ -106,6 +120,7 @@ def immediate(conn: sqlite3.Connection):
     if conn.in_transaction:
         if ledger:
             conn.settle()
+        summarized = getattr(conn, "summarized", None)
         conn.execute("SAVEPOINT one")
         try:
             yield conn
@@ -116,6 +131,7 @@ def immediate(conn: sqlite3.Connection):
             conn.execute("RELEASE one")
             if ledger:
                 conn.forget()
+                conn.summarized = summarized  # what a summarize() inside the savepoint wrote is undone too
             raise
         else:
             conn.execute("RELEASE one")
@@ -133,3 +149,30 @@ def immediate(conn: sqlite3.Connection):
         raise
     else:
         conn.execute("COMMIT")
+
+
+@contextmanager
+def deferred_summary(conn: LedgerConnection):
+    """Inside a write transaction: usage_days is caught up in bulk instead of by its per-row trigger.
+
+    The trigger costs more than the event's own row (an upsert into the summary
+    and its index for every insert); an import or a `log --batch` chunk writes
+    thousands of events, most of them to the same few days and groups. Here the
+    trigger is dropped for the transaction's length, every read of usage_days
+    first sums the events written since (`summarize`), and the trigger is
+    created again before the commit. DDL is transactional in SQLite: a rollback
+    or a killed process leaves the trigger as it was, and no other connection
+    ever sees the database without it.
+    """
+    if not isinstance(conn, LedgerConnection) or not conn.in_transaction or conn.summarized is not None:
+        yield conn
+        return
+    conn.settle()
+    conn.execute("DROP TRIGGER events_usage_days")
+    conn.summarized = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    try:
+        yield conn
+        conn.summarize()
+        conn.execute(schema.USAGE_DAYS_TRIGGER)
+    finally:
+        conn.summarized = None

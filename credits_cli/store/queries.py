@@ -78,6 +78,13 @@ def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
     return " UNION ALL ".join(parts), params
 
 
+def _summarized(conn) -> None:
+    """usage_days as the events stand (a bulk write catches it up only when it is read: store/db.py)."""
+    summarize = getattr(conn, "summarize", None)
+    if summarize is not None:
+        summarize()
+
+
 def _midnight(t: datetime, *, up: bool) -> datetime:
     """The UTC midnight at or after (up) / at or before `t`."""
     day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -86,6 +93,7 @@ def _midnight(t: datetime, *, up: bool) -> datetime:
 
 def grouped(conn: sqlite3.Connection, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
     """(group values..., credits_milli, events) largest first, ties by name."""
+    _summarized(conn)
     sql, params = _parts(ws_id, f, by)
     cols = ", ".join(by)
     # `+app`: grouping by an expression keeps SQLite from walking an index in app order (the whole
@@ -98,6 +106,7 @@ def grouped(conn: sqlite3.Connection, ws_id: int, f: EventFilter, by: tuple[str,
 
 
 def total(conn, ws_id: int, f: EventFilter) -> tuple[int, int]:
+    _summarized(conn)
     sql, params = _parts(ws_id, f, ())
     row = conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
     return row[0], row[1]

@@ -17,6 +17,22 @@ NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulat
 VERSION = len(NAMES)
 
 
+# The daily summary's trigger (one row a day and group, kept by every insert into events) ...
+USAGE_DAYS_TRIGGER = (
+    "CREATE TRIGGER events_usage_days AFTER INSERT ON events BEGIN"
+    " INSERT INTO usage_days VALUES (NEW.workspace_id, substr(NEW.at, 1, 10), NEW.pool, ifnull(NEW.app, ''),"
+    " ifnull(NEW.member, ''), NEW.action, ifnull(NEW.model, ''), NEW.credits_milli, 1)"
+    " ON CONFLICT DO UPDATE SET credits_milli = credits_milli + excluded.credits_milli,"
+    " events = events + 1; END")
+
+
+def usage_days_rows(where: str = "") -> str:
+    """... and the same rows computed from the events (all, or those `where` picks): the summary's one definition
+    besides its trigger, used to fill it, to catch it up after a bulk write, and by `credits check`."""
+    return ("SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
+            f" ifnull(model, ''), sum(credits_milli), count(*) FROM events {where} GROUP BY 1, 2, 3, 4, 5, 6, 7")
+
+
 def _migrations():
     from sqlite_utils import Migrations
 
@@ -217,15 +233,8 @@ def _migrations():
             " PRIMARY KEY (workspace_id, pool, day, app, member, action, model)) WITHOUT ROWID")
         db.execute("CREATE INDEX usage_days_day ON usage_days(workspace_id, day, pool, app, member, action, model,"
                    " credits_milli, events)")
-        db.execute(
-            "CREATE TRIGGER events_usage_days AFTER INSERT ON events BEGIN"
-            " INSERT INTO usage_days VALUES (NEW.workspace_id, substr(NEW.at, 1, 10), NEW.pool, ifnull(NEW.app, ''),"
-            " ifnull(NEW.member, ''), NEW.action, ifnull(NEW.model, ''), NEW.credits_milli, 1)"
-            " ON CONFLICT DO UPDATE SET credits_milli = credits_milli + excluded.credits_milli,"
-            " events = events + 1; END")
-        db.execute(
-            "INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''),"
-            " action, ifnull(model, ''), sum(credits_milli), count(*) FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7")
+        db.execute(USAGE_DAYS_TRIGGER)
+        db.execute(f"INSERT INTO usage_days {usage_days_rows()}")
 
     return migrations
 
