@@ -33,6 +33,20 @@ def events(db):
         conn.close()
 
 
+def single_logs(one, many, calls) -> list[int]:
+    """Two free-plan ledgers; each call logged into `one` by its own `credits log`: their exit codes."""
+    for db in (one, many):
+        assert credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    codes = []
+    for c in calls:
+        args = ["log", c["action"]]
+        for k, v in c.items():
+            if k != "action":
+                args += ["--" + k, str(v)]
+        codes.append(credits(one, *args, "-q").returncode)
+    return codes
+
+
 def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
     calls = [
         {"action": "SendEmail", "app": "crm", "member": "ana"},
@@ -132,15 +146,7 @@ def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_log
         if i % 4 == 0:
             calls.append({"action": "invokeLLM", "model": "gpt-5"})  # 15: paid until the pool runs low
     one, many = tmp_path / "one.db", tmp_path / "many.db"
-    for db in (one, many):
-        assert credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z").returncode == 0
-    codes = []
-    for c in calls:
-        args = ["log", c["action"]]
-        for k, v in c.items():
-            if k != "action":
-                args += ["--" + k, str(v)]
-        codes.append(credits(one, *args, "-q").returncode)
+    codes = single_logs(one, many, calls)
     assert 3 in codes and 0 in codes
     r = credits(many, "log", "--batch", stdin=lines(*calls))
     assert r.returncode == 3
@@ -165,15 +171,7 @@ def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
         {"action": "message", "credits": "2"},
     ]
     one, many = tmp_path / "one.db", tmp_path / "many.db"
-    for db in (one, many):
-        assert credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z").returncode == 0
-    codes = []
-    for c in calls:
-        args = ["log", c["action"]]
-        for k, v in c.items():
-            if k != "action":
-                args += ["--" + k, str(v)]
-        codes.append(credits(one, *args, "-q").returncode)
+    codes = single_logs(one, many, calls)
     assert codes == [0, 0, 3, 0, 3, 0, 0]
     r = credits(many, "log", "--batch", stdin=lines(*calls))
     assert [3 if "error" in json.loads(x) else 0 for x in r.stdout.splitlines()] == codes
