@@ -42,7 +42,7 @@ class LedgerConnection(sqlite3.Connection):
         self.settle()
         last = self.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
         if last > self.summarized:
-            self.execute(f"INSERT INTO usage_days {schema.usage_days_rows('WHERE id > ?')} ON CONFLICT DO UPDATE"
+            self.execute(f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} ON CONFLICT DO UPDATE"
                          " SET credits_milli = credits_milli + excluded.credits_milli,"
                          " events = events + excluded.events", (self.summarized,))
             self.summarized = last
