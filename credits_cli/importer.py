@@ -169,8 +169,8 @@ def _number_text(value, field: str = "") -> str | None:
 
 def _one_of(value: str | None, names, field: str, action: str) -> str | None:
     """The catalog's spelling of a model or scope named in any case (None stays None)."""
-    if value is None:
-        return None
+    if value is None or value in names:
+        return value
     matches = [n for n in names if n.lower() == value.lower()]
     if not matches:
         raise BadInput(field, f"{shown(value)} is not a {field} of {action}")

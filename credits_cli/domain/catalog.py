@@ -79,6 +79,9 @@ class Catalog:
         return self.plans[key]
 
     def action(self, name: str, field: str = "ACTION") -> Action:
+        exact = self.actions.get(name) if type(name) is str else None  # the catalog's spelling: an import's every row
+        if exact is not None:
+            return exact
         key = str(name).strip().lower()
         for action in self.actions.values():
             if action.name.lower() == key:
