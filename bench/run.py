@@ -334,6 +334,8 @@ class Bench:
             return
         self.say(f"2. credits log --batch, {self.args.batch_events:,} events x {self.args.batch_runs}")
         ledger = self.copy(big, "batch.db")
+        floor_db = self.copy(big, "floor-batch.db")
+        floors = []
         actions = (("SendEmail", {}), ("invokeLLM", {"model": "automatic"}), ("UploadFile", {}),
                    ("GenerateImage", {}), ("agent", {"model": "gemini-3-flash"}))
         runs = []
@@ -354,6 +356,10 @@ class Bench:
                 return
             refused = sum(1 for line in out.read_text(encoding="utf-8").splitlines() if '"error"' in line)
             runs.append((r, lines))
+            f = run([sys.executable, WRITE_FLOOR, "--batch", floor_db], env=self.env, stdin=src, stdout=out,
+                    timeout=self.args.batch_timeout)
+            if f.rc == 0 and count_lines(out) == self.args.batch_events:
+                floors.append(f)
             if r.timed_out or lines != self.args.batch_events:
                 break
         rates = [lines / r.wall for r, lines in runs]
@@ -365,6 +371,13 @@ class Bench:
             name += f" ({refused:,} refused: the pool ran out)"
         self.rows.append(Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s",
                              yes(x >= BATCH_RATE and not note)))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(floor_db) + suffix).unlink(missing_ok=True)
+        if floors:
+            # one event at a time into this schema, nothing checked: the bound under the target above
+            y = statistics.median(self.args.batch_events / f.wall for f in floors)
+            self.rows.append(Row(2, "log --batch vs the schema's write floor (bench/write_floor.py --batch)",
+                                 rate(y) + n(floors), rate(x), f"{x / y:.2f}"))
         self.rss.append(Rss(f"log --batch ({self.big})", max(r.rss for r, _ in runs)))
 
     # 3. reports

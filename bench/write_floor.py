@@ -1,6 +1,7 @@
-"""The floor for importing a CSV into the ledger's schema from Python: what any `credits import` costs at the least.
+"""The floor for writing events into the ledger's schema from Python: what an import or a batch costs at the least.
 
-    python bench/write_floor.py CSV DB
+    python bench/write_floor.py CSV DB           # beside `credits import CSV`
+    python bench/write_floor.py --batch DB < JSONL   # beside `credits log --batch < JSONL`
 
 DB is a ledger just made by `credits init` (its tables, indexes and summary trigger). This
 script writes the CSV's rows into it the fastest way the standard library allows, and nothing
@@ -17,6 +18,12 @@ what the schema itself requires of every writer, because the reports read it:
 bench/run.py runs it beside `credits import` on the same CSV: its time is the bound that the
 schema and Python's sqlite3 module (executemany's per-row binding) put under any import.
 It assumes the bench's ledger: one workspace, monthly cycles that start on the 1st, in UTC.
+
+With --batch it writes each JSON line of stdin as `log --batch` must: one event at a time (each
+in its own savepoint, so that one line's failure would undo that line only), its allocation and
+its grant's total, in transactions of 2,000 lines with the summary caught up at each commit, and
+one result line (the event's id) per line on stdout. It neither prices nor checks anything: each
+event costs one credit, drawn from the current cycle's allowance grant.
 """
 
 import csv
@@ -97,5 +104,51 @@ def _allowance(conn, ws: int, pool: str, month: str, note: str) -> int:
         " VALUES (?, ?, 'allowance', 1000000000, ?, ?, ?, ?)", (ws, pool, start, end, start, note)).lastrowid
 
 
+def batch(db: str) -> None:
+    conn = sqlite3.connect(db, timeout=60.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    ws, plan_note = conn.execute("SELECT id, plan || ' plan allowance' FROM workspaces").fetchone()
+    trigger = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0]
+    now = "2026-12-31T20:00:00.000000Z"
+    cols = COLUMNS[1:]
+    insert = f"INSERT INTO events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    out = sys.stdout
+    lines = sys.stdin.buffer.read().splitlines()
+    for first in range(0, len(lines), 2000):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DROP TRIGGER events_usage_days")
+        since = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        grant = conn.execute("SELECT id FROM grants WHERE workspace_id = ? AND pool = 'integration'"
+                             " AND starts_at <= ? AND expires_at > ?", (ws, now, now)).fetchone()
+        grant = grant[0] if grant else _allowance(conn, ws, "integration", now[:7], plan_note)
+        results = []
+        for n, raw in enumerate(lines[first:first + 2000], first + 1):
+            e = json.loads(raw)
+            values = (now, "integration", e["action"], e.get("model"), None, int(e.get("count", 1)), None, None, 0,
+                      1000, e.get("app"), e.get("member"), e.get("key"), None)
+            conn.execute("SAVEPOINT one")
+            event_id = conn.execute(insert, (ws, now, now, *values[1:12], None, values[12],
+                                             hashlib.sha256(ENCODE(list(values)).encode()).hexdigest()[:32])).lastrowid
+            conn.execute("INSERT INTO allocations VALUES (?, ?, ?)", (event_id, grant, 1000))
+            conn.execute("INSERT INTO grant_usage VALUES (?, ?) ON CONFLICT(grant_id) DO UPDATE"
+                         " SET used_milli = used_milli + excluded.used_milli", (grant, 1000))
+            conn.execute("RELEASE one")
+            results.append(json.dumps({"line": n, "id": event_id}))
+        conn.execute("INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''),"
+                     " ifnull(member, ''), action, ifnull(model, ''), sum(credits_milli), count(*) FROM events"
+                     " NOT INDEXED WHERE id > ? GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE"
+                     " SET credits_milli = credits_milli + excluded.credits_milli, events = events + excluded.events",
+                     (since,))
+        conn.execute(trigger)
+        conn.execute("COMMIT")
+        out.write("\n".join(results) + "\n")
+        out.flush()
+    conn.close()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--batch":
+        batch(sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[2])
