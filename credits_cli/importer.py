@@ -313,27 +313,27 @@ def _void_pairs(conn, ws_id: int) -> set[int]:
     """
     conn.execute("DROP TABLE IF EXISTS temp.forced")
     conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
-    voids = conn.execute("SELECT line, corrects, fingerprint, key FROM temp.staged WHERE corrects IS NOT NULL"
+    voids = conn.execute("SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL"
                          " ORDER BY line").fetchall()
     if not voids:
         return set()
     conn.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
 
-    def is_new(line, fp, key) -> bool:
+    def is_new(line, fp, key, at) -> bool:
         k = conn.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
                          ).fetchone()[0]
-        have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND fingerprint = ?",
-                            (ws_id, fp)).fetchone()[0]
+        have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
+                            (ws_id, at, fp)).fetchone()[0]
         return (key is None or k == 1) and k > have
 
     pairs = set()
-    for line, target, fp, key in voids:
-        event = conn.execute("SELECT line, fingerprint, key FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
+    for line, target, fp, key, at in voids:
+        event = conn.execute("SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
                              " LIMIT 1", (target,)).fetchone()
         if not is_new(*event):
             continue  # a void of an event the ledger has: written as a correction of it
         pairs.add(target)
-        if not is_new(line, fp, key):
+        if not is_new(line, fp, key, at):
             conn.execute("INSERT INTO temp.forced VALUES (?)", (line,))
     return pairs
 
@@ -356,40 +356,17 @@ def _new_rows(conn, ws_id: int):
     return conn.execute(
         f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k FROM temp.staged)"
         f" SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k > (SELECT count(*) FROM main.events e"
-        " WHERE e.workspace_id = ? AND e.fingerprint = n.fingerprint) OR n.line IN (SELECT line FROM temp.forced)"
+        " WHERE e.workspace_id = ? AND e.at = n.at AND e.fingerprint = n.fingerprint)"
+        " OR n.line IN (SELECT line FROM temp.forced)"
         " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
 
 
-# Indexes in an order of their own (a hash): each event inserted in time order lands on a random page
-# of them, and once they outgrow SQLite's page cache every insert reads and dirties another page.
-_RANDOM_ORDER = ("events_fingerprint",)
-
-
-def _unindex(conn, ws_id: int, rows: int) -> list[str]:
-    """Drop the hash-ordered indexes for the write when building them afresh costs less; their SQL to rebuild.
-
-    Only for a first import into a workspace that is at least the size of the
-    whole database, without voids: nothing the write reads then looks an event
-    up by its fingerprint. CREATE INDEX sorts once; the rebuild runs before the
-    commit, in the same transaction, so no one ever sees the ledger without it.
-    """
-    if conn.execute("SELECT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)"
-                    " OR EXISTS (SELECT 1 FROM temp.staged WHERE corrects IS NOT NULL)"
-                    " OR (SELECT count(*) FROM events) > ?", (ws_id, rows)).fetchone()[0]:
-        return []
-    found = conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
-                         f" AND name IN ({', '.join('?' * len(_RANDOM_ORDER))})", _RANDOM_ORDER).fetchall()
-    for name, _ in found:
-        conn.execute(f"DROP INDEX {name}")
-    return [sql for _, sql in found]
-
-
-def _existing(conn, ws_id: int, fingerprint_: str) -> int | None:
-    """The ledger's copy of an event the file holds (imported before), not yet voided."""
+def _existing(conn, ws_id: int, original: tuple[str, str]) -> int | None:
+    """The ledger's copy of an event the file holds (imported before), not yet voided: by (at, fingerprint)."""
     row = conn.execute(
-        "SELECT id FROM events WHERE workspace_id = ? AND fingerprint = ? AND corrects IS NULL"
-        " AND id NOT IN (SELECT corrects FROM events WHERE corrects IS NOT NULL) ORDER BY id LIMIT 1",
-        (ws_id, fingerprint_),
+        "SELECT id FROM events e WHERE workspace_id = ? AND at = ? AND fingerprint = ? AND corrects IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY id LIMIT 1",
+        (ws_id, *original),
     ).fetchone()
     return row[0] if row else None
 
@@ -468,7 +445,6 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             recorded = storage(now)
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
-            rebuild = _unindex(conn, ws.id, total)
             conn.memo, conn.pending = {}, repo.WriteBuffer(conn)
             for i, staged in enumerate(_new_rows(conn, ws.id)):
                 v = dict(zip(STAGED, staged))
@@ -482,7 +458,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                     if src in voided:
                         raw.add(src)
                 elif target is not None:
-                    original = local.get(target) or _existing(conn, ws.id, _original_fingerprint(conn, target))
+                    original = local.get(target) or _existing(conn, ws.id, _original(conn, target))
                     if original is None:
                         raise BadInput("FILE", f"{label} line {line}: corrects: event {target} is already voided"
                                                " in the ledger; nothing was imported")
@@ -501,9 +477,6 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 n_added += 1
                 if progress is not None and i % 1000 == 0:
                     progress(i, total)
-            conn.settle()
-            for sql in rebuild:
-                conn.execute(sql)
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -515,6 +488,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
 
-def _original_fingerprint(conn, target: int) -> str:
-    return conn.execute("SELECT fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
-                        (target,)).fetchone()[0]
+def _original(conn, target: int) -> tuple[str, str]:
+    """(at, fingerprint) of the file's event that a void of the file cancels."""
+    return conn.execute("SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+                        (target,)).fetchone()

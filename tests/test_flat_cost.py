@@ -42,6 +42,7 @@ def plans_of(db, run):
     finally:
         session.conn.set_trace_callback(None)
     conn = sqlite3.connect(db)
+    _staging_tables(conn)
     out = []
     for sql in seen:
         if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT INTO USAGE_DAYS")) \
@@ -52,6 +53,14 @@ def plans_of(db, run):
     conn.close()
     session.close()
     return out
+
+
+def _staging_tables(conn) -> None:
+    """An import's temporary tables (dropped when it ends), empty, so that its statements can be explained."""
+    from credits_cli import importer
+
+    importer._stage(conn)
+    conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
 
 
 def one_log(session):
@@ -71,6 +80,32 @@ def batch_logs(session):
         one_log(session)
 
 
+def reimport(session):
+    """An export imported again, with one more copy of an event and a void of another: the lookups that tell
+    a new row from one the ledger holds go by the event's instant (the fingerprint has no index of its own)."""
+    import csv
+    import os
+    import tempfile
+
+    from credits_cli import importer, transfer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "again.csv")
+        other = Session(db=session.db_path, now=NOW)  # the export reads all history: not this test's subject
+        transfer.export(other, "csv", path)
+        other.close()
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        extra = dict(rows[0], id="9001")
+        void = dict(rows[1], id="9002", corrects=rows[1]["id"], credits="-" + rows[1]["credits"])
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows + [extra, void])
+        result = importer.import_file(session, path)
+        assert (result.added, result.skipped) == (2, len(rows))
+
+
 REPORTS = {
     "balance": lambda s: services.balance(s),
     "apps": lambda s: reports.distribution(s, "app"),
@@ -86,6 +121,7 @@ REPORTS = {
     "forecast": lambda s: foresight.forecast(s),
     "log": one_log,
     "log --batch": batch_logs,
+    "import": reimport,
 }
 
 
@@ -95,16 +131,18 @@ def test_every_read_of_the_events_is_an_index_search(ledger, name):
     assert plans, "the command read no events"
     for sql, plan in plans:
         for line in plan:
-            if re.search(r"\bevents\b", line):
+            if re.search(r"\bevents\b|INDEX events_|^(SEARCH|SCAN) [ev]\b", line):  # the table, or it aliased
                 assert line.startswith("SEARCH"), (sql, plan)  # never SCAN: that would read all history
                 bounds = re.search(r"\((.*)\)$", line)
                 if bounds is None:  # max(id): the table's last row, one step down its b-tree
                     assert line == "SEARCH events" and "max(id)" in sql, (sql, plan)
                     continue
+                if "EXISTS (SELECT 1 FROM events WHERE workspace_id = " in sql:
+                    continue  # whether a workspace has any event: its first index entry answers
                 assert bounds.group(1) != "workspace_id=?", (sql, plan)  # a whole workspace's history is no bound
 
 
-@pytest.mark.parametrize("name", [n for n in REPORTS if not n.startswith("log")])
+@pytest.mark.parametrize("name", [n for n in REPORTS if not n.startswith("log") and n != "import"])
 def test_report_ranges_read_a_covering_index_only(ledger, name):
     for sql, plan in plans_of(ledger, REPORTS[name]):
         if " at >= " in sql or " at > " in sql:

@@ -271,11 +271,11 @@ def events_after(conn, ws_id: int, pool: str, t: datetime, after_id: int | None 
     Voided events and their correcting entries keep the allocations they have.
     """
     _barrier(conn)
+    # NOT EXISTS: one events_corrects lookup a row (NOT IN with the workspace read every event of it)
     rows = conn.execute(
-        "SELECT id, at, credits_milli FROM events WHERE workspace_id = ? AND pool = ? AND (at > ? OR at = ? AND id > ?)"
-        " AND corrects IS NULL AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = ?"
-        " AND corrects IS NOT NULL) ORDER BY at, id",
-        (ws_id, pool, storage(t), storage(t), after_id if after_id is not None else 2**63 - 1, ws_id),
+        "SELECT id, at, credits_milli FROM events e WHERE workspace_id = ? AND pool = ? AND (at > ? OR at = ? AND id > ?)"
+        " AND corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY at, id",
+        (ws_id, pool, storage(t), storage(t), after_id if after_id is not None else 2**63 - 1),
     ).fetchall()
     return [(r[0], from_storage(r[1]), r[2]) for r in rows]
 
