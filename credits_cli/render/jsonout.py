@@ -24,6 +24,9 @@ class Credits:
 
 
 _TEXT = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False), one encoder for all
+_STR = json.encoder.encode_basestring  # what _TEXT does with a str, called directly (C): every key and text value
+_KEYS: dict = {}  # a key's JSON text: result lines repeat the same few keys
+_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
 def _number(milli: int) -> str:
@@ -38,8 +41,10 @@ def dumps(obj, indent: int | None = 2) -> str:
 
 def _encode(obj, indent, level) -> str:
     kind = type(obj)
-    if kind is str or obj is None or kind is bool:
-        return _TEXT(obj)
+    if kind is str:
+        return _STR(obj)
+    if obj is None or kind is bool:
+        return _CONSTANTS[obj]
     if kind is int:
         return str(obj)
     if kind is Credits:
@@ -48,7 +53,7 @@ def _encode(obj, indent, level) -> str:
         if not obj:
             return "{}"
         pad, inner = _pads(indent, level)
-        items = [_TEXT(str(k)) + ": " + _encode(v, indent, level + 1) for k, v in obj.items()]
+        items = [(_KEYS.get(k) or _key(k)) + ": " + _encode(v, indent, level + 1) for k, v in obj.items()]
         return "{" + inner + ("," + (inner or " ")).join(items) + pad + "}"
     if kind is list or kind is tuple:
         if not obj:
@@ -70,6 +75,13 @@ def _encode(obj, indent, level) -> str:
     if isinstance(obj, (list, tuple)):
         return _encode(list(obj), indent, level)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def _key(k) -> str:
+    text = _STR(str(k))
+    if type(k) is str and len(_KEYS) < 1024:
+        _KEYS[k] = text
+    return text
 
 
 def _pads(indent, level):
