@@ -80,3 +80,68 @@ def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(t
         assert b["used"] + b["available"] == AFFORDABLE
     check = run(db, "check")
     assert check.returncode == 0, check.stderr  # every balance recomputed from the entries agrees
+
+
+@pytest.mark.slow
+@pytest.mark.reliability
+def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(tmp_path):
+    """A `log --batch` chunk catches the daily summary up in bulk, with its trigger dropped for the transaction
+    (store/db.py deferred_summary): single logs and report readers running beside it never see the ledger
+    without the trigger, never fail, and the summary ends equal to a recomputation from the events."""
+    db = tmp_path / "credits.db"
+    assert run(db, "init", "--plan", "pro", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    batches, lines_each, singles = (4, 2500, 100) if FULL else (3, 300, 15)
+    failures = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            for report in (["daily", "--json"], ["apps", "--json"], ["balance", "--json"]):
+                r = run(db, *report)
+                if r.returncode != 0 or r.stderr:
+                    failures.append((report, r.returncode, r.stderr))
+
+    def batcher(w):
+        for k in range(3):
+            body = "".join(json.dumps({"action": "SendEmail", "app": f"app{i % 5}", "member": f"m{w}",
+                                       "key": f"b{w}-{k}-{i}"}) + "\n" for i in range(lines_each // 3))
+            env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
+            env.pop("CREDITS_WORKSPACE", None)
+            env.pop("CREDITS_CATALOG", None)
+            r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "--batch", "-q"], env=env, input=body,
+                               capture_output=True, text=True, timeout=300)
+            if r.returncode != 0 or r.stderr:
+                failures.append(("batch", r.returncode, r.stderr))
+
+    def single(w):
+        for i in range(singles):
+            r = run(db, "log", "invokeLLM", "--model", "gpt-5", "--app", "solo", "--key", f"s{w}-{i}", "-q")
+            if r.returncode != 0 or r.stderr:
+                failures.append(("log", r.returncode, r.stderr))
+
+    poller = threading.Thread(target=reader)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(batches + 2) as pool:
+            jobs = [pool.submit(batcher, w) for w in range(batches)] + [pool.submit(single, w) for w in range(2)]
+            for job in jobs:
+                job.result()
+    finally:
+        stop.set()
+        poller.join()
+    assert failures == []
+
+    import sqlite3
+
+    expected = batches * (lines_each // 3) * 3 + 2 * singles
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == expected
+        assert conn.execute("SELECT sum(events) FROM usage_days").fetchone()[0] == expected
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0] == 1
+    finally:
+        conn.close()
+    apps = {a["app"]: a for a in json.loads(run(db, "apps", "--json").stdout, parse_float=Decimal)}
+    assert apps["solo"]["events"] == 2 * singles
+    check = run(db, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
