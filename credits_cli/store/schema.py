@@ -262,8 +262,7 @@ def migrate(conn: sqlite3.Connection, found: int) -> None:
         )
     import sqlite_utils
 
-    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn)
     db = sqlite_utils.Database(conn, execute_plugins=False)
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -276,3 +275,27 @@ def migrate(conn: sqlite3.Connection, found: int) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, once, however many processes open a new ledger at the same moment.
+
+    Switching the journal mode needs the file to itself, and SQLite refuses at once ("database is
+    locked"), without the busy timeout's wait, when another connection holds it: waiting could
+    deadlock. Each process retries until the file is in WAL mode (another process may have switched
+    it meanwhile), for as long as the busy timeout.
+    """
+    import time
+
+    from .db import BUSY_TIMEOUT_S
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
