@@ -247,7 +247,7 @@ def _migrations():
         # is at the same instant, and events_at finds an instant's few events. An index in hash order
         # put each new event on a random page of its own (on a 1M ledger, a page read and written per
         # insert): import's lookups name the instant and the fingerprint instead.
-        db.execute("DROP INDEX events_fingerprint")
+        db.execute("DROP INDEX IF EXISTS events_fingerprint")
 
     return migrations
 
