@@ -82,6 +82,19 @@ def test_check_finds_a_usage_summary_out_of_step(cli):
     assert {p["kind"] for p in json.loads(r.stdout)["problems"]} == {"usage_summary"}
 
 
+def test_check_finds_the_usage_summary_trigger_missing(cli):
+    """Bulk writes drop it for their transaction only; a ledger left without it would stop summing new events."""
+    cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
+    cli("log", "SendEmail", "--app", "crm", now=NOW)
+    conn = sqlite3.connect(cli.db)
+    conn.execute("DROP TRIGGER events_usage_days")
+    conn.commit()
+    conn.close()
+    r = cli("check", "--json", now=NOW)
+    assert r.exit_code == 1
+    assert {p["kind"] for p in json.loads(r.stdout)["problems"]} == {"usage_summary_trigger"}
+
+
 def test_check_finds_a_grant_usage_out_of_step(cli):
     cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
     cli("log", "SendEmail", "--count", "5", now=NOW)
