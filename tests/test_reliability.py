@@ -69,41 +69,34 @@ def test_check_finds_a_row_tampered_with_in_sqlite(cli):
     assert r.exit_code == 1 and "event 1 was changed" in r.stderr
 
 
-def test_check_finds_a_usage_summary_out_of_step(cli):
+def tampered(cli, *log_args, sql: list[str]) -> set[str]:
+    """The kinds of problem `credits check` finds after `sql` is run on a ledger behind credits' back."""
     cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
-    cli("log", "SendEmail", "--count", "5", "--app", "crm", now=NOW)
+    cli("log", *log_args, now=NOW)
     assert cli("check", now=NOW).exit_code == 0
     conn = sqlite3.connect(cli.db)
-    conn.execute("UPDATE usage_days SET credits_milli = credits_milli + 1000")
+    for statement in sql:
+        conn.execute(statement)
     conn.commit()
     conn.close()
     r = cli("check", "--json", now=NOW)
     assert r.exit_code == 1
-    assert {p["kind"] for p in json.loads(r.stdout)["problems"]} == {"usage_summary"}
+    return {p["kind"] for p in json.loads(r.stdout)["problems"]}
+
+
+def test_check_finds_a_usage_summary_out_of_step(cli):
+    assert tampered(cli, "SendEmail", "--count", "5", "--app", "crm",
+                    sql=["UPDATE usage_days SET credits_milli = credits_milli + 1000"]) == {"usage_summary"}
 
 
 def test_check_finds_the_usage_summary_trigger_missing(cli):
     """Bulk writes drop it for their transaction only; a ledger left without it would stop summing new events."""
-    cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
-    cli("log", "SendEmail", "--app", "crm", now=NOW)
-    conn = sqlite3.connect(cli.db)
-    conn.execute("DROP TRIGGER events_usage_days")
-    conn.commit()
-    conn.close()
-    r = cli("check", "--json", now=NOW)
-    assert r.exit_code == 1
-    assert {p["kind"] for p in json.loads(r.stdout)["problems"]} == {"usage_summary_trigger"}
+    assert tampered(cli, "SendEmail", "--app", "crm",
+                    sql=["DROP TRIGGER events_usage_days"]) == {"usage_summary_trigger"}
 
 
 def test_check_finds_a_grant_usage_out_of_step(cli):
-    cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
-    cli("log", "SendEmail", "--count", "5", now=NOW)
-    conn = sqlite3.connect(cli.db)
-    conn.execute("UPDATE grant_usage SET used_milli = 0")
-    conn.commit()
-    conn.close()
-    r = cli("check", "--json", now=NOW)
-    assert r.exit_code == 1 and json.loads(r.stdout)["problems"][0]["kind"] == "grant_usage"
+    assert tampered(cli, "SendEmail", "--count", "5", sql=["UPDATE grant_usage SET used_milli = 0"]) == {"grant_usage"}
 
 
 def test_doctor_reports_and_advises(cli):
