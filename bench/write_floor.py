@@ -38,6 +38,11 @@ COLUMNS = ("id", "workspace_id", "at", "recorded_at", "pool", "action", "model",
            "chars", "custom_domain", "credits_milli", "app", "member", "note", "key", "fingerprint")
 ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 CHUNK = 10_000
+# The daily summary of the events after an id, added to what it holds (the bulk way of its trigger).
+SUMMARY = ("INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''),"
+           " action, ifnull(model, ''), sum(credits_milli), count(*) FROM events NOT INDEXED WHERE id > ?"
+           " GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE SET credits_milli = credits_milli"
+           " + excluded.credits_milli, events = events + excluded.events")
 
 
 def main(path: str, db: str) -> None:
@@ -82,9 +87,7 @@ def main(path: str, db: str) -> None:
         conn.executemany(insert, rows)
         conn.executemany("INSERT INTO allocations VALUES (?, ?, ?)", allocations)
     conn.executemany("INSERT INTO grant_usage VALUES (?, ?)", list(drawn.items()))
-    conn.execute("INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''),"
-                 " ifnull(member, ''), action, ifnull(model, ''), sum(credits_milli), count(*) FROM events"
-                 " GROUP BY 1, 2, 3, 4, 5, 6, 7")
+    conn.execute(SUMMARY, (0,))
     conn.execute(trigger)
     conn.execute("COMMIT")
     conn.close()
@@ -131,11 +134,7 @@ def batch(db: str) -> None:
                          " SET used_milli = used_milli + excluded.used_milli", (grant, 1000))
             conn.execute("RELEASE one")
             results.append(json.dumps({"line": n, "id": event_id}))
-        conn.execute("INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''),"
-                     " ifnull(member, ''), action, ifnull(model, ''), sum(credits_milli), count(*) FROM events"
-                     " NOT INDEXED WHERE id > ? GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE"
-                     " SET credits_milli = credits_milli + excluded.credits_milli, events = events + excluded.events",
-                     (since,))
+        conn.execute(SUMMARY, (since,))
         conn.execute(trigger)
         conn.execute("COMMIT")
         out.write("\n".join(results) + "\n")

@@ -72,10 +72,11 @@ def check_ledger(session: Session) -> dict:
                 problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
                         event=eid, grant=gid)
         # 5. the daily summary the reports read equals the events it sums, and its trigger keeps it so
-        if conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'events_usage_days'"
+        trigger = schema.USAGE_DAYS_TRIGGER_NAME
+        if conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
                         ).fetchone()[0] == 0:
-            problem("usage_summary_trigger", "the trigger that keeps the usage summary (events_usage_days) is"
-                    " missing: events written from now on would be left out of the reports")
+            problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({trigger}) is missing:"
+                    " events written from now on would be left out of the reports")
         recomputed = schema.usage_days_rows()
         kept = "SELECT * FROM usage_days"
         for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):

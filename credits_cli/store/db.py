@@ -168,7 +168,7 @@ def deferred_summary(conn: LedgerConnection):
         yield conn
         return
     conn.settle()
-    conn.execute("DROP TRIGGER events_usage_days")
+    conn.execute(f"DROP TRIGGER {schema.USAGE_DAYS_TRIGGER_NAME}")
     conn.summarized = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     try:
         yield conn

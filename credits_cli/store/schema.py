@@ -18,8 +18,9 @@ VERSION = len(NAMES)
 
 
 # The daily summary's trigger (one row a day and group, kept by every insert into events) ...
+USAGE_DAYS_TRIGGER_NAME = "events_usage_days"
 USAGE_DAYS_TRIGGER = (
-    "CREATE TRIGGER events_usage_days AFTER INSERT ON events BEGIN"
+    f"CREATE TRIGGER {USAGE_DAYS_TRIGGER_NAME} AFTER INSERT ON events BEGIN"
     " INSERT INTO usage_days VALUES (NEW.workspace_id, substr(NEW.at, 1, 10), NEW.pool, ifnull(NEW.app, ''),"
     " ifnull(NEW.member, ''), NEW.action, ifnull(NEW.model, ''), NEW.credits_milli, 1)"
     " ON CONFLICT DO UPDATE SET credits_milli = credits_milli + excluded.credits_milli,"
