@@ -17,12 +17,12 @@ FULL = int(os.environ.get("CREDITS_RELIABILITY_SCALE", "1")) >= 10
 PROCESSES, CALLS_EACH, PLAN, AFFORDABLE = (16, 200, "starter", 2000) if FULL else (8, 20, "free", 100)
 
 
-def run(db, *args):
+def run(db, *args, input=None, timeout=120):
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW, "NO_COLOR": "1"}
     env.pop("CREDITS_WORKSPACE", None)
     env.pop("CREDITS_CATALOG", None)
-    return subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, input=input, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 @pytest.mark.slow
@@ -105,11 +105,7 @@ def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(tm
         for k in range(3):
             body = "".join(json.dumps({"action": "SendEmail", "app": f"app{i % 5}", "member": f"m{w}",
                                        "key": f"b{w}-{k}-{i}"}) + "\n" for i in range(lines_each // 3))
-            env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
-            env.pop("CREDITS_WORKSPACE", None)
-            env.pop("CREDITS_CATALOG", None)
-            r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "--batch", "-q"], env=env, input=body,
-                               capture_output=True, text=True, timeout=300)
+            r = run(db, "log", "--batch", "-q", input=body, timeout=300)
             if r.returncode != 0 or r.stderr:
                 failures.append(("batch", r.returncode, r.stderr))
 
