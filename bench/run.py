@@ -84,6 +84,12 @@ def run(argv, *, env=None, stdin=None, stdout=None, timeout=None) -> Run:
     return Run(res["wall"], res["maxrss_kib"], res["rc"], text, res["timed_out"], res["floor_kib"])
 
 
+def remove_db(db: Path) -> None:
+    """A database file and its WAL companions, gone."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+
+
 def count_lines(path: Path) -> int:
     with open(path, "rb") as f:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
@@ -189,8 +195,7 @@ class Bench:
         return path
 
     def init(self, db: Path) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
+        remove_db(db)
         r = run([*self.credits, "--db", db, "init", "--plan", gen.PLAN, "--start", gen.START_ISO,
                  "--now", gen.START_ISO], env=self.env)
         if r.rc != 0:
@@ -259,8 +264,7 @@ class Bench:
 
     def copy(self, src: Path, name: str) -> Path:
         dst = WORK / name
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(dst) + suffix).unlink(missing_ok=True)
+        remove_db(dst)
         if Path(str(src) + "-wal").exists():
             with sqlite3.connect(src) as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -293,8 +297,7 @@ class Bench:
         ledger = self.copy(big, "log.db")
         empty = self.copy(self.empty(), "log-empty.db")
         floor_db = WORK / "floor.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(floor_db) + suffix).unlink(missing_ok=True)
+        remove_db(floor_db)
         with sqlite3.connect(floor_db) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
@@ -378,8 +381,7 @@ class Bench:
             name += f" ({refused:,} refused: the pool ran out)"
         self.rows.append(Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s",
                              yes(x >= BATCH_RATE and not note)))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(floor_db) + suffix).unlink(missing_ok=True)
+        remove_db(floor_db)
         if floors:
             # one event at a time into this schema, nothing checked: the bound under the target above
             y = statistics.median(self.args.batch_events / f.wall for f in floors)
@@ -464,8 +466,7 @@ class Bench:
                     ours.append(r)
                     last_ok = db
         base_db.unlink(missing_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(floor_db) + suffix).unlink(missing_ok=True)
+        remove_db(floor_db)
         b = f"{rate(rows / med(base))}" + n(base) if base else "n/a: no sqlite3 tool"
         target = f"≥ {IMPORT_RATE:,}/s, ratio ≥ {IMPORT_RATIO:g}"
         if fail:
