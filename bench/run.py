@@ -39,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate as gen
+import write_floor
 
 CACHE = HERE / ".cache"
 WORK = CACHE / "work"
@@ -441,9 +442,10 @@ class Bench:
         name = f"import {size} CSV into a fresh ledger vs sqlite3 .import"
         self.say(f"4. credits import of {rows:,} rows (x{runs_ours}) vs sqlite3 .import")
         sqlite = shutil.which("sqlite3")
-        base, floor, ours, last_ok, fail = [], [], [], None, None
+        base, floor, sql_floor, ours, last_ok, fail = [], [], [], [], None, None
         base_db = WORK / "sqlite-import.db"
         floor_db = WORK / "floor-import.db"
+        script = WORK / "floor-import.sql"
         db = WORK / f"import-{size}.db"
         for i in range(max(runs_ours, 3)):
             if sqlite:
@@ -456,6 +458,12 @@ class Bench:
                 r = run([sys.executable, WRITE_FLOOR, csv, floor_db], env=self.env)
                 if r.rc == 0:
                     floor.append(r)
+            if i < runs_ours and sqlite:
+                self.init(floor_db)
+                script.write_text(write_floor.sql_script(str(csv), str(floor_db)), encoding="utf-8")
+                r = run([sqlite, "-bail", floor_db], env=self.env, stdin=script)
+                if r.rc == 0:
+                    sql_floor.append(r)
             if i < runs_ours and fail is None:
                 self.init(db)
                 r = run(self.c(db, "import", csv), env=self.env, timeout=self.args.import_timeout)
@@ -466,6 +474,7 @@ class Bench:
                     ours.append(r)
                     last_ok = db
         base_db.unlink(missing_ok=True)
+        script.unlink(missing_ok=True)
         remove_db(floor_db)
         b = f"{rate(rows / med(base))}" + n(base) if base else "n/a: no sqlite3 tool"
         target = f"≥ {IMPORT_RATE:,}/s, ratio ≥ {IMPORT_RATIO:g}"
@@ -482,6 +491,12 @@ class Bench:
             y = rows / med(floor)
             self.rows.append(Row(4, f"import {size} CSV vs the schema's write floor (bench/write_floor.py)",
                                  f"{rate(y)} = {t(med(floor))}" + n(floor), f"{rate(x)}", f"{x / y:.2f}"))
+        if sql_floor:
+            # the same writes by SQLite alone: what the schema costs in any language
+            y = rows / med(sql_floor)
+            self.rows.append(Row(4, f"import {size} CSV vs the schema's write floor in SQL alone"
+                                    " (sqlite3 < write_floor.py --sql)",
+                                 f"{rate(y)} = {t(med(sql_floor))}" + n(sql_floor), f"{rate(x)}", f"{x / y:.2f}"))
         self.rss.append(Rss(f"import {size}", max(r.rss for r in ours), max((r.rss for r in base), default=None),
                             "sqlite3 .import"))
         if last_ok is not None:

@@ -2,6 +2,7 @@
 
     python bench/write_floor.py CSV DB           # beside `credits import CSV`
     python bench/write_floor.py --batch DB < JSONL   # beside `credits log --batch < JSONL`
+    python bench/write_floor.py --sql CSV DB | sqlite3 DB   # the same writes with no Python at all
 
 DB is a ledger just made by `credits init` (its tables, indexes and summary trigger). This
 script writes the CSV's rows into it the fastest way the standard library allows, and nothing
@@ -23,6 +24,12 @@ in its own savepoint, so that one line's failure would undo that line only), its
 its grant's total, in transactions of 2,000 lines with the summary caught up at each commit, and
 one result line (the event's id) per line on stdout. It neither prices nor checks anything: each
 event costs one credit, drawn from the current cycle's allowance grant.
+
+With --sql it prints a script for the sqlite3 tool that makes the same writes as the first form
+with no Python at all: `.import` of the CSV into a temporary table, then one INSERT … SELECT a
+table (the fingerprint by the tool's sha3(), the allowance grants, the allocations, the grants'
+totals, the summary), in one BEGIN IMMEDIATE transaction. Its time is what the schema's rows
+and indexes cost SQLite itself: the bound under any import into this schema, in any language.
 """
 
 import csv
@@ -142,8 +149,53 @@ def batch(db: str) -> None:
     conn.close()
 
 
+def sql_script(path: str, db: str) -> str:
+    """The sqlite3 tool's script for --sql: the first form's writes, in SQL alone."""
+    with sqlite3.connect(db) as conn:
+        trigger = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0]
+    month_start = "substr(at, 1, 7) || '-01T00:00:00.000000Z'"
+    content = ("stored, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli,"
+               " app, member, key, note")
+    return f"""PRAGMA synchronous=FULL;
+BEGIN IMMEDIATE;
+CREATE TEMP TABLE raw (at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits, app,
+                       member, key, note);
+.import --csv --skip 1 '{path.replace("'", "''")}' raw
+DROP TRIGGER events_usage_days;
+CREATE TEMP TABLE since AS SELECT coalesce(max(id), 0) AS id FROM events;
+INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)
+  SELECT DISTINCT w.id, r.pool, 'allowance', 1000000000, {month_start},
+         date(substr(at, 1, 7) || '-01', '+1 month') || 'T00:00:00.000000Z', {month_start}, w.plan || ' plan allowance'
+  FROM raw r, workspaces w WHERE true ON CONFLICT DO NOTHING;
+WITH e AS (
+  SELECT substr(at, 1, 19) || '.000000Z' AS stored, pool, action, nullif(model, '') AS model,
+         nullif(scope, '') AS scope, CAST(quantity AS INTEGER) AS quantity,
+         CAST(nullif(seconds, '') AS INTEGER) AS seconds, CAST(nullif(chars, '') AS INTEGER) AS chars,
+         custom_domain = 'true' AS custom_domain, CAST(round(credits * 1000) AS INTEGER) AS credits_milli,
+         nullif(app, '') AS app, nullif(member, '') AS member, nullif(key, '') AS key, nullif(note, '') AS note
+  FROM raw ORDER BY rowid)
+INSERT INTO events ({', '.join(COLUMNS[1:])})
+  SELECT (SELECT id FROM workspaces), stored, '2026-12-31T20:00:00.000000Z', pool, action, model, scope, quantity,
+         seconds, chars, custom_domain, credits_milli, app, member, note, key,
+         lower(hex(substr(sha3(json_array({content}), 256), 1, 16)))
+  FROM e;
+INSERT INTO allocations
+  SELECT e.id, g.id, e.credits_milli FROM events e JOIN grants g
+    ON g.workspace_id = e.workspace_id AND g.pool = e.pool AND g.source = 'allowance'
+   AND g.starts_at = substr(e.at, 1, 7) || '-01T00:00:00.000000Z'
+  WHERE e.id > (SELECT id FROM since);
+INSERT INTO grant_usage SELECT grant_id, sum(credits_milli) FROM allocations GROUP BY grant_id
+  ON CONFLICT DO UPDATE SET used_milli = excluded.used_milli;
+{SUMMARY.replace("?", "(SELECT id FROM since)")};
+{trigger};
+COMMIT;
+"""
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--batch":
         batch(sys.argv[2])
+    elif sys.argv[1] == "--sql":
+        sys.stdout.write(sql_script(sys.argv[2], sys.argv[3]))
     else:
         main(sys.argv[1], sys.argv[2])
