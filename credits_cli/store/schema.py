@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation", "005_foresight",
-         "006_report_indexes", "007_usage_days", "008_fingerprints_by_instant"]
+         "006_report_indexes", "007_usage_days", "008_fingerprints_by_instant", "009_events_in_order"]
 VERSION = len(NAMES)
 
 
@@ -249,6 +249,16 @@ def _migrations():
         # put each new event on a random page of its own (on a 1M ledger, a page read and written per
         # insert): import's lookups name the instant and the fingerprint instead.
         db.execute("DROP INDEX IF EXISTS events_fingerprint")
+
+    @migrations(name="009_events_in_order")
+    def events_in_order(db):
+        # Export, import's look-ups and the events after a back-dated one read events in the ledger's
+        # order, by instant and then id. With id right after the instant, this index holds them in that
+        # order: events of one instant no longer go through a sorter (on a 1M ledger, a tenth of an
+        # export). A report's range reads the same index entries, now a few bytes longer.
+        db.execute("DROP INDEX events_at")
+        db.execute("CREATE INDEX events_at ON events(workspace_id, at, id, pool, credits_milli, app, member, action,"
+                   " model)")
 
     return migrations
 
