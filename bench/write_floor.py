@@ -151,6 +151,8 @@ def batch(db: str) -> None:
 
 def sql_script(path: str, db: str) -> str:
     """The sqlite3 tool's script for --sql: the first form's writes, in SQL alone."""
+    if "'" in path:  # the tool takes a dot-command's quoted argument as it is: no way to escape a quote
+        raise SystemExit(f"write_floor.py: the sqlite3 tool cannot .import a path with a quote: {path}")
     with sqlite3.connect(db) as conn:
         trigger = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0]
     month_start = "substr(at, 1, 7) || '-01T00:00:00.000000Z'"
@@ -160,7 +162,7 @@ def sql_script(path: str, db: str) -> str:
 BEGIN IMMEDIATE;
 CREATE TEMP TABLE raw (at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits, app,
                        member, key, note);
-.import --csv --skip 1 '{path.replace("'", "''")}' raw
+.import --csv --skip 1 '{path}' raw
 DROP TRIGGER events_usage_days;
 CREATE TEMP TABLE since AS SELECT coalesce(max(id), 0) AS id FROM events;
 INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)
