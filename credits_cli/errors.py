@@ -48,8 +48,9 @@ class Refused(CreditsError):
     exit_code = EXIT_REFUSED
     code = "refused"
 
-    def __init__(self, message: str, *, pool: str, short: int, resets_at=None):
+    def __init__(self, message: str, *, pool: str, short: int, resets_at=None, limit: str = "pool"):
         super().__init__(message)
         self.pool = pool
         self.short = short  # milli-credits missing
         self.resets_at = resets_at
+        self.limit = limit  # what was not enough: "pool" (its credits), "daily_cap" or "budget"

@@ -470,7 +470,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                                     {**row, "recorded_at": recorded, "payload": None})
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
-                                      short=r.short, resets_at=r.resets_at) from None
+                                      short=r.short, resets_at=r.resets_at, limit=r.limit) from None
                 if src is not None and src in voided:
                     local[src] = eid
                 added[v["pool"]] += v["credits_milli"]

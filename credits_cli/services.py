@@ -28,6 +28,7 @@ DEFAULT_WORKSPACE = "default"
 _TINY = timedelta(microseconds=1)
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _UNSAFE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # control and text-direction characters
+_SURROGATE = re.compile("[\ud800-\udfff]")  # no character: what is left of invalid UTF-8
 
 
 @contextmanager
@@ -60,6 +61,8 @@ def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None
         raise BadInput(field, f"is {len(value):,} characters long; at most {limit} are allowed")
     if _UNSAFE.search(value):
         raise BadInput(field, "contains control or text-direction characters")
+    if _SURROGATE.search(value):  # bytes that were not UTF-8 (argv), or a lone \ud800 escape in JSON
+        raise BadInput(field, "is not valid UTF-8 text")
     return value
 
 
@@ -366,7 +369,7 @@ def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None,
             raise Refused(
                 f"over budget: {kind} {name!r} may spend {fmt(budget)} {pool} credits a cycle, {fmt(used)} spent,"
                 f" this costs {fmt(cost)} ({fmt(short)} short); the budget resets at {iso(cycle.end)}",
-                pool=pool, short=short, resets_at=cycle.end,
+                pool=pool, short=short, resets_at=cycle.end, limit="budget",
             )
 
 
@@ -573,7 +576,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
     except _DryRun as d:
         return d.result
     except Refused as r:
-        if not req.dry_run and r.resets_at is not None and not r.message.startswith("daily cap"):
+        if not req.dry_run and r.resets_at is not None and r.limit == "pool":  # the pool ran out, not a cap
             _note_refusal(session, r)
         raise
 
@@ -636,7 +639,7 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
                 f"daily cap reached: this costs {amount(cost, 'message')} and the {plan.name} plan allows"
                 f" {fmt(plan.daily_message_cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
                 f" the day resets at {iso(day.end)} ({local_end})",
-                pool=pool, short=cost - day_left, resets_at=day.end,
+                pool=pool, short=cost - day_left, resets_at=day.end, limit="daily_cap",
             )
     event_id = repo.insert_event(conn, ws.id, values)
     try:

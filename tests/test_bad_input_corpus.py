@@ -39,6 +39,12 @@ CASES = [
     # names and notes
     *[(["log", "SendEmail", option, v], option) for option in ("--app", "--member", "--key") for v in
       ("", " ", LONG, "bob\x1b[31m", "evil\u202etxt", "a\x00b", "tab\there")],
+    # bytes that are not UTF-8 (Python hands them over as lone surrogates), on the lean log path and the others
+    *[(["log", "SendEmail", option, "caf\udce9"], option) for option in ("--app", "--member", "--key", "--note")],
+    (["log", "SendEmail", "--app=\udcff"], "--app"), (["--workspace", "\udcff", "balance"], "--workspace"),
+    (["grant", "--pool", "message", "--credits", "1", "--reason", "x\udcffy"], "--reason"),
+    (["apps", "--app", "\udcff"], "--app"), (["events", "--member", "\udcff"], "--member"),
+    (["budget", "set", "--app", "\udcff", "--pool", "integration", "--credits", "5"], "--app"),
     (["log", "SendEmail", "--note", "x" * 2001], "--note"), (["log", "SendEmail", "--note", "\u2066hidden"], "--note"),
     (["log", "SendEmail", "--json", "--quiet"], "--quiet"), (["log", "SendEmail", "--bogus"], "--bogus"),
     # global options
@@ -106,6 +112,8 @@ CASES = [
 ]
 
 FILES = [
+    ('{"at": "2026-03-05T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": 1,'
+     ' "app": "\\ud800"}\n', "line 1: app: is not valid UTF-8"),
     ("at,pool,action,quantity,credits\n2026-03-31T00:00:00Z,integration,SendEmail,1,1\n", "line 2: at:"),
     ("at,pool,action,quantity,credits\n2026-03-29T02:30:00,integration,SendEmail,1,1\n", "line 2: at:"),
     ("at,pool,action,quantity,credits\n2026-03-05T00:00:00Z,integration,SendEmail,1,nan\n", "line 2: credits:"),

@@ -185,3 +185,30 @@ def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_text_that_is_not_utf8_is_one_bad_line_and_the_others_are_recorded(tmp_path):
+    """A lone surrogate (a JSON \\ud800 escape) in a value or a key: that line's error, not the batch's."""
+    db = tmp_path / "b.db"
+    assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "app": "ok"}, '{"action": "SendEmail",'
+                                                  ' "app": "\\ud800"}', '{"\\udc00": 1}',
+                                                  {"action": "SendEmail", "app": "ok2"}))
+    assert r.returncode == 2 and r.stderr == ""
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x.get("id") for x in out] == [1, None, None, 2]
+    assert out[1]["error"]["field"] == "app" and "not valid UTF-8" in out[1]["error"]["message"]
+    assert out[2]["error"]["field"] == "\\udc00"
+    assert [e[10] for e in events(db)] == ["ok", "ok2"]
+
+
+def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(tmp_path):
+    db = tmp_path / "b.db"
+    assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
+    for args in ([b"--app", b"caf\xe9"], [b"--note=\xff", b"-q"]):
+        r = subprocess.run([os.fsencode(sys.executable), b"-m", b"credits_cli", b"log", b"SendEmail", *args],
+                           env=env, capture_output=True, timeout=120)
+        assert r.returncode == 2 and r.stdout == b""
+        assert r.stderr.decode().count("\n") == 1 and "is not valid UTF-8 text" in r.stderr.decode()
+    assert events(db) == []

@@ -93,6 +93,8 @@ def test_a_budget_stops_the_third_gpt5_call_on_a_30_credit_budget(cli):
     line = one_line_error(cli("log", "invokeLLM", "--model", "gpt-5", "--app", "crm", now=now), code=3)
     assert "over budget" in line and "app 'crm'" in line and "(15 short)" in line
     assert cli.dump() == before
+    # the pool has credits left: a budget's refusal writes no "used up its credits" notice to the outbox
+    assert cli.json("notifications", now=now) == []
     assert cli("log", "invokeLLM", "--model", "gpt-5", "--app", "other", now=now).exit_code == 0
     rows = cli.json("budget", "list", now=now)
     assert rows == [{"kind": "app", "name": "crm", "pool": "integration", "credits": 30, "used": 30, "left": 0,

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import EXIT_BAD_INPUT, BadInput
-from .out import emit_json, exit_code, failures, say, usage  # noqa: F401 (the commands import them from here)
+from .out import emit_json, exit_code, failures, say, undecodable, usage  # noqa: F401 (the commands import them from here)
 from .spec import USAGE, Param
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
@@ -121,6 +121,10 @@ class CreditsGroup(TyperGroup):
         if args is None:
             args = sys.argv[1:]
         args = hoist_globals(list(args), self)
+        field = undecodable(args)
+        if field is not None:
+            say(f"{field}: is not valid UTF-8 text; nothing was changed")
+            sys.exit(EXIT_BAD_INPUT)
         try:
             rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
                               standalone_mode=False, **extra)

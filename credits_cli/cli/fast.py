@@ -88,7 +88,12 @@ def run(args: list[str]) -> int | None:
     if parsed is None:
         return None
     glob, params = parsed
-    from .out import exit_code
+    from ..errors import BadInput
+    from .out import exit_code, undecodable
+
+    field = undecodable(args)
+    if field is not None:
+        return exit_code(BadInput(field, "is not valid UTF-8 text; nothing was changed"))
 
     session = None
     try:

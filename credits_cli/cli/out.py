@@ -69,6 +69,30 @@ def exit_code(e: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
+PATH_OPTIONS = ("--db", "--catalog", "--output", "-o", "--input-file")  # a file's name may be any bytes
+
+
+def undecodable(args: list[str]) -> str | None:
+    """The option (or "argument") whose text held bytes that are not UTF-8, or None.
+
+    Python hands such bytes over as lone surrogates, which SQLite and JSON cannot
+    take. A file's name may be any bytes, so a path passes: the value of an
+    option that names a file, or an argument naming a file that exists.
+    """
+    import re
+
+    bad = re.compile("[\ud800-\udfff]")
+    for i, a in enumerate(args):
+        if not bad.search(a):
+            continue
+        name, _, value = a.partition("=") if a.startswith("--") and "=" in a else ("", "", a)
+        before = args[i - 1] if i > 0 else ""
+        if name in PATH_OPTIONS or (not name and before in PATH_OPTIONS) or os.path.exists(value):
+            continue
+        return name or (before if before.startswith("-") else "argument")
+    return None
+
+
 def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
     """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
     from ..domain.money import parse_count, parse_credits
