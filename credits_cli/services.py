@@ -28,7 +28,7 @@ DEFAULT_WORKSPACE = "default"
 _TINY = timedelta(microseconds=1)
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _UNSAFE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # control and text-direction characters
-_SURROGATE = re.compile("[\ud800-\udfff]")  # no character: what is left of invalid UTF-8
+NOT_UTF8 = re.compile("[\ud800-\udfff]")  # lone surrogates: what Python makes of bytes that are not UTF-8
 
 
 @contextmanager
@@ -61,7 +61,7 @@ def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None
         raise BadInput(field, f"is {len(value):,} characters long; at most {limit} are allowed")
     if _UNSAFE.search(value):
         raise BadInput(field, "contains control or text-direction characters")
-    if _SURROGATE.search(value):  # bytes that were not UTF-8 (argv), or a lone \ud800 escape in JSON
+    if NOT_UTF8.search(value):  # bytes that were not UTF-8 (argv), or a lone \ud800 escape in JSON
         raise BadInput(field, "is not valid UTF-8 text")
     return value
 

@@ -7,15 +7,12 @@ pays only for what recording an event needs.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from decimal import Decimal
 
 from ..errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
 from .out import emit_json, error_json, failures, say, usage
 from .spec import BATCH_KEYS
-
-_SURROGATE = re.compile("[\ud800-\udfff]")  # what is left of bytes that were not UTF-8
 
 BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once it commits)
 
@@ -156,9 +153,11 @@ def _params(raw: bytes, base: dict) -> dict:
         raise BadInput("", f"not valid JSON ({getattr(e, 'msg', e)})") from None
     if not isinstance(obj, dict):
         raise BadInput("", "is not a JSON object of log's options (e.g. {\"action\": \"SendEmail\"})")
+    from ..services import NOT_UTF8
+
     p = dict(base)
     for k, v in obj.items():
-        if _SURROGATE.search(k) or isinstance(v, str) and _SURROGATE.search(v):  # a lone \ud800 escape
+        if NOT_UTF8.search(k) or isinstance(v, str) and NOT_UTF8.search(v):  # a lone \ud800 escape
             raise BadInput(k.encode("utf-8", "backslashreplace").decode(), "is not valid UTF-8 text")
         spec = BATCH_KEYS.get(k)
         if spec is None:

@@ -79,11 +79,12 @@ def undecodable(args: list[str]) -> str | None:
     take. A file's name may be any bytes, so a path passes: the value of an
     option that names a file, or an argument naming a file that exists.
     """
-    import re
+    if all(a.isascii() for a in args):
+        return None
+    from ..services import NOT_UTF8
 
-    bad = re.compile("[\ud800-\udfff]")
     for i, a in enumerate(args):
-        if not bad.search(a):
+        if not NOT_UTF8.search(a):
             continue
         name, _, value = a.partition("=") if a.startswith("--") and "=" in a else ("", "", a)
         before = args[i - 1] if i > 0 else ""
