@@ -485,6 +485,10 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         conn.memo = conn.pending = None
         conn.execute("DROP TABLE IF EXISTS temp.staged")
         conn.execute("DROP TABLE IF EXISTS temp.forced")
+    if dry_run:
+        session.drop_created()  # a first-use workspace is not kept by a dry run either
+    else:
+        session.keep_created()  # the import is durable before it is reported
     return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
 

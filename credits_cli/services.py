@@ -139,18 +139,41 @@ class Session:
         )
 
     def workspace(self) -> repo.WorkspaceRow:
-        """The session's workspace; `default` is created on first use (free plan, anchored now)."""
+        """The session's workspace; `default` is created on first use (free plan, anchored now).
+
+        The creation is the command's to keep: its transaction stays open until the command has
+        succeeded (`keep_created`, called by the CLI and by an import that wrote), and closing the
+        session without that rolls it back, so a command refused for bad input changes nothing.
+        """
         ws = self.existing_workspace()
         if ws is not None:
             return ws
-        with immediate(self.conn):
-            ws = repo.get_workspace(self.conn, self.workspace_name)
-            created = ws is None
-            if created:
-                ws = self.create_default()
-        if created:
+        conn = self.conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+            self.creating = True
+        ws = repo.get_workspace(conn, self.workspace_name)  # another process may have created it meanwhile
+        if ws is None:
+            ws = self.create_default()
             self.created_notice(ws)
         return ws
+
+    creating = False  # a first-use `default` waits in an open transaction for the command's outcome
+
+    def keep_created(self) -> None:
+        """The command succeeded: commit the workspace it created on first use (and what it wrote with it)."""
+        if self.creating:
+            self.creating = False
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def drop_created(self) -> None:
+        """A dry run: the workspace created on first use is not kept either."""
+        if self.creating:
+            self.creating = False
+            self.notices.clear()
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
     @contextmanager
     def writing(self):
@@ -304,14 +327,17 @@ def balance(session: Session) -> Balance:
     ws = session.workspace()
     now = session.now_in(ws)
     conn = session.conn
-    conn.execute("BEGIN")  # one snapshot for both pools
+    began = not conn.in_transaction  # (a first-use workspace's transaction is a snapshot already)
+    if began:
+        conn.execute("BEGIN")  # one snapshot for both pools
     try:
         plans = Plans(session, conn, ws)
         pools = {p: pool_balance(conn, ws, plans, p, now) for p in catalog_mod.POOLS}
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
     finally:
-        conn.execute("COMMIT")
+        if began:
+            conn.execute("COMMIT")
     return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
 
 

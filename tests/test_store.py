@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import one_line_error
+
 from credits_cli.store import schema
 
 
@@ -84,3 +86,52 @@ def test_a_database_of_the_first_schema_migrates_forward_without_loss(cli, tmp_p
     again = cli.json("log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", "--key", "k1",
                      now="2026-03-06T00:00:00Z")
     assert again["replayed"] is True and again["id"] == 1
+
+
+# --- a first use that fails leaves no workspace ------------------------------------------------------
+
+FIRST_NOW = "2026-11-21T12:00:00Z"
+
+
+def _workspaces(db) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'workspaces'").fetchone():
+            return []  # refused before the ledger was opened
+        return [r[0] for r in conn.execute("SELECT name FROM workspaces")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("args,field", [
+    (["apps", "--since", "garbage"], "--since"), (["daily", "--pool", "foo"], "--pool"), (["show", "1"], "ID"),
+    (["budget", "set", "--app", "crm", "--pool", "gold", "--credits", "5"], "--pool"),
+    (["import", "{old}"], "line 2: at"),
+])
+def test_a_first_command_refused_for_bad_input_does_not_create_the_default_workspace(cli, tmp_path, args, field):
+    """Exit 2 changes nothing: the `default` workspace a first command would create is not kept. Kept, it
+    would be anchored at that instant, and the import of real history would then be refused."""
+    old = tmp_path / "old.csv"
+    old.write_text("at,pool,action,quantity,credits\n2026-01-05T00:00:00Z,integration,SendEmail,1,1\n")
+    r = cli(*[a.format(old=old) for a in args], now=FIRST_NOW)
+    if args[0] == "import":  # a file's bad rows are named one a line, then the summary
+        assert r.exit_code == 2 and field in r.stderr and "Traceback" not in r.stderr
+    else:
+        one_line_error(r, field=field)
+    assert _workspaces(cli.db) == []
+    # the same import after `init` with the real start goes through
+    assert cli("init", "--plan", "builder", "--start", "2026-01-01T00:00:00Z", now=FIRST_NOW).exit_code == 0
+    assert cli("import", str(old), now=FIRST_NOW).exit_code == 0
+
+
+def test_a_first_dry_run_import_keeps_nothing_and_a_first_report_keeps_its_workspace(cli, tmp_path):
+    now_row = tmp_path / "now.csv"
+    now_row.write_text(f"at,pool,action,quantity,credits\n{FIRST_NOW},integration,SendEmail,1,1\n")
+    r = cli("import", str(now_row), "--dry-run", now=FIRST_NOW)
+    assert r.exit_code == 0 and "would add 1 event" in r.stdout
+    assert _workspaces(cli.db) == []
+    r = cli("balance", now=FIRST_NOW)
+    assert r.exit_code == 0 and "created workspace 'default'" in r.stderr
+    assert _workspaces(cli.db) == ["default"]
+    r = cli("import", str(now_row), now=FIRST_NOW)
+    assert r.exit_code == 0 and "added 1 event" in r.stdout

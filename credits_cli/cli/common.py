@@ -117,6 +117,13 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
 class CreditsGroup(TyperGroup):
     """Runs the command and turns every failure into one line on stderr and a documented exit code."""
 
+    def invoke(self, ctx):
+        rv = super().invoke(ctx)
+        keep = getattr(ctx.obj, "keep_created", None)
+        if keep is not None:
+            keep()  # the command succeeded: a first-use workspace is kept (services.Session)
+        return rv
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if args is None:
             args = sys.argv[1:]

@@ -249,6 +249,7 @@ def register(app: typer.Typer) -> None:
                     version = s.conn.execute("PRAGMA data_version").fetchone()[0]
                     if version != last or time.monotonic() - drawn > 60:
                         b = services.balance(s)
+                        s.keep_created()  # a first-use workspace is not left holding the write lock while watching
                         if sys.stdout.isatty():
                             print("\x1b[2J\x1b[H", end="")
                         human.balance(b, reports.distribution(s, "app", pool="integration"))
