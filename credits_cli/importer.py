@@ -21,6 +21,7 @@ from .domain.catalog import POOLS
 from .domain.cycles import from_storage, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
 from .domain.money import parse_count, parse_credits, shown
+from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
 from .render.output import unquote_cell
 from .services import Plans, Session, check_name, correct, debit, user_file_errors
@@ -177,7 +178,7 @@ def _one_of(value: str | None, names, field: str, action: str) -> str | None:
     return matches[0]
 
 
-def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
+def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans) -> dict:
     """Validate one record into the events table's values (raises BadInput naming the field)."""
     if not isinstance(raw, dict):
         raise BadInput("", "is not an object with the export's fields")
@@ -215,6 +216,9 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now) -> dict:
         custom_domain = 1
     else:
         raise BadInput("custom_domain", f"{shown(cd)} is not true or false")
+    refused = plan_refuses(action, plans.at(at), bool(custom_domain))  # as `log` refuses it, at the row's instant
+    if refused is not None:
+        raise BadInput(*refused)
     corrects = _number_text(raw.get("corrects"), "corrects")
     credits_text = _number_text(raw["credits"], "credits")
     if corrects is not None:
@@ -393,6 +397,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
     conn = session.conn
+    plans = Plans(session, conn, ws)  # the plan in force at each row's instant: its features
 
     _stage(conn)
     errors: list[tuple[int, str]] = []
@@ -404,7 +409,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             try:
                 if isinstance(raw, Exception):
                     raise BadInput("", str(raw))
-                values = _row(session, raw, is_csv, zone, ws, now)
+                values = _row(session, raw, is_csv, zone, ws, now, plans)
             except BadInput as e:
                 errors.append((line, f"{label} line {line}: {e.message.lstrip(': ')}"))
                 continue

@@ -434,3 +434,23 @@ def test_write_events_writes_what_the_generic_writer_writes(rows, fmt, packed):
     n = write_events([fast[:3], fast[3:]], fmt, got, shape_fields)
     assert n == len(rows)
     assert got.getvalue() == expected.getvalue()
+
+
+def test_import_refuses_what_the_plan_at_the_rows_instant_does_not_allow_as_log_does(cli, tmp_path):
+    """Automations and custom-domain email need a plan feature: `log` refuses them on the free plan, and so
+    does an import of the same uses (named by line and field, nothing imported)."""
+    now = "2026-11-21T12:00:00Z"
+    assert cli("init", "--plan", "free", "--start", "2026-11-01T00:00:00Z", now=now).exit_code == 0
+    path = tmp_path / "feat.csv"
+    path.write_text("at,pool,action,quantity,credits,custom_domain\n"
+                    "2026-11-20T10:00:00Z,integration,automation,1,1,false\n"
+                    "2026-11-20T10:00:00Z,integration,SendEmail,1,2,true\n"
+                    "2026-11-20T10:00:00Z,integration,SendEmail,1,1,false\n")
+    before = cli.dump()
+    r = cli("import", str(path), now=now)
+    assert r.exit_code == 2, r.stderr
+    assert "line 2: action: automation needs a plan with 'automations'" in r.stderr
+    assert "line 3: custom_domain: needs a plan with" in r.stderr and "line 4" not in r.stderr
+    assert cli.dump() == before
+    for args in (["log", "automation"], ["log", "SendEmail", "--custom-domain"]):
+        assert cli(*args, now=now).exit_code == 2

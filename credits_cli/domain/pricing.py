@@ -37,6 +37,15 @@ class Quote:
     credits: int  # milli-credits for all `count` actions
 
 
+def plan_refuses(action: Action, plan: Plan, custom_domain: bool) -> tuple[str, str] | None:
+    """("action" or "custom_domain", why) when `plan` lacks a feature this use needs, else None."""
+    if action.requires and action.requires not in plan.features:
+        return "action", f"{action.name} needs a plan with {action.requires!r} (the {plan.name} plan has none)"
+    if custom_domain and action.custom_domain_requires and action.custom_domain_requires not in plan.features:
+        return "custom_domain", f"needs a plan with {action.custom_domain_requires!r} (the {plan.name} plan has none)"
+    return None
+
+
 def price(action: Action, usage: Usage, plan: Plan) -> Quote:
     """Price `usage` of `action` on `plan`; refuse options that do not apply."""
     name = action.name
@@ -51,10 +60,9 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
     only_for("--chars", usage.chars is None or action.per == "block", "GenerateSpeech")
     only_for("--custom-domain", not usage.custom_domain or action.custom_domain_price is not None, "SendEmail")
 
-    if action.requires and action.requires not in plan.features:
-        raise BadInput("ACTION", f"{name} needs a plan with {action.requires!r} (the {plan.name} plan has none)")
-    if usage.custom_domain and action.custom_domain_requires and action.custom_domain_requires not in plan.features:
-        raise BadInput("--custom-domain", f"needs a plan with {action.custom_domain_requires!r} (the {plan.name} plan has none)")
+    refused = plan_refuses(action, plan, usage.custom_domain)
+    if refused is not None:
+        raise BadInput("ACTION" if refused[0] == "action" else "--custom-domain", refused[1])
 
     model = None
     if action.models:
