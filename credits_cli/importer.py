@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .domain.catalog import POOLS
 from .domain.cycles import from_storage, iso, parse_instant, parse_zone, storage
-from .domain.events import fingerprint
+from .domain.events import EXPORT_FIELDS, fingerprint
 from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
@@ -132,6 +132,10 @@ def _records(f, label: str):
         twice = sorted({c for c in header if header.count(c) > 1})
         if twice:
             raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
+        unknown = [c for c in header if c not in EXPORT_FIELDS]
+        if unknown:  # a misspelled column (membr) would be dropped from every row without a word
+            raise BadInput("FILE", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
+                                   f" of an export (columns: {', '.join(EXPORT_FIELDS)})")
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
@@ -182,6 +186,9 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
     """Validate one record into the events table's values (raises BadInput naming the field)."""
     if not isinstance(raw, dict):
         raise BadInput("", "is not an object with the export's fields")
+    for k in raw:
+        if k not in EXPORT_FIELDS:  # as a CSV header's unknown column: a misspelled key loses its value
+            raise BadInput(shown(k), f"is not a field of an export ({', '.join(EXPORT_FIELDS)})")
     for f in REQUIRED:
         if raw.get(f) in (None, ""):
             raise BadInput(f, "is missing")

@@ -112,6 +112,10 @@ CASES = [
 ]
 
 FILES = [
+    ("at,pool,action,quantity,credits,membr\n2026-03-05T00:00:00Z,integration,SendEmail,1,1,ana\n",
+     "line 1: the header names 'membr', not a column"),
+    ('{"at": "2026-03-05T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": 1,'
+     ' "membr": "ana"}\n', "line 1: 'membr': is not a field"),
     ('{"at": "2026-03-05T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": 1,'
      ' "app": "\\ud800"}\n', "line 1: app: is not valid UTF-8"),
     ("at,pool,action,quantity,credits\n2026-03-31T00:00:00Z,integration,SendEmail,1,1\n", "line 2: at:"),

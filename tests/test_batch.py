@@ -212,3 +212,15 @@ def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(tmp_path
         assert r.returncode == 2 and r.stdout == b""
         assert r.stderr.decode().count("\n") == 1 and "is not valid UTF-8 text" in r.stderr.decode()
     assert events(db) == []
+
+
+def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
+    """{"count": 3, "count": 4} is a mistake: JSON parsers keep one of the two, silently."""
+    db = tmp_path / "b.db"
+    assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
+    r = credits(db, "log", "--batch", stdin=lines('{"action": "SendEmail", "count": 3, "count": 4}',
+                                                  {"action": "SendEmail", "count": 2}))
+    assert r.returncode == 2 and r.stderr == ""
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert out[0]["line"] == 1 and out[0]["error"]["field"] == "count" and "twice" in out[0]["error"]["message"]
+    assert out[1]["quantity"] == 2 and [e[5] for e in events(db)] == [2]

@@ -141,14 +141,31 @@ def _lines(read):
         yield n, [pending]
 
 
+class _Twice(ValueError):
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
+
+
+def _once(pairs: list) -> dict:
+    """A JSON object whose keys are all different ({"count": 3, "count": 4} is a mistake, not 4)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        raise _Twice(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
 def _params(raw: bytes, base: dict) -> dict:
     """One --batch line as log's parameters (its keys are the options' names)."""
     import json
 
     try:
-        obj = json.loads(raw, parse_float=Decimal)
+        obj = json.loads(raw, parse_float=Decimal, object_pairs_hook=_once)
     except RecursionError:
         raise BadInput("", "not valid JSON (nested too deeply)") from None
+    except _Twice as e:
+        raise BadInput(e.key.encode("utf-8", "backslashreplace").decode(), "is given twice") from None
     except ValueError as e:
         raise BadInput("", f"not valid JSON ({getattr(e, 'msg', e)})") from None
     if not isinstance(obj, dict):
