@@ -401,6 +401,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     path = Path(file).expanduser()
     label = path.name
     ws = session.workspace()
+    session.keep_created()  # not held open through the checks: concurrent `credits log` calls must not wait
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
     conn = session.conn
@@ -497,10 +498,6 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         conn.memo = conn.pending = None
         conn.execute("DROP TABLE IF EXISTS temp.staged")
         conn.execute("DROP TABLE IF EXISTS temp.forced")
-    if dry_run:
-        session.drop_created()  # a first-use workspace is not kept by a dry run either
-    else:
-        session.keep_created()  # the import is durable before it is reported
     return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
 

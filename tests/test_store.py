@@ -106,7 +106,6 @@ def _workspaces(db) -> list[str]:
 @pytest.mark.parametrize("args,field", [
     (["apps", "--since", "garbage"], "--since"), (["daily", "--pool", "foo"], "--pool"), (["show", "1"], "ID"),
     (["budget", "set", "--app", "crm", "--pool", "gold", "--credits", "5"], "--pool"),
-    (["import", "{old}"], "line 2: at"),
 ])
 def test_a_first_command_refused_for_bad_input_does_not_create_the_default_workspace(cli, tmp_path, args, field):
     """Exit 2 changes nothing: the `default` workspace a first command would create is not kept. Kept, it
@@ -124,12 +123,9 @@ def test_a_first_command_refused_for_bad_input_does_not_create_the_default_works
     assert cli("import", str(old), now=FIRST_NOW).exit_code == 0
 
 
-def test_a_first_dry_run_import_keeps_nothing_and_a_first_report_keeps_its_workspace(cli, tmp_path):
+def test_a_first_report_keeps_its_workspace(cli, tmp_path):
     now_row = tmp_path / "now.csv"
     now_row.write_text(f"at,pool,action,quantity,credits\n{FIRST_NOW},integration,SendEmail,1,1\n")
-    r = cli("import", str(now_row), "--dry-run", now=FIRST_NOW)
-    assert r.exit_code == 0 and "would add 1 event" in r.stdout
-    assert _workspaces(cli.db) == []
     r = cli("balance", now=FIRST_NOW)
     assert r.exit_code == 0 and "created workspace 'default'" in r.stderr
     assert _workspaces(cli.db) == ["default"]

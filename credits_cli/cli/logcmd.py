@@ -174,7 +174,7 @@ def _params(raw: bytes, base: dict) -> dict:
 
     p = dict(base)
     for k, v in obj.items():
-        if NOT_UTF8.search(k) or isinstance(v, str) and NOT_UTF8.search(v):  # a lone \ud800 escape
+        if NOT_UTF8.search(k) or isinstance(v, str) and k != "input" and NOT_UTF8.search(v):  # a lone \ud800 escape
             raise BadInput(k.encode("utf-8", "backslashreplace").decode(), "is not valid UTF-8 text")
         spec = BATCH_KEYS.get(k)
         if spec is None:

@@ -69,7 +69,7 @@ def exit_code(e: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
-PATH_OPTIONS = ("--db", "--catalog", "--output", "-o", "--input-file")  # a file's name may be any bytes
+PATH_OPTIONS = ("--db", "--catalog", "--output", "-o", "--input-file", "--input")  # any bytes: a path, or input only hashed
 
 
 def undecodable(args: list[str]) -> str | None:
