@@ -142,7 +142,7 @@ class Session:
         """The session's workspace; `default` is created on first use (free plan, anchored now).
 
         The creation is the command's to keep: its transaction stays open until the command has
-        succeeded (`keep_created`, called by the CLI and by an import that wrote), and closing the
+        succeeded (`keep_created`, called by the CLI, and by import before it checks its file), and closing the
         session without that rolls it back, so a command refused for bad input changes nothing.
         """
         ws = self.existing_workspace()
@@ -167,13 +167,6 @@ class Session:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")
 
-    def drop_created(self) -> None:
-        """A dry run: the workspace created on first use is not kept either."""
-        if self.creating:
-            self.creating = False
-            self.notices.clear()
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
 
     @contextmanager
     def writing(self):
