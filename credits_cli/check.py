@@ -12,11 +12,82 @@ import stat
 
 from .domain.events import CONTENT_FIELDS, fingerprint
 from .services import Session
-from .store import schema
+from .domain.cycles import from_storage
+from .domain.ledger import Grant, repay_in_order
+from .store import schema, seals
+
+
+# What each guard is for, in the words of a problem that names it.
+_GUARD_ROLE = {
+    "trigger": "refuses a change", "index": "keeps a key unique or a report fast",
+}
+
+
+def _check_guards(conn, problem) -> None:
+    """Triggers and indexes against those a new ledger of this schema has: missing, or changed."""
+    have = schema.guards(conn)
+    for (kind, name), sql in sorted(schema.expected_guards().items()):
+        if name.startswith("idx__sqlite_migrations"):
+            continue
+        if (kind, name) not in have:
+            if name == schema.USAGE_DAYS_TRIGGER_NAME:
+                problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({name}) is missing:"
+                        " events written from now on would be left out of the reports")
+            elif kind == "trigger":
+                problem("missing_guard", f"the trigger {name} is missing: the table it guards can be changed"
+                        " without credits (the ledger is append-only)", guard=name)
+            else:
+                problem("missing_guard", f"the index {name} is missing: it keeps a key unique or a report fast",
+                        guard=name)
+        elif " ".join(have[(kind, name)].split()) != " ".join(sql.split()):
+            problem("changed_guard", f"the {kind} {name} is not the one credits made (it was replaced)", guard=name)
+
+
+def _check_allocations(conn, problem, limit: int = 20) -> None:
+    """Each event's allocations against a repayment of the pool in time order from the entries: the grants,
+    less what voided events still hold of them (those keep what they drew, and their voids give back
+    what was live at the void), then every other event, soonest-expiring grant first."""
+    shown = 0
+    for ws_id, pool in conn.execute("SELECT DISTINCT workspace_id, pool FROM events").fetchall():
+        frozen = dict(conn.execute(
+            "SELECT a.grant_id, sum(a.credits_milli) FROM allocations a JOIN events e ON e.id = a.event_id"
+            " WHERE e.workspace_id = ? AND e.pool = ? AND (e.corrects IS NOT NULL"
+            " OR EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)) GROUP BY a.grant_id", (ws_id, pool)))
+        grants = [Grant(r[0], pool, r[1], r[2], from_storage(r[3]), from_storage(r[4]) if r[4] else None,
+                        from_storage(r[5]), frozen.get(r[0], 0))
+                  for r in conn.execute("SELECT id, source, amount_milli, starts_at, expires_at, granted_at FROM grants"
+                                        " WHERE workspace_id = ? AND pool = ?", (ws_id, pool))]
+        rows = conn.execute(
+            "SELECT e.id, e.at, e.credits_milli, (SELECT group_concat(a.grant_id || ':' || a.credits_milli)"
+            " FROM allocations a WHERE a.event_id = e.id) FROM events e WHERE e.workspace_id = ? AND e.pool = ?"
+            " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
+            " ORDER BY e.at, e.id", (ws_id, pool))
+        written: dict[int, dict] = {}
+
+        def events():
+            for eid, at, cost, parts in rows:
+                written[eid] = {int(g): int(m) for g, m in (p.split(":") for p in parts.split(","))} if parts else {}
+                yield eid, from_storage(at), cost
+
+        for eid, parts in repay_in_order(grants, pool, events()):
+            kept = written.pop(eid)
+            if parts is None or {g: m for g, m in parts.items() if m} == kept:
+                continue  # an event the grants cannot pay is reported as unpaid above
+            shown += 1
+            if shown <= limit:
+                problem("allocation", f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries"
+                        f" it is {_parts(parts)}", event=eid)
+    if shown > limit:
+        problem("allocation", f"{shown - limit} more events are paid otherwise than the entries say")
+
+
+def _parts(parts: dict) -> str:
+    return ", ".join(f"grant {g} {m}" for g, m in sorted(parts.items())) or "no grant"
 
 
 def check_ledger(session: Session) -> dict:
-    """Every derived figure recomputed from the entries; each difference is a problem."""
+    """Every derived figure recomputed from the entries, every entry against its seal, every guard in place;
+    each difference is a problem."""
     conn = session.conn
     problems: list[dict] = []
 
@@ -28,11 +99,13 @@ def check_ledger(session: Session) -> dict:
         # 1. each event is what was written: its content still hashes to its fingerprint
         cols = ", ".join(CONTENT_FIELDS)
         n_events = 0
+        changed_events: set[int] = set()
         for row in conn.execute(f"SELECT id, fingerprint, {cols} FROM events"):
             n_events += 1
             if row[1] is not None and fingerprint(dict(zip(CONTENT_FIELDS, row[2:]))) != row[1]:
-                problem("tampered_event", f"event {row[0]} was changed after it was written (its content no"
-                        " longer matches its fingerprint)", event=row[0])
+                changed_events.add(row[0])
+                problem("tampered_event", f"events {row[0]} was changed after credits wrote it (its content no"
+                        " longer matches its fingerprint)", event=row[0], table="events", id=row[0])
         # 2. what each grant has given equals the sum of its allocations, within 0..amount
         n_grants = 0
         for gid, amount, used, alloc in conn.execute(
@@ -71,12 +144,7 @@ def check_ledger(session: Session) -> dict:
             elif corrects is None and not (starts <= at and (expires is None or at < expires)):
                 problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
                         event=eid, grant=gid)
-        # 5. the daily summary the reports read equals the events it sums, and its trigger keeps it so
-        trigger = schema.USAGE_DAYS_TRIGGER_NAME
-        if conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
-                        ).fetchone()[0] == 0:
-            problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({trigger}) is missing:"
-                    " events written from now on would be left out of the reports")
+        # 5. the daily summary the reports read equals the events it sums
         recomputed = schema.usage_days_rows()
         kept = "SELECT * FROM usage_days"
         for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
@@ -84,6 +152,15 @@ def check_ledger(session: Session) -> dict:
                 problem("usage_summary", f"usage summary {side} the events: workspace {row[0]}, day {row[1]},"
                         f" {row[2]} {row[5]} app {row[3] or '-'} member {row[4] or '-'}: {row[7]} milli-credits,"
                         f" {row[8]} events", day=row[1])
+        # 6. which grants paid each event, recomputed from the events and grants alone
+        _check_allocations(conn, problem)
+        # 7. every entry of every table is the one credits wrote, in its place: seals and chains
+        for p in seals.verify(conn):
+            if not (p["table"] == "events" and p["id"] in changed_events and p["kind"] == "tampered"):
+                problem(p["kind"], p["message"], table=p["table"], id=p["id"])
+        # 8. the guards: append-only triggers, the summary's trigger, the indexes that keep keys unique and
+        # reports fast, as this credits' migrations make them
+        _check_guards(conn, problem)
     finally:
         conn.execute("COMMIT")
     return {"ok": not problems, "events": n_events, "grants": n_grants, "problems": problems}

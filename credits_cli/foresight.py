@@ -17,7 +17,7 @@ from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
-from .store import repo
+from .store import repo, seals
 
 def _days(span: timedelta) -> Decimal:
     """A span in days, exactly, to one decimal (JSON numbers are never floats)."""
@@ -41,11 +41,11 @@ def budget_set(session: Session, app, member, pool, credits) -> dict:
     milli = required_credits(credits)
     with session.writing() as ws:
         now = session.now_in(ws)
-        session.conn.execute("DELETE FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ? AND pool = ?",
-                             (ws.id, kind, name, pool))
-        session.conn.execute(
-            "INSERT INTO budgets (workspace_id, kind, name, pool, credits_milli, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (ws.id, kind, name, pool, milli, storage(now)))
+        for (old,) in session.conn.execute("SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
+                                           " AND pool = ?", (ws.id, kind, name, pool)).fetchall():
+            seals.remove(session.conn, "budgets", old)
+        seals.append(session.conn, "budgets", {"workspace_id": ws.id, "kind": kind, "name": name, "pool": pool,
+                                               "credits_milli": milli, "created_at": storage(now)})
     return {"kind": kind, "name": name, "pool": pool, "credits": milli}
 
 
@@ -68,12 +68,15 @@ def budget_list(session: Session) -> list[dict]:
 def budget_remove(session: Session, app, member, pool) -> int:
     kind, name = _target(app, member)
     with session.writing() as ws:
-        sql = "DELETE FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
+        sql = "SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
         params = [ws.id, kind, name]
         if pool is not None:
             sql += " AND pool = ?"
             params.append(check_pool(pool))
-        n = session.conn.execute(sql, params).rowcount
+        ids = [r[0] for r in session.conn.execute(sql, params).fetchall()]
+        for budget_id in ids:
+            seals.remove(session.conn, "budgets", budget_id)
+        n = len(ids)
     if n == 0:
         raise BadInput(f"--{kind}", f"no budget for {kind} {name!r}")
     return n
@@ -103,11 +106,10 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
         check_name(command, "--exec", limit=2000)
     with session.writing() as ws:
         now = session.now_in(ws)
-        cur = session.conn.execute(
-            "INSERT INTO alerts (workspace_id, pool, at_percent, left_milli, by_mid_cycle, exec, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", (ws.id, pool, percent, left_milli, int(by is not None), command,
-                                              storage(now)))
-    return {"id": cur.lastrowid, "pool": pool, "at_percent": percent, "left": left_milli,
+        alert_id = seals.append(session.conn, "alerts", {
+            "workspace_id": ws.id, "pool": pool, "at_percent": percent, "left_milli": left_milli,
+            "by_mid_cycle": int(by is not None), "exec": command, "created_at": storage(now)})
+    return {"id": alert_id, "pool": pool, "at_percent": percent, "left": left_milli,
             "by_mid_cycle": by is not None, "exec": command}
 
 
@@ -123,8 +125,9 @@ def alert_list(session: Session) -> list[dict]:
 def alert_remove(session: Session, alert_id: str) -> None:
     n = parse_count(alert_id, "ID", maximum=2**62)
     with session.writing() as ws:
-        if session.conn.execute("DELETE FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).rowcount == 0:
+        if session.conn.execute("SELECT 1 FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone() is None:
             raise BadInput("ID", f"no alert {n} in workspace {ws.name!r}")
+        seals.remove(session.conn, "alerts", n)
 
 
 def run_alert_commands(alerts: list[dict], workspace: str) -> None:

@@ -17,7 +17,7 @@ from .domain.money import parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import required_credits, required_pool
 from .services import Plans, Session, _allowance, _ensure_allowance, write_grant, check_name, correct, pool_balance
-from .store import repo
+from .store import repo, seals
 
 
 class RuleRefused(CreditsError):
@@ -149,12 +149,9 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
         conn = session.conn
         if conn.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
             raise BadInput("CODE", f"a coupon {shown(display)} already exists")
-        conn.execute(
-            "INSERT INTO coupons (code, display, pool, amount_milli, expires_at, max_uses, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (normalize_code(display), display, pool, milli, storage(until) if until else None, max_uses,
-             storage(now)),
-        )
+        seals.append(conn, "coupons", {
+            "code": normalize_code(display), "display": display, "pool": pool, "amount_milli": milli,
+            "expires_at": storage(until) if until else None, "max_uses": max_uses, "created_at": storage(now)})
     return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
 
 
@@ -181,8 +178,8 @@ def coupon_redeem(session: Session, code: str) -> dict:
         if max_uses is not None and used >= max_uses:
             raise RuleRefused(f"coupon {display} is used up ({used} of {max_uses} uses)")
         gid = write_grant(conn, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
-        conn.execute("INSERT INTO redemptions (coupon_id, workspace_id, grant_id, at) VALUES (?, ?, ?, ?)",
-                     (cid, ws.id, gid, storage(now)))
+        seals.append(conn, "redemptions", {"coupon_id": cid, "workspace_id": ws.id, "grant_id": gid,
+                                           "at": storage(now)})
         after = pool_balance(conn, ws, Plans(session, conn, ws), pool, now)
     return {"code": display, "grant": gid, "pool": pool, "credits": milli, "expires_at": until,
             "available": after.available}
@@ -233,9 +230,9 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
         if other is not None:
             what = "is waiting for approval" if other[1] == "pending" else "already earned the bonus"
             raise RuleRefused(f"share {other[0]} {what}; the bonus is once per workspace")
-        cur = conn.execute("INSERT INTO shares (workspace_id, platform, url, followers, submitted_at, status)"
-                           " VALUES (?, ?, ?, ?, ?, 'pending')", (ws.id, platform, url.strip(), n, storage(now)))
-    return {"id": cur.lastrowid, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
+        share_id = seals.append(conn, "shares", {"workspace_id": ws.id, "platform": platform, "url": url.strip(),
+                                                 "followers": n, "submitted_at": storage(now), "status": "pending"})
+    return {"id": share_id, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
             "credits": rules.share_bonus}
 
 
@@ -266,6 +263,7 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
                             f"share-to-earn (share {n})")
         conn.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
                      ("approved" if approve else "rejected", storage(now), gid, n))
+        seals.reseal(conn, "shares", n)
     return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
             "credits": rules.share_bonus if approve else 0}
 

@@ -37,7 +37,8 @@ class Cli:
         conn = sqlite3.connect(self.db)
         try:
             return "\n".join(line for line in conn.iterdump()
-                             if outbox or not line.startswith('INSERT INTO "notifications"'))
+                             if outbox or not (line.startswith('INSERT INTO "notifications"')
+                                               or line.startswith('INSERT INTO "seal_heads" VALUES(\'notifications\'')))
         finally:
             conn.close()
 

@@ -64,7 +64,8 @@ def test_check_finds_a_row_tampered_with_in_sqlite(cli):
     r = cli("check", "--json", now=NOW)
     assert r.exit_code == 1
     kinds = {p["kind"] for p in json.loads(r.stdout)["problems"]}
-    assert kinds == {"tampered_event", "unpaid_event", "usage_summary"}  # the day's summary no longer matches it
+    # the day's summary no longer matches it, nor do the grants that paid it; and the trigger is gone
+    assert kinds == {"tampered_event", "unpaid_event", "usage_summary", "allocation", "missing_guard"}
     r = cli("check", now=NOW)
     assert r.exit_code == 1 and "event 1 was changed" in r.stderr
 

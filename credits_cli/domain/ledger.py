@@ -8,7 +8,7 @@ granted, top-ups always last.
 
 from __future__ import annotations
 
-from ..records import record
+from ..records import record, replace
 from datetime import datetime
 
 from ..errors import Refused
@@ -101,3 +101,23 @@ def plan_in_force(initial: tuple[str, str], changes: list[PlanChange], t: dateti
         return initial
     last = max(live, key=lambda x: (x[0], x[1]))[2]  # ties: the later decision (changes come in order)
     return last.plan, last.billing
+
+
+def repay_in_order(grants: list[Grant], pool: str, events):
+    """Recompute which grants pay each event, from the entries alone: `events` are (id, instant, cost) in
+    ledger order (time, then id), `grants` start with what voided events still hold of them. Yields
+    (id, {grant id: milli-credits}), or (id, None) for an event the grants cannot pay.
+
+    This is what the ledger keeps by construction (every write pays the events after it again, in
+    order), so `credits check` holds the written allocations against it.
+    """
+    held = {g.id: g for g in grants if g.pool == pool}
+    for event_id, t, cost in events:
+        try:
+            parts = allocate(list(held.values()), pool, t, cost)
+        except Refused:
+            yield event_id, None
+            continue
+        for g, take in parts:
+            held[g.id] = replace(g, used=g.used + take)
+        yield event_id, {g.id: take for g, take in parts}

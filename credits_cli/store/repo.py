@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ..domain.cycles import from_storage, storage
 from ..domain.ledger import Grant, PlanChange
+from . import seals
 
 
 @record
@@ -51,10 +52,8 @@ def get_workspace(conn: sqlite3.Connection, name: str) -> WorkspaceRow | None:
 
 
 def insert_workspace(conn, name, plan, billing, anchor, timezone, created_at) -> WorkspaceRow:
-    conn.execute(
-        "INSERT INTO workspaces (name, plan, billing, anchor, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (name, plan, billing, storage(anchor), timezone, storage(created_at)),
-    )
+    seals.append(conn, "workspaces", {"name": name, "plan": plan, "billing": billing, "anchor": storage(anchor),
+                                      "timezone": timezone, "created_at": storage(created_at)})
     return get_workspace(conn, name)
 
 
@@ -63,6 +62,7 @@ def update_workspace(conn, ws_id, plan, billing, anchor, timezone) -> None:
         "UPDATE workspaces SET plan = ?, billing = ?, anchor = ?, timezone = ? WHERE id = ?",
         (plan, billing, storage(anchor), timezone, ws_id),
     )
+    seals.reseal(conn, "workspaces", ws_id)
 
 
 def count_entries(conn, ws_id) -> int:
@@ -118,13 +118,9 @@ def allowance_grant(conn, ws_id: int, pool: str, starts_at: datetime) -> Grant |
 def insert_grant(conn, ws_id, pool, source, amount, starts_at, expires_at, granted_at, reason=None) -> int:
     if getattr(conn, "memo", None):
         conn.memo.pop(("grants", ws_id, pool), None)
-    cur = conn.execute(
-        "INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (ws_id, pool, source, amount, storage(starts_at), storage(expires_at) if expires_at else None,
-         storage(granted_at), reason),
-    )
-    return cur.lastrowid
+    return seals.append(conn, "grants", {
+        "workspace_id": ws_id, "pool": pool, "source": source, "amount_milli": amount, "starts_at": storage(starts_at),
+        "expires_at": storage(expires_at) if expires_at else None, "granted_at": storage(granted_at), "reason": reason})
 
 
 # --- events -------------------------------------------------------------------
@@ -148,11 +144,7 @@ def insert_event(conn, ws_id: int, values: dict) -> int:
     if buffer is not None:
         event_id = buffer.event(ws_id, values)
     else:
-        cols = EVENT_COLUMNS[1:]
-        event_id = conn.execute(
-            f"INSERT INTO events (workspace_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
-            (ws_id, *(values.get(c) for c in cols)),
-        ).lastrowid
+        event_id = seals.append(conn, "events", {**values, "workspace_id": ws_id})
     _inserted(conn, ws_id, values)
     return event_id
 
@@ -174,7 +166,9 @@ class WriteBuffer:
 
     Set as `conn.pending`: every read of events, allocations or grant usage in
     this module flushes it first (`_barrier`), so no reader sees a state the
-    buffer has not written yet. Ids are given here, from the table's max id.
+    buffer has not written yet. Ids are given here, from the table's max id, and
+    so are the events' seals: each workspace's chain is followed in memory and its
+    head written with the rows.
     """
 
     SIZE = 5_000
@@ -185,13 +179,19 @@ class WriteBuffer:
         self.allocations: list[tuple] = []
         self.usage: dict[int, int] = {}
         self.next_id: int | None = None
+        self.heads: dict[int, tuple[int | None, int]] = {}  # workspace: (newest event, events) of its chain
 
     def event(self, ws_id: int, values: dict) -> int:
         if self.next_id is None:
-            self.next_id = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
+            self.next_id = seals.next_id(self.conn, "events")
         event_id = self.next_id
         self.next_id += 1
-        self.events.append((event_id, ws_id, *map(values.get, EVENT_COLUMNS[1:])))
+        head = self.heads.get(ws_id)
+        if head is None:
+            head = seals.read_head(self.conn, "events", ws_id)
+        row = (ws_id, *map(values.get, EVENT_COLUMNS[1:]))
+        self.events.append((event_id, head[0], seals.seal("events", event_id, head[0], row), *row))
+        self.heads[ws_id] = (event_id, head[1] + 1)
         if len(self.events) >= self.SIZE:
             self.flush()
         return event_id
@@ -204,9 +204,11 @@ class WriteBuffer:
     def flush(self) -> None:
         conn = self.conn
         if self.events:
-            cols = ("id", "workspace_id", *EVENT_COLUMNS[1:])
+            cols = ("id", "prev_id", "seal", "workspace_id", *EVENT_COLUMNS[1:])
             conn.executemany(f"INSERT INTO events ({', '.join(cols)}) VALUES (?{', ?' * (len(cols) - 1)})",
                              self.events)
+            for ws_id, (last, rows) in self.heads.items():
+                seals.write_head(conn, "events", ws_id, last, rows)
         if self.allocations:
             conn.executemany("INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
                              self.allocations)
@@ -218,7 +220,7 @@ class WriteBuffer:
         self.discard()
 
     def discard(self) -> None:
-        self.events, self.allocations, self.usage, self.next_id = [], [], {}, None
+        self.events, self.allocations, self.usage, self.next_id, self.heads = [], [], {}, None, {}
 
 
 def _barrier(conn) -> None:
@@ -326,10 +328,8 @@ def plan_changes(conn, ws_id: int) -> list[PlanChange]:
 def insert_plan_change(conn, ws_id: int, plan: str, billing: str, requested_at, effective_at) -> None:
     if getattr(conn, "memo", None):
         conn.memo.pop(("plans", ws_id), None)
-    conn.execute(
-        "INSERT INTO plan_changes (workspace_id, plan, billing, requested_at, effective_at) VALUES (?, ?, ?, ?, ?)",
-        (ws_id, plan, billing, storage(requested_at), storage(effective_at)),
-    )
+    seals.append(conn, "plan_changes", {"workspace_id": ws_id, "plan": plan, "billing": billing,
+                                        "requested_at": storage(requested_at), "effective_at": storage(effective_at)})
 
 
 # --- the simulated clock -----------------------------------------------------------
@@ -356,8 +356,5 @@ def set_sim_clock(conn, ws_id: int, now) -> None:
 
 def notify(conn, ws_id: int, kind: str, pool: str | None, at, message: str, once: str | None = None) -> bool:
     """Add to the outbox; with `once`, a second notice of the same key is dropped."""
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO notifications (workspace_id, kind, pool, at, message, once) VALUES (?, ?, ?, ?, ?, ?)",
-        (ws_id, kind, pool, storage(at), message, once),
-    )
-    return cur.rowcount == 1
+    return seals.append(conn, "notifications", {"workspace_id": ws_id, "kind": kind, "pool": pool, "at": storage(at),
+                                                "message": message, "once": once}, or_ignore=True) is not None

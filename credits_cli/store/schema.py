@@ -13,7 +13,8 @@ from __future__ import annotations
 import sqlite3
 
 NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation", "005_foresight",
-         "006_report_indexes", "007_usage_days", "008_fingerprints_by_instant", "009_events_in_order"]
+         "006_report_indexes", "007_usage_days", "008_fingerprints_by_instant", "009_events_in_order",
+         "010_seals"]
 VERSION = len(NAMES)
 
 
@@ -260,7 +261,37 @@ def _migrations():
         db.execute("CREATE INDEX events_at ON events(workspace_id, at, id, pool, credits_milli, app, member, action,"
                    " model)")
 
+    @migrations(name="010_seals")
+    def seals_everywhere(db):
+        # Every entry is sealed and chained (store/seals.py), so `credits check` finds a row edited, deleted
+        # or inserted in any table behind credits' back, not only an edited event; and the entries that are
+        # never changed get the append-only triggers events and grants have.
+        from .seals import APPEND_ONLY, SEALED, seal_all
+
+        for table in SEALED:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN prev_id INTEGER")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN seal TEXT")
+        db.execute("CREATE TABLE seal_heads (tbl TEXT NOT NULL, chain INTEGER NOT NULL, last_id INTEGER,"
+                   " rows INTEGER NOT NULL, seal TEXT NOT NULL, PRIMARY KEY (tbl, chain))")
+        for table in ("events", "grants"):
+            for op in ("update", "delete"):
+                db.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+        seal_all(db.conn)
+        for table in APPEND_ONLY:
+            for statement in append_only_triggers(table):
+                db.execute(statement)
+        # A chain's next entry is found by its predecessor (an entry removed is replaced by the one after it).
+        for table in ("budgets", "alerts"):
+            db.execute(f"CREATE INDEX {table}_prev ON {table}(prev_id)")
+
     return migrations
+
+
+def append_only_triggers(table: str) -> list[str]:
+    """The triggers that refuse UPDATE and DELETE on an append-only table (named {table}_no_update, _no_delete)."""
+    return [f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}"
+            f" BEGIN SELECT RAISE(ABORT, 'the credits ledger is append-only: {table} cannot be changed'); END"
+            for op in ("UPDATE", "DELETE")]
 
 
 def migrate(conn: sqlite3.Connection, found: int) -> None:
@@ -310,3 +341,21 @@ def _wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
             time.sleep(0.005)
+
+
+def guards(conn: sqlite3.Connection) -> dict[tuple[str, str], str | None]:
+    """The indexes and triggers of a database as {(type, name): sql} (SQLite's own unique indexes left out)."""
+    return {(t, n): s for t, n, s in conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL")}
+
+
+def expected_guards() -> dict[tuple[str, str], str | None]:
+    """The indexes and triggers this credits' migrations make: a new ledger's, built in memory."""
+    import sqlite_utils
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        _migrations().apply(sqlite_utils.Database(conn, execute_plugins=False))
+        return guards(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,232 @@
+"""Seals: every entry of the ledger carries a hash of what credits wrote, and the entries of a table
+form a chain, so that `credits check` finds a row edited, deleted or inserted behind credits' back.
+
+Each sealed table has two more columns:
+- `prev_id`: the id of the entry written before it in the same chain (NULL for the first). A chain
+  is a table's entries of one workspace (`workspace_id`), or all of a table's entries for the
+  tables that belong to no workspace (workspaces, coupons: chain 0).
+- `seal`: a hash of (table, id, prev_id, every content column), computed by credits as it writes.
+
+`seal_heads` holds, per chain, the id of its newest entry and how many entries it has, itself
+sealed. So a row edited no longer matches its seal; a row deleted is named by the entry after it
+(whose `prev_id` points at nothing) or by the head (the newest); a row inserted by another tool has
+no seal, or a seal that does not match, or a place in no chain.
+
+The hash has no secret: it catches edits made with another tool (a hand-made UPDATE, a restore
+of one table from another file, a script that "fixes" a row), not someone who re-computes seals.
+Rows credits itself changes (a share decided, a budget replaced, an alert removed, a workspace
+re-initialised before use) are sealed again, or unlinked from their chain, by the functions here,
+in the writer's transaction.
+
+A migration that adds a content column to a sealed table must seal every row again.
+"""
+
+from __future__ import annotations
+
+import json
+
+try:
+    from _sha256 import sha256  # as in domain.events: no OpenSSL load on `credits log`'s path
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import sha256
+
+# table: (the column that names its chain, or None for one chain; the content columns, in order)
+SEALED: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "workspaces": (None, ("name", "plan", "billing", "anchor", "timezone", "created_at")),
+    "events": ("workspace_id", (
+        "workspace_id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
+        "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects",
+        "input_hash")),
+    "grants": ("workspace_id", ("workspace_id", "pool", "source", "amount_milli", "starts_at", "expires_at",
+                                "granted_at", "reason")),
+    "plan_changes": ("workspace_id", ("workspace_id", "plan", "billing", "requested_at", "effective_at")),
+    "coupons": (None, ("code", "display", "pool", "amount_milli", "expires_at", "max_uses", "created_at")),
+    "redemptions": ("workspace_id", ("coupon_id", "workspace_id", "grant_id", "at")),
+    "shares": ("workspace_id", ("workspace_id", "platform", "url", "followers", "submitted_at", "status",
+                                "decided_at", "grant_id")),
+    "budgets": ("workspace_id", ("workspace_id", "kind", "name", "pool", "credits_milli", "created_at")),
+    "alerts": ("workspace_id", ("workspace_id", "pool", "at_percent", "left_milli", "by_mid_cycle", "exec",
+                                "created_at")),
+    "notifications": ("workspace_id", ("workspace_id", "kind", "pool", "at", "message", "once")),
+}
+
+# Entries that are never changed once written: triggers refuse UPDATE and DELETE on them.
+APPEND_ONLY = ("events", "grants", "plan_changes", "coupons", "redemptions", "notifications")
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _norm(v):
+    return int(v) if isinstance(v, bool) else v
+
+
+def seal(table: str, row_id: int, prev_id: int | None, values) -> str:
+    """The hash of one entry: its table, id, place in its chain and content (values in SEALED's order)."""
+    body = _ENCODE([table, row_id, prev_id, *map(_norm, values)])
+    return sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def head_seal(table: str, chain: int, last_id: int | None, rows: int) -> str:
+    return sha256(_ENCODE(["head", table, chain, last_id, rows]).encode()).hexdigest()[:32]
+
+
+def chain_of(table: str, values: dict) -> int:
+    column = SEALED[table][0]
+    return 0 if column is None else values[column]
+
+
+def id_column(table: str) -> str:
+    return "rowid" if table == "redemptions" else "id"
+
+
+def read_head(conn, table: str, chain: int) -> tuple[int | None, int]:
+    """(newest id, entries) of a chain."""
+    row = conn.execute("SELECT last_id, rows FROM seal_heads WHERE tbl = ? AND chain = ?", (table, chain)).fetchone()
+    return (row[0], row[1]) if row else (None, 0)
+
+
+def write_head(conn, table: str, chain: int, last_id: int | None, rows: int) -> None:
+    conn.execute(
+        "INSERT INTO seal_heads (tbl, chain, last_id, rows, seal) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(tbl, chain) DO UPDATE SET last_id = excluded.last_id, rows = excluded.rows, seal = excluded.seal",
+        (table, chain, last_id, rows, head_seal(table, chain, last_id, rows)))
+
+
+def next_id(conn, table: str) -> int:
+    col = id_column(table)
+    return conn.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchone()[0]
+
+
+def append(conn, table: str, values: dict, *, or_ignore: bool = False) -> int | None:
+    """Insert one sealed entry at the end of its chain; its id (None when `or_ignore` and a unique index
+    already holds such an entry)."""
+    columns = SEALED[table][1]
+    chain = chain_of(table, values)
+    last, rows = read_head(conn, table, chain)
+    row_id = next_id(conn, table)
+    row = [values.get(c) for c in columns]
+    col = id_column(table)
+    cur = conn.execute(
+        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO {table} ({col}, prev_id, seal, {', '.join(columns)})"
+        f" VALUES (?, ?, ?{', ?' * len(columns)})",
+        (row_id, last, seal(table, row_id, last, row), *row))
+    if cur.rowcount != 1:
+        return None
+    write_head(conn, table, chain, row_id, rows + 1)
+    return row_id
+
+
+def reseal(conn, table: str, row_id: int) -> None:
+    """Seal again an entry credits has just changed (in the same transaction)."""
+    columns = SEALED[table][1]
+    col = id_column(table)
+    row = conn.execute(f"SELECT prev_id, {', '.join(columns)} FROM {table} WHERE {col} = ?", (row_id,)).fetchone()
+    conn.execute(f"UPDATE {table} SET seal = ? WHERE {col} = ?", (seal(table, row_id, row[0], row[1:]), row_id))
+
+
+def remove(conn, table: str, row_id: int) -> None:
+    """Delete an entry credits no longer keeps (a budget replaced, an alert removed): the entry after it
+    takes its place in the chain and is sealed again, and the chain's head counts one entry fewer."""
+    col = id_column(table)
+    found = conn.execute(f"SELECT prev_id, {SEALED[table][0] or '0'} FROM {table} WHERE {col} = ?",
+                         (row_id,)).fetchone()
+    if found is None:
+        return
+    prev, chain = found
+    conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (row_id,))
+    after = conn.execute(f"SELECT {col} FROM {table} WHERE prev_id = ?", (row_id,)).fetchone()
+    if after is not None:
+        conn.execute(f"UPDATE {table} SET prev_id = ? WHERE {col} = ?", (prev, after[0]))
+        reseal(conn, table, after[0])
+    last, rows = read_head(conn, table, chain)
+    write_head(conn, table, chain, prev if last == row_id else last, rows - 1)
+
+
+def _order(chain_col: str | None, col: str) -> str:
+    return f"{chain_col}, {col}" if chain_col else col
+
+
+def seal_all(conn) -> None:
+    """Seal every row of every sealed table, chain by chain in id order (the migration that adds seals)."""
+    for table, (chain_col, columns) in SEALED.items():
+        col = id_column(table)
+        key = chain_col or "0"
+        last: dict[int, int | None] = {}
+        counts: dict[int, int] = {}
+        updates = []
+        for r in conn.execute(f"SELECT {col}, {key}, {', '.join(columns)} FROM {table} ORDER BY {_order(chain_col, col)}"):
+            row_id, chain = r[0], r[1]
+            prev = last.get(chain)
+            updates.append((prev, seal(table, row_id, prev, r[2:]), row_id))
+            last[chain] = row_id
+            counts[chain] = counts.get(chain, 0) + 1
+            if len(updates) >= 10_000:
+                conn.executemany(f"UPDATE {table} SET prev_id = ?, seal = ? WHERE {col} = ?", updates)
+                updates = []
+        conn.executemany(f"UPDATE {table} SET prev_id = ?, seal = ? WHERE {col} = ?", updates)
+        for chain, row_id in last.items():
+            write_head(conn, table, chain, row_id, counts[chain])
+
+
+def verify(conn, limit: int = 20) -> list[dict]:
+    """Every entry against its seal and its chain; each problem names its table and id."""
+    problems: list[dict] = []
+
+    def problem(kind, table, row_id, message):
+        problems.append({"kind": kind, "table": table, "id": row_id, "message": message})
+
+    heads = {(t, c): (last, rows, s) for t, c, last, rows, s in conn.execute(
+        "SELECT tbl, chain, last_id, rows, seal FROM seal_heads")}
+    for table, (chain_col, columns) in SEALED.items():
+        col = id_column(table)
+        key = chain_col or "0"
+        found = 0
+        ids: dict[int, set] = {}
+        prevs: dict[int, dict] = {}
+        for r in conn.execute(f"SELECT {col}, {key}, prev_id, seal, {', '.join(columns)} FROM {table}"
+                              f" ORDER BY {_order(chain_col, col)}"):
+            row_id, chain, prev, stored = r[0], r[1], r[2], r[3]
+            ids.setdefault(chain, set()).add(row_id)
+            prevs.setdefault(chain, {}).setdefault(prev, []).append(row_id)
+            if stored is None:
+                found += 1
+                if found <= limit:
+                    problem("unsealed", table, row_id, f"{table} {row_id} was not written by credits (it has no seal)")
+            elif seal(table, row_id, prev, r[4:]) != stored:
+                found += 1
+                if found <= limit:
+                    problem("tampered", table, row_id,
+                            f"{table} {row_id} was changed after credits wrote it (it no longer matches its seal)")
+        for chain in sorted(set(ids) | {c for t, c in heads if t == table}):
+            present = ids.get(chain, set())
+            head = heads.get((table, chain))
+            last, rows, stored = head if head else (None, 0, None)
+            if head is None and present:
+                problem("chain_head", table, None, f"{table}: the seal of the newest entry of chain {chain} is"
+                        " missing (seal_heads was changed)")
+            elif head is not None and stored != head_seal(table, chain, last, rows):
+                problem("chain_head", table, last, f"{table}: the record of its newest entry (chain {chain}) was"
+                        " changed after credits wrote it")
+            for prev, after in sorted(prevs.get(chain, {}).items(), key=lambda x: (x[0] is None, x[0] or 0)):
+                if prev is not None and prev not in present:
+                    problem("missing", table, prev, f"{table} {prev} is missing: it was deleted after credits"
+                            f" wrote it ({table} {after[0]} came after it)")
+                if len(after) > 1:
+                    for extra in after[1:]:
+                        problem("inserted", table, extra, f"{table} {extra} was put in the ledger behind credits'"
+                                f" back (it claims the place after {prev if prev is not None else 'the start'},"
+                                f" which {table} {after[0]} holds)")
+            if head is not None and last is not None and last not in present:
+                problem("missing", table, last, f"{table} {last} is missing: it was the newest entry credits"
+                        " wrote, and it was deleted")
+            elif head is not None and last is not None and last in prevs.get(chain, {}):
+                for extra in prevs[chain][last]:
+                    problem("inserted", table, extra, f"{table} {extra} was put in the ledger behind credits'"
+                            f" back (after {table} {last}, the newest entry credits wrote)")
+            elif head is not None and len(present) != rows and not any(p["table"] == table for p in problems):
+                problem("missing", table, None, f"{table}: credits wrote {rows} entries of chain {chain},"
+                        f" {len(present)} are there")
+        if found > limit:
+            problems.append({"kind": "tampered", "table": table, "id": None,
+                             "message": f"{table}: {found - limit} more entries do not match their seal"})
+    return problems
