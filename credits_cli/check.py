@@ -77,6 +77,27 @@ def _check_allocations(conn, problem, limit: int = 20) -> None:
             if shown <= limit:
                 problem("allocation", f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries"
                         f" it is {_parts(parts)}", event=eid)
+    # a void gives back, grant by grant, what its event drew from the grants still live when it was written
+    drew: dict[int, dict] = {}
+    for eid, gid, milli in conn.execute(
+            "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a WHERE a.event_id IN"
+            " (SELECT corrects FROM events WHERE corrects IS NOT NULL UNION SELECT id FROM events"
+            " WHERE corrects IS NOT NULL)"):
+        drew.setdefault(eid, {})[gid] = milli
+    expiry = {gid: exp for gid, exp in conn.execute(
+        "SELECT id, expires_at FROM grants WHERE id IN (SELECT grant_id FROM allocations WHERE event_id IN"
+        " (SELECT corrects FROM events WHERE corrects IS NOT NULL))")}
+    for void_id, original, recorded in conn.execute(
+            "SELECT id, corrects, recorded_at FROM events WHERE corrects IS NOT NULL ORDER BY id"):
+        owed = {g: -m for g, m in drew.get(original, {}).items()
+                if m and (expiry.get(g) is None or expiry[g] > recorded)}
+        given = {g: m for g, m in drew.get(void_id, {}).items() if m}
+        if given != owed:
+            shown += 1
+            if shown <= limit:
+                problem("void_allocation", f"event {void_id} (the void of event {original}) gives back"
+                        f" {_parts(given)}; its event drew {_parts(drew.get(original, {}))}, so it gives back"
+                        f" {_parts(owed)}", event=void_id)
     if shown > limit:
         problem("allocation", f"{shown - limit} more events are paid otherwise than the entries say")
 

@@ -1,0 +1,265 @@
+"""Tamper-evidence: `credits check` finds any entry edited, deleted or inserted behind credits' back, in every
+table, names it by table and id, recomputes what is derived, and reports guards that are gone."""
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import Cli
+
+NOW = "2026-03-02T00:00:00Z"
+
+
+def behind_its_back(db, *statements):
+    """Run SQL on the ledger as another tool would (no credits code, triggers dropped as a vandal would)."""
+    conn = sqlite3.connect(db)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def problems(cli):
+    r = cli("check", "--json", now=NOW)
+    found = json.loads(r.stdout)["problems"]
+    assert r.exit_code == (1 if found else 0), (r.exit_code, r.stdout, r.stderr)
+    return found
+
+
+def named(found):
+    return {(p.get("table"), p.get("id")) for p in found}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A ledger with entries in every table credits keeps: two of each where a chain has a middle to lose."""
+    cli = Cli(tmp_path_factory.mktemp("built") / "credits.db")
+    cli("init", "--plan", "starter", "--start", "2026-03-01T00:00:00Z", now="2026-03-01T00:00:00Z")
+    for args in (
+        ("log", "message", "--credits", "10", "--app", "crm"),
+        ("log", "SendEmail", "--count", "3", "--app", "crm"),
+        ("log", "invokeLLM", "--model", "gpt-5", "--app", "José"),
+        ("coupon", "create", "WELCOME-10", "--credits", "10", "--pool", "message"),
+        ("coupon", "create", "SPRING-5", "--credits", "5", "--pool", "integration"),
+        ("coupon", "redeem", "WELCOME10"),
+        ("coupon", "redeem", "SPRING5"),
+        ("share", "submit", "--platform", "x", "--url", "https://x.com/a/1", "--followers", "200"),
+        ("share", "approve"),
+        ("budget", "set", "--app", "crm", "--pool", "integration", "--credits", "500"),
+        ("budget", "set", "--app", "José", "--pool", "integration", "--credits", "500"),
+        ("budget", "set", "--app", "crm", "--pool", "integration", "--credits", "600"),  # replaces the first
+        ("alert", "add", "--pool", "message", "--left", "5"),
+        ("alert", "add", "--pool", "message", "--left", "4"),
+        ("alert", "add", "--pool", "integration", "--at", "50%"),
+        ("alert", "remove", "2"),
+        ("plan", "set", "builder"),
+        ("grant", "--pool", "message", "--credits", "3", "--reason", "sorry"),
+        ("log", "message", "--credits", "270"),  # 3 left: alert 1 fires into the outbox
+        ("void", "2"),
+    ):
+        r = cli(*args, now=NOW)
+        assert r.exit_code in (0, 3), (args, r.stdout, r.stderr)
+    assert problems(cli) == []
+    return cli.db
+
+
+@pytest.fixture
+def ledger(built, tmp_path):
+    """A copy of the built ledger for one test to tamper with."""
+    cli = Cli(tmp_path / "credits.db")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(str(built) + suffix).exists():
+            shutil.copy(str(built) + suffix, str(cli.db) + suffix)
+    return cli
+
+
+def ids(db, table):
+    conn = sqlite3.connect(db)
+    col = "rowid" if table == "redemptions" else "id"
+    out = [r[0] for r in conn.execute(f"SELECT {col} FROM {table} ORDER BY {col}")]
+    conn.close()
+    return out
+
+
+TABLES = ("events", "grants", "coupons", "redemptions", "shares", "plan_changes", "budgets", "alerts",
+          "notifications", "workspaces")
+
+
+def test_the_issue_repro_a_deleted_grant_is_found_and_named(cli):
+    cli("init", "--plan", "starter", "--start", "2026-03-01T00:00:00Z", now="2026-03-01T00:00:00Z")
+    assert cli("log", "message", "--credits", "10", "-q", now=NOW).exit_code == 0
+    behind_its_back(cli.db, "DROP TRIGGER grants_no_delete", "DELETE FROM grants WHERE id = 1")
+    r = cli("check", now=NOW)
+    assert r.exit_code == 1
+    assert "grants 1 is missing" in r.stderr
+    assert "grants_no_delete is missing" in r.stderr
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_has_its_entries_in_every_chain(ledger, table):
+    assert ids(ledger.db, table), f"the fixture writes no {table}"
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
+    target = ids(ledger.db, table)[0]
+    col = "rowid" if table == "redemptions" else "id"
+    column = {"events": "note", "grants": "reason", "coupons": "display", "redemptions": "at", "shares": "url",
+              "plan_changes": "billing", "budgets": "name", "alerts": "exec", "notifications": "message",
+              "workspaces": "timezone"}[table]
+    behind_its_back(ledger.db, f"DROP TRIGGER IF EXISTS {table}_no_update",
+                    f"UPDATE {table} SET {column} = 'x' || coalesce({column}, '') WHERE {col} = {target}")
+    found = problems(ledger)
+    assert (table, target) in named(found)
+    assert any(p["kind"] in ("tampered", "tampered_event") and p["id"] == target and p["table"] == table
+               for p in found)
+
+
+@pytest.mark.parametrize("which", ["first", "newest"])
+@pytest.mark.parametrize("table", TABLES)
+def test_a_deleted_entry_is_named_whether_first_or_newest(ledger, table, which):
+    col = "rowid" if table == "redemptions" else "id"
+    target = ids(ledger.db, table)[0 if which == "first" else -1]
+    behind_its_back(ledger.db, "PRAGMA foreign_keys = OFF", f"DROP TRIGGER IF EXISTS {table}_no_delete",
+                    f"DELETE FROM {table} WHERE {col} = {target}")
+    found = problems(ledger)
+    assert any(p["kind"] == "missing" and p["table"] == table and p["id"] == target for p in found), found
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
+    conn = sqlite3.connect(ledger.db)
+    columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+    conn.close()
+    col = "rowid" if table == "redemptions" else "id"
+    new_id = max(ids(ledger.db, table)) + 100
+    # a copy of the newest entry, seal and all, under another id (its unique columns made unique again)
+    unique = {"name": "name || '-copy'", "code": "code || '-copy'", "once": "once || '-copy'", "coupon_id": "99", "corrects": "NULL"}
+    values = ", ".join(unique.get(c, c) for c in columns)
+    behind_its_back(ledger.db, "PRAGMA foreign_keys = OFF",
+                    f"INSERT INTO {table} ({col}, {', '.join(columns)}) SELECT {new_id}, {values} FROM {table}"
+                    f" WHERE {col} = (SELECT max({col}) FROM {table})")
+    found = problems(ledger)
+    assert (table, new_id) in named(found), found
+
+
+def test_a_copied_seal_with_the_chain_mended_is_still_caught(ledger):
+    """Deleting an entry and pointing the next one at its predecessor changes what the next one's seal covers."""
+    first, second, third = ids(ledger.db, "events")[:3]
+    behind_its_back(ledger.db, "DROP TRIGGER events_no_delete", "DROP TRIGGER events_no_update",
+                    f"DELETE FROM events WHERE id = {second}",
+                    f"UPDATE events SET prev_id = {first} WHERE id = {third}")
+    assert ("events", third) in named(problems(ledger))
+
+
+def test_a_coupon_grant_made_larger_is_found(ledger):
+    """The issue's second case: an UPDATE of a coupon grant's amount passed `check`."""
+    conn = sqlite3.connect(ledger.db)
+    gid = conn.execute("SELECT id FROM grants WHERE source = 'coupon'").fetchone()[0]
+    conn.close()
+    behind_its_back(ledger.db, "DROP TRIGGER grants_no_update",
+                    f"UPDATE grants SET amount_milli = amount_milli + 100000 WHERE id = {gid}")
+    found = problems(ledger)
+    assert ("grants", gid) in named(found)
+    assert any("grants_no_update is missing" in p["message"] for p in found)
+
+
+def test_the_record_of_the_newest_entry_is_sealed_too(ledger):
+    """Deleting the newest event and winding its chain's head back by hand is caught by the head's seal."""
+    last = ids(ledger.db, "events")[-1]
+    behind_its_back(ledger.db, "DROP TRIGGER events_no_delete", f"DELETE FROM events WHERE id = {last}",
+                    f"UPDATE seal_heads SET last_id = last_id - 1, rows = rows - 1 WHERE tbl = 'events'")
+    assert any(p["kind"] == "chain_head" and p["table"] == "events" for p in problems(ledger))
+
+
+@pytest.mark.parametrize("guard", ["events_no_update", "notifications_no_delete", "plan_changes_no_update",
+                                   "coupons_no_delete", "redemptions_no_update", "events_key", "grants_allowance",
+                                   "events_pool_at", "usage_days_day"])
+def test_a_missing_guard_is_reported(ledger, guard):
+    kind = "TRIGGER" if "_no_" in guard else "INDEX"
+    behind_its_back(ledger.db, f"DROP {kind} {guard}")
+    found = problems(ledger)
+    assert [p["kind"] for p in found] == ["missing_guard"], found
+    assert guard in found[0]["message"]
+
+
+def test_a_guard_replaced_by_one_that_does_nothing_is_reported(ledger):
+    behind_its_back(ledger.db, "DROP TRIGGER events_no_update",
+                    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END")
+    found = problems(ledger)
+    assert [(p["kind"], p["guard"]) for p in found] == [("changed_guard", "events_no_update")]
+
+
+def test_allocations_moved_between_grants_are_found_by_repaying_the_pool(ledger):
+    """Moving what an event drew to another grant, with the grants' totals kept in step, passes every sum:
+    only repaying the pool from the entries tells that the soonest-expiring grant should have paid."""
+    conn = sqlite3.connect(ledger.db)
+    eid, gid, milli = conn.execute(
+        "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN grants g ON g.id = a.grant_id"
+        " JOIN events e ON e.id = a.event_id WHERE g.source = 'allowance' AND e.pool = 'integration'"
+        " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
+        " ORDER BY a.event_id LIMIT 1").fetchone()
+    other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()
+    conn.close()
+    behind_its_back(ledger.db,
+                    f"UPDATE allocations SET grant_id = {other[0]} WHERE event_id = {eid} AND grant_id = {gid}",
+                    f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
+                    f"INSERT INTO grant_usage VALUES ({other[0]}, {milli}) ON CONFLICT DO UPDATE"
+                    f" SET used_milli = used_milli + {milli}")
+    found = problems(ledger)
+    assert any(p["kind"] == "allocation" and p["event"] == eid for p in found), found
+    assert {p["kind"] for p in found} <= {"allocation", "grant_overdrawn"}
+
+
+def test_a_voided_events_payment_moved_to_another_grant_is_found(ledger):
+    """A voided event keeps what it drew and its void gives back what was live then: both recomputed."""
+    conn = sqlite3.connect(ledger.db)
+    eid, gid, milli = conn.execute(
+        "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN events e ON e.id = a.event_id"
+        " WHERE EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)").fetchone()
+    other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()[0]
+    conn.close()
+    behind_its_back(ledger.db,
+                    f"UPDATE allocations SET grant_id = {other} WHERE event_id = {eid} AND grant_id = {gid}",
+                    f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
+                    f"INSERT INTO grant_usage VALUES ({other}, {milli}) ON CONFLICT DO UPDATE"
+                    f" SET used_milli = used_milli + {milli}")
+    found = problems(ledger)
+    assert {p["kind"] for p in found} == {"void_allocation"}, found
+
+
+def test_what_credits_itself_changes_stays_sealed(ledger):
+    """Replacing and removing budgets, removing alerts, deciding shares and re-initialising an unused workspace
+    are credits' own writes: they seal again what they change, and the check stays clean."""
+    for args in (("budget", "remove", "--app", "crm"), ("alert", "remove", "3"), ("alert", "remove", "1"),
+                 ("budget", "set", "--app", "new", "--pool", "message", "--credits", "5"),
+                 ("--workspace", "spare", "init", "--plan", "free", "--start", "2026-03-01T00:00:00Z"),
+                 ("--workspace", "spare", "init", "--plan", "pro", "--start", "2026-03-01T00:00:00Z"),
+                 ("--workspace", "spare", "share", "submit", "--platform", "x", "--url", "https://x.com/a/2",
+                  "--followers", "300"),
+                 ("--workspace", "spare", "share", "reject")):
+        r = ledger(*args, now=NOW)
+        assert r.exit_code == 0, (args, r.stderr)
+    assert problems(ledger) == []
+
+
+def test_a_ledger_of_the_previous_schema_is_sealed_by_its_migration(cli):
+    """tests/fixtures/schema_009.db was written by credits before seals (schema 9): every table has entries,
+    two workspaces. The migration seals what is there, so its check is clean and a later edit is caught."""
+    shutil.copy(Path(__file__).parent / "fixtures" / "schema_009.db", cli.db)
+    assert problems(cli) == []
+    conn = sqlite3.connect(cli.db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+    for table in ("events", "grants", "coupons", "redemptions", "shares", "plan_changes", "budgets", "alerts",
+                  "notifications", "workspaces"):
+        assert conn.execute(f"SELECT count(*) FROM {table} WHERE seal IS NULL").fetchone()[0] == 0, table
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+    assert conn.execute("SELECT count(DISTINCT chain) FROM seal_heads WHERE tbl = 'events'").fetchone()[0] == 2
+    conn.close()
+    assert cli("log", "SendEmail", "--app", "crm", now=NOW).exit_code == 0
+    assert problems(cli) == []
+    behind_its_back(cli.db, "DROP TRIGGER events_no_delete", "DELETE FROM events WHERE id = 3")
+    assert ("events", 3) in named(problems(cli))
