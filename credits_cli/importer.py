@@ -24,7 +24,7 @@ from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
 from .render.output import unquote_cell
-from .services import Plans, Session, check_name, correct, debit, user_file_errors
+from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
 from .store import repo
 from .store.db import deferred_summary, immediate
 
@@ -463,6 +463,10 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 v = dict(zip(STAGED, staged))
                 line, src, target = v["line"], v["src_id"], v["corrects"]
                 row = {c: v[c] for c in _ROW}
+                why = app_refused(conn, ws, plans.at(from_storage(v["at"])), v["app"]) if target is None else None
+                if why is not None:  # as `log` refuses it, at the row's instant (a void's app is its event's)
+                    raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
+                                  short=None, limit="apps")
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
                     eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,
@@ -484,6 +488,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
                                       short=r.short, resets_at=r.resets_at, limit=r.limit) from None
+                repo.app_seen(conn, ws.id, v["app"], v["at"], eid)
                 if src is not None and src in voided:
                     local[src] = eid
                 added[v["pool"]] += v["credits_milli"]
