@@ -249,3 +249,12 @@ def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
     finally:
         conn.close()
     assert "SCAN events" not in plan and "events_app_at" in plan, plan
+
+
+def test_plans_shows_the_app_limit(cli):
+    r = cli("plans")
+    assert r.exit_code == 0
+    free = next(x for x in r.stdout.splitlines() if x.strip().startswith("free"))
+    assert "up to 5 apps" in free
+    assert "up to" not in next(x for x in r.stdout.splitlines() if x.strip().startswith("starter"))
+    assert {p["plan"]: p["max_apps"] for p in cli.json("plans")}["free"] == 5

@@ -86,9 +86,10 @@ def plans_table(rows, source: str) -> None:
     for r in rows:
         cap = r["daily_message_cap"]
         message = fmt(r["message"].milli) + (f" ({fmt(cap.milli)}/day)" if cap is not None else "")
+        apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
         t.add_row(
             r["plan"], fmt(r["price_monthly"].milli), fmt(r["price_yearly"].milli), message,
-            fmt(r["integration"].milli), ", ".join(f.replace("_", " ") for f in r["features"]) or "—",
+            fmt(r["integration"].milli), ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
         )
     console().print(t)
 
