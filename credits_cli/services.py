@@ -18,7 +18,7 @@ from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import amount, fmt, shown
-from .domain.pricing import Quote, Usage, app_refuses, describe, price
+from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store import repo
 from .store.queries import paid_by
@@ -222,6 +222,7 @@ class Balance:
     cycle: Interval
     pools: dict[str, PoolBalance]
     pending: object = None  # a scheduled plan change (PlanChange) or None
+    apps: dict | None = None  # on (or scheduled for) a plan with max_apps: apps_view's figures
 
 
 class Plans:
@@ -328,10 +329,20 @@ def balance(session: Session) -> Balance:
         pools = {p: pool_balance(conn, ws, plans, p, now) for p in catalog_mod.POOLS}
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
+        limited = [p for p in (plans.at(now), pending and session.catalog.plan(pending.plan, "workspace plan"))
+                   if p and p.max_apps is not None]
+        apps = apps_view(limited[0], repo.app_firsts(conn, ws.id)) if limited else None
     finally:
         if began:
             conn.execute("COMMIT")
-    return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
+    return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending, apps)
+
+
+def apps_view(plan: Plan, firsts: dict) -> dict:
+    """A plan's app limit against the workspace's apps: those it keeps (the oldest) and those it refuses."""
+    ordered = apps_kept(firsts, len(firsts))
+    return {"plan": plan.name, "max": plan.max_apps, "count": len(ordered), "kept": ordered[:plan.max_apps],
+            "refused": ordered[plan.max_apps:]}
 
 
 def out_of_credits(conn, ws, pool: str, at: datetime) -> None:

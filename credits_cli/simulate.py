@@ -14,10 +14,10 @@ from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, from_storage, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
 from .domain.money import fmt, parse_count, shown
-from .domain.pricing import apps_kept
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool, required_credits, required_pool
-from .services import Plans, Session, _allowance, _ensure_allowance, write_grant, check_name, correct, pool_balance
+from .services import (Plans, Session, _allowance, _ensure_allowance, apps_view, check_name, correct, pool_balance,
+                       write_grant)
 from .store import repo
 
 
@@ -349,14 +349,13 @@ def _apps_kept(session: Session, conn, ws, plan, effective: datetime) -> dict:
     """On a plan with max_apps: the apps it keeps (the oldest) and those whose events it will refuse."""
     if plan.max_apps is None:
         return {}
-    firsts = repo.app_firsts(conn, ws.id)
-    kept = apps_kept(firsts, plan.max_apps)
-    refused = [a for a in apps_kept(firsts, len(firsts)) if a not in kept]
-    if refused:
+    view = apps_view(plan, repo.app_firsts(conn, ws.id))
+    if view["refused"]:
         session.notices.append(
-            f"the {plan.name} plan keeps {plan.max_apps} apps, the workspace's oldest ({', '.join(map(shown, kept))});"
-            f" from {iso(effective)} events for {', '.join(map(shown, refused))} are refused (history is kept)")
-    return {"apps_kept": kept, "apps_refused": refused}
+            f"the {plan.name} plan keeps {plan.max_apps} apps, the workspace's oldest"
+            f" ({', '.join(map(shown, view['kept']))}); from {iso(effective)} events for"
+            f" {', '.join(map(shown, view['refused']))} are refused (history is kept)")
+    return {"apps_kept": view["kept"], "apps_refused": view["refused"]}
 
 
 # --- the clock ------------------------------------------------------------------------------------

@@ -258,3 +258,23 @@ def test_plans_shows_the_app_limit(cli):
     assert "up to 5 apps" in free
     assert "up to" not in next(x for x in r.stdout.splitlines() if x.strip().startswith("starter"))
     assert {p["plan"]: p["max_apps"] for p in cli.json("plans")}["free"] == 5
+
+
+def test_balance_shows_the_apps_a_free_plan_keeps_and_refuses(cli):
+    setup(cli, "builder")
+    log_apps(cli, APPS)
+    assert cli.json("balance", now=NOW)["apps"] is None  # builder: no limit, none scheduled
+    cli("plan", "set", "free", now=NOW)
+    for now in (NOW, "2026-04-02T00:00:00Z"):  # scheduled, then in force
+        apps = cli.json("balance", now=now)["apps"]
+        assert apps == {"plan": "free", "max": 5, "count": 7, "kept": APPS[:5], "refused": ["f", "g"]}
+        out = cli("balance", now=now).stdout
+        assert "the free plan keeps 5, the oldest (a, b, c, d, e), and refuses events for f, g" in " ".join(
+            out.split())
+
+
+def test_balance_on_the_free_plan_counts_its_apps(cli):
+    setup(cli)
+    log_apps(cli, ["crm", "[red]x"])
+    assert cli.json("balance", now=NOW)["apps"]["count"] == 2
+    assert "apps: 2 of 5 (free plan)" in cli("balance", now=NOW).stdout
