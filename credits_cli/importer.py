@@ -459,14 +459,18 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
             conn.memo, conn.pending = {}, repo.WriteBuffer(conn)
+            # the app limit is asked only of a workspace that has been on a plan with max_apps
+            app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
+                           for name in {ws.plan, *(c.plan for c in plans.changes)})
             for i, staged in enumerate(_new_rows(conn, ws.id)):
                 v = dict(zip(STAGED, staged))
                 line, src, target = v["line"], v["src_id"], v["corrects"]
                 row = {c: v[c] for c in _ROW}
-                why = app_refused(conn, ws, plans.at(from_storage(v["at"])), v["app"]) if target is None else None
-                if why is not None:  # as `log` refuses it, at the row's instant (a void's app is its event's)
-                    raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
-                                  short=None, limit="apps")
+                if app_rule and target is None and v["app"] is not None:  # as `log` refuses it, at the row's instant
+                    why = app_refused(conn, ws, plans.at(from_storage(v["at"])), v["app"])
+                    if why is not None:
+                        raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
+                                      short=None, limit="apps")
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
                     eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,

@@ -128,6 +128,16 @@ def test_an_import_row_for_a_sixth_app_is_refused_by_line_and_field(cli, tmp_pat
     assert cli.json("import", ok, now=NOW)["added"] == 6
 
 
+def test_an_import_is_judged_by_the_plan_in_force_at_each_rows_instant(cli, tmp_path):
+    setup(cli, "builder")
+    cli("plan", "set", "free", now=NOW)  # in force from 2026-04-01
+    seven = write_csv(tmp_path / "seven.csv", APPS)  # under builder: no limit
+    assert cli.json("import", seven, now="2026-04-02T00:00:00Z")["added"] == 7
+    later = write_csv(tmp_path / "later.csv", ["a", "g"], at="2026-04-01T12:00:00Z")
+    line = one_line_error(cli("import", later, now="2026-04-02T00:00:00Z"), code=3)
+    assert "later.csv line 3: app: " in line and "'g' is not one of them" in line
+
+
 # --- plan set free on a workspace with more apps --------------------------------------------------
 
 def test_plan_set_free_keeps_the_five_oldest_apps_and_says_which(cli):
