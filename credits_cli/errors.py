@@ -2,7 +2,7 @@
 
 Each carries the exit code the CLI maps it to (documented in the README):
 0 done, 1 anything unexpected, 2 bad input or usage, 3 refused because credits
-(or a cap) are not enough.
+(or a cap) are not enough, or by a rule of the platform (a plan's app limit ...).
 """
 
 from __future__ import annotations
@@ -43,14 +43,14 @@ class KeyConflict(BadInput):
 
 
 class Refused(CreditsError):
-    """Not enough credits (or a cap reached): nothing was recorded."""
+    """Not enough credits (or a cap reached), or a plan's limit: nothing was recorded."""
 
     exit_code = EXIT_REFUSED
     code = "refused"
 
-    def __init__(self, message: str, *, pool: str, short: int, resets_at=None, limit: str = "pool"):
+    def __init__(self, message: str, *, pool: str, short: int | None, resets_at=None, limit: str = "pool"):
         super().__init__(message)
         self.pool = pool
-        self.short = short  # milli-credits missing
+        self.short = short  # milli-credits missing (None: not a matter of credits)
         self.resets_at = resets_at
-        self.limit = limit  # what was not enough: "pool" (its credits), "daily_cap" or "budget"
+        self.limit = limit  # what was not enough: "pool" (its credits), "daily_cap", "budget" or "apps" (max_apps)

@@ -24,7 +24,7 @@ from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
 from .render.output import unquote_cell
-from .services import Plans, Session, check_name, correct, debit, user_file_errors
+from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
 from .store import repo
 from .store.db import deferred_summary, immediate
 
@@ -459,10 +459,18 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
             conn.memo, conn.pending = {}, repo.WriteBuffer(conn)
+            # the app limit is asked only of a workspace that has been on a plan with max_apps
+            app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
+                           for name in {ws.plan, *(c.plan for c in plans.changes)})
             for i, staged in enumerate(_new_rows(conn, ws.id)):
                 v = dict(zip(STAGED, staged))
                 line, src, target = v["line"], v["src_id"], v["corrects"]
                 row = {c: v[c] for c in _ROW}
+                if app_rule and target is None and v["app"] is not None:  # as `log` refuses it, at the row's instant
+                    why = app_refused(conn, ws, plans.at(from_storage(v["at"])), v["app"])
+                    if why is not None:
+                        raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
+                                      short=None, limit="apps")
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
                     eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,
@@ -484,6 +492,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
                                       short=r.short, resets_at=r.resets_at, limit=r.limit) from None
+                repo.app_seen(conn, ws.id, v["app"], v["at"], eid)
                 if src is not None and src in voided:
                     local[src] = eid
                 added[v["pool"]] += v["credits_milli"]

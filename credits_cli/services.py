@@ -18,7 +18,7 @@ from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import amount, fmt, shown
-from .domain.pricing import Quote, Usage, describe, price
+from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store import repo
 from .store.queries import paid_by
@@ -222,6 +222,7 @@ class Balance:
     cycle: Interval
     pools: dict[str, PoolBalance]
     pending: object = None  # a scheduled plan change (PlanChange) or None
+    apps: dict | None = None  # on (or scheduled for) a plan with max_apps: apps_view's figures
 
 
 class Plans:
@@ -328,10 +329,20 @@ def balance(session: Session) -> Balance:
         pools = {p: pool_balance(conn, ws, plans, p, now) for p in catalog_mod.POOLS}
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
+        limited = [p for p in (plans.at(now), pending and session.catalog.plan(pending.plan, "workspace plan"))
+                   if p and p.max_apps is not None]
+        apps = apps_view(limited[0], repo.app_firsts(conn, ws.id)) if limited else None
     finally:
         if began:
             conn.execute("COMMIT")
-    return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
+    return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending, apps)
+
+
+def apps_view(plan: Plan, firsts: dict) -> dict:
+    """A plan's app limit against the workspace's apps: those it keeps (the oldest) and those it refuses."""
+    ordered = apps_kept(firsts, len(firsts))
+    return {"plan": plan.name, "max": plan.max_apps, "count": len(ordered), "kept": ordered[:plan.max_apps],
+            "refused": ordered[plan.max_apps:]}
 
 
 def out_of_credits(conn, ws, pool: str, at: datetime) -> None:
@@ -365,7 +376,18 @@ def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, 
     return void_id, restored, lost
 
 
-# -- budgets and alerts -------------------------------------------------------------
+# -- a plan's apps, budgets and alerts ------------------------------------------------
+
+def app_refused(conn, ws, plan: Plan, app: str | None) -> str | None:
+    """Why the plan in force at an event's instant refuses its app (max_apps), or None.
+
+    Asked only on a plan with max_apps and for an event with an app: a few index seeks
+    (repo.app_firsts), held for the transaction by log --batch and import.
+    """
+    if app is None or plan.max_apps is None:
+        return None
+    return app_refuses(plan, app, repo.app_firsts(conn, ws.id))
+
 
 def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None, member: str | None) -> None:
     """Refuse (exit 3) a use that would take an app or a member past its budget for the cycle."""
@@ -575,9 +597,13 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 import hashlib
 
                 values["input_hash"] = hashlib.sha256(req.input.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            why = app_refused(conn, ws, plans.at(at), req.app)
+            if why is not None:
+                raise Refused(f"app limit: {why}", pool=quote.pool, short=None, limit="apps")
             check_budgets(conn, ws, quote.pool, quote.credits, at, req.app, req.member)
             parts: list[dict] = []
             event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
+            repo.app_seen(conn, ws.id, req.app, values["at"], event_id)
             after = pool_balance(conn, ws, plans, quote.pool, now)
             result = LogResult(
                 id=event_id, quote=quote, at=at, balance=after,

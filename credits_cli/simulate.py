@@ -13,10 +13,11 @@ from dateutil.relativedelta import relativedelta
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, from_storage, iso, parse_instant, parse_zone, storage
 from .domain.events import fingerprint
-from .domain.money import parse_count, shown
+from .domain.money import fmt, parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
-from .reports import required_credits, required_pool
-from .services import Plans, Session, _allowance, _ensure_allowance, write_grant, check_name, correct, pool_balance
+from .reports import check_pool, required_credits, required_pool
+from .services import (Plans, Session, _allowance, _ensure_allowance, apps_view, check_name, correct, pool_balance,
+                       write_grant)
 from .store import repo, seals
 
 
@@ -51,19 +52,48 @@ def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
 
 def add_grant(session: Session, pool: str | None, credits: str | None, expires: str | None, reason: str | None,
               kind: str = "promo") -> dict:
-    pool = required_pool(pool)
-    milli = required_credits(credits, positive=True)
-    if reason is None:
-        raise BadInput("--reason", "is required (say why the credits were granted)")
-    check_name(reason, "--reason")
     kind = kind.strip().lower()
     if kind not in ("promo", "referral"):
         raise BadInput("--kind", f"{shown(kind)} is not promo or referral")
+    rules = session.catalog.grants
+    if kind == "referral":
+        pool, milli = _referral_terms(rules, pool, credits, expires)
+    else:
+        pool = required_pool(pool)
+        milli = required_credits(credits, positive=True)
+    if reason is None:
+        raise BadInput("--reason", "is required (say why the credits were granted)")
+    check_name(reason, "--reason")
     with session.writing() as ws:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
+        extra = {}
+        if kind == "referral":
+            n = session.conn.execute("SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'",
+                                     (ws.id,)).fetchone()[0]
+            if n >= rules.referral_max:
+                raise RuleRefused(f"workspace {ws.name!r} already has {n} referral grants: the referral program"
+                                  f" rewards at most {rules.referral_max} friends")
+            extra = {"referrals": n + 1, "referral_max": rules.referral_max}
         gid = write_grant(session.conn, ws, pool, kind, milli, now, until, now, reason)
-    return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason}
+    return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason,
+            **extra}
+
+
+def _referral_terms(rules, pool: str | None, credits: str | None, expires: str | None) -> tuple[str, int]:
+    """A referral grant's pool and amount are the catalog's: an option that says otherwise is refused."""
+    given = check_pool(pool)
+    if given is not None and given != rules.referral_pool:
+        raise BadInput("--pool", f"a referral grant is {rules.referral_pool} credits (the catalog's referral_pool),"
+                                 f" not {given}")
+    if credits is not None:
+        milli = required_credits(credits, positive=True)
+        if milli != rules.referral_bonus:
+            raise BadInput("--credits", f"a referral grant is {fmt(rules.referral_bonus)} credits (the catalog's"
+                                        f" referral_bonus), not {fmt(milli)}; leave --credits out")
+    if expires is not None:
+        raise BadInput("--expires", "referral credits do not expire")
+    return rules.referral_pool, rules.referral_bonus
 
 
 def topup(session: Session, pool: str | None, packs: str | None) -> dict:
@@ -308,8 +338,22 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
                     write_grant(conn, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
                     added[pool] = extra
         repo.insert_plan_change(conn, ws.id, new.name, billing, now, effective)
+        apps = _apps_kept(session, conn, ws, new, effective)
     return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,
-            "from": current_name}
+            "from": current_name, **apps}
+
+
+def _apps_kept(session: Session, conn, ws, plan, effective: datetime) -> dict:
+    """On a plan with max_apps: the apps it keeps (the oldest) and those whose events it will refuse."""
+    if plan.max_apps is None:
+        return {}
+    view = apps_view(plan, repo.app_firsts(conn, ws.id))
+    if view["refused"]:
+        session.notices.append(
+            f"the {plan.name} plan keeps {plan.max_apps} apps, the workspace's oldest"
+            f" ({', '.join(map(shown, view['kept']))}); from {iso(effective)} events for"
+            f" {', '.join(map(shown, view['refused']))} are refused (history is kept)")
+    return {"apps_kept": view["kept"], "apps_refused": view["refused"]}
 
 
 # --- the clock ------------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
                     "scheduled": ({"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
                                   if b.pending is not None else None),
                     **{name: pool_json(p) for name, p in b.pools.items()},
+                    "apps": b.apps,
                 })
                 return
             from .. import reports

@@ -25,7 +25,7 @@ def error_json(e: CreditsError) -> dict:
     from ..render.jsonout import Credits
 
     body = {"code": e.code, "message": e.message}
-    for attr in ("field", "pool", "resets_at"):
+    for attr in ("field", "pool", "resets_at", "limit"):
         if getattr(e, attr, None):
             body[attr] = getattr(e, attr)
     if getattr(e, "short", None) is not None:

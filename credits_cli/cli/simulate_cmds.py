@@ -17,6 +17,10 @@ ShareId = Annotated[Optional[str], typer.Argument(metavar="[ID]", help="The shar
 ExpiresOption = Annotated[Optional[str], typer.Option("--expires", metavar="ISO-INSTANT",
                                                       help="When the credits expire (default: never).")]
 
+KindOption = Annotated[str, typer.Option("--kind", metavar="promo|referral", help=(
+    "referral: the catalog's amount, pool and limit (built in: 10 message credits, at most 5 a workspace),"
+    " no expiry"))]
+
 
 def _credits(d: dict, *fields: str) -> dict:
     return {k: (Credits(v) if k in fields and v is not None else v) for k, v in d.items()}
@@ -251,9 +255,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def grant(ctx: typer.Context, pool: PoolOption = None, credits: CreditsOption = None, expires: ExpiresOption = None,
               reason: Annotated[Optional[str], typer.Option("--reason", metavar="TEXT", help="Why (required).")] = None,
-              kind: Annotated[str, typer.Option("--kind", metavar="promo|referral")] = "promo",
-              json: JsonOption = False):
-        """Add a promotional or referral grant."""
+              kind: KindOption = "promo", json: JsonOption = False):
+        """Add a promotional grant (any amount) or a referral grant (the catalog's, at most 5)."""
         from .. import simulate
 
         with failures(json):
@@ -263,7 +266,8 @@ def register(app: typer.Typer) -> None:
                 emit_json(_credits(r, "credits"))
                 return
             print(f"Granted {amount(r['credits'], r['pool'])} ({r['source']}: {r['reason']})"
-                  + (f", until {when(r['expires_at'])}" if r["expires_at"] else "") + f"; grant {r['grant']}.")
+                  + (f", until {when(r['expires_at'])}" if r["expires_at"] else "") + f"; grant {r['grant']}"
+                  + (f" (referral {r['referrals']} of {r['referral_max']})" if "referrals" in r else "") + ".")
 
     @app.command()
     def grants(ctx: typer.Context, json: JsonOption = False):

@@ -60,6 +60,9 @@ class GrantRules:
     topup_valid_months: int = 12
     share_bonus: int = 20_000
     share_min_followers: int = 101
+    referral_bonus: int = 10_000  # milli-credits a referral grant
+    referral_pool: str = "message"
+    referral_max: int = 5  # referral grants a workspace may receive (friends)
 
     def topup_pack(self, pool: str) -> int:
         return self.topup_message_pack if pool == "message" else self.topup_integration_pack
@@ -274,7 +277,7 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
     if "grants" in data:
         r = _Reader(source, "grants", data["grants"])
         r.unknown({"topup_message_pack", "topup_integration_pack", "topup_max_packs", "topup_valid_months",
-                   "share_bonus", "share_min_followers"})
+                   "share_bonus", "share_min_followers", "referral_bonus", "referral_pool", "referral_max"})
         d = GrantRules()
         rules = GrantRules(
             topup_message_pack=r.credits("topup_message_pack", required=False) or d.topup_message_pack,
@@ -283,5 +286,8 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
             topup_valid_months=r.count("topup_valid_months") or d.topup_valid_months,
             share_bonus=r.credits("share_bonus", required=False) or d.share_bonus,
             share_min_followers=r.count("share_min_followers") or d.share_min_followers,
+            referral_bonus=r.credits("referral_bonus", required=False) or d.referral_bonus,
+            referral_pool=r.text("referral_pool", choices=POOLS) or d.referral_pool,
+            referral_max=r.count("referral_max") or d.referral_max,
         )
     return Catalog(plans=plans, actions=actions, source=source, grants=rules)

@@ -46,6 +46,27 @@ def plan_refuses(action: Action, plan: Plan, custom_domain: bool) -> tuple[str, 
     return None
 
 
+def apps_kept(firsts: dict[str, tuple], limit: int) -> list[str]:
+    """The apps a plan of `limit` apps keeps: the first `limit` in order of their first event (instant, then id)."""
+    return sorted(firsts, key=firsts.__getitem__)[:limit]
+
+
+def app_refuses(plan: Plan, app: str | None, firsts: dict[str, tuple]) -> str | None:
+    """Why `plan` refuses an event for `app`, given the workspace's apps (app -> (instant, id) of its first
+    event), or None. A plan with `max_apps` N keeps the N oldest apps: an event for any other app is
+    refused, a new app as soon as there are N, whatever its instant (a back-dated event never displaces
+    an app the workspace has)."""
+    limit = plan.max_apps
+    if limit is None or app is None or len(firsts) + (app not in firsts) <= limit:
+        return None
+    kept = apps_kept(firsts, limit)
+    if app in kept:
+        return None
+    why = "is not one of them" if app in firsts else "would be one more"
+    return (f"the {plan.name} plan allows {limit} apps and keeps the workspace's {limit} oldest"
+            f" ({', '.join(map(shown, kept))}); {shown(app)} {why}")
+
+
 def price(action: Action, usage: Usage, plan: Plan) -> Quote:
     """Price `usage` of `action` on `plan`; refuse options that do not apply."""
     name = action.name

@@ -37,6 +37,16 @@ def balance(b, top_apps=None) -> None:
         c.print(f"[yellow]scheduled: {b.pending.plan} plan ({b.pending.billing}) from {when(b.pending.effective_at)}"
                 "[/yellow]")
     c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} · [bold]resets {_until(b.now, b.cycle.end)}[/bold]")
+    if b.apps is not None:
+        a = b.apps
+        if a["refused"]:
+            from rich.markup import escape  # an app's name is the user's text, not markup
+
+            c.print(f"[yellow]apps: {a['count']}; the {a['plan']} plan keeps {a['max']}, the oldest"
+                    f" ({escape(', '.join(a['kept']))}), and refuses events for {escape(', '.join(a['refused']))}"
+                    "[/yellow]", highlight=False)
+        else:
+            c.print(f"apps: {a['count']} of {a['max']} ({a['plan']} plan)")
     c.print()
     pools = list(b.pools.values())
     width = max(10, min(30, c.width - 50))
@@ -86,9 +96,10 @@ def plans_table(rows, source: str) -> None:
     for r in rows:
         cap = r["daily_message_cap"]
         message = fmt(r["message"].milli) + (f" ({fmt(cap.milli)}/day)" if cap is not None else "")
+        apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
         t.add_row(
             r["plan"], fmt(r["price_monthly"].milli), fmt(r["price_yearly"].milli), message,
-            fmt(r["integration"].milli), ", ".join(f.replace("_", " ") for f in r["features"]) or "—",
+            fmt(r["integration"].milli), ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
         )
     console().print(t)
 

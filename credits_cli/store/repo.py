@@ -358,3 +358,35 @@ def notify(conn, ws_id: int, kind: str, pool: str | None, at, message: str, once
     """Add to the outbox; with `once`, a second notice of the same key is dropped."""
     return seals.append(conn, "notifications", {"workspace_id": ws_id, "kind": kind, "pool": pool, "at": storage(at),
                                                 "message": message, "once": once}, or_ignore=True) is not None
+
+
+# --- apps (a plan's max_apps) ------------------------------------------------------------
+
+def app_firsts(conn, ws_id: int) -> dict[str, tuple[str, int]]:
+    """Each app of the workspace's events -> (instant, id) of its first event.
+
+    A walk over the distinct apps of events_app_at(workspace_id, app, at, ...): a few index seeks an
+    app, never a scan of the events, however long the history (`credits log` asks it on every call
+    with --app on a plan with max_apps). Kept for a transaction's length when the connection caches
+    (log --batch, import) and updated by `app_seen` as events are written.
+    """
+    def read():
+        rows = conn.execute(
+            "WITH RECURSIVE a(app) AS ("
+            " SELECT (SELECT min(app) FROM events WHERE workspace_id = :ws)"
+            " UNION ALL SELECT (SELECT min(app) FROM events WHERE workspace_id = :ws AND app > a.app)"
+            " FROM a WHERE a.app IS NOT NULL),"
+            " f(app, at) AS (SELECT app, (SELECT min(at) FROM events WHERE workspace_id = :ws AND app = a.app)"
+            " FROM a WHERE a.app IS NOT NULL)"
+            " SELECT app, at, (SELECT min(id) FROM events WHERE workspace_id = :ws AND app = f.app AND at = f.at)"
+            " FROM f", {"ws": ws_id}).fetchall()
+        return {app: (at, first) for app, at, first in rows}
+
+    return memoized(conn, ("apps", ws_id), read)
+
+
+def app_seen(conn, ws_id: int, app: str | None, at: str, event_id: int) -> None:
+    """An event of `app` was written: the apps this transaction holds (if any) know it."""
+    held = conn.memo.get(("apps", ws_id)) if app is not None and getattr(conn, "memo", None) else None
+    if held is not None and (app not in held or (at, event_id) < held[app]):
+        held[app] = (at, event_id)
