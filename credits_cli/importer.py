@@ -9,11 +9,18 @@ importing the same file twice adds nothing.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
 import json
+import math
+import re
+import shutil
+import sys
+import tempfile
 from .records import record
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,6 +93,105 @@ def _lines(f, label: str):
         yield from io.StringIO(text, newline="")
 
 
+def _check_header(header: list, label: str, fields: tuple) -> None:
+    twice = sorted({str(c) for c in header if header.count(c) > 1})
+    if twice:
+        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
+    unknown = [c for c in header if c not in fields]
+    if unknown:  # a misspelled column (membr) would be dropped from every row without a word
+        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
+                               f" of an export (columns: {', '.join(fields)})")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
+                               f" {', '.join(missing)} (a file needs {', '.join(REQUIRED)})")
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # an xlsx workbook is a zip archive
+
+
+def _xlsx_records(f, label: str, zone):
+    """Yield (row number, dict of values or an error, False) from the first sheet of an xlsx workbook.
+
+    `at` comes back as the ISO text of the instant: `at_utc` when given (and `at` must still
+    agree with it to the second), else the cell's local date-time read in the workspace's zone,
+    refused when that time is skipped or repeated by a daylight-saving change.
+    """
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    from .render.xlsx import TEXT_FIELDS, XLSX_FIELDS, local_time
+
+    try:
+        wb = load_workbook(f, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise BadInput("FILE", f"{label}: not a readable xlsx workbook ({e})") from None
+    try:
+        if not wb.worksheets:
+            raise BadInput("FILE", f"{label}: the workbook has no sheet")
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = list(next(rows, ()))
+        while header and header[-1] is None:  # empty cells right of the header
+            header.pop()
+        _check_header(header, label, XLSX_FIELDS)
+        width = len(header)
+        for n, cells in enumerate(rows, 2):
+            cells = list(cells[:width]) + [None] * (width - len(cells))
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue  # an empty row
+            raw = dict(zip(header, cells))
+            try:
+                for k in TEXT_FIELDS:  # a spreadsheet reads a typed 2024 as a number
+                    if type(raw.get(k)) is int:
+                        raw[k] = str(raw[k])
+                exact, at = raw.pop("at_utc", None), raw.get("at")
+                if exact not in (None, ""):
+                    t = parse_instant(exact, "at_utc")
+                    if isinstance(at, datetime) and abs(at - local_time(iso(t), zone)) >= timedelta(seconds=1):
+                        raise BadInput("at", f"{at:%Y-%m-%d %H:%M:%S} is not at_utc {exact} in {_zone_name(zone)};"
+                                             " change both, or clear at_utc")
+                    raw["at"] = exact
+                elif isinstance(at, datetime):
+                    raw["at"] = at.isoformat()  # local: parse_instant reads it in the zone, refusing DST's gaps and repeats
+            except BadInput as e:
+                yield n, ValueError(e.message), False
+                continue
+            yield n, raw, False
+    finally:
+        wb.close()
+
+
+@contextlib.contextmanager
+def _source(file: str):
+    """The bytes to import, as a buffered binary file: FILE, or stdin for "-"."""
+    if file != "-":
+        with open(Path(file).expanduser(), "rb") as f:
+            yield f
+        return
+    f = sys.stdin.buffer
+    yield f if hasattr(f, "peek") else io.BufferedReader(f)
+
+
+def _read(f, label: str, zone, named_xlsx: bool):
+    """The records of a CSV, JSON (lines) or xlsx file, told apart by their first bytes."""
+    if not f.peek(len(ZIP_MAGIC)).startswith(ZIP_MAGIC):
+        if named_xlsx:
+            raise BadInput("FILE", f"{label}: not an xlsx workbook (it is not a zip archive)")
+        return _records(f, label)
+    if not f.seekable():  # stdin: a zip is read from its end, so it is spooled first
+        spool = tempfile.TemporaryFile()
+        shutil.copyfileobj(f, spool)
+        spool.seek(0)
+        f = spool
+    return _xlsx_records(f, label, zone)
+
+
+def _zone_name(zone) -> str:
+    return getattr(zone, "key", None) or str(zone)
+
+
 def _records(f, label: str):
     """Yield (line number, dict of raw values or an error, is_csv) from a CSV or JSON (lines) file."""
     lines = _lines(f, label)
@@ -129,21 +235,11 @@ def _records(f, label: str):
     reader = csv.reader(stream)
     try:
         header = next(reader, [])
-        twice = sorted({c for c in header if header.count(c) > 1})
-        if twice:
-            raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
-        unknown = [c for c in header if c not in EXPORT_FIELDS]
-        if unknown:  # a misspelled column (membr) would be dropped from every row without a word
-            raise BadInput("FILE", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
-                                   f" of an export (columns: {', '.join(EXPORT_FIELDS)})")
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
-                                   f" {', '.join(missing)} (a CSV needs {', '.join(REQUIRED)})")
+        _check_header(header, label, EXPORT_FIELDS)
         width = len(header)
         for row in reader:
-            if not row:
-                continue  # a blank line
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line, or one of empty cells (a spreadsheet writes ",,,")
             if len(row) > width:
                 yield reader.line_num, ValueError("has more cells than the header"), True
                 continue
@@ -164,12 +260,38 @@ def _text(value, field: str, is_csv: bool, limit: int = 200) -> str | None:
     return check_name(unquote_cell(value) if is_csv else value, field, limit=limit)
 
 
+# A number as a spreadsheet may write it back: spaces around it, trailing zeros (1.300, 2.0),
+# scientific notation (1.00E+03). Thousands separators, decimal commas, percentages and
+# currencies are refused: "1,300" is 1300 in one locale and 1.3 in another.
+_SHEET_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
 def _number_text(value, field: str = "") -> str | None:
+    """A number's exact plain decimal text ("1000", "1.3", "-0.5"), never through float arithmetic.
+
+    A float comes only from an xlsx cell: its shortest repr is the decimal the cell was written as.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, float) and math.isfinite(value):
+        value = repr(value)
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise BadInput(field, f"{shown(value)} is not a number")
-    return str(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if not _SHEET_NUMBER.fullmatch(text):
+        return text  # the field's own parser names what is wrong with it
+    if "e" in text or "E" in text:
+        d = Decimal(text)
+        if not -12 <= d.adjusted() <= 20:
+            raise BadInput(field, f"{shown(value)} is out of range")
+        text = format(d, "f")
+    if "." in text:  # the same number without its trailing zeros: 1.300 -> 1.3, 2.0 -> 2
+        text = text.rstrip("0").rstrip(".")
+        if text in ("", "+", "-"):
+            text += "0"
+    return text
 
 
 def _one_of(value: str | None, names, field: str, action: str) -> str | None:
@@ -200,13 +322,13 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
         raise BadInput("at", f"{iso(at)} is after now ({iso(now)})")
     if at < ws.anchor:
         raise BadInput("at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
-    pool = raw["pool"]
+    pool = raw["pool"].strip() if isinstance(raw["pool"], str) else raw["pool"]
     if pool not in POOLS:
         raise BadInput("pool", f"{shown(pool)} is not one of {', '.join(POOLS)}")
     action_name = raw["action"]
     if not isinstance(action_name, str):
         raise BadInput("action", f"{shown(action_name)} is not an action")
-    action = session.catalog.action(action_name, "action")
+    action = session.catalog.action(action_name.strip(), "action")
     if action.pool != pool:
         raise BadInput("pool", f"{action.name} spends {action.pool} credits, not {pool}")
     model = _one_of(_text(raw.get("model"), "model", is_csv), action.models, "model", action.name)
@@ -217,9 +339,10 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
     seconds = _number_text(raw.get("seconds"), "seconds")
     chars = _number_text(raw.get("chars"), "chars")
     cd = raw.get("custom_domain")
-    if cd in (None, "", False, "false", "0", 0):
+    flag = cd.strip().lower() if isinstance(cd, str) else cd  # a spreadsheet writes TRUE and FALSE
+    if flag in (None, "", False, "false", "0", 0):
         custom_domain = 0
-    elif cd in (True, "true", "1", 1):
+    elif flag in (True, "true", "1", 1):
         custom_domain = 1
     else:
         raise BadInput("custom_domain", f"{shown(cd)} is not true or false")
@@ -398,8 +521,9 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     Python; the write pays rows in time order, in bulk (repo.WriteBuffer), each
     debited by the same `debit` as a single `credits log`.
     """
+    stdin = file == "-"
     path = Path(file).expanduser()
-    label = path.name
+    label = "stdin" if stdin else path.name
     ws = session.workspace()
     session.keep_created()  # not held open through the checks: concurrent `credits log` calls must not wait
     zone = parse_zone(ws.timezone, "workspace timezone")
@@ -412,8 +536,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     batch: list[tuple] = []
     n_rows = 0
     insert = f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(STAGED))})"
-    with user_file_errors(path, "FILE"), open(path, "rb") as f:
-        for line, raw, is_csv in _records(f, label):
+    with user_file_errors(path, "FILE"), _source(file) as f:
+        for line, raw, is_csv in _read(f, label, zone, path.suffix.lower() == ".xlsx"):
             try:
                 if isinstance(raw, Exception):
                     raise BadInput("", str(raw))

@@ -1,13 +1,16 @@
-"""Export: the whole ledger of events, out to CSV, JSON, JSON lines or an hledger journal,
-streamed from a cursor in batches.
+"""Export: the whole ledger of events, out to CSV, JSON, JSON lines, an hledger journal or an
+xlsx workbook, streamed from a cursor in batches.
 
 Import (the way back) is in `importer`.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .domain.money import shown
@@ -16,19 +19,34 @@ from .reports import scope
 from .services import Session
 from .store import queries
 
-FORMATS = ("csv", "json", "jsonl", "journal")
+FORMATS = ("csv", "json", "jsonl", "journal", "xlsx")
 
 
 # --- export -------------------------------------------------------------------------
 
-def export(session: Session, fmt: str, output: str | None, **filters) -> int:
+def export(session: Session, fmt: str, output: str | None, *, bom: bool = False, **filters) -> int:
+    """Write the events to `output` (a path; None or "-": stdout); the number written.
+
+    `bom` starts a CSV with a UTF-8 byte-order mark, which makes a spreadsheet read it as UTF-8.
+    """
     fmt = (fmt or "csv").strip().lower()
     if fmt not in FORMATS:
         raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
+    if bom and fmt != "csv":
+        raise BadInput("--bom", f"is for --format csv only, not {fmt}")
+    to_stdout = output is None or output == "-"
+    if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
+        raise BadInput("--output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
     batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
 
     def write(out) -> int:
+        if bom:
+            out.write(codecs.BOM_UTF8.decode("utf-8"))
+        if fmt == "xlsx":
+            from .render.xlsx import write_xlsx
+
+            return write_xlsx(batches, out, queries.shape_fields, sc.zone)
         if fmt == "journal":
             from .render.journal import write_journal
 
@@ -38,7 +56,15 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
 
         return write_events(batches, fmt, out, queries.shape_fields)
 
-    if output is None or output == "-":
+    if to_stdout and fmt == "xlsx":  # a zip file is written seekable, then copied to stdout
+        with tempfile.TemporaryFile() as tmp:
+            n = write(tmp)
+            tmp.seek(0)
+            sys.stdout.flush()
+            shutil.copyfileobj(tmp, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        return n
+    if to_stdout:
         return write(sys.stdout)
     path = Path(output).expanduser()
     if path.is_dir():
@@ -48,7 +74,7 @@ def export(session: Session, fmt: str, output: str | None, **filters) -> int:
         raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     tmp = path.with_name(path.name + ".part")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
+        with open(tmp, "wb") if fmt == "xlsx" else open(tmp, "w", encoding="utf-8", newline="") as out:
             n = write(out)
         os.replace(tmp, path)
     except OSError as e:

@@ -4,7 +4,9 @@ Formula-looking cells must show as text (never run), numbers must be numbers.
 CI installs LibreOffice (.ci/run); elsewhere the test is skipped when it is missing.
 """
 
+import csv
 import html
+import io
 import os
 import re
 import shutil
@@ -43,3 +45,55 @@ def test_libreoffice_shows_formula_cells_as_text_and_numbers_as_numbers(cli, tmp
     # numbers are numbers: LibreOffice gives numeric cells a value attribute
     numeric = re.findall(r'sdval="([^"]+)"', page)
     assert "0.3" in numeric and "3" in numeric
+
+
+def _resave(profile, src, outdir, target, infilter=None):
+    """Open `src` in LibreOffice headless and save it back as `target` (a --convert-to filter)."""
+    args = [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless"]
+    if infilter:
+        args.append(f"--infilter={infilter}")
+    subprocess.run([*args, "--convert-to", target, "--outdir", str(outdir), str(src)], check=True,
+                   capture_output=True, timeout=180)
+    return outdir / (src.stem + "." + target.split(":")[0])
+
+
+# Comma-separated, UTF-8, "Detect special numbers" on: LibreOffice then reads true as TRUE, 1/2 as a date.
+CSV_IN = "Text - txt - csv (StarCalc):44,34,76,1,,1033,false,true"
+
+
+@pytest.mark.skipif(SOFFICE is None and not os.environ.get("CI"), reason="LibreOffice is not installed")
+@pytest.mark.parametrize("fmt,infilter", [("csv", None), ("csv", CSV_IN), ("xlsx", None)])
+def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path, fmt, infilter):
+    assert SOFFICE, "CI must have LibreOffice (.ci/run installs libreoffice-calc-nogui)"
+    from conftest import Cli
+
+    def init(c):
+        assert c("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "Europe/Paris",
+                 now="2026-10-05T10:00:00Z").exit_code == 0
+
+    init(cli)
+    for args in (["message", "--credits", "0.001", "--note", "=SUM(A1)", "--app", "bø", "--member", "José",
+                  "--at", "2026-10-25T01:30:00.123456Z"],
+                 ["SendEmail", "--custom-domain", "--count", "3", "--app", "crm", "--key", "0042", "--note", "1/2"],
+                 ["message", "--credits", "1.3", "--note", "true", "--member", "Zoë"],
+                 ["invokeLLM", "--model", "gpt-5", "--credits", "1234.567", "--note", "-2+3", "--app", "bø"],
+                 ["GenerateSpeech", "--chars", "120", "--note", "  naïve café ✓  ", "--at", "2026-11-01T12:00:00Z"]):
+        assert cli("log", *args, now=NOW).exit_code == 0, args
+    assert cli("void", "3", now=NOW).exit_code == 0
+    src = tmp_path / f"events.{fmt}"
+    extra = ["--bom"] if fmt == "csv" else []
+    assert cli("export", "--format", fmt, *extra, "-o", str(src), now=NOW).exit_code == 0
+    saved = _resave(tmp_path / "lo-profile", src, tmp_path / "saved", fmt, infilter)
+    if infilter:
+        assert b"TRUE" in saved.read_bytes()  # LibreOffice's booleans
+    copy = Cli(tmp_path / "copy.db")
+    init(copy)
+    r = copy("import", str(saved), now=NOW)
+    assert r.exit_code == 0, r.stderr
+    assert copy.json("balance", now=NOW) == cli.json("balance", now=NOW)
+    assert copy.json("apps", now=NOW) == cli.json("apps", now=NOW)
+
+    def export(c):  # without the ids, each ledger's own (and so is a void's `corrects`)
+        return [row[1:-1] for row in csv.reader(io.StringIO(c("export", now=NOW).stdout, newline=""))]
+    assert export(copy) == export(cli)
+    assert {e["note"] for e in copy.json("events", now=NOW)} >= {"=SUM(A1)", "1/2", "true", "  naïve café ✓  "}

@@ -42,6 +42,18 @@ def fresh(tmp_path, name="copy.db"):
     return other
 
 
+def import_rows(tmp_path, rows):
+    """Write `rows` to bad.csv and import it into a fresh ledger: (that ledger, its dump before, the result)."""
+    path = tmp_path / "bad.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    copy = fresh(tmp_path)
+    before = copy.dump()
+    return copy, before, copy("import", str(path), now=NOW)
+
+
 def reports(cli):
     out = {}
     for cmd in (["balance"], ["apps"], ["members"], ["actions"], ["daily"], ["apps", "--pool", "message"],
@@ -95,14 +107,7 @@ def test_import_names_every_bad_row_and_imports_nothing(source, tmp_path):
     rows[2]["pool"] = "gold"
     rows.append({**rows[5], "quantity": "-1"})
     good = [None] * (len(rows) + 1)
-    path = tmp_path / "bad.csv"
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    copy = fresh(tmp_path)
-    before = copy.dump()
-    r = copy("import", str(path), now=NOW)
+    copy, before, r = import_rows(tmp_path, rows)
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
     assert any("bad.csv line 2: at:" in line for line in lines)
@@ -397,7 +402,8 @@ def test_export_refuses_to_overwrite_the_ledger_or_write_into_a_directory(cli, t
 
 
 _text = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
-                  st.sampled_from(["=1+1", "-x", "+", "@a", "'q", "\t", "\r\n", "a,b", 'say "hi"', "\u2028", "é"]))
+                  st.sampled_from(["=1+1", "-x", "+", "@a", "'q", "\t", "\r\n", "a,b", 'say "hi"', "\u2028", "é",
+                                    "0042", "1/2", " TRUE", "50%", "(12)", ".5"]))
 _int = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
 _row = st.fixed_dictionaries({
     "id": st.integers(min_value=1, max_value=2**40),
@@ -454,3 +460,109 @@ def test_import_refuses_what_the_plan_at_the_rows_instant_does_not_allow_as_log_
     assert cli.dump() == before
     for args in (["log", "automation"], ["log", "SendEmail", "--custom-domain"]):
         assert cli(*args, now=now).exit_code == 2
+
+
+# --- what a spreadsheet writes back ---------------------------------------------------------------
+
+def _as_a_spreadsheet_saves_it(text: str) -> bytes:
+    """The export's CSV as spreadsheets re-save it: a BOM, booleans in capitals, numbers re-formatted
+    (trailing zeros, scientific notation, spaces), every cell quoted, rows of empty cells at the end."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0]
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    w.writerow(header)
+    for i, row in enumerate(rows[1:]):
+        cells = dict(zip(header, row))
+        cells["custom_domain"] = cells["custom_domain"].title() if i % 2 else cells["custom_domain"].upper()
+        cells["credits"] = [f" {cells['credits']} ", cells["credits"] + ("0" if "." in cells["credits"] else ".000"),
+                            f"{cells['credits']}E+00" if "." not in cells["credits"] else cells["credits"]][i % 3]
+        cells["quantity"] = [cells["quantity"] + ".0", f"{cells['quantity']}.00E+00", cells["quantity"]][i % 3]
+        w.writerow([cells[c] for c in header])
+    return b"\xef\xbb\xbf" + out.getvalue().encode() + b",,,,,,,,\r\n\r\n  \r\n"
+
+
+def test_import_takes_back_what_a_spreadsheet_writes(source, tmp_path):
+    path = tmp_path / "saved.csv"
+    path.write_bytes(_as_a_spreadsheet_saves_it(source("export", now=NOW).stdout))
+    data = path.read_bytes()
+    assert all(x in data for x in (b'"TRUE"', b'"False"', b'.000"', b'E+00"', b'.0"', b'" '))
+    copy = fresh(tmp_path)
+    r = copy("import", str(path), now=NOW)
+    assert r.exit_code == 0, r.stderr
+    assert reports(copy) == reports(source)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("custom_domain", "yes"), ("custom_domain", "TRUE!"), ("credits", "1,3"), ("credits", "1 300"),
+    ("credits", "1.3e-5"), ("credits", "12%"), ("credits", "1e999"), ("quantity", "2.5"), ("quantity", "2E-1"),
+    ("quantity", "0x10"), ("credits", "nan"), ("seconds", "3.0.0"),
+])
+def test_import_still_refuses_garbage_by_line_and_field(source, tmp_path, field, value):
+    rows = list(csv.DictReader(io.StringIO(source("export", now=NOW).stdout, newline="")))
+    rows[2][field] = value
+    copy, before, r = import_rows(tmp_path, rows)
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    assert f"bad.csv line 4: {field}:" in r.stderr and "Traceback" not in r.stderr
+    assert copy.dump() == before
+
+
+def test_text_a_spreadsheet_would_read_as_a_value_is_quoted_and_comes_back_exactly(cli, tmp_path):
+    texts = ["0042", "1/2", "TRUE", "false", "50%", "(12)", ".5", "$5", "1.300", "12:30", "2026-01-31", "1E3"]
+    assert cli("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
+    for i, text in enumerate(texts):
+        assert cli("log", "UploadFile", "--note", text, "--key", text, "--app", text, now=NOW).exit_code == 0
+    out = cli("export", now=NOW).stdout
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert [r["note"] for r in rows] == ["'" + t for t in texts]
+    assert all(r["key"] == r["app"] == r["note"] for r in rows)
+    assert rows[0]["at"] == "2026-11-10T00:00:00Z" and rows[0]["credits"] == "1"  # values are not quoted
+    assert cli("daily", "--csv", "--since", "2026-11-10", now=NOW).stdout.splitlines()[1].startswith("2026-11-10,")
+    path = tmp_path / "e.csv"
+    path.write_text(out)
+    copy = Cli(tmp_path / "copy.db")
+    assert copy("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
+    assert copy("import", str(path), now=NOW).exit_code == 0
+    assert [e["note"] for e in copy.json("events", "--limit", "0", now=NOW)][::-1] == texts
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_import_dash_reads_stdin(source, tmp_path, fmt):
+    out = source("export", "--format", fmt, now=NOW).stdout
+    copy = fresh(tmp_path)
+    r = copy("import", "-", now=NOW, input=out.encode())
+    assert r.exit_code == 0, r.stderr
+    assert "read: added" in r.stdout
+    assert reports(copy) == reports(source)
+    r = copy("import", "-", "--json", now=NOW, input=out.encode())
+    assert json.loads(r.stdout)["added"] == 0
+
+
+def test_import_and_topup_quiet_print_nothing_and_errors_still_show(source, tmp_path):
+    out = source("export", now=NOW).stdout
+    copy = fresh(tmp_path)
+    r = copy("import", "-", "-q", now=NOW, input=out)
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    assert reports(copy) == reports(source)
+    r = copy("import", "-", "--quiet", now=NOW, input=out.replace("SendEmail", "Teleport"))
+    assert r.exit_code == 2 and r.stdout == "" and "Teleport" in r.stderr
+    r = copy("topup", "--pool", "message", "--packs", "1", "-q", now=NOW)
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    assert copy.json("grants", now=NOW)[-1]["source"] == "topup"
+    r = copy("topup", "--pool", "message", "--packs", "9", "--quiet", now=NOW)
+    one_line_error(r, field="--packs")
+    one_line_error(copy("import", "-", "-q", "--json", now=NOW, input=out), field="--quiet")
+    one_line_error(copy("topup", "--pool", "message", "--packs", "1", "-q", "--json", now=NOW), field="--quiet")
+
+
+def test_export_bom_starts_a_csv_with_a_byte_order_mark_that_import_takes(source, tmp_path):
+    path = tmp_path / "bom.csv"
+    assert source("export", "--bom", "-o", str(path), now=NOW).exit_code == 0
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,at,") and data[3:] == source("export", now=NOW).stdout_bytes
+    copy = fresh(tmp_path)
+    assert copy("import", str(path), now=NOW).exit_code == 0
+    assert reports(copy) == reports(source)
+    for fmt in ("json", "jsonl", "journal", "xlsx"):
+        one_line_error(source("export", "--format", fmt, "--bom", "-o", str(tmp_path / "x"), now=NOW), field="--bom")
+    assert not (tmp_path / "x").exists()

@@ -16,6 +16,13 @@ from .spec import USAGE, Param
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout instead of a table.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success (the exit code tells).")]
+
+
+def refuse_quiet_json(quiet: bool, json: bool) -> None:
+    """--quiet prints nothing and --json prints an object: asking for both is refused (as `log` does)."""
+    if quiet and json:
+        raise BadInput("--quiet", "cannot be used with --json")
 
 
 def _annotation(p: Param):

@@ -9,7 +9,7 @@ import typer
 from ..domain.cycles import iso, when
 from ..domain.money import amount, fmt
 from ..render.jsonout import Credits
-from .common import JsonOption, emit_json, failures, say
+from .common import JsonOption, QuietOption, emit_json, failures, refuse_quiet_json, say
 
 PoolOption = Annotated[Optional[str], typer.Option("--pool", metavar="message|integration", help="The pool.")]
 CreditsOption = Annotated[Optional[str], typer.Option("--credits", metavar="N", help="How many credits.")]
@@ -239,12 +239,15 @@ def register(app: typer.Typer) -> None:
     def topup(ctx: typer.Context, pool: PoolOption = None,
               packs: Annotated[Optional[str], typer.Option("--packs", metavar="N",
                                                            help="Packs of 50 message or 1,000 integration credits (1-8).")] = None,
-              json: JsonOption = False):
+              json: JsonOption = False, quiet: QuietOption = False):
         """Buy top-up packs (paid plans): valid a year, used after every other credit."""
         from .. import simulate
 
         with failures(json):
+            refuse_quiet_json(quiet, json)
             r = simulate.topup(ctx.obj, pool, packs)
+            if quiet:
+                return
             _notices(ctx)
             if json:
                 emit_json(_credits(r, "credits"))

@@ -9,7 +9,7 @@ import typer
 
 from ..domain.money import fmt
 from ..render.jsonout import Credits
-from .common import JsonOption, emit_json, failures
+from .common import JsonOption, QuietOption, emit_json, failures, refuse_quiet_json
 from .report_cmds import ActionFilter, AppFilter, MemberFilter, PoolFilter, SinceOption, UntilOption
 
 
@@ -17,10 +17,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         ctx: typer.Context,
-        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl|journal",
-                                            help="The file format (journal: for hledger).")] = "csv",
+        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl|journal|xlsx",
+                                            help="The file format (journal: for hledger; xlsx: a workbook"
+                                                 " of typed cells for spreadsheets).")] = "csv",
         output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
                                                       help="Write to FILE (default: stdout).")] = None,
+        bom: Annotated[bool, typer.Option("--bom", help="Start a CSV with a UTF-8 byte-order mark, so that"
+                                                        " spreadsheets read its text as UTF-8.")] = False,
         app_name: AppFilter = None,
         member: MemberFilter = None,
         action: ActionFilter = None,
@@ -28,11 +31,11 @@ def register(app: typer.Typer) -> None:
         since: SinceOption = None,
         until: UntilOption = None,
     ):
-        """Write every event (oldest first) as CSV, a JSON array, JSON lines or an hledger journal, streaming."""
+        """Write every event (oldest first) as CSV, a JSON array, JSON lines, an hledger journal or xlsx, streaming."""
         from .. import transfer
 
         with failures():
-            n = transfer.export(ctx.obj, format, output, pool=pool, app=app_name, member=member, action=action,
+            n = transfer.export(ctx.obj, format, output, bom=bom, pool=pool, app=app_name, member=member, action=action,
                                 since=since, until=until)
             if output not in (None, "-"):
                 print(f"credits: wrote {n:,} events to {output}", file=sys.stderr)
@@ -40,20 +43,25 @@ def register(app: typer.Typer) -> None:
     @app.command(name="import")
     def import_(
         ctx: typer.Context,
-        file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON lines file as export writes it.")],
+        file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV, JSON lines or xlsx file as export writes"
+                                                                  " it; - reads stdin.")],
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; import nothing.")] = False,
         json: JsonOption = False,
+        quiet: QuietOption = False,
     ):
-        """Import events from CSV or JSON lines: all rows or none; rows already in the ledger are skipped."""
+        """Import events from CSV, JSON lines or xlsx: all rows or none; rows already in the ledger are skipped."""
         from .. import importer
 
         with failures(json):
-            progress = _progress_bar() if sys.stderr.isatty() and not json else None
+            refuse_quiet_json(quiet, json)
+            progress = _progress_bar() if sys.stderr.isatty() and not json and not quiet else None
             try:
                 r = importer.import_file(ctx.obj, file, dry_run=dry_run, progress=progress)
             finally:
                 if progress is not None:
                     progress.close()
+            if quiet:
+                return
             if json:
                 emit_json({"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
                            "credits": {p: Credits(v) for p, v in r.credits.items()}})

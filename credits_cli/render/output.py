@@ -2,15 +2,19 @@
 
 CSV is for spreadsheets: a text cell that starts with = + - @, a tab or a
 carriage return would run as a formula (OWASP "CSV injection"), so it is written
-with a leading single quote; a text cell that already starts with a quote gets
-one more, so `unquote_cell` restores every value exactly. Numbers are written
-as plain numbers.
+with a leading single quote; so is a cell of the export's free text (TEXT_COLUMNS)
+that a spreadsheet would read as something else (a number, date, time, amount,
+percentage or boolean: the key `0042` would come back as 42, the note `1/2` as a
+date; a report's `date` column stays a date); a text cell that already
+starts with a quote gets one more, so `unquote_cell` restores every value
+exactly. Numbers are written as plain numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring
@@ -21,17 +25,24 @@ from ..domain.events import EXPORT_FIELDS
 from .jsonout import Credits, _number, dumps
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# Text a spreadsheet's CSV import turns into a value: it starts (after spaces, a bracket or a
+# currency sign) with a digit or a decimal point, ends with %, or is true or false.
+NOT_TEXT = re.compile(r"\s*[(\[]?\s*[$€£¥]?\s*[.,]?[0-9]|.*%\s*$|\s*(?:true|false)\s*$", re.IGNORECASE | re.DOTALL)
 
 
-def quote_cell(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
+TEXT_COLUMNS = frozenset(("pool", "action", "model", "scope", "app", "member", "key", "note"))
+
+
+def quote_cell(text: str, as_text: bool = False) -> str:
+    """`text` as a CSV cell a spreadsheet never runs; `as_text`: nor reads as a number, date or boolean."""
+    return "'" + text if text.startswith(FORMULA_START) or (as_text and NOT_TEXT.match(text)) else text
 
 
 def unquote_cell(text: str) -> str:
     return text[1:] if text.startswith("'") else text
 
 
-def csv_value(value) -> str:
+def csv_value(value, as_text: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, Credits):
@@ -42,15 +53,16 @@ def csv_value(value) -> str:
         return str(value)
     if isinstance(value, datetime):
         return iso(value)
-    return quote_cell(str(value))
+    return quote_cell(str(value), as_text)
 
 
 def write_csv(rows: Iterable[dict], columns: list[str], out: IO[str]) -> int:
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(columns)
+    text = [c in TEXT_COLUMNS for c in columns]
     n = 0
     for row in rows:
-        w.writerow([csv_value(row.get(c)) for c in columns])
+        w.writerow([csv_value(row.get(c), t) for c, t in zip(columns, text)])
         n += 1
     return n
 
@@ -115,10 +127,10 @@ class _Memo(dict):
 
 
 def csv_cell(value) -> str:
-    """A text cell exactly as csv.writer (QUOTE_MINIMAL, lines ending "\r\n") writes `csv_value`."""
+    """A text cell of TEXT_COLUMNS exactly as csv.writer (QUOTE_MINIMAL, lines ending "\r\n") writes `csv_value`."""
     if value is None:
         return ""
-    text = quote_cell(str(value))
+    text = quote_cell(str(value), True)
     if '"' in text:
         return '"' + text.replace('"', '""') + '"'
     if "," in text or "\n" in text or "\r" in text:
