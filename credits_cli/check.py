@@ -188,8 +188,12 @@ def check_ledger(session: Session) -> dict:
 
 
 def doctor(session: Session) -> dict:
-    """The file's health: SQLite version, schema, WAL, durability, permissions, integrity; what to do about each."""
-    from .store.db import default_path
+    """The file's health: SQLite version, schema, WAL, durability, permissions, integrity; what to do about each.
+
+    A damaged file gets a way out: what to run to recover what SQLite can still read, and where the last
+    exports of the ledger are (credits notes each export written to a file), to start again from one.
+    """
+    from .store.db import StoreError, default_path
 
     path = session.db_path or default_path()
     checks: list[dict] = []
@@ -199,23 +203,80 @@ def doctor(session: Session) -> dict:
 
     add("sqlite", sqlite3.sqlite_version_info >= (3, 35, 0), sqlite3.sqlite_version,
         "SQLite 3.35 or newer is needed (RETURNING, partial indexes, ALTER TABLE); upgrade Python or SQLite")
-    conn = session.conn
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    applied = [r[0] for r in conn.execute(
-        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
-    add("schema", version == schema.VERSION and applied == schema.NAMES, f"{version} ({', '.join(applied)})",
-        "the schema differs from this credits' migrations; back the file up and run any command to migrate")
-    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    add("journal_mode", mode.lower() == "wal", mode,
-        "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
-    sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.execute("PRAGMA synchronous").fetchone()[0]]
-    add("synchronous", sync in ("FULL", "EXTRA"), sync,
-        "credits sets FULL on every connection: an acknowledged event survives a power loss")
-    mode_bits = stat.S_IMODE(os.stat(path).st_mode)
-    add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
-        f"others can read the ledger: chmod 600 {path}")
-    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    add("integrity", integrity == "ok", integrity,
-        "the file is damaged: restore a backup, or `sqlite3 FILE .recover` into a new file")
-    return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks}
+    if not os.path.exists(path):
+        add("file", False, "missing", f"there is no ledger at {path}: check --db / CREDITS_DB")
+        return {"path": str(path), "ok": False, "checks": checks, "exports": []}
+    try:
+        conn = session.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except (StoreError, sqlite3.DatabaseError) as e:
+        exports = _exports(None, path)
+        add("integrity", False, getattr(e, "message", str(e)), _damaged(path, exports))
+        return {"path": str(path), "ok": False, "checks": checks, "exports": exports}
+    exports = _exports(conn, path)
+    try:
+        applied = [r[0] for r in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
+        add("schema", version == schema.VERSION and applied == schema.NAMES, f"{version} ({', '.join(applied)})",
+            "the schema differs from this credits' migrations; back the file up and run any command to migrate")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        add("journal_mode", mode.lower() == "wal", mode,
+            "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.execute("PRAGMA synchronous").fetchone()[0]]
+        add("synchronous", sync in ("FULL", "EXTRA"), sync,
+            "credits sets FULL on every connection: an acknowledged event survives a power loss")
+        mode_bits = stat.S_IMODE(os.stat(path).st_mode)
+        add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
+            f"others can read the ledger: chmod 600 {path}")
+        found = [r[0] for r in conn.execute("PRAGMA integrity_check(100)")]
+        found = [line for line in found if not line.startswith("*** in database")]
+        integrity = "ok" if found == ["ok"] else "; ".join(found[:3]) + (
+            f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
+    except sqlite3.DatabaseError as e:
+        integrity = str(e)
+    add("integrity", integrity == "ok", integrity, _damaged(path, exports))
+    return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
 
+
+def _exports(conn, path) -> list[dict]:
+    """The last exports credits wrote to files, each with whether its file is still as written; read from
+    the damaged file read-only and as it is (no migration), when credits cannot open it."""
+    from .domain.cycles import iso
+    from .store import repo
+
+    raw = None
+    try:
+        if conn is None:
+            conn = raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = repo.last_exports(conn)
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        if raw is not None:
+            raw.close()
+    out = []
+    for x in rows:
+        try:
+            size = os.stat(x["path"]).st_size
+        except OSError:
+            size = None
+        out.append({**x, "at": iso(x["at"]), "intact": size == x["bytes"]})
+    return out
+
+
+def _damaged(path, exports: list[dict]) -> str:
+    """What to do about a damaged ledger file, in order: keep it, recover what SQLite reads, or start from an export."""
+    steps = [f"the file is damaged. Keep a copy first: cp {path} {path}.damaged",
+             f"recover what SQLite can still read: sqlite3 {path} .recover | sqlite3 recovered.db,"
+             " then credits --db recovered.db check (and doctor)"]
+    good = next((x for x in exports if x["whole"] and x["intact"] and x["format"] in ("csv", "jsonl", "json", "xlsx")),
+                None)
+    if good is not None:
+        steps.append(f"or start again from the last whole export, {good['path']} ({good['events']:,} events of"
+                     f" workspace {good['workspace']!r}, written {good['at']}): credits --db new.db --workspace"
+                     f" {good['workspace']!r} init --plan PLAN --start START, give it its grants again, then"
+                     f" credits --db new.db --workspace {good['workspace']!r} import {good['path']}")
+    else:
+        steps.append("no whole export of this ledger is known to be intact: once it is readable again, keep one"
+                     " with credits export --output FILE")
+    return "\n".join(steps)

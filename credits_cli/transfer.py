@@ -77,12 +77,25 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         with open(tmp, "wb") if fmt == "xlsx" else open(tmp, "w", encoding="utf-8", newline="") as out:
             n = write(out)
         os.replace(tmp, path)
+        _remember(session, sc, path, fmt, n)
     except OSError as e:
         raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
     return n
+
+
+def _remember(session: Session, sc, path: Path, fmt: str, n: int) -> None:
+    """Note where this copy of the ledger went (`credits doctor` points a damaged ledger's owner to it)."""
+    from .store import repo
+    from .store.db import immediate
+
+    f = sc.filter
+    whole = all(getattr(f, k) is None for k in ("pool", "app", "member", "action", "since", "until"))
+    with immediate(session.conn):
+        repo.record_export(session.conn, sc.workspace_id, str(path.resolve()), fmt, sc.now, n,
+                           path.stat().st_size, whole)
 
 
 def _selection(f) -> str:

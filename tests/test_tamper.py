@@ -263,3 +263,60 @@ def test_a_ledger_of_the_previous_schema_is_sealed_by_its_migration(cli):
     assert problems(cli) == []
     behind_its_back(cli.db, "DROP TRIGGER events_no_delete", "DELETE FROM events WHERE id = 3")
     assert ("events", 3) in named(problems(cli))
+
+
+# --- doctor: a way out of a damaged file -------------------------------------------------------------
+
+def damage(db, table="events"):
+    """Overwrite the header of a table's root page, as a disk or a bad copy would."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size + 12)
+        f.write(b"\xde\xad" * 30)
+
+
+def test_doctor_points_a_damaged_ledger_to_recovery_and_its_last_whole_export(ledger, tmp_path):
+    whole, some = tmp_path / "all.csv", tmp_path / "crm.csv"
+    assert ledger("export", "--output", str(whole), now=NOW).exit_code == 0
+    assert ledger("export", "--app", "crm", "--output", str(some), now=NOW).exit_code == 0
+    damage(ledger.db)
+    r = ledger("doctor", "--json", now=NOW)
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    integrity = next(c for c in report["checks"] if c["check"] == "integrity")
+    assert not integrity["ok"]
+    advice = integrity["advice"]
+    assert f"cp {ledger.db} {ledger.db}.damaged" in advice
+    assert ".recover" in advice
+    assert f"import {whole}" in advice  # the whole export, not the filtered one written after it
+    assert [(x["path"], x["whole"], x["intact"]) for x in report["exports"]] == [(str(some), False, True),
+                                                                                  (str(whole), True, True)]
+    r = ledger("doctor", now=NOW)
+    assert "FIX integrity" in r.stdout and str(whole) in r.stdout
+    # a command that reads the damaged table says where to turn, in one line
+    r = ledger("check", now=NOW)
+    assert r.exit_code == 1 and "credits doctor" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_knows_an_export_that_was_changed_since(ledger, tmp_path):
+    whole = tmp_path / "all.csv"
+    assert ledger("export", "--output", str(whole), now=NOW).exit_code == 0
+    whole.write_text("id,at\n")
+    damage(ledger.db)
+    r = ledger("doctor", "--json", now=NOW)
+    report = json.loads(r.stdout)
+    assert report["exports"][0]["intact"] is False
+    advice = next(c for c in report["checks"] if c["check"] == "integrity")["advice"]
+    assert "no whole export of this ledger is known to be intact" in advice
+
+
+def test_doctor_on_a_file_credits_cannot_open_still_advises(cli, tmp_path):
+    cli.db.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    r = cli("doctor", "--json", now=NOW)
+    assert r.exit_code == 1
+    integrity = next(c for c in json.loads(r.stdout)["checks"] if c["check"] == "integrity")
+    assert not integrity["ok"] and ".recover" in integrity["advice"]

@@ -139,7 +139,11 @@ def register_checks(app: typer.Typer) -> None:
             else:
                 print(f"Ledger file: {r['path']}")
                 for c in r["checks"]:
-                    print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}"
-                          + (f"\n      {c['advice']}" if not c["ok"] else ""))
+                    advice = "".join(f"\n      {line}" for line in c["advice"].splitlines()) if not c["ok"] else ""
+                    print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}{advice}")
+                for x in r["exports"][:3]:
+                    state = "intact" if x["intact"] else "changed or gone"
+                    print(f"  export {x['at']}: {x['path']} ({x['format']}, {x['events']:,} events"
+                          f"{'' if x['whole'] else ', filtered'}; {state})")
             if not r["ok"]:
                 raise typer.Exit(1)

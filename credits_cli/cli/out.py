@@ -63,7 +63,8 @@ def exit_code(e: BaseException) -> int:
     if os.environ.get("CREDITS_DEBUG"):
         raise e
     if isinstance(e, sqlite3.Error):
-        say(f"database error: {e}")
+        damaged = isinstance(e, sqlite3.DatabaseError) and ("malformed" in str(e) or "not a database" in str(e))
+        say(f"database error: {e}" + ("; credits doctor says what to do" if damaged else ""))
     else:
         say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
     return EXIT_UNEXPECTED

@@ -390,3 +390,19 @@ def app_seen(conn, ws_id: int, app: str | None, at: str, event_id: int) -> None:
     held = conn.memo.get(("apps", ws_id)) if app is not None and getattr(conn, "memo", None) else None
     if held is not None and (app not in held or (at, event_id) < held[app]):
         held[app] = (at, event_id)
+
+
+# --- exports (where copies of the ledger went) ------------------------------------------------------
+
+def record_export(conn, ws_id: int, path: str, fmt: str, at, events: int, size: int, whole: bool) -> None:
+    conn.execute("INSERT INTO exports (workspace_id, path, format, at, events, bytes, whole) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (ws_id, path, fmt, storage(at), events, size, int(whole)))
+
+
+def last_exports(conn, limit: int = 20) -> list[dict]:
+    """The newest exports written to a file, newest first, with their workspace's name."""
+    rows = conn.execute(
+        "SELECT x.path, x.format, x.at, x.events, x.bytes, x.whole, w.name FROM exports x"
+        " LEFT JOIN workspaces w ON w.id = x.workspace_id ORDER BY x.id DESC LIMIT ?", (limit,)).fetchall()
+    return [{"path": r[0], "format": r[1], "at": from_storage(r[2]), "events": r[3], "bytes": r[4],
+             "whole": bool(r[5]), "workspace": r[6]} for r in rows]

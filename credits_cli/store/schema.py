@@ -283,6 +283,11 @@ def _migrations():
         # A chain's next entry is found by its predecessor (an entry removed is replaced by the one after it).
         for table in ("budgets", "alerts"):
             db.execute(f"CREATE INDEX {table}_prev ON {table}(prev_id)")
+        # The exports written to a file, so that `credits doctor` can say where the last one is when the
+        # ledger is damaged. Not an entry of the ledger: a note of where copies of it went.
+        db.execute("CREATE TABLE exports (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, path TEXT NOT NULL,"
+                   " format TEXT NOT NULL, at TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+                   " whole INTEGER NOT NULL)")
 
     return migrations
 
