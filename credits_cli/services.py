@@ -202,14 +202,29 @@ class DailyCap:
 
 @record
 class PoolBalance:
+    """One pool this cycle. Every view of it adds up (README, `credits balance`):
+
+        allowance_used + allowance_left == allowance
+        allowance_used + bonus_used     == used
+        allowance_left + bonus          == left         (>= available; equal without a daily cap)
+        used + left                     == the meter's total
+    """
+
     pool: str
-    allowance: int  # the plan's allowance a cycle
-    used: int  # spent this cycle, whatever paid
+    allowance: int  # the plan's credits for this cycle: its allowance and any upgrade's top-up
+    used: int  # all use this cycle (events dated in it, voids netted), whatever paid
     allowance_left: int
-    bonus: int  # left in live grants other than the allowance
+    bonus: int  # left in live grants other than the plan's (coupons, shares, promotions, top-ups)
     available: int  # what can be spent now (daily cap included)
     cycle: Interval
     daily: DailyCap | None
+    allowance_used: int = 0  # this cycle's use the plan's credits paid
+    bonus_used: int = 0  # this cycle's use bonus credits paid
+
+    @property
+    def left(self) -> int:
+        """What the cycle still holds, the daily cap aside."""
+        return self.allowance_left + self.bonus
 
 
 @record
@@ -304,15 +319,22 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
         left = max(0, plan.daily_message_cap - used_today)
         daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
         available_now = min(available_now, left)
+    allowance = sum(g.amount for g in plan_grants)  # as granted for this cycle (a catalog change applies next)
+    used = repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end)
+    allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
     return PoolBalance(
         pool=pool,
-        allowance=sum(g.amount for g in plan_grants),  # as granted for this cycle (a catalog change applies next)
-        used=repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end),
+        allowance=allowance,
+        used=used,
         allowance_left=allowance_left,
         bonus=bonus,
         available=available_now,
         cycle=cycle,
         daily=daily,
+        allowance_used=allowance_used,
+        # the rest of the cycle's use; not read from the allocations: a void that could not give credits
+        # back to an expired coupon nets its event out of `used`, and what it lost was not use
+        bonus_used=used - allowance_used,
     )
 
 

@@ -39,21 +39,26 @@ def balance(b, top_apps=None) -> None:
     c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} · [bold]resets {_until(b.now, b.cycle.end)}[/bold]")
     c.print()
     pools = list(b.pools.values())
-    width = max(10, min(30, c.width - 50))
     for p in pools:
-        total = p.allowance + p.bonus + max(0, p.used - p.allowance)
+        total = p.used + p.left  # what this cycle held: what it used and what is left (README: balance)
         low = p.available * 10 < p.allowance  # less than a tenth left
         colour = "red" if low else "green"
-        c.print(f"{p.pool:<12} [{colour}]{meter(p.used, max(total, 1), width, plain)}[/{colour}]"
-                f" {fmt(p.used)} of {fmt(total)} used · [bold]{fmt(p.available)}[/bold] left")
+        today = f" · {fmt(p.available)} today" if p.available < p.left else ""  # the daily cap is tighter
+        figures = f"{fmt(p.used)} of {fmt(total)} used · [bold]{fmt(p.left)}[/bold] left{today}"
+        room = c.width - 14 - len(figures) + len("[bold][/bold]")  # the meter takes what the figures leave
+        gauge = f"[{colour}]{meter(p.used, max(total, 1), min(30, room), plain)}[/{colour}]" if room >= 10 else ""
+        c.print(f"{p.pool:<12} {gauge} {figures}" if gauge else f"{p.pool}: {figures}")
     c.print()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("")
     for name in b.pools:
         t.add_column(f"{name} credits", justify="right")
     t.add_row("allowance", *(fmt(p.allowance) for p in pools))
+    t.add_row("  used", *(fmt(p.allowance_used) for p in pools))
+    t.add_row("  left", *(fmt(p.allowance_left) for p in pools))
+    t.add_row("bonus used", *(fmt(p.bonus_used) for p in pools))
+    t.add_row("bonus left", *(fmt(p.bonus) for p in pools))
     t.add_row("used this cycle", *(fmt(p.used) for p in pools))
-    t.add_row("bonus", *(fmt(p.bonus) for p in pools))
     t.add_row("[bold]available now[/bold]", *(f"[bold]{fmt(p.available)}[/bold]" for p in pools))
     if any(p.daily for p in pools):
         t.add_row("today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))

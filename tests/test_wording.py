@@ -1,0 +1,56 @@
+"""What `credits` says on screen matches what it does (issue 13, "wrong words and numbers on screen")."""
+
+import re
+from decimal import Decimal as D
+
+from conftest import one_line_error  # noqa: F401
+
+T0 = "2026-03-01T09:00:00Z"
+NOW = "2026-03-05T10:00:00Z"
+
+
+def init(cli, plan="starter", *extra):
+    r = cli("init", "--plan", plan, "--start", T0, *extra, now=T0)
+    assert r.exit_code == 0, r.stderr
+
+
+def meter(text, pool):
+    """(used, total, left) as the human meter line of `pool` shows them."""
+    line = next(line for line in text.splitlines() if re.match(pool + "[ :]", line))
+    used, total, left = re.search(r"([\d,.]+) of ([\d,.]+) used · ([\d,.]+) left", line).groups()
+    return tuple(D(x.replace(",", "")) for x in (used, total, left))
+
+
+# --- 1. the balance adds up once bonus credits paid ------------------------------------------------
+
+def coupon(cli, code, credits, expires):
+    assert cli("coupon", "create", code, "--credits", credits, "--pool", "message", "--expires", expires,
+               now=NOW).exit_code == 0
+    assert cli("coupon", "redeem", code, now=NOW).exit_code == 0
+
+
+def test_a_coupon_that_paid_shows_in_used_and_the_meter_adds_up(cli):
+    init(cli)
+    coupon(cli, "TEN-CREDITS", "10", "2026-03-20T00:00:00Z")  # expires before the allowance: it pays first
+    assert cli("log", "message", "--credits", "10", now=NOW).exit_code == 0
+    b = cli.json("balance", now=NOW)["message"]
+    assert (b["allowance"], b["used"], b["allowance_used"], b["bonus_used"], b["allowance_left"], b["bonus"],
+            b["available"]) == (100, 10, 0, 10, 100, 0, 100)
+    assert meter(cli("balance", now=NOW).stdout, "message") == (10, 110, 100)  # was "10 of 100 used · 100 left"
+
+
+def test_past_the_allowance_the_meter_still_adds_up(cli):
+    init(cli)
+    coupon(cli, "TEN-CREDITS", "10", "2026-03-20T00:00:00Z")
+    assert cli("log", "message", "--credits", "102", now=NOW).exit_code == 0
+    b = cli.json("balance", now=NOW)["message"]
+    assert (b["used"], b["allowance_used"], b["bonus_used"], b["allowance_left"]) == (102, 92, 10, 8)
+    assert meter(cli("balance", now=NOW).stdout, "message") == (102, 110, 8)  # was "102 of 102 used · 8 left"
+
+
+def test_the_free_plans_daily_cap_is_shown_beside_what_the_cycle_has_left(cli):
+    init(cli, "free")
+    assert cli("log", "message", "--credits", "2", now=NOW).exit_code == 0
+    text = cli("balance", now=NOW).stdout
+    assert meter(text, "message") == (2, 25, 23)
+    assert "23 left · 3 today" in text
