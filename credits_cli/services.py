@@ -356,8 +356,13 @@ def balance(session: Session) -> Balance:
     return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending)
 
 
-def out_of_credits(conn, ws, pool: str, at: datetime) -> None:
-    """The owner's "email", once per pool per cycle, in the platform's words."""
+def out_of_credits(conn, ws, catalog: Catalog, after: PoolBalance, at: datetime) -> None:
+    """The owner's "email", once per pool per cycle, in the platform's words, when the pool is used up:
+    what it has left (`after`, the daily cap aside) is below the catalog's smallest price in it. A
+    request larger than what is left is refused, and tells no one."""
+    pool = after.pool
+    if after.left >= catalog.smallest_price(pool):
+        return
     cycle = cycle_at(ws.anchor, at)
     repo.notify(
         conn, ws.id, "out_of_credits", pool, at,
@@ -609,8 +614,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
             result = replace(result, alerts=fire_alerts(conn, ws, quote.pool, after, now))
-            if result.balance.allowance_left + result.balance.bonus == 0:
-                out_of_credits(conn, ws, quote.pool, now)
+            out_of_credits(conn, ws, session.catalog, after, now)
         if created is not None:
             session.created_notice(created)
         return result
@@ -629,7 +633,8 @@ def _note_refusal(session: Session, r: Refused) -> None:
         if ws is not None:
             now = session.now_in(ws)
             if r.resets_at == cycle_at(ws.anchor, now).end:  # not a back-dated refusal in a past cycle
-                out_of_credits(session.conn, ws, r.pool, now)
+                after = pool_balance(session.conn, ws, Plans(session, session.conn, ws), r.pool, now)
+                out_of_credits(session.conn, ws, session.catalog, after, now)
 
 
 def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:

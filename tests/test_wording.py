@@ -3,7 +3,7 @@
 import re
 from decimal import Decimal as D
 
-from conftest import one_line_error  # noqa: F401
+from conftest import one_line_error
 
 T0 = "2026-03-01T09:00:00Z"
 NOW = "2026-03-05T10:00:00Z"
@@ -54,3 +54,43 @@ def test_the_free_plans_daily_cap_is_shown_beside_what_the_cycle_has_left(cli):
     text = cli("balance", now=NOW).stdout
     assert meter(text, "message") == (2, 25, 23)
     assert "23 left · 3 today" in text
+
+
+# --- 2. "used up" only when the pool is -------------------------------------------------------------
+
+def outbox(cli):
+    return [(n["kind"], n["pool"]) for n in cli.json("notifications", now=NOW)]
+
+
+def test_asking_more_than_is_left_is_a_refusal_not_a_used_up_notice(cli):
+    init(cli)
+    one_line_error(cli("log", "message", "--credits", "101", now=NOW), code=3)
+    assert outbox(cli) == []
+    assert cli("log", "message", "--credits", "99.5", now=NOW).exit_code == 0  # 0.5 left: discuss costs 0.3
+    one_line_error(cli("log", "message", "--credits", "1", now=NOW), code=3)
+    assert outbox(cli) == []
+
+
+def test_a_use_that_leaves_less_than_the_smallest_price_used_the_pool_up(cli):
+    init(cli)
+    assert cli("log", "message", "--credits", "99.8", now=NOW).exit_code == 0  # 0.2 left: below discuss's 0.3
+    assert outbox(cli) == [("out_of_credits", "message")]
+    assert cli("log", "invokeLLM", "--credits", "1999.5", now=NOW).exit_code == 0  # 0.5: below any integration price
+    assert outbox(cli) == [("out_of_credits", "message"), ("out_of_credits", "integration")]
+
+
+def test_a_refusal_in_a_used_up_pool_tells_the_owner(cli, tmp_path):
+    init(cli)
+    rows = tmp_path / "use.jsonl"
+    rows.write_text('{"at": "2026-03-02T00:00:00Z", "pool": "message", "action": "message", "quantity": 1, "credits": 99.9}\n')
+    assert cli("import", rows, now=NOW).exit_code == 0  # an import tells no one
+    assert outbox(cli) == []
+    one_line_error(cli("log", "message", "--scope", "discuss", now=NOW), code=3)
+    assert outbox(cli) == [("out_of_credits", "message")]
+
+
+def test_a_batch_line_asking_too_much_tells_no_one(cli):
+    init(cli)
+    r = cli("log", "--batch", now=NOW, input='{"action": "message", "credits": 150}\n{"action": "SendEmail"}\n')
+    assert r.exit_code == 3, r.stdout
+    assert outbox(cli) == []

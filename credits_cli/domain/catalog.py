@@ -78,6 +78,14 @@ class Catalog:
             raise BadInput(field, f"unknown plan {shown(name)}; plans: {', '.join(self.plans)}")
         return self.plans[key]
 
+    def smallest_price(self, pool: str) -> int:
+        """The least one use of the pool can cost in this catalog (milli-credits; at least 1): a pool
+        holding less can pay for nothing, so it is used up (message: discuss's 0.3)."""
+        prices = [p for a in self.actions.values() if a.pool == pool
+                  for p in (a.price, a.custom_domain_price, *a.models.values(), *a.scopes.values())
+                  if p is not None and p > 0]
+        return min(prices, default=1)
+
     def action(self, name: str, field: str = "ACTION") -> Action:
         exact = self.actions.get(name) if type(name) is str else None  # the catalog's spelling: an import's every row
         if exact is not None:
