@@ -373,7 +373,9 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         elif action == "real":
             repo.set_sim_clock(conn, ws.id, None)
         simulated = repo.sim_clock(conn, ws.id)
-    return {"simulated": simulated is not None, "now": simulated or session.clock.now(zone),
+    # `now` is the instant commands run at: --now / CREDITS_NOW overrides the simulated clock
+    now = session.clock.now(zone) if session.clock.is_set else simulated or session.clock.now(zone)
+    return {"simulated": simulated is not None, "now": now, "simulated_at": simulated,
             "overridden": session.clock.is_set}
 
 

@@ -94,3 +94,17 @@ def test_a_batch_line_asking_too_much_tells_no_one(cli):
     r = cli("log", "--batch", now=NOW, input='{"action": "message", "credits": 150}\n{"action": "SendEmail"}\n')
     assert r.exit_code == 3, r.stdout
     assert outbox(cli) == []
+
+
+# --- 3. the clock says the instant commands run at ---------------------------------------------------
+
+def test_clock_advance_under_now_prints_the_clock_commands_use(cli):
+    init(cli)
+    r = cli("clock", "advance", "2d", now=NOW)
+    assert r.exit_code == 0, r.stderr
+    assert "commands run at 2026-03-05T10:00:00Z" in r.stdout  # --now, not the advanced 2026-03-07
+    assert "simulated clock (2026-03-07T10:00:00Z)" in r.stdout
+    body = cli.json("clock", now=NOW)
+    assert (body["now"], body["simulated_at"], body["overridden"]) == (NOW, "2026-03-07T10:00:00Z", True)
+    assert cli.json("balance", now=NOW)["now"] == body["now"]
+    assert cli.json("clock")["now"] == "2026-03-07T10:00:00Z"  # without --now the simulated clock is used
