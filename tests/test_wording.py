@@ -108,3 +108,44 @@ def test_clock_advance_under_now_prints_the_clock_commands_use(cli):
     assert (body["now"], body["simulated_at"], body["overridden"]) == (NOW, "2026-03-07T10:00:00Z", True)
     assert cli.json("balance", now=NOW)["now"] == body["now"]
     assert cli.json("clock")["now"] == "2026-03-07T10:00:00Z"  # without --now the simulated clock is used
+
+
+# --- 4. NO_COLOR: only a non-empty value turns colour off -------------------------------------------
+
+def in_a_terminal(args, env, columns=100):
+    """stdout (and stderr) of `credits ARGS` run on a pseudo-terminal of `columns` columns."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    parent, child = pty.openpty()
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("CREDITS_", "NO_COLOR", "FORCE_COLOR"))}
+    full.update(TERM="xterm-256color", COLUMNS=str(columns), LINES="50", **env)
+    p = subprocess.Popen([sys.executable, "-m", "credits_cli", *args], stdin=subprocess.DEVNULL, stdout=child,
+                         stderr=child, env=full)
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(parent)
+    assert p.wait(timeout=60) == 0, out
+    return out.decode()
+
+
+def test_an_empty_no_color_leaves_colour_on_and_a_set_one_turns_it_off(cli):
+    init(cli)
+    assert cli("log", "message", "--credits", "10", now=NOW).exit_code == 0
+    env = {"CREDITS_DB": str(cli.db), "CREDITS_NOW": NOW}
+    for args in (["balance"], ["daily", "--pool", "message"]):
+        for unset in ({}, {"NO_COLOR": ""}):  # no NO_COLOR, an empty one: colour and block bars
+            coloured = in_a_terminal(args, {**env, **unset})
+            assert "\x1b[32m" in coloured and "█" in coloured and "#" not in coloured, (args, unset, coloured)
+        plain = in_a_terminal(args, {**env, "NO_COLOR": "1"})
+        assert "\x1b[3" not in plain and "█" not in plain and "#" in plain, (args, plain)

@@ -14,9 +14,14 @@ from ..domain.money import fmt
 from .charts import bar, meter
 
 
+def _plain() -> bool:
+    """No colour and plain '#' bars: stdout is not a terminal, or NO_COLOR is set to a non-empty value
+    (no-color.org: an empty NO_COLOR asks for nothing)."""
+    return not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+
+
 def console() -> Console:
-    plain = not sys.stdout.isatty() or "NO_COLOR" in os.environ
-    return Console(no_color=plain, highlight=False, soft_wrap=False)
+    return Console(no_color=_plain(), highlight=False, soft_wrap=False)
 
 
 def _until(now, t) -> str:
@@ -123,10 +128,6 @@ def prices_table(actions, source: str) -> None:
 
 
 # --- reports ------------------------------------------------------------------------
-
-def _plain() -> bool:
-    return not sys.stdout.isatty() or "NO_COLOR" in os.environ
-
 
 def _span(sc) -> str:
     start = sc.span.start.astimezone(sc.zone)
