@@ -102,7 +102,7 @@ class Session:
 
     @cached_property
     def conn(self):
-        return connect(self.db_path or default_path())
+        return connect(self.db_path or default_path(), given=self.db_path is not None)
 
     def close(self) -> None:
         if "conn" in self.__dict__:

@@ -149,3 +149,55 @@ def test_an_empty_no_color_leaves_colour_on_and_a_set_one_turns_it_off(cli):
             assert "\x1b[32m" in coloured and "█" in coloured and "#" not in coloured, (args, unset, coloured)
         plain = in_a_terminal(args, {**env, "NO_COLOR": "1"})
         assert "\x1b[3" not in plain and "█" not in plain and "#" in plain, (args, plain)
+
+
+# --- 5. --db names a ledger, or a new file in an existing directory ----------------------------------
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_db_in_a_missing_directory_is_refused_and_creates_nothing(cli, tmp_path):
+    target = tmp_path / "no" / "such" / "x.db"
+    for how in ({"args": ("--db", target)}, {"env": {"CREDITS_DB": str(target)}}):
+        r = cli(*how.get("args", ()), "balance", env=how.get("env"))
+        line = one_line_error(r, field="--db")
+        assert str(tmp_path / "no" / "such") in line
+        assert not (tmp_path / "no").exists()
+
+
+def test_db_naming_another_programs_sqlite_file_is_refused_and_left_as_it_was(cli, tmp_path):
+    import sqlite3
+
+    for mode in ("delete", "wal"):
+        folder = tmp_path / mode
+        folder.mkdir()
+        other = folder / "notes.sqlite"
+        conn = sqlite3.connect(other)
+        conn.execute(f"PRAGMA journal_mode={mode}")
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+        conn.commit()
+        conn.close()
+        before = snapshot(folder)
+        for args in (("balance",), ("log", "SendEmail"), ("doctor",), ("init", "--plan", "free")):
+            line = one_line_error(cli("--db", other, *args, now=NOW), field="--db")
+            assert str(other) in line and "not a credits ledger" in line and "notes" in line
+            assert snapshot(folder) == before, args
+
+
+def test_db_naming_a_file_that_is_not_sqlite_is_refused(cli, tmp_path):
+    text = tmp_path / "readme.txt"
+    text.write_bytes(b"not a database, a text that happens to be long enough " * 40)
+    before = snapshot(tmp_path)
+    line = one_line_error(cli("--db", text, "balance", now=NOW), field="--db")
+    assert str(text) in line and "not an SQLite database" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_db_naming_an_empty_file_or_a_new_one_makes_a_ledger(cli, tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for path in (empty, tmp_path / "new.db"):
+        assert cli("--db", path, "init", "--plan", "free", "--start", T0, now=NOW).exit_code == 0
+        assert cli("--db", path, "balance", now=NOW).exit_code == 0  # and opens again as a ledger
