@@ -459,9 +459,7 @@ class InitResult:
 
 def init(session: Session, plan_name: str, start: str | None, timezone: str | None, billing: str | None) -> InitResult:
     plan = session.catalog.plan(plan_name)
-    billing = (billing if billing is not None else "monthly").strip().lower()
-    if billing not in catalog_mod.BILLINGS:
-        raise BadInput("--billing", f"{shown(billing)} is not one of {', '.join(catalog_mod.BILLINGS)}")
+    billing = plan.billing(billing)
     zone = parse_zone(timezone if timezone is not None else "UTC", strict=True)
     now = session.clock.now(zone)
     anchor = parse_instant(start, "--start", zone) if start is not None else now.replace(microsecond=0)

@@ -283,15 +283,14 @@ def share_status(session: Session) -> list[dict]:
 
 def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
     new = session.catalog.plan(plan_name, field="PLAN")
-    if billing is not None and billing.strip().lower() not in ("monthly", "yearly"):
-        raise BadInput("--billing", f"{shown(billing)} is not monthly or yearly")
+    new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
         conn = session.conn
         now = session.now_in(ws)
         plans = Plans(session, conn, ws)
         current_name, current_billing = plans.named_at(now)
         current = plans.at(now)
-        billing = billing.strip().lower() if billing is not None else current_billing
+        billing = new.billing(billing, current_billing)
         cycle = cycle_at(ws.anchor, now)
         pending = plans.pending(now)
         if (new.name, billing) == (current_name, current_billing) and pending is None:

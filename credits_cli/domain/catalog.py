@@ -31,6 +31,19 @@ class Plan:
     def allowance(self, pool: str) -> int:
         return self.message if pool == "message" else self.integration
 
+    def billing(self, given: str | None, current: str = "monthly") -> str:
+        """How this plan is billed: `given` (checked), else `current`; a plan without a price is
+        not billed, so it is monthly (it resets monthly) whatever the previous plan was."""
+        if given is not None:
+            given = given.strip().lower()
+            if given not in BILLINGS:
+                raise BadInput("--billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
+        if self.price_monthly == 0 and self.price_yearly == 0:
+            if given == "yearly":
+                raise BadInput("--billing", f"the {self.name} plan costs nothing and is not billed yearly")
+            return "monthly"
+        return given or current
+
 
 @record
 class Action:
