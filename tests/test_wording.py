@@ -201,3 +201,25 @@ def test_db_naming_an_empty_file_or_a_new_one_makes_a_ledger(cli, tmp_path):
     for path in (empty, tmp_path / "new.db"):
         assert cli("--db", path, "init", "--plan", "free", "--start", T0, now=NOW).exit_code == 0
         assert cli("--db", path, "balance", now=NOW).exit_code == 0  # and opens again as a ledger
+
+
+# --- 8. the free plan is not billed yearly -------------------------------------------------------------
+
+def test_billed_yearly_then_free_is_free_monthly(cli):
+    init(cli, "pro", "--billing", "yearly")
+    assert cli("plan", "set", "free", now=NOW).exit_code == 0  # a downgrade: at the next reset
+    later = "2026-04-02T00:00:00Z"
+    b = cli.json("balance", now=later)
+    assert (b["plan"], b["billing"]) == ("free", "monthly")
+    assert "free plan (monthly)" in cli("balance", now=later).stdout
+    one_line_error(cli("plan", "set", "free", "--billing", "yearly", now=later), field="--billing")
+    one_line_error(cli("--workspace", "other", "init", "--plan", "free", "--billing", "yearly", now=NOW),
+                   field="--billing")
+
+
+# --- 9. a mistyped command: one suggestion ---------------------------------------------------------------
+
+def test_a_mistyped_command_is_suggested_once(cli):
+    for args, suggestion in ((("shar",), "'share'"), (("coupon", "redem", "x"), "'redeem'")):
+        line = one_line_error(cli(*args, now=NOW))
+        assert line.count("Did you mean") == 1 and suggestion in line, line
