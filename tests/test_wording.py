@@ -223,3 +223,43 @@ def test_a_mistyped_command_is_suggested_once(cli):
     for args, suggestion in ((("shar",), "'share'"), (("coupon", "redem", "x"), "'redeem'")):
         line = one_line_error(cli(*args, now=NOW))
         assert line.count("Did you mean") == 1 and suggestion in line, line
+
+
+# --- 6. a narrow terminal keeps every field ---------------------------------------------------------------
+
+LONG_APP, LONG_MEMBER = "customer-relationship-manager", "ana.maria-longname"
+
+
+def narrow_ledger(cli):
+    init(cli, "builder")
+    for args in (("invokeLLM", "--model", "gpt-5", "--app", LONG_APP, "--member", LONG_MEMBER),
+                 ("SendEmail", "--custom-domain", "--count", "20", "--app", "newsletter-weekly", "--member", "bob"),
+                 ("message", "--scope", "feature")):
+        assert cli("log", *args, now=NOW).exit_code == 0
+
+
+def test_events_at_40_columns_shows_every_field_of_every_event(cli):
+    narrow_ledger(cli)
+    out = cli("events", now=NOW, env={"COLUMNS": "40"}).stdout
+    assert max(len(line) for line in out.splitlines()) <= 40
+    for e in cli.json("events", now=NOW):
+        block = out[out.index(f"event {e['id']} "):]
+        block = block[:block.index("\nevent ")] if "\nevent " in block else block
+        assert "2026-03-05 10:00" in block and f"{e['credits']} {dict(message='msg', integration='int')[e['pool']]}" in block, block
+        assert e["action"] in block and all(x is None or x in block for x in (e["model"], e["scope"])), block
+        assert all(f"{k}: {e[k]}" in block for k in ("app", "member") if e[k]), block
+    wide = cli("events", now=NOW, env={"COLUMNS": "120"}).stdout  # a wide terminal: the table, names whole
+    assert wide.startswith("id ") and LONG_APP in wide and LONG_MEMBER in wide
+
+
+def test_reports_at_40_columns_keep_names_whole(cli):
+    narrow_ledger(cli)
+    for cmd, names in (("apps", (LONG_APP, "newsletter-weekly")), ("members", (LONG_MEMBER, "bob")),
+                       ("actions", ("invokeLLM (gpt-5)", "SendEmail")), ("balance", (LONG_APP, "newsletter-weekly"))):
+        out = cli(cmd, now=NOW, env={"COLUMNS": "40"}).stdout
+        lines = out.splitlines()
+        for name in names:
+            assert any(name in line for line in lines), (cmd, name, out)  # whole, on one line
+        for share in ("72.7%", "27.3%"):
+            assert share in out, (cmd, out)
+        assert " 40 " in out and " 15 " in out, (cmd, out)
