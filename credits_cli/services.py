@@ -102,7 +102,7 @@ class Session:
 
     @cached_property
     def conn(self):
-        return connect(self.db_path or default_path())
+        return connect(self.db_path or default_path(), given=self.db_path is not None)
 
     def close(self) -> None:
         if "conn" in self.__dict__:
@@ -202,14 +202,29 @@ class DailyCap:
 
 @record
 class PoolBalance:
+    """One pool this cycle. Every view of it adds up (README, `credits balance`):
+
+        allowance_used + allowance_left == allowance
+        allowance_used + bonus_used     == used
+        allowance_left + bonus          == left         (>= available; equal without a daily cap)
+        used + left                     == the meter's total
+    """
+
     pool: str
-    allowance: int  # the plan's allowance a cycle
-    used: int  # spent this cycle, whatever paid
+    allowance: int  # the plan's credits for this cycle: its allowance and any upgrade's top-up
+    used: int  # all use this cycle (events dated in it, voids netted), whatever paid
     allowance_left: int
-    bonus: int  # left in live grants other than the allowance
+    bonus: int  # left in live grants other than the plan's (coupons, shares, promotions, top-ups)
     available: int  # what can be spent now (daily cap included)
     cycle: Interval
     daily: DailyCap | None
+    allowance_used: int = 0  # this cycle's use the plan's credits paid
+    bonus_used: int = 0  # this cycle's use bonus credits paid
+
+    @property
+    def left(self) -> int:
+        """What the cycle still holds, the daily cap aside."""
+        return self.allowance_left + self.bonus
 
 
 @record
@@ -305,15 +320,22 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
         left = max(0, plan.daily_message_cap - used_today)
         daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
         available_now = min(available_now, left)
+    allowance = sum(g.amount for g in plan_grants)  # as granted for this cycle (a catalog change applies next)
+    used = repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end)
+    allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
     return PoolBalance(
         pool=pool,
-        allowance=sum(g.amount for g in plan_grants),  # as granted for this cycle (a catalog change applies next)
-        used=repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end),
+        allowance=allowance,
+        used=used,
         allowance_left=allowance_left,
         bonus=bonus,
         available=available_now,
         cycle=cycle,
         daily=daily,
+        allowance_used=allowance_used,
+        # the rest of the cycle's use; not read from the allocations: a void that could not give credits
+        # back to an expired coupon nets its event out of `used`, and what it lost was not use
+        bonus_used=used - allowance_used,
     )
 
 
@@ -345,8 +367,13 @@ def apps_view(plan: Plan, firsts: dict) -> dict:
             "refused": ordered[plan.max_apps:]}
 
 
-def out_of_credits(conn, ws, pool: str, at: datetime) -> None:
-    """The owner's "email", once per pool per cycle, in the platform's words."""
+def out_of_credits(conn, ws, catalog: Catalog, after: PoolBalance, at: datetime) -> None:
+    """The owner's "email", once per pool per cycle, in the platform's words, when the pool is used up:
+    what it has left (`after`, the daily cap aside) is below the catalog's smallest price in it. A
+    request larger than what is left is refused, and tells no one."""
+    pool = after.pool
+    if after.left >= catalog.smallest_price(pool):
+        return
     cycle = cycle_at(ws.anchor, at)
     repo.notify(
         conn, ws.id, "out_of_credits", pool, at,
@@ -454,9 +481,7 @@ class InitResult:
 
 def init(session: Session, plan_name: str, start: str | None, timezone: str | None, billing: str | None) -> InitResult:
     plan = session.catalog.plan(plan_name)
-    billing = (billing if billing is not None else "monthly").strip().lower()
-    if billing not in catalog_mod.BILLINGS:
-        raise BadInput("--billing", f"{shown(billing)} is not one of {', '.join(catalog_mod.BILLINGS)}")
+    billing = plan.billing(billing)
     zone = parse_zone(timezone if timezone is not None else "UTC", strict=True)
     now = session.clock.now(zone)
     anchor = parse_instant(start, "--start", zone) if start is not None else now.replace(microsecond=0)
@@ -613,8 +638,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
             result = replace(result, alerts=fire_alerts(conn, ws, quote.pool, after, now))
-            if result.balance.allowance_left + result.balance.bonus == 0:
-                out_of_credits(conn, ws, quote.pool, now)
+            out_of_credits(conn, ws, session.catalog, after, now)
         if created is not None:
             session.created_notice(created)
         return result
@@ -633,7 +657,8 @@ def _note_refusal(session: Session, r: Refused) -> None:
         if ws is not None:
             now = session.now_in(ws)
             if r.resets_at == cycle_at(ws.anchor, now).end:  # not a back-dated refusal in a past cycle
-                out_of_credits(session.conn, ws, r.pool, now)
+                after = pool_balance(session.conn, ws, Plans(session, session.conn, ws), r.pool, now)
+                out_of_credits(session.conn, ws, session.catalog, after, now)
 
 
 def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:

@@ -311,15 +311,14 @@ def share_status(session: Session) -> list[dict]:
 
 def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
     new = session.catalog.plan(plan_name, field="PLAN")
-    if billing is not None and billing.strip().lower() not in ("monthly", "yearly"):
-        raise BadInput("--billing", f"{shown(billing)} is not monthly or yearly")
+    new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
         conn = session.conn
         now = session.now_in(ws)
         plans = Plans(session, conn, ws)
         current_name, current_billing = plans.named_at(now)
         current = plans.at(now)
-        billing = billing.strip().lower() if billing is not None else current_billing
+        billing = new.billing(billing, current_billing)
         cycle = cycle_at(ws.anchor, now)
         pending = plans.pending(now)
         if (new.name, billing) == (current_name, current_billing) and pending is None:
@@ -415,7 +414,9 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         elif action == "real":
             repo.set_sim_clock(conn, ws.id, None)
         simulated = repo.sim_clock(conn, ws.id)
-    return {"simulated": simulated is not None, "now": simulated or session.clock.now(zone),
+    # `now` is the instant commands run at: --now / CREDITS_NOW overrides the simulated clock
+    now = session.clock.now(zone) if session.clock.is_set else simulated or session.clock.now(zone)
+    return {"simulated": simulated is not None, "now": now, "simulated_at": simulated,
             "overridden": session.clock.is_set}
 
 

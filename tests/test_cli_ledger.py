@@ -31,8 +31,8 @@ def test_first_balance_creates_default_free_workspace_and_says_so(cli):
     assert b["cycle"] == {"start": "2026-03-10T12:00:00Z", "end": "2026-04-10T12:00:00Z"}
     assert b["message"]["allowance"] == 25 and b["message"]["available"] == 5  # the daily cap
     assert b["integration"] == {
-        "allowance": 100, "used": 0, "allowance_left": 100, "bonus": 0, "available": 100,
-        "next_reset": "2026-04-10T12:00:00Z",
+        "allowance": 100, "used": 0, "allowance_used": 0, "bonus_used": 0, "allowance_left": 100, "bonus": 0,
+        "available": 100, "next_reset": "2026-04-10T12:00:00Z",
     }
     again = cli("balance", now="2026-03-10T12:00:00Z")
     assert again.exit_code == 0 and again.stderr == ""
@@ -205,8 +205,9 @@ def test_no_rollover_unused_allowance_expires_at_reset(cli):
     b = cli.json("balance", now="2026-02-28T09:29:59.999999Z")
     assert b["integration"]["available"] == 1950
     b = cli.json("balance", now="2026-02-28T09:30:00Z")  # the exact reset instant
-    assert b["integration"] == {"allowance": 2000, "used": 0, "allowance_left": 2000, "bonus": 0,
-                                "available": 2000, "next_reset": "2026-03-31T09:30:00Z"}
+    assert b["integration"] == {"allowance": 2000, "used": 0, "allowance_used": 0, "bonus_used": 0,
+                                "allowance_left": 2000, "bonus": 0, "available": 2000,
+                                "next_reset": "2026-03-31T09:30:00Z"}
 
 
 # --- the free plan's caps ---------------------------------------------------------------

@@ -25,6 +25,7 @@ import csv
 import json
 import os
 import random
+import re
 import tempfile
 import time
 from collections import Counter
@@ -111,8 +112,9 @@ def is_live(g, t):
 
 
 def consumption_key(g):
-    """Soonest expiry first (never-expiring last), ties by the earliest granted, then the first written."""
-    return (g["expires"] is None, g["expires"] or g["granted"], g["granted"], g["seq"])
+    """Top-ups after all; soonest expiry first (never-expiring last), ties by the earliest granted, then the
+    first written."""
+    return (g["source"] == "topup", g["expires"] is None, g["expires"] or g["granted"], g["granted"], g["seq"])
 
 
 class Model:
@@ -207,8 +209,12 @@ class Model:
         def left(gs):
             return sum(max(0, g["amount"] - g["used"]) for g in gs)
 
+        in_cycle = [e for e in self.live_events() if start <= e["at"] < end]
         return {"allowance": sum(g["amount"] for g in plan), "allowance_left": left(plan), "bonus": left(bonus),
-                "available": left(live), "used": sum(e["cost"] for e in self.events if start <= e["at"] < end)}
+                "available": left(live), "used": sum(e["cost"] for e in self.events if start <= e["at"] < end),
+                # what paid this cycle's live events, from their allocations (a voided pair nets out of `used`)
+                "allowance_used": sum(take for e in in_cycle for g, take in e["alloc"] if g in plan),
+                "bonus_used": sum(take for e in in_cycle for g, take in e["alloc"] if g not in plan)}
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -430,6 +436,18 @@ class Ledger(RuleBasedStateMachine):
         assert r.exit_code == 0, r.stderr
         self.m.add_grant("coupon", credits * 1000, self.m.now, expires)
 
+    @rule(packs=st.integers(1, 2))
+    def topup(self, packs):
+        """Paid plans only; 1,000 integration credits a pack, for a year, used after every other credit."""
+        self.new_instant()
+        r = self.run("topup", "--pool", "integration", "--packs", str(packs))
+        if PLANS[self.m.plan_at(self.m.now)][0] == 0:
+            assert r.exit_code == 3, (r.stdout, r.stderr)
+            return
+        assert r.exit_code == 0, r.stderr
+        self.m.add_grant("topup", packs * 1_000_000, self.m.now, self.m.now + relativedelta(months=12))
+        self.saw("topup")
+
     def jump_to_the_reset(self):
         r = self.run("reset", "--json")
         assert r.exit_code == 0, r.stderr
@@ -568,10 +586,35 @@ class Ledger(RuleBasedStateMachine):
         model = self.m.balance()
         assert {k: milli(b[k]) for k in model} == model
         assert body["plan"] == self.m.plan_at(self.m.now)
+        self.every_view_adds_up(body)
         pending = self.m.pending()
         scheduled = body["scheduled"]
         assert (None if scheduled is None else (scheduled["plan"], scheduled["at"])) == \
             (None if pending is None else (pending["plan"], iso(pending["effective"])))
+
+    def every_view_adds_up(self, body):
+        """The identities README's balance section documents, in the JSON and in the human meter and table."""
+        for pool, b in ((p, body[p]) for p in ("message", "integration")):
+            assert b["allowance_used"] + b["allowance_left"] == b["allowance"], (pool, b)
+            assert b["allowance_used"] + b["bonus_used"] == b["used"], (pool, b)
+            assert b["allowance_used"] >= 0 and b["bonus_used"] >= 0, (pool, b)
+            daily = b.get("daily")
+            left = b["allowance_left"] + b["bonus"]
+            assert b["available"] == (left if daily is None else min(left, daily["left"])), (pool, b)
+        text = self.run("balance").stdout
+        for pool in ("message", "integration"):
+            b = body[pool]
+            meter = next(line for line in text.splitlines() if re.match(pool + "[ :]", line))
+            used, total, left = (D(x.replace(",", "")) for x in
+                                 re.search(r"([\d,.]+) of ([\d,.]+) used · ([\d,.]+) left", meter).groups())
+            assert (used, left) == (b["used"], b["allowance_left"] + b["bonus"]), (meter, b)
+            assert used + left == total, meter
+        rows = {line[:20].strip(): line[20:].split() for line in text.splitlines() if line[:20].strip()}
+        for label, key in (("allowance", "allowance"), ("used", "allowance_used"), ("left", "allowance_left"),
+                           ("bonus used", "bonus_used"), ("bonus left", "bonus"), ("used this cycle", "used"),
+                           ("available now", "available")):
+            assert [D(x.replace(",", "")) for x in rows[label]] == [body["message"][key], body["integration"][key]], \
+                (label, text)
 
     @invariant()
     def entries_are_consistent(self):

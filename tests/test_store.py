@@ -34,7 +34,7 @@ def test_a_database_from_a_newer_credits_is_refused(cli):
 def test_a_file_that_is_not_a_database_is_a_clean_error(cli):
     cli.db.write_bytes(b"this is not sqlite" * 100)
     r = cli("balance")
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # bad input: --db names a file that is not a ledger (test_wording.py)
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 

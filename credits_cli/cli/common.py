@@ -146,6 +146,9 @@ class CreditsGroup(TyperGroup):
             print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         except click.UsageError as e:
+            if getattr(e, "possibilities", None) and " Did you mean" in e.message:
+                # click (8.4+) suggests a command itself, and typer's group has already added its own
+                e.message = e.message[:e.message.index(" Did you mean")]
             hint = f" (see: {e.ctx.command_path} --help)" if e.ctx else ""
             say(f"{e.format_message()}{hint}")
             sys.exit(EXIT_BAD_INPUT)

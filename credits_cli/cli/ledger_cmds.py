@@ -16,6 +16,8 @@ def pool_json(p) -> dict:
     body = {
         "allowance": Credits(p.allowance),
         "used": Credits(p.used),
+        "allowance_used": Credits(p.allowance_used),
+        "bonus_used": Credits(p.bonus_used),
         "allowance_left": Credits(p.allowance_left),
         "bonus": Credits(p.bonus),
         "available": Credits(p.available),

@@ -337,7 +337,8 @@ def _print_clock(r: dict, json: bool) -> None:
         emit_json(r)
         return
     if r["overridden"]:
-        print(f"--now / CREDITS_NOW is set: commands run at {iso(r['now'])}.")
+        kept = f"; the simulated clock ({iso(r['simulated_at'])}) applies without it" if r["simulated"] else ""
+        print(f"--now / CREDITS_NOW is set: commands run at {iso(r['now'])}{kept}.")
     elif r["simulated"]:
         print(f"Simulated clock: {iso(r['now'])} (credits clock real to go back).")
     else:

@@ -31,6 +31,19 @@ class Plan:
     def allowance(self, pool: str) -> int:
         return self.message if pool == "message" else self.integration
 
+    def billing(self, given: str | None, current: str = "monthly") -> str:
+        """How this plan is billed: `given` (checked), else `current`; a plan without a price is
+        not billed, so it is monthly (it resets monthly) whatever the previous plan was."""
+        if given is not None:
+            given = given.strip().lower()
+            if given not in BILLINGS:
+                raise BadInput("--billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
+        if self.price_monthly == 0 and self.price_yearly == 0:
+            if given == "yearly":
+                raise BadInput("--billing", f"the {self.name} plan costs nothing and is not billed yearly")
+            return "monthly"
+        return given or current
+
 
 @record
 class Action:
@@ -80,6 +93,14 @@ class Catalog:
         if key not in self.plans:
             raise BadInput(field, f"unknown plan {shown(name)}; plans: {', '.join(self.plans)}")
         return self.plans[key]
+
+    def smallest_price(self, pool: str) -> int:
+        """The least one use of the pool can cost in this catalog (milli-credits; at least 1): a pool
+        holding less can pay for nothing, so it is used up (message: discuss's 0.3)."""
+        prices = [p for a in self.actions.values() if a.pool == pool
+                  for p in (a.price, a.custom_domain_price, *a.models.values(), *a.scopes.values())
+                  if p is not None and p > 0]
+        return min(prices, default=1)
 
     def action(self, name: str, field: str = "ACTION") -> Action:
         exact = self.actions.get(name) if type(name) is str else None  # the catalog's spelling: an import's every row

@@ -14,9 +14,36 @@ from ..domain.money import fmt
 from .charts import bar, meter
 
 
+def _plain() -> bool:
+    """No colour and plain '#' bars: stdout is not a terminal, or NO_COLOR is set to a non-empty value
+    (no-color.org: an empty NO_COLOR asks for nothing)."""
+    return not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+
+
 def console() -> Console:
-    plain = not sys.stdout.isatty() or "NO_COLOR" in os.environ
-    return Console(no_color=plain, highlight=False, soft_wrap=False)
+    return Console(no_color=_plain(), highlight=False, soft_wrap=False)
+
+
+def _table_or_blocks(c: Console, table: Table, cells: list[str], blocks) -> None:
+    """The table when every word of its cells shows whole at the terminal's width; else (a narrow terminal)
+    one record a block, a field a line (wrapped at its spaces if need be): no field is dropped or
+    broken mid-word. `cells`: the plain texts that must show whole; `blocks`: the records'
+    lines (a generator: only made when needed)."""
+    import io
+
+    from rich.measure import Measurement
+
+    natural = Measurement.get(c, c.options.update_width(1 << 20), table).maximum
+    if natural > c.width:  # rich would squeeze it: does each cell survive?
+        scratch = Console(width=c.width, file=io.StringIO(), no_color=True, color_system=None, highlight=False)
+        scratch.print(table)
+        text = scratch.file.getvalue()
+        if not all(word in text for cell in cells for word in cell.split()):  # wrapped at spaces is fine
+            for lines in blocks:
+                for i, line in enumerate(lines):
+                    c.print(line if i == 0 else "  " + line)
+            return
+    c.print(table)
 
 
 def _until(now, t) -> str:
@@ -49,21 +76,26 @@ def balance(b, top_apps=None) -> None:
             c.print(f"apps: {a['count']} of {a['max']} ({a['plan']} plan)")
     c.print()
     pools = list(b.pools.values())
-    width = max(10, min(30, c.width - 50))
     for p in pools:
-        total = p.allowance + p.bonus + max(0, p.used - p.allowance)
+        total = p.used + p.left  # what this cycle held: what it used and what is left (README: balance)
         low = p.available * 10 < p.allowance  # less than a tenth left
         colour = "red" if low else "green"
-        c.print(f"{p.pool:<12} [{colour}]{meter(p.used, max(total, 1), width, plain)}[/{colour}]"
-                f" {fmt(p.used)} of {fmt(total)} used · [bold]{fmt(p.available)}[/bold] left")
+        today = f" · {fmt(p.available)} today" if p.available < p.left else ""  # the daily cap is tighter
+        figures = f"{fmt(p.used)} of {fmt(total)} used · [bold]{fmt(p.left)}[/bold] left{today}"
+        room = c.width - 14 - len(figures) + len("[bold][/bold]")  # the meter takes what the figures leave
+        gauge = f"[{colour}]{meter(p.used, max(total, 1), min(30, room), plain)}[/{colour}]" if room >= 10 else ""
+        c.print(f"{p.pool:<12} {gauge} {figures}" if gauge else f"{p.pool}: {figures}")
     c.print()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("")
     for name in b.pools:
         t.add_column(f"{name} credits", justify="right")
     t.add_row("allowance", *(fmt(p.allowance) for p in pools))
+    t.add_row("  used", *(fmt(p.allowance_used) for p in pools))
+    t.add_row("  left", *(fmt(p.allowance_left) for p in pools))
+    t.add_row("bonus used", *(fmt(p.bonus_used) for p in pools))
+    t.add_row("bonus left", *(fmt(p.bonus) for p in pools))
     t.add_row("used this cycle", *(fmt(p.used) for p in pools))
-    t.add_row("bonus", *(fmt(p.bonus) for p in pools))
     t.add_row("[bold]available now[/bold]", *(f"[bold]{fmt(p.available)}[/bold]" for p in pools))
     if any(p.daily for p in pools):
         t.add_row("today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))
@@ -77,15 +109,17 @@ def balance(b, top_apps=None) -> None:
         c.print()
         c.print(f"[bold]Top apps[/bold] (integration credits this cycle, {fmt(top_apps.total)} in all)")
         t = Table(box=None, show_header=False, pad_edge=False)
-        t.add_column("app", overflow="fold", max_width=28)
+        t.add_column("app", overflow="fold")
         t.add_column("bar", no_wrap=True)
         t.add_column("credits", justify="right")
         t.add_column("share", justify="right")
         top = top_apps.rows[0]["credits"]
-        for r in top_apps.rows[:3]:
-            t.add_row(r["app"] if r["app"] is not None else "(no app)",
-                      f"[cyan]{bar(r['credits'], top, 20, plain)}[/cyan]", fmt(r["credits"]), f"{r['share']}%")
-        c.print(t)
+        rows = [(r["app"] if r["app"] is not None else "(no app)", f"[cyan]{bar(r['credits'], top, 20, plain)}[/cyan]",
+                 fmt(r["credits"]), f"{r['share']}%") for r in top_apps.rows[:3]]
+        for row in rows:
+            t.add_row(*row)
+        _table_or_blocks(c, t, [x for row in rows for x in (row[0], row[2], row[3])],
+                         ([name, f"{gauge} {credits} · {share}"] for name, gauge, credits, share in rows))
 
 
 def plans_table(rows, source: str) -> None:
@@ -130,10 +164,6 @@ def prices_table(actions, source: str) -> None:
 
 # --- reports ------------------------------------------------------------------------
 
-def _plain() -> bool:
-    return not sys.stdout.isatty() or "NO_COLOR" in os.environ
-
-
 def _span(sc) -> str:
     start = sc.span.start.astimezone(sc.zone)
     end = sc.span.end.astimezone(sc.zone)
@@ -147,6 +177,12 @@ def _span(sc) -> str:
 _LABEL = {"app": "app", "member": "member", "action": "action"}
 
 
+def _name(by: str, r: dict) -> str:
+    if by == "action":
+        return r["action"] + (f" ({r['model']})" if r.get("model") else "")
+    return r[by] if r[by] is not None else f"(no {by})"
+
+
 def distribution(d, budgets=None) -> None:
     c = console()
     pool = d.scope.filter.pool
@@ -154,26 +190,26 @@ def distribution(d, budgets=None) -> None:
         c.print(f"No {pool} credits used between {_span(d.scope)}.")
         return
     c.print(f"[bold]{pool} credits by {_LABEL[d.by]}[/bold] · {_span(d.scope)} · {fmt(d.total)} in all")
-    width = max(10, min(30, c.width - 50))
+    names = [_name(d.by, r) for r in d.rows]
+    width = max(10, min(30, c.width - max(len(n) for n in names) - 30))  # the bar yields to the names
     top = d.rows[0]["credits"]
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("#", justify="right")
-    t.add_column(_LABEL[d.by], overflow="fold", max_width=28)
+    t.add_column(_LABEL[d.by], overflow="fold")
     t.add_column("", no_wrap=True, min_width=width)
     t.add_column("credits", justify="right", no_wrap=True)
     t.add_column("share", justify="right", no_wrap=True)
-    for i, r in enumerate(d.rows, 1):
-        if d.by == "action":
-            name = r["action"] + (f" ({r['model']})" if r.get("model") else "")
-        else:
-            name = r[d.by] if r[d.by] is not None else f"(no {d.by})"
+    rows = []
+    for i, (r, name) in enumerate(zip(d.rows, names), 1):
         credits = fmt(r["credits"])
         key = r.get(d.by)
         if budgets and key in budgets:
             credits += f" of {fmt(budgets[key])}"
-        t.add_row(str(i), name, f"[cyan]{bar(r['credits'], top, width, _plain())}[/cyan]", credits,
-                  f"{r['share']}%")
-    c.print(t)
+        rows.append((str(i), name, f"[cyan]{bar(r['credits'], top, width, _plain())}[/cyan]", credits,
+                     f"{r['share']}%"))
+        t.add_row(*rows[-1])
+    _table_or_blocks(c, t, [x for row in rows for x in (row[1], row[3], row[4])],
+                     ([f"{i} {name}", f"{gauge} {credits} · {share}"] for i, name, gauge, credits, share in rows))
 
 
 def daily(d) -> None:
@@ -217,16 +253,25 @@ def events(rows, sc) -> None:
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("id", justify="right", no_wrap=True)
     t.add_column(f"at ({getattr(sc.zone, 'key', 'UTC')})", no_wrap=True)
-    t.add_column("what", overflow="fold")
+    t.add_column("what", overflow="fold")  # the one column that yields: it wraps at its spaces
     t.add_column("credits", justify="right", no_wrap=True)
-    t.add_column("app", overflow="fold", max_width=16)
-    t.add_column("member", overflow="fold", max_width=12)
+    records = []
     for e in rows:
         credits = e["credits"].milli if hasattr(e["credits"], "milli") else e["credits"]
         pool = "msg" if e["pool"] == "message" else "int"
-        t.add_row(str(e["id"]), f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}", _what(e),
-                  f"{fmt(credits)} {pool}", e["app"] or "", e["member"] or "")
-    c.print(t)
+        records.append((str(e["id"]), f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}", _what(e),
+                        f"{fmt(credits)} {pool}", e["app"] or "", e["member"] or ""))
+    for name in ("app", "member"):
+        t.add_column(name, no_wrap=True)  # a name whole, or (too narrow) the records as blocks
+    for r in records:
+        t.add_row(*r)
+    zone = getattr(sc.zone, "key", "UTC")
+
+    def block(r):
+        lines = [f"[bold]event {r[0]}[/bold] · {r[1]} {zone}", r[2], r[3]]
+        return lines + [f"{label}: {value}" for label, value in (("app", r[4]), ("member", r[5])) if value]
+
+    _table_or_blocks(c, t, [x for r in records for x in r[2:]], (block(r) for r in records))
 
 
 def show(e) -> None:

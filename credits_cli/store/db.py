@@ -62,16 +62,22 @@ def default_path() -> str:
     return os.path.join(user_data_dir("credits", appauthor=False), "credits.db")
 
 
-def _create_private(path: str) -> None:
-    """Create the directory (0700) and an empty database file (0600) if missing.
+def _create_private(path: str, given: bool) -> None:
+    """Create an empty database file (0600) if missing, and for the default path its directory (0700).
 
+    A path the user gave (`--db`, CREDITS_DB) must name an existing directory: a mistyped one
+    is refused rather than a ledger created somewhere unexpected.
     SQLite gives the -wal and -shm files the same permissions as the database.
     (os.path, not pathlib: pathlib's import costs a `credits log` a tenth of its start.)
     """
     if os.path.exists(path):
         return
     parent = os.path.dirname(path) or "."
-    if not os.path.exists(parent):
+    if not os.path.isdir(parent):
+        if given:
+            what = "is not a directory" if os.path.exists(parent) else "does not exist"
+            raise BadInput("--db", f"the directory {parent!r} {what}; credits creates the file, not its"
+                                   " directory (nothing was created)")
         try:
             os.makedirs(parent, mode=0o700, exist_ok=True)
         except OSError as e:
@@ -83,23 +89,56 @@ def _create_private(path: str) -> None:
         raise BadInput("--db", f"cannot create {path!r}: {e.strerror}") from None
 
 
-def connect(path: str | os.PathLike) -> sqlite3.Connection:
-    """Open (creating if needed) the ledger at `path`, migrated to the current schema."""
+def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
+    """An existing SQLite file that is not a credits ledger (nor empty) is left alone: adding our tables
+    to another program's database would change a file the user did not mean."""
+    if version == 0:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")]
+        if not tables:
+            return  # a new or empty database: ours to set up
+    else:
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
+        if has and conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'credits' AND name = ?",
+                                (schema.NAMES[0],)).fetchone():
+            return  # an older credits ledger: migrated
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")]
+    listed = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+    raise BadInput("--db", f"{path!r} is an SQLite database but not a credits ledger (its tables: {listed});"
+                           " nothing was changed; give a new or empty file")
+
+
+def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger at `path`, migrated to the current schema.
+
+    `given`: the path is the user's (`--db`, CREDITS_DB), not the default one: its directory must exist.
+    """
 
     p = os.path.expanduser(os.fspath(path))
     if os.path.isdir(p):
         raise BadInput("--db", f"{p!r} is a directory, not a database file")
-    _create_private(p)
+    _create_private(p, given)
     try:
         # isolation_level=None: no implicit transactions; every write below
         # opens its own BEGIN IMMEDIATE.
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=LedgerConnection)
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
+    try:
         # FULL: a committed event survives a power loss too, at one fsync a commit.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
+        if version != schema.VERSION:
+            _refuse_foreign(conn, p, version)
+    except BaseException as e:
+        conn.close()
+        if isinstance(e, sqlite3.DatabaseError):
+            if "not a database" in str(e):
+                raise BadInput("--db", f"{p!r} is not an SQLite database; nothing was changed") from None
+            raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
+        raise
     if version != schema.VERSION:
         schema.migrate(conn, version)
     return conn
