@@ -11,6 +11,7 @@ import sqlite3
 import stat
 
 from .domain.events import CONTENT_FIELDS, fingerprint
+from .errors import BadInput
 from .services import Session
 from .domain.cycles import from_storage
 from .domain.ledger import Grant, repay_in_order
@@ -125,7 +126,7 @@ def check_ledger(session: Session) -> dict:
             n_events += 1
             if row[1] is not None and fingerprint(dict(zip(CONTENT_FIELDS, row[2:]))) != row[1]:
                 changed_events.add(row[0])
-                problem("tampered_event", f"events {row[0]} was changed after credits wrote it (its content no"
+                problem("tampered_event", f"event {row[0]} was changed after it was written (its content no"
                         " longer matches its fingerprint)", event=row[0], table="events", id=row[0])
         # 2. what each grant has given equals the sum of its allocations, within 0..amount
         n_grants = 0
@@ -209,7 +210,7 @@ def doctor(session: Session) -> dict:
     try:
         conn = session.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except (StoreError, sqlite3.DatabaseError) as e:
+    except (StoreError, BadInput, sqlite3.DatabaseError) as e:  # BadInput: not SQLite, or not credits' (any more)
         exports = _exports(None, path)
         add("integrity", False, getattr(e, "message", str(e)), _damaged(path, exports))
         return {"path": str(path), "ok": False, "checks": checks, "exports": exports}
