@@ -169,7 +169,13 @@ def seal_all(conn) -> None:
 
 
 def verify(conn, limit: int = 20) -> list[dict]:
-    """Every entry against its seal and its chain; each problem names its table and id."""
+    """Every entry against its seal and its chain; each problem names its table and id.
+
+    One pass a table in chain and id order, holding only each chain's last entry: in a chain credits
+    wrote, every entry's `prev_id` is the entry just before it (an entry appended takes the next id; one
+    removed is replaced in the chain by the entry after it). Only an entry that breaks this is looked
+    into, with a look-up of the entry it names.
+    """
     problems: list[dict] = []
 
     def problem(kind, table, row_id, message):
@@ -181,51 +187,57 @@ def verify(conn, limit: int = 20) -> list[dict]:
         col = id_column(table)
         key = chain_col or "0"
         found = 0
-        ids: dict[int, set] = {}
-        prevs: dict[int, dict] = {}
+        seen: dict[int, tuple[int, int]] = {}  # chain: (its last entry so far, its entries so far)
+
+        def exists(row_id) -> bool:
+            return conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ?", (row_id,)).fetchone() is not None
+
         for r in conn.execute(f"SELECT {col}, {key}, prev_id, seal, {', '.join(columns)} FROM {table}"
                               f" ORDER BY {_order(chain_col, col)}"):
             row_id, chain, prev, stored = r[0], r[1], r[2], r[3]
-            ids.setdefault(chain, set()).add(row_id)
-            prevs.setdefault(chain, {}).setdefault(prev, []).append(row_id)
+            last, count = seen.get(chain, (None, 0))
+            seen[chain] = (row_id, count + 1)
             if stored is None:
                 found += 1
                 if found <= limit:
                     problem("unsealed", table, row_id, f"{table} {row_id} was not written by credits (it has no seal)")
-            elif seal(table, row_id, prev, r[4:]) != stored:
+                continue
+            if seal(table, row_id, prev, r[4:]) != stored:
                 found += 1
                 if found <= limit:
                     problem("tampered", table, row_id,
                             f"{table} {row_id} was changed after credits wrote it (it no longer matches its seal)")
-        for chain in sorted(set(ids) | {c for t, c in heads if t == table}):
-            present = ids.get(chain, set())
+                continue
+            if prev == last:
+                continue
+            if prev is not None and not exists(prev):
+                problem("missing", table, prev, f"{table} {prev} is missing: it was deleted after credits wrote it"
+                        f" ({table} {row_id} came after it)")
+            else:  # it names an entry that is there, but not the one before it: a second entry claims that place
+                problem("inserted", table, row_id, f"{table} {row_id} was put in the ledger behind credits' back"
+                        f" (it claims the place after {prev if prev is not None else 'the start'}, which another"
+                        " entry holds)")
+        for chain in sorted(set(seen) | {c for t, c in heads if t == table}):
+            last, count = seen.get(chain, (None, 0))
             head = heads.get((table, chain))
-            last, rows, stored = head if head else (None, 0, None)
-            if head is None and present:
-                problem("chain_head", table, None, f"{table}: the seal of the newest entry of chain {chain} is"
-                        " missing (seal_heads was changed)")
-            elif head is not None and stored != head_seal(table, chain, last, rows):
-                problem("chain_head", table, last, f"{table}: the record of its newest entry (chain {chain}) was"
+            head_last, rows, stored = head if head else (None, 0, None)
+            if head is None:
+                if count:
+                    problem("chain_head", table, None, f"{table}: the record of the newest entry of chain {chain} is"
+                            " missing (seal_heads was changed)")
+                continue
+            if stored != head_seal(table, chain, head_last, rows):
+                problem("chain_head", table, head_last, f"{table}: the record of its newest entry (chain {chain}) was"
                         " changed after credits wrote it")
-            for prev, after in sorted(prevs.get(chain, {}).items(), key=lambda x: (x[0] is None, x[0] or 0)):
-                if prev is not None and prev not in present:
-                    problem("missing", table, prev, f"{table} {prev} is missing: it was deleted after credits"
-                            f" wrote it ({table} {after[0]} came after it)")
-                if len(after) > 1:
-                    for extra in after[1:]:
-                        problem("inserted", table, extra, f"{table} {extra} was put in the ledger behind credits'"
-                                f" back (it claims the place after {prev if prev is not None else 'the start'},"
-                                f" which {table} {after[0]} holds)")
-            if head is not None and last is not None and last not in present:
-                problem("missing", table, last, f"{table} {last} is missing: it was the newest entry credits"
-                        " wrote, and it was deleted")
-            elif head is not None and last is not None and last in prevs.get(chain, {}):
-                for extra in prevs[chain][last]:
-                    problem("inserted", table, extra, f"{table} {extra} was put in the ledger behind credits'"
-                            f" back (after {table} {last}, the newest entry credits wrote)")
-            elif head is not None and len(present) != rows and not any(p["table"] == table for p in problems):
+            elif head_last is not None and head_last != last and not exists(head_last):
+                problem("missing", table, head_last, f"{table} {head_last} is missing: it was the newest entry"
+                        " credits wrote, and it was deleted")
+            elif head_last is not None and last is not None and last > head_last:
+                problem("inserted", table, last, f"{table} {last} was put in the ledger behind credits' back"
+                        f" (after {table} {head_last}, the newest entry credits wrote)")
+            elif count != rows and not any(p["table"] == table for p in problems):
                 problem("missing", table, None, f"{table}: credits wrote {rows} entries of chain {chain},"
-                        f" {len(present)} are there")
+                        f" {count} are there")
         if found > limit:
             problems.append({"kind": "tampered", "table": table, "id": None,
                              "message": f"{table}: {found - limit} more entries do not match their seal"})
