@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from conftest import Cli
 
@@ -320,3 +322,88 @@ def test_doctor_on_a_file_credits_cannot_open_still_advises(cli, tmp_path):
     assert r.exit_code == 1
     integrity = next(c for c in json.loads(r.stdout)["checks"] if c["check"] == "integrity")
     assert not integrity["ok"] and ".recover" in integrity["advice"]
+
+
+def _random_history(cli, rnd, steps: int):
+    """A legitimate ledger built only through credits: two workspaces (one in a zone with daylight saving),
+    events now and back-dated, voids (some after the grants they drew on expired), coupons that expire,
+    promos, top-ups, referrals, upgrades and downgrades, the clock moved back and forth, batches with bad
+    and refused lines, and an export imported into a fresh workspace. `check` must find nothing, at the end
+    and every few steps."""
+    from datetime import datetime, timedelta, timezone
+
+    def iso(t):
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    start = now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    spaces = ["default", "w2"]
+    for ws, zone in zip(spaces, ("UTC", "Europe/Paris")):
+        assert cli("--workspace", ws, "init", "--plan", rnd.choice(["free", "starter", "builder"]), "--start",
+                   iso(start), "--timezone", zone, now=iso(start)).exit_code == 0
+    for i in range(steps):
+        ws = rnd.choice(spaces)
+        op = rnd.choices(["log", "back", "void", "coupon", "topup", "plan", "grant", "later", "earlier", "batch",
+                          "referral", "import"], [8, 5, 5, 2, 1, 2, 1, 3, 1, 2, 1, 1])[0]
+        past = iso(start + (now - start) * rnd.random())
+        if op == "later":
+            now += timedelta(hours=rnd.choice([1, 13, 30, 24 * 9, 24 * 31]))
+            continue
+        if op == "earlier":
+            now = max(start, now - timedelta(hours=rnd.choice([1, 13, 30, 24 * 5])))
+            continue
+        if op in ("log", "back"):
+            args = (["log", "message", "--credits", rnd.choice(["0.5", "1", "3", "7", "20", "60"])]
+                    if rnd.random() < 0.5 else ["log", "invokeLLM", "--model", "gpt-5", "--count", rnd.choice("15")])
+            args += ["--app", rnd.choice("abcdefg")] if rnd.random() < 0.6 else []
+            args += ["--at", past] if op == "back" else []
+        elif op == "void":
+            conn = sqlite3.connect(cli.db)
+            ids = [r[0] for r in conn.execute(
+                "SELECT e.id FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE w.name = ? AND"
+                " e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)", (ws,))]
+            conn.close()
+            args = ["void", rnd.choice(ids) if ids else 1]
+        elif op == "coupon":
+            code = f"CODE{i:04d}"
+            cli("coupon", "create", code, "--credits", rnd.choice(["5", "10", "100"]), "--pool",
+                rnd.choice(["message", "integration"]), "--expires",
+                iso(now + timedelta(hours=rnd.choice([5, 48, 24 * 20, 24 * 50]))), now=iso(now))
+            args = ["coupon", "redeem", code]
+        elif op == "topup":
+            args = ["topup", "--pool", rnd.choice(["message", "integration"]), "--packs", "1"]
+        elif op == "plan":
+            args = ["plan", "set", rnd.choice(["free", "starter", "builder", "pro"])]
+        elif op == "grant":
+            args = ["grant", "--pool", rnd.choice(["message", "integration"]), "--credits", "7", "--reason", "x",
+                    "--expires", iso(now + timedelta(days=rnd.choice([1, 10, 40])))]
+        elif op == "referral":
+            args = ["grant", "--kind", "referral", "--reason", "a friend"]
+        elif op == "batch":
+            lines = [{"action": "message", "credits": rnd.choice([1, 2, 30, 200]),
+                      **({"app": rnd.choice("abcdefgh")} if rnd.random() < 0.5 else {}),
+                      **({"at": iso(start + (now - start) * rnd.random())} if rnd.random() < 0.4 else {}),
+                      **({"bogus": 1} if rnd.random() < 0.1 else {})} for _ in range(rnd.randint(1, 5))]
+            r = cli("--workspace", ws, "log", "--batch", now=iso(now), input="".join(json.dumps(x) + "\n" for x in lines))
+            assert r.exit_code in (0, 2, 3) and "Traceback" not in r.stderr, r.stderr
+            args = None
+        else:  # import an export into a fresh workspace
+            path = cli.db.parent / "export.csv"
+            assert cli("--workspace", ws, "export", "-o", path, now=iso(now)).exit_code == 0
+            ws = f"n{i}"
+            assert cli("--workspace", ws, "init", "--plan", rnd.choice(["free", "starter", "builder"]), "--start",
+                       iso(start), now=iso(start)).exit_code == 0
+            spaces.append(ws)
+            args = ["import", path]
+        if args:
+            r = cli("--workspace", ws, *args, now=iso(now))
+            assert r.exit_code in (0, 2, 3) and "Traceback" not in r.stderr, (args, r.stderr)
+        if i % 8 == 7 or i == steps - 1:
+            r = cli("check", "--json", now=iso(now))
+            assert json.loads(r.stdout)["problems"] == [], (i, args)
+
+
+@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: minutes
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rnd=st.randoms(use_true_random=False))
+def test_check_finds_nothing_in_a_random_legitimate_history(tmp_path_factory, rnd):
+    _random_history(Cli(tmp_path_factory.mktemp("random") / "credits.db"), rnd, steps=32)
