@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from urllib.parse import quote
 
 from .domain.events import CONTENT_FIELDS, fingerprint
 from .errors import BadInput
@@ -210,8 +211,10 @@ def doctor(session: Session) -> dict:
     try:
         conn = session.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except (StoreError, BadInput, sqlite3.DatabaseError) as e:  # BadInput: not SQLite, or not credits' (any more)
-        exports = _exports(None, path)
+    except (StoreError, BadInput, sqlite3.DatabaseError) as e:
+        if isinstance(e, BadInput) and _readable(path):
+            raise  # another program's SQLite file: not a ledger to advise on
+        exports = _exports(None, path)  # not SQLite (any more): a ledger whose first page was damaged
         add("integrity", False, getattr(e, "message", str(e)), _damaged(path, exports))
         return {"path": str(path), "ok": False, "checks": checks, "exports": exports}
     exports = _exports(conn, path)
@@ -239,6 +242,19 @@ def doctor(session: Session) -> dict:
     return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
 
 
+def _readable(path) -> bool:
+    """Whether SQLite reads the file's schema (read-only)."""
+    try:
+        raw = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
+        try:
+            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return True
+        finally:
+            raw.close()
+    except sqlite3.DatabaseError:
+        return False
+
+
 def _exports(conn, path) -> list[dict]:
     """The last exports credits wrote to files, each with whether its file is still as written; read from
     the damaged file read-only and as it is (no migration), when credits cannot open it."""
@@ -248,7 +264,7 @@ def _exports(conn, path) -> list[dict]:
     raw = None
     try:
         if conn is None:
-            conn = raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = raw = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
         rows = repo.last_exports(conn)
     except sqlite3.DatabaseError:
         return []
