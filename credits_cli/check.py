@@ -19,12 +19,6 @@ from .domain.ledger import Grant, repay_in_order
 from .store import schema, seals
 
 
-# What each guard is for, in the words of a problem that names it.
-_GUARD_ROLE = {
-    "trigger": "refuses a change", "index": "keeps a key unique or a report fast",
-}
-
-
 def _check_guards(conn, problem) -> None:
     """Triggers and indexes against those a new ledger of this schema has: missing, or changed."""
     have = schema.guards(conn)
@@ -242,10 +236,15 @@ def doctor(session: Session) -> dict:
     return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
 
 
+def _read_only(path) -> sqlite3.Connection:
+    """The file as SQLite reads it, read-only and immutable: nothing written beside it (no -wal, no -shm)."""
+    return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
+
+
 def _readable(path) -> bool:
     """Whether SQLite reads the file's schema (read-only)."""
     try:
-        raw = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
+        raw = _read_only(path)
         try:
             raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return True
@@ -264,7 +263,7 @@ def _exports(conn, path) -> list[dict]:
     raw = None
     try:
         if conn is None:
-            conn = raw = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
+            conn = raw = _read_only(path)
         rows = repo.last_exports(conn)
     except sqlite3.DatabaseError:
         return []
