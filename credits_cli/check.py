@@ -19,9 +19,9 @@ from .domain.ledger import Grant, repay_in_order
 from .store import schema, seals
 
 
-def _check_guards(conn, problem) -> None:
+def _check_guards(store, problem) -> None:
     """Triggers and indexes against those a new ledger of this schema has: missing, or changed."""
-    have = schema.guards(conn)
+    have = schema.guards(store)
     for (kind, name), sql in sorted(schema.expected_guards().items()):
         if name.startswith("idx__sqlite_migrations"):
             continue
@@ -39,21 +39,21 @@ def _check_guards(conn, problem) -> None:
             problem("changed_guard", f"the {kind} {name} is not the one credits made (it was replaced)", guard=name)
 
 
-def _check_allocations(conn, problem, limit: int = 20) -> None:
+def _check_allocations(store, problem, limit: int = 20) -> None:
     """Each event's allocations against a repayment of the pool in time order from the entries: the grants,
     less what voided events still hold of them (those keep what they drew, and their voids give back
     what was live at the void), then every other event, soonest-expiring grant first."""
     shown = 0
-    for ws_id, pool in conn.execute("SELECT DISTINCT workspace_id, pool FROM events").fetchall():
-        frozen = dict(conn.execute(
+    for ws_id, pool in store.execute("SELECT DISTINCT workspace_id, pool FROM events").fetchall():
+        frozen = dict(store.execute(
             "SELECT a.grant_id, sum(a.credits_milli) FROM allocations a JOIN events e ON e.id = a.event_id"
             " WHERE e.workspace_id = ? AND e.pool = ? AND (e.corrects IS NOT NULL"
             " OR EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)) GROUP BY a.grant_id", (ws_id, pool)))
         grants = [Grant(r[0], pool, r[1], r[2], from_storage(r[3]), from_storage(r[4]) if r[4] else None,
                         from_storage(r[5]), frozen.get(r[0], 0))
-                  for r in conn.execute("SELECT id, source, amount_milli, starts_at, expires_at, granted_at FROM grants"
+                  for r in store.execute("SELECT id, source, amount_milli, starts_at, expires_at, granted_at FROM grants"
                                         " WHERE workspace_id = ? AND pool = ?", (ws_id, pool))]
-        rows = conn.execute(
+        rows = store.execute(
             "SELECT e.id, e.at, e.credits_milli, (SELECT group_concat(a.grant_id || ':' || a.credits_milli)"
             " FROM allocations a WHERE a.event_id = e.id) FROM events e WHERE e.workspace_id = ? AND e.pool = ?"
             " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
@@ -75,15 +75,15 @@ def _check_allocations(conn, problem, limit: int = 20) -> None:
                         f" it is {_parts(parts)}", event=eid)
     # a void gives back, grant by grant, what its event drew from the grants still live when it was written
     drew: dict[int, dict] = {}
-    for eid, gid, milli in conn.execute(
+    for eid, gid, milli in store.execute(
             "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a WHERE a.event_id IN"
             " (SELECT corrects FROM events WHERE corrects IS NOT NULL UNION SELECT id FROM events"
             " WHERE corrects IS NOT NULL)"):
         drew.setdefault(eid, {})[gid] = milli
-    expiry = {gid: exp for gid, exp in conn.execute(
+    expiry = {gid: exp for gid, exp in store.execute(
         "SELECT id, expires_at FROM grants WHERE id IN (SELECT grant_id FROM allocations WHERE event_id IN"
         " (SELECT corrects FROM events WHERE corrects IS NOT NULL))")}
-    for void_id, original, recorded in conn.execute(
+    for void_id, original, recorded in store.execute(
             "SELECT id, corrects, recorded_at FROM events WHERE corrects IS NOT NULL ORDER BY id"):
         owed = {g: -m for g, m in drew.get(original, {}).items()
                 if m and (expiry.get(g) is None or expiry[g] > recorded)}
@@ -105,19 +105,19 @@ def _parts(parts: dict) -> str:
 def check_ledger(session: Session) -> dict:
     """Every derived figure recomputed from the entries, every entry against its seal, every guard in place;
     each difference is a problem."""
-    conn = session.conn
+    store = session.store
     problems: list[dict] = []
 
     def problem(kind: str, message: str, **data):
         problems.append({"kind": kind, "message": message, **data})
 
-    conn.execute("BEGIN")  # one snapshot
+    store.execute("BEGIN")  # one snapshot
     try:
         # 1. each event is what was written: its content still hashes to its fingerprint
         cols = ", ".join(CONTENT_FIELDS)
         n_events = 0
         changed_events: set[int] = set()
-        for row in conn.execute(f"SELECT id, fingerprint, {cols} FROM events"):
+        for row in store.execute(f"SELECT id, fingerprint, {cols} FROM events"):
             n_events += 1
             if row[1] is not None and fingerprint(dict(zip(CONTENT_FIELDS, row[2:]))) != row[1]:
                 changed_events.add(row[0])
@@ -125,7 +125,7 @@ def check_ledger(session: Session) -> dict:
                         " longer matches its fingerprint)", event=row[0], table="events", id=row[0])
         # 2. what each grant has given equals the sum of its allocations, within 0..amount
         n_grants = 0
-        for gid, amount, used, alloc in conn.execute(
+        for gid, amount, used, alloc in store.execute(
                 "SELECT g.id, g.amount_milli, coalesce(u.used_milli, 0),"
                 " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.grant_id = g.id)"
                 " FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"):
@@ -136,9 +136,9 @@ def check_ledger(session: Session) -> dict:
             if not 0 <= alloc <= amount:
                 problem("grant_overdrawn", f"grant {gid}: {alloc} milli-credits drawn of {amount}", grant=gid)
         # 3. each event is paid exactly (a void gives back at most what its event took)
-        voided = {r[0]: r[1] for r in conn.execute(
+        voided = {r[0]: r[1] for r in store.execute(
             "SELECT corrects, id FROM events WHERE corrects IS NOT NULL")}
-        for eid, credits, corrects, paid in conn.execute(
+        for eid, credits, corrects, paid in store.execute(
                 "SELECT e.id, e.credits_milli, e.corrects,"
                 " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.event_id = e.id)"
                 " FROM events e"):
@@ -152,7 +152,7 @@ def check_ledger(session: Session) -> dict:
                 problem("unpaid_event", f"event {eid} costs {credits} milli-credits, its grants paid {paid}",
                         event=eid)
         # 4. a grant pays only events of its pool and workspace, at instants it is live
-        for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in conn.execute(
+        for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in store.execute(
                 "SELECT e.id, g.id, e.at, e.pool, e.workspace_id, g.pool, g.workspace_id, g.starts_at, g.expires_at,"
                 " e.corrects FROM allocations a JOIN events e ON e.id = a.event_id JOIN grants g ON g.id = a.grant_id"):
             if (pool, ws) != (gpool, gws):
@@ -165,21 +165,21 @@ def check_ledger(session: Session) -> dict:
         recomputed = schema.usage_days_rows()
         kept = "SELECT * FROM usage_days"
         for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
-            for row in conn.execute(sql).fetchmany(20):
+            for row in store.execute(sql).fetchmany(20):
                 problem("usage_summary", f"usage summary {side} the events: workspace {row[0]}, day {row[1]},"
                         f" {row[2]} {row[5]} app {row[3] or '-'} member {row[4] or '-'}: {row[7]} milli-credits,"
                         f" {row[8]} events", day=row[1])
         # 6. which grants paid each event, recomputed from the events and grants alone
-        _check_allocations(conn, problem)
+        _check_allocations(store, problem)
         # 7. every entry of every table is the one credits wrote, in its place: seals and chains
-        for p in seals.verify(conn):
+        for p in seals.verify(store):
             if not (p["table"] == "events" and p["id"] in changed_events and p["kind"] == "tampered"):
                 problem(p["kind"], p["message"], table=p["table"], id=p["id"])
         # 8. the guards: append-only triggers, the summary's trigger, the indexes that keep keys unique and
         # reports fast, as this credits' migrations make them
-        _check_guards(conn, problem)
+        _check_guards(store, problem)
     finally:
-        conn.execute("COMMIT")
+        store.execute("COMMIT")
     return {"ok": not problems, "events": n_events, "grants": n_grants, "problems": problems}
 
 
@@ -203,30 +203,30 @@ def doctor(session: Session) -> dict:
         add("file", False, "missing", f"there is no ledger at {path}: check --db / CREDITS_DB")
         return {"path": str(path), "ok": False, "checks": checks, "exports": []}
     try:
-        conn = session.conn
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        store = session.store
+        version = store.execute("PRAGMA user_version").fetchone()[0]
     except (StoreError, BadInput, sqlite3.DatabaseError) as e:
         if isinstance(e, BadInput) and _readable(path):
             raise  # another program's SQLite file: not a ledger to advise on
         exports = _exports(None, path)  # not SQLite (any more): a ledger whose first page was damaged
         add("integrity", False, getattr(e, "message", str(e)), _damaged(path, exports))
         return {"path": str(path), "ok": False, "checks": checks, "exports": exports}
-    exports = _exports(conn, path)
+    exports = _exports(store, path)
     try:
-        applied = [r[0] for r in conn.execute(
+        applied = [r[0] for r in store.execute(
             "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
         add("schema", version == schema.VERSION and applied == schema.NAMES, f"{version} ({', '.join(applied)})",
             "the schema differs from this credits' migrations; back the file up and run any command to migrate")
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        mode = store.execute("PRAGMA journal_mode").fetchone()[0]
         add("journal_mode", mode.lower() == "wal", mode,
             "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
-        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.execute("PRAGMA synchronous").fetchone()[0]]
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[store.execute("PRAGMA synchronous").fetchone()[0]]
         add("synchronous", sync in ("FULL", "EXTRA"), sync,
             "credits sets FULL on every connection: an acknowledged event survives a power loss")
         mode_bits = stat.S_IMODE(os.stat(path).st_mode)
         add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
             f"others can read the ledger: chmod 600 {path}")
-        found = [r[0] for r in conn.execute("PRAGMA integrity_check(100)")]
+        found = [r[0] for r in store.execute("PRAGMA integrity_check(100)")]
         found = [line for line in found if not line.startswith("*** in database")]
         integrity = "ok" if found == ["ok"] else "; ".join(found[:3]) + (
             f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
@@ -254,17 +254,17 @@ def _readable(path) -> bool:
         return False
 
 
-def _exports(conn, path) -> list[dict]:
+def _exports(store, path) -> list[dict]:
     """The last exports credits wrote to files, each with whether its file is still as written; read from
     the damaged file read-only and as it is (no migration), when credits cannot open it."""
     from .domain.cycles import iso
-    from .store import repo
+    from .store.ledger import Ledger
 
     raw = None
     try:
-        if conn is None:
-            conn = raw = _read_only(path)
-        rows = repo.last_exports(conn)
+        if store is None:
+            store = raw = Ledger(_read_only(path))
+        rows = store.last_exports()
     except sqlite3.DatabaseError:
         return []
     finally:

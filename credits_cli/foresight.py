@@ -41,10 +41,10 @@ def budget_set(session: Session, app, member, pool, credits) -> dict:
     milli = required_credits(credits)
     with session.writing() as ws:
         now = session.now_in(ws)
-        for (old,) in session.conn.execute("SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
+        for (old,) in session.store.execute("SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
                                            " AND pool = ?", (ws.id, kind, name, pool)).fetchall():
-            seals.remove(session.conn, "budgets", old)
-        seals.append(session.conn, "budgets", {"workspace_id": ws.id, "kind": kind, "name": name, "pool": pool,
+            seals.remove(session.store, "budgets", old)
+        seals.append(session.store, "budgets", {"workspace_id": ws.id, "kind": kind, "name": name, "pool": pool,
                                                "credits_milli": milli, "created_at": storage(now)})
     return {"kind": kind, "name": name, "pool": pool, "credits": milli}
 
@@ -54,10 +54,10 @@ def budget_list(session: Session) -> list[dict]:
     now = session.now_in(ws)
     cycle = cycle_at(ws.anchor, now)
     out = []
-    for kind, name, pool, milli in session.conn.execute(
+    for kind, name, pool, milli in session.store.execute(
             "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
             (ws.id,)).fetchall():
-        used = session.conn.execute(
+        used = session.store.execute(
             f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
             " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end))).fetchone()[0]
         out.append({"kind": kind, "name": name, "pool": pool, "credits": milli, "used": used,
@@ -73,9 +73,9 @@ def budget_remove(session: Session, app, member, pool) -> int:
         if pool is not None:
             sql += " AND pool = ?"
             params.append(check_pool(pool))
-        ids = [r[0] for r in session.conn.execute(sql, params).fetchall()]
+        ids = [r[0] for r in session.store.execute(sql, params).fetchall()]
         for budget_id in ids:
-            seals.remove(session.conn, "budgets", budget_id)
+            seals.remove(session.store, "budgets", budget_id)
         n = len(ids)
     if n == 0:
         raise BadInput(f"--{kind}", f"no budget for {kind} {name!r}")
@@ -84,7 +84,7 @@ def budget_remove(session: Session, app, member, pool) -> int:
 
 def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
     ws = session.workspace()
-    return dict(session.conn.execute(
+    return dict(session.store.execute(
         "SELECT name, credits_milli FROM budgets WHERE workspace_id = ? AND kind = ? AND pool = ?",
         (ws.id, kind, pool)).fetchall())
 
@@ -106,7 +106,7 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
         check_name(command, "--exec", limit=2000)
     with session.writing() as ws:
         now = session.now_in(ws)
-        alert_id = seals.append(session.conn, "alerts", {
+        alert_id = seals.append(session.store, "alerts", {
             "workspace_id": ws.id, "pool": pool, "at_percent": percent, "left_milli": left_milli,
             "by_mid_cycle": int(by is not None), "exec": command, "created_at": storage(now)})
     return {"id": alert_id, "pool": pool, "at_percent": percent, "left": left_milli,
@@ -115,7 +115,7 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
 
 def alert_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.conn.execute(
+    rows = session.store.execute(
         "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? ORDER BY id",
         (ws.id,)).fetchall()
     return [{"id": r[0], "pool": r[1], "at_percent": r[2], "left": r[3], "by_mid_cycle": bool(r[4]), "exec": r[5]}
@@ -125,9 +125,9 @@ def alert_list(session: Session) -> list[dict]:
 def alert_remove(session: Session, alert_id: str) -> None:
     n = parse_count(alert_id, "ID", maximum=2**62)
     with session.writing() as ws:
-        if session.conn.execute("SELECT 1 FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone() is None:
+        if session.store.execute("SELECT 1 FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone() is None:
             raise BadInput("ID", f"no alert {n} in workspace {ws.name!r}")
-        seals.remove(session.conn, "alerts", n)
+        seals.remove(session.store, "alerts", n)
 
 
 def run_alert_commands(alerts: list[dict], workspace: str) -> None:
@@ -156,11 +156,11 @@ def forecast(session: Session, pool: str | None = None) -> dict:
     pools = [check_pool(pool)] if pool is not None else list(POOLS)
     ws = session.workspace()
     now = session.now_in(ws)
-    conn = session.conn
-    plans = Plans(session, conn, ws)
+    store = session.store
+    plans = Plans(session, store, ws)
     out = {}
     for p in pools:
-        b = pool_balance(conn, ws, plans, p, now)
+        b = pool_balance(store, ws, plans, p, now)
         cycle = b.cycle
         since_start = (now - cycle.start) / DAY
         n = max(1, min(7, math.ceil(since_start)))
@@ -170,7 +170,7 @@ def forecast(session: Session, pool: str | None = None) -> dict:
             start = max(cycle.start, end - DAY)
             if end <= start:
                 break
-            windows.append((repo.sum_credits(conn, ws.id, p, start, end), (end - start) / DAY))
+            windows.append((store.sum_credits(ws.id, p, start, end), (end - start) / DAY))
         burn = weighted_burn(windows)
         left = b.allowance_left + b.bonus
         out_at = runs_out(now, left, burn)
@@ -181,7 +181,7 @@ def forecast(session: Session, pool: str | None = None) -> dict:
             start = end - DAY
             if start < ws.anchor:
                 break
-            history.append(repo.sum_credits(conn, ws.id, p, start, end))
+            history.append(store.sum_credits(ws.id, p, start, end))
         days_ahead = max(1, math.ceil((cycle.end - now) / DAY))
         seed = sum(history) % 2**32 + len(history)
         p50, p90 = resampled_burns(history or [c for c, _ in windows], days_ahead, seed=seed)
@@ -250,7 +250,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     flat_milli = parse_credits(flat, "--flat") if flat is not None else None
     ws = session.workspace()
     now = session.now_in(ws)
-    conn = session.conn
+    store = session.store
     zone = parse_zone(ws.timezone, "workspace timezone")
     current = cycle_at(ws.anchor, now)
     spans = []
@@ -268,7 +268,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
             f" AND id NOT IN {voided}")
     params = {"ws": ws.id, "a": storage(first), "b": storage(last)}
     events = [(from_storage(at), pool, credits) for at, pool, credits in
-              conn.execute(f"SELECT at, pool, credits_milli {base}", params).fetchall()]
+              store.execute(f"SELECT at, pool, credits_milli {base}", params).fetchall()]
 
     def day_of(t):
         return t.astimezone(zone).date()
@@ -294,12 +294,12 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     clean = [r for r in rows if r["days_blocked"] == 0]
     recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
 
-    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in conn.execute(
+    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in store.execute(
         f"SELECT action, app, sum(credits_milli) AS c {base} GROUP BY action, app ORDER BY c DESC LIMIT 3",
         params).fetchall()]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
-    for at, action, app, qty, ih in conn.execute(f"SELECT at, action, app, quantity, input_hash {base}", params):
+    for at, action, app, qty, ih in store.execute(f"SELECT at, action, app, quantity, input_hash {base}", params):
         key = (action, app, day_of(from_storage(at)))
         entry = per_day.setdefault(key, [0, 0, set()])
         entry[0] += qty
@@ -317,7 +317,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     # moving gpt-5 to the automatic model
     savings = 0
     calls = 0
-    for action_name, qty in conn.execute(
+    for action_name, qty in store.execute(
             f"SELECT action, sum(quantity) {base} AND model = 'gpt-5' AND credits_milli > 0 GROUP BY action",
             params).fetchall():
         try:
@@ -340,11 +340,11 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
 def status_line(session: Session) -> dict:
     ws = session.workspace()
     now = session.now_in(ws)
-    conn = session.conn
-    plans = Plans(session, conn, ws)
-    pools = {p: pool_balance(conn, ws, plans, p, now) for p in POOLS}
+    store = session.store
+    plans = Plans(session, store, ws)
+    pools = {p: pool_balance(store, ws, plans, p, now) for p in POOLS}
     cycle = cycle_at(ws.anchor, now)
-    fired = conn.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
+    fired = store.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
                          (ws.id, storage(cycle.start), storage(cycle.end))).fetchone()[0]
     low = any(b.available * 10 < b.allowance for b in pools.values())
     return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0}

@@ -33,7 +33,6 @@ from .errors import BadInput, Refused
 from .render.output import unquote_cell
 from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
 from .store import repo
-from .store.db import deferred_summary, immediate
 
 REQUIRED = ("at", "pool", "action", "quantity", "credits")
 MAX_ERRORS_SHOWN = 50
@@ -385,25 +384,25 @@ _ROW = STAGED[1:16]  # the events table's values of a staged row
 _STAGE_EVERY = 10_000
 
 
-def _stage(conn) -> None:
-    conn.execute("DROP TABLE IF EXISTS temp.staged")
-    conn.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {', '.join(STAGED[1:])})")
+def _stage(store) -> None:
+    store.execute("DROP TABLE IF EXISTS temp.staged")
+    store.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {', '.join(STAGED[1:])})")
 
 
 def _staged_row(line: int, v: dict) -> tuple:
     return (line, *(v[c] for c in _ROW), v["_id"], v["_corrects"])
 
 
-def _void_errors(conn, label: str) -> list[tuple[int, str]]:
+def _void_errors(store, label: str) -> list[tuple[int, str]]:
     """Each void (`corrects`) must cancel an event of the same file, once, with the same content."""
     errors = []
     voided: dict[int, int] = {}
     same = ("pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "app", "member")
     cols = ", ".join(STAGED)
-    for row in conn.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line").fetchall():
+    for row in store.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line").fetchall():
         v = dict(zip(STAGED, row))
         line, target = v["line"], v["corrects"]
-        found = conn.execute(f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+        found = store.execute(f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
                              (target,)).fetchone()
         original = dict(zip(STAGED, found)) if found else None
         if original is None:
@@ -426,9 +425,9 @@ def _void_errors(conn, label: str) -> list[tuple[int, str]]:
     return errors
 
 
-def _key_errors(conn, label: str) -> list[tuple[int, str]]:
+def _key_errors(store, label: str) -> list[tuple[int, str]]:
     """A key names one event: a later row of the file with the key and other content is refused."""
-    rows = conn.execute(
+    rows = store.execute(
         "SELECT s.line, s.key, f.line FROM temp.staged s"
         " JOIN (SELECT key, min(line) AS line FROM temp.staged WHERE key IS NOT NULL GROUP BY key) k ON k.key = s.key"
         " JOIN temp.staged f ON f.line = k.line WHERE s.fingerprint != f.fingerprint ORDER BY s.line"
@@ -437,7 +436,7 @@ def _key_errors(conn, label: str) -> list[tuple[int, str]]:
             for line, key, first in rows]
 
 
-def _void_pairs(conn, ws_id: int) -> set[int]:
+def _void_pairs(store, ws_id: int) -> set[int]:
     """The file's ids of events written with their void, neither drawing on a grant; forces those voids new.
 
     A void's content is not its target's: when the file holds one more copy of
@@ -445,34 +444,34 @@ def _void_pairs(conn, ws_id: int) -> set[int]:
     ledger already holds (of its other copy), the void is new all the same: it
     belongs to the new event. Such voids go into temp.forced.
     """
-    conn.execute("DROP TABLE IF EXISTS temp.forced")
-    conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
-    voids = conn.execute("SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL"
+    store.execute("DROP TABLE IF EXISTS temp.forced")
+    store.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
+    voids = store.execute("SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL"
                          " ORDER BY line").fetchall()
     if not voids:
         return set()
-    conn.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
+    store.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
 
     def is_new(line, fp, key, at) -> bool:
-        k = conn.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
+        k = store.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
                          ).fetchone()[0]
-        have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
+        have = store.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
                             (ws_id, at, fp)).fetchone()[0]
         return (key is None or k == 1) and k > have
 
     pairs = set()
     for line, target, fp, key, at in voids:
-        event = conn.execute("SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
+        event = store.execute("SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
                              " LIMIT 1", (target,)).fetchone()
         if not is_new(*event):
             continue  # a void of an event the ledger has: written as a correction of it
         pairs.add(target)
         if not is_new(line, fp, key, at):
-            conn.execute("INSERT INTO temp.forced VALUES (?)", (line,))
+            store.execute("INSERT INTO temp.forced VALUES (?)", (line,))
     return pairs
 
 
-def _new_rows(conn, ws_id: int):
+def _new_rows(store, ws_id: int):
     """The staged rows the ledger lacks, in the order they are written: time, then a void after its event.
 
     A row is new when the file holds more copies of its content than the
@@ -480,14 +479,14 @@ def _new_rows(conn, ws_id: int):
     however often the file repeats it.
     """
     cols = ", ".join(f"n.{c}" for c in STAGED)
-    empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
+    empty = store.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
     if empty:  # nothing to compare with: only a repeated key is not new
-        return conn.execute(
+        return store.execute(
             f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
             " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
             " OR n.line IN (SELECT line FROM temp.forced)"
             " ORDER BY n.at, n.corrects IS NOT NULL, n.line")
-    return conn.execute(
+    return store.execute(
         f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k FROM temp.staged)"
         f" SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k > (SELECT count(*) FROM main.events e"
         " WHERE e.workspace_id = ? AND e.at = n.at AND e.fingerprint = n.fingerprint)"
@@ -495,9 +494,9 @@ def _new_rows(conn, ws_id: int):
         " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
 
 
-def _existing(conn, ws_id: int, original: tuple[str, str]) -> int | None:
+def _existing(store, ws_id: int, original: tuple[str, str]) -> int | None:
     """The ledger's copy of an event the file holds (imported before), not yet voided: by (at, fingerprint)."""
-    row = conn.execute(
+    row = store.execute(
         "SELECT id FROM events e WHERE workspace_id = ? AND at = ? AND fingerprint = ? AND corrects IS NULL"
         " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY id LIMIT 1",
         (ws_id, *original),
@@ -518,20 +517,20 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     """Validate every row (streaming into a temporary table), then write all new rows or none.
 
     Memory stays flat in the file's size: rows wait in a temporary table, not in
-    Python; the write pays rows in time order, in bulk (repo.WriteBuffer), each
+    Python; the write pays rows in time order, in bulk (the store's buffered bulk write), each
     debited by the same `debit` as a single `credits log`.
     """
     stdin = file == "-"
     path = Path(file).expanduser()
     label = "stdin" if stdin else path.name
     ws = session.workspace()
-    session.keep_created()  # not held open through the checks: concurrent `credits log` calls must not wait
+    session.release()  # not held open through the checks: concurrent `credits log` calls must not wait
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
-    conn = session.conn
-    plans = Plans(session, conn, ws)  # the plan in force at each row's instant: its features
+    store = session.store
+    plans = Plans(session, store, ws)  # the plan in force at each row's instant: its features
 
-    _stage(conn)
+    _stage(store)
     errors: list[tuple[int, str]] = []
     batch: list[tuple] = []
     n_rows = 0
@@ -549,14 +548,14 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
             if not errors:  # once a row is bad nothing will be written: only the errors are still counted
                 batch.append(_staged_row(line, values))
                 if len(batch) >= _STAGE_EVERY:
-                    conn.executemany(insert, batch)
+                    store.executemany(insert, batch)
                     batch.clear()
     if errors:
         raise _fail(errors, label)
-    conn.executemany(insert, batch)
+    store.executemany(insert, batch)
     batch.clear()
-    conn.execute("CREATE INDEX temp.staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
-    errors = sorted(_key_errors(conn, label)) + _void_errors(conn, label)
+    store.execute("CREATE INDEX temp.staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
+    errors = sorted(_key_errors(store, label)) + _void_errors(store, label)
     if errors:
         raise _fail(errors, label)
 
@@ -567,8 +566,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         pass
 
     try:
-        with immediate(conn), deferred_summary(conn):
-            clash = conn.execute(
+        with store.bulk(buffered=True):
+            clash = store.execute(
                 "SELECT s.line, s.key, e.id FROM (SELECT key, min(line) AS line, fingerprint FROM temp.staged"
                 " WHERE key IS NOT NULL GROUP BY key) s JOIN main.events e ON e.workspace_id = ? AND e.key = s.key"
                 " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1", (ws.id,)).fetchone()
@@ -576,47 +575,45 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 line, key, other = clash
                 raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
                                        f" {other}, another event; nothing was imported")
-            voided = _void_pairs(conn, ws.id)  # the file's ids of events that arrive with their void
-            plans = Plans(session, conn, ws)
-            total = conn.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
+            voided = _void_pairs(store, ws.id)  # the file's ids of events that arrive with their void
+            plans = Plans(session, store, ws)
+            total = store.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
             recorded = storage(now)
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
-            conn.memo, conn.pending = {}, repo.WriteBuffer(conn)
             # the app limit is asked only of a workspace that has been on a plan with max_apps
             app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
                            for name in {ws.plan, *(c.plan for c in plans.changes)})
-            for i, staged in enumerate(_new_rows(conn, ws.id)):
+            for i, staged in enumerate(_new_rows(store, ws.id)):
                 v = dict(zip(STAGED, staged))
                 line, src, target = v["line"], v["src_id"], v["corrects"]
                 row = {c: v[c] for c in _ROW}
                 if app_rule and target is None and v["app"] is not None:  # as `log` refuses it, at the row's instant
-                    why = app_refused(conn, ws, plans.at(from_storage(v["at"])), v["app"])
+                    why = app_refused(store, ws, plans.at(from_storage(v["at"])), v["app"])
                     if why is not None:
                         raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
                                       short=None, limit="apps")
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
-                    eid = repo.insert_event(conn, ws.id, {**row, "recorded_at": recorded, "payload": None,
+                    eid = store.insert_event(ws.id, {**row, "recorded_at": recorded, "payload": None,
                                                           "corrects": local.get(target) if target is not None
                                                           else None})
                     if src in voided:
                         raw.add(src)
                 elif target is not None:
-                    original = local.get(target) or _existing(conn, ws.id, _original(conn, target))
+                    original = local.get(target) or _existing(store, ws.id, _original(store, target))
                     if original is None:
                         raise BadInput("FILE", f"{label} line {line}: corrects: event {target} is already voided"
                                                " in the ledger; nothing was imported")
-                    conn.settle()
-                    eid = correct(conn, ws, original, row, now)[0]
+                    eid = correct(store, ws, original, row, now)[0]
                 else:
                     try:
-                        eid = debit(conn, ws, plans, zone, v["pool"], v["credits_milli"], from_storage(v["at"]),
+                        eid = debit(store, ws, plans, zone, v["pool"], v["credits_milli"], from_storage(v["at"]),
                                     {**row, "recorded_at": recorded, "payload": None})
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
                                       short=r.short, resets_at=r.resets_at, limit=r.limit) from None
-                repo.app_seen(conn, ws.id, v["app"], v["at"], eid)
+                store.app_seen(ws.id, v["app"], v["at"], eid)
                 if src is not None and src in voided:
                     local[src] = eid
                 added[v["pool"]] += v["credits_milli"]
@@ -628,13 +625,12 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     except _Rollback:
         pass
     finally:
-        conn.memo = conn.pending = None
-        conn.execute("DROP TABLE IF EXISTS temp.staged")
-        conn.execute("DROP TABLE IF EXISTS temp.forced")
+        store.execute("DROP TABLE IF EXISTS temp.staged")
+        store.execute("DROP TABLE IF EXISTS temp.forced")
     return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
 
 
-def _original(conn, target: int) -> tuple[str, str]:
+def _original(store, target: int) -> tuple[str, str]:
     """(at, fingerprint) of the file's event that a void of the file cancels."""
-    return conn.execute("SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+    return store.execute("SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
                         (target,)).fetchone()

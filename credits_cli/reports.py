@@ -117,7 +117,7 @@ class Distribution:
 def distribution(session: Session, by: str, **options) -> Distribution:
     sc = scope(session, **options)
     columns = GROUPS[by]
-    rows = queries.grouped(session.conn, sc.workspace_id, sc.filter, columns)
+    rows = session.store.grouped(sc.workspace_id, sc.filter, columns)
     total = sum(r[-2] for r in rows)
     out = []
     for r in rows:
@@ -160,7 +160,7 @@ def daily(session: Session, **options) -> Daily:
         spans.append(Interval(start, end))
         dates.append(d)
         d += timedelta(days=1)
-    sums = queries.per_interval(session.conn, sc.workspace_id, sc.filter, spans)
+    sums = session.store.per_interval(sc.workspace_id, sc.filter, spans)
     return Daily(sc, [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums)])
 
 
@@ -191,22 +191,22 @@ def event_dict(row: dict) -> dict:
 def events(session: Session, *, limit: int | None, **options):
     """The history, newest first (a generator: rows stream from the database)."""
     sc = scope(session, default_span="all", **options)
-    return sc, (event_dict(r) for r in queries.iter_events(session.conn, sc.workspace_id, sc.filter, newest_first=True,
+    return sc, (event_dict(r) for r in session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True,
                                                              limit=limit))
 
 
 def count_events(session: Session, sc: Scope) -> int:
-    return queries.total(session.conn, sc.workspace_id, sc.filter)[1]
+    return session.store.total(sc.workspace_id, sc.filter)[1]
 
 
 def show(session: Session, event_id: str) -> dict:
     from .domain.money import parse_count
 
     n = parse_count(event_id, "ID", maximum=2**62)
-    row = queries.event(session.conn, session.workspace().id, n)
+    row = session.store.event(session.workspace().id, n)
     if row is None:
         raise BadInput("ID", f"no event {n} in workspace {session.workspace_name!r}")
     out = event_dict(row)
     out["recorded_at"] = from_storage(row["recorded_at"])
-    out["paid_by"] = queries.paid_by(session.conn, n)
+    out["paid_by"] = session.store.paid_by(n)
     return out

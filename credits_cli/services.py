@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from .records import field, record, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -20,9 +20,9 @@ from .domain.ledger import Grant, allocate, available, plan_in_force
 from .domain.money import amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
-from .store import repo
-from .store.queries import paid_by
-from .store.db import connect, default_path, immediate
+from .store.db import default_path
+from .store.ledger import Ledger
+from .store.repo import WorkspaceRow
 
 DEFAULT_WORKSPACE = "default"
 _TINY = timedelta(microseconds=1)
@@ -101,18 +101,24 @@ class Session:
         return catalog_mod.parse_catalog(text, str(path))
 
     @cached_property
-    def conn(self):
-        return connect(self.db_path or default_path(), given=self.db_path is not None)
+    def store(self) -> Ledger:
+        return Ledger.open(self.db_path or default_path(), given=self.db_path is not None)
 
     def close(self) -> None:
-        if "conn" in self.__dict__:
-            self.__dict__.pop("conn").close()
+        """Undo a first-use write the command did not keep (`release`: it failed), and close the ledger."""
+        held, self._held = self._held, None
+        if held is not None:
+            failed = RuntimeError("the command did not succeed")
+            held.__exit__(RuntimeError, failed, None)
+            self.created = None
+        if "store" in self.__dict__:
+            self.__dict__.pop("store").close()
 
     # -- workspace --------------------------------------------------------------
 
-    def existing_workspace(self) -> repo.WorkspaceRow | None:
+    def existing_workspace(self) -> WorkspaceRow | None:
         """The session's workspace, or None for a `default` not created yet."""
-        ws = repo.get_workspace(self.conn, self.workspace_name)
+        ws = self.store.get_workspace(self.workspace_name)
         if ws is None and self.workspace_name != DEFAULT_WORKSPACE:
             raise BadInput(
                 "--workspace",
@@ -124,67 +130,68 @@ class Session:
     def default_plan(self) -> str:
         return "free" if "free" in self.catalog.plans else next(iter(self.catalog.plans))
 
-    def create_default(self) -> repo.WorkspaceRow:
-        """Create `default` (free plan, anchored now), inside the caller's write transaction.
+    def first_use(self) -> WorkspaceRow:
+        """The session's workspace, `default` created now if this is its first use, inside the
+        caller's write transaction (free plan, anchored now), and announced once the command succeeds."""
+        ws = self.existing_workspace()
+        if ws is None:
+            now = self.clock.now().replace(microsecond=0)
+            ws = self.store.insert_workspace(self.workspace_name, self.default_plan(), "monthly", now, "UTC", now)
+            self.created = ws
+        return ws
 
-        The notice is queued by the caller once its transaction has committed.
-        """
-        now = self.clock.now().replace(microsecond=0)
-        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), "monthly", now, "UTC", now)
+    def workspace(self) -> WorkspaceRow:
+        """The session's workspace for a command that reads it.
 
-    def created_notice(self, ws: repo.WorkspaceRow) -> None:
-        self.notices.append(
-            f"created workspace {ws.name!r} on the {ws.plan} plan, cycles anchored at {iso(ws.anchor)}"
-            " (set the real plan and start with: credits init)"
-        )
-
-    def workspace(self) -> repo.WorkspaceRow:
-        """The session's workspace; `default` is created on first use (free plan, anchored now).
-
-        The creation is the command's to keep: its transaction stays open until the command has
-        succeeded (`keep_created`, called by the CLI, and by import before it checks its file), and closing the
-        session without that rolls it back, so a command refused for bad input changes nothing.
+        One rule for every command: a `default` used for the first time is created (free plan,
+        anchored now) and announced on stderr, in the command's own write: a command that only
+        reads opens that write here and holds it to its end (`close`), so one refused for bad input
+        changes nothing.
         """
         ws = self.existing_workspace()
         if ws is not None:
             return ws
-        conn = self.conn
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-            self.creating = True
-        ws = repo.get_workspace(conn, self.workspace_name)  # another process may have created it meanwhile
-        if ws is None:
-            ws = self.create_default()
-            self.created_notice(ws)
-        return ws
+        if not self.store.in_transaction:
+            self._held = ExitStack()
+            self._held.enter_context(self.store.write())
+        return self.first_use()
 
-    creating = False  # a first-use `default` waits in an open transaction for the command's outcome
+    _held: ExitStack | None = None  # a reading command's first-use write, kept or undone by `close`
+    created: WorkspaceRow | None = None  # the `default` this command created (the CLI announces it)
 
-    def keep_created(self) -> None:
-        """The command succeeded: commit the workspace it created on first use (and what it wrote with it)."""
-        if self.creating:
-            self.creating = False
-            if self.conn.in_transaction:
-                self.conn.execute("COMMIT")
-
+    def release(self) -> None:
+        """Keep the first-use write: the command succeeded (or waits long: `watch`, an import's checks)."""
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     @contextmanager
     def writing(self):
-        """One BEGIN IMMEDIATE transaction on the session's workspace (a first-use default is created in it)."""
-        created = None
-        with immediate(self.conn):
-            ws = self.existing_workspace()
-            if ws is None:
-                ws = created = self.create_default()
-            yield ws
-        if created is not None:
-            self.created_notice(created)
+        """One serialized write on the session's workspace (a first-use default is created in it)."""
+        before = self.created
+        try:
+            with self.store.write():
+                yield self.first_use()
+        except BaseException:
+            self.created = before  # rolled back with the write
+            raise
 
-    def now_in(self, ws: repo.WorkspaceRow) -> datetime:
+    def take_notices(self) -> list[str]:
+        """The one-line notes for stderr this command has made so far, each once."""
+        notes, self.notices = self.notices, []
+        if self.created is not None and self.created is not self._announced:
+            ws = self._announced = self.created
+            notes.insert(0, f"created workspace {ws.name!r} on the {ws.plan} plan, cycles anchored at"
+                            f" {iso(ws.anchor)} (set the real plan and start with: credits init)")
+        return notes
+
+    _announced: WorkspaceRow | None = None
+
+    def now_in(self, ws: WorkspaceRow) -> datetime:
         """Now, read in the workspace's zone: --now / CREDITS_NOW, else the workspace's simulated
         clock, else the real one. Refused before the workspace began."""
         zone = parse_zone(ws.timezone, "workspace timezone")
-        simulated = None if self.clock.is_set else repo.sim_clock(self.conn, ws.id)
+        simulated = None if self.clock.is_set else self.store.sim_clock(ws.id)
         now = simulated or self.clock.now(zone)
         if now < ws.anchor:
             raise BadInput("--now", f"{iso(now)} is before the workspace began ({iso(ws.anchor)})")
@@ -243,10 +250,10 @@ class Balance:
 class Plans:
     """The plan in force at any instant, from the workspace's initial plan and its recorded changes."""
 
-    def __init__(self, session: Session, conn, ws: repo.WorkspaceRow):
+    def __init__(self, session: Session, store, ws: WorkspaceRow):
         self.catalog = session.catalog
         self.ws = ws
-        self.changes = repo.plan_changes(conn, ws.id)
+        self.changes = store.plan_changes(ws.id)
 
     def named_at(self, t: datetime) -> tuple[str, str]:
         return plan_in_force((self.ws.plan, self.ws.billing), self.changes, t)
@@ -275,18 +282,11 @@ def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
     return Grant(None, pool, "allowance", plan.allowance(pool), cycle.start, cycle.end, cycle.start)
 
 
-def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
-    def write_once() -> bool:
-        if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
-            g = _allowance(ws, plan, pool, cycle)
-            repo.insert_grant(conn, ws.id, pool, "allowance", g.amount, g.starts_at, g.expires_at, g.granted_at,
-                              f"{plan.name} plan allowance")
-        return True
-
-    repo.memoized(conn, ("allowance", ws.id, pool, cycle.start), write_once)
+def _ensure_allowance(store, ws, plan: Plan, pool: str, cycle: Interval) -> None:
+    store.ensure_allowance(ws.id, _allowance(ws, plan, pool, cycle), f"{plan.name} plan allowance")
 
 
-def write_grant(conn, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
+def write_grant(store, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
                 reason: str) -> int:
     """Write a grant and pay again, in time order, the pool's events from its start on.
 
@@ -294,18 +294,18 @@ def write_grant(conn, ws, pool: str, source: str, amount: int, starts_at: dateti
     in: an event recorded at the very instant a grant starts is paid as if the grant had been
     there (soonest expiry first), now rather than only when a later change re-pays it.
     """
-    gid = repo.insert_grant(conn, ws.id, pool, source, amount, starts_at, expires_at, granted_at, reason)
-    repay_after(conn, ws, pool, starts_at - _TINY)
+    gid = store.insert_grant(ws.id, pool, source, amount, starts_at, expires_at, granted_at, reason)
+    repay_after(store, ws, pool, starts_at - _TINY)
     return gid
 
 
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
 
 
-def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
+def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
-    grants = [g for g in repo.live_grants(conn, ws.id, pool, now, now).values() if g.live_at(now)]
+    grants = [g for g in store.live_grants(ws.id, pool, now, now).values() if g.live_at(now)]
     if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
         grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
     plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
@@ -316,12 +316,12 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
     plan = plans.at(now)
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(now, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(now)), day.end)
+        used_today = store.sum_credits(ws.id, pool, max(day.start, plans.since(now)), day.end)
         left = max(0, plan.daily_message_cap - used_today)
         daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
         available_now = min(available_now, left)
     allowance = sum(g.amount for g in plan_grants)  # as granted for this cycle (a catalog change applies next)
-    used = repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end)
+    used = store.sum_credits(ws.id, pool, cycle.start, cycle.end)
     allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
     return PoolBalance(
         pool=pool,
@@ -342,21 +342,15 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
 def balance(session: Session) -> Balance:
     ws = session.workspace()
     now = session.now_in(ws)
-    conn = session.conn
-    began = not conn.in_transaction  # (a first-use workspace's transaction is a snapshot already)
-    if began:
-        conn.execute("BEGIN")  # one snapshot for both pools
-    try:
-        plans = Plans(session, conn, ws)
-        pools = {p: pool_balance(conn, ws, plans, p, now) for p in catalog_mod.POOLS}
+    store = session.store
+    with store.read():  # one snapshot for both pools
+        plans = Plans(session, store, ws)
+        pools = {p: pool_balance(store, ws, plans, p, now) for p in catalog_mod.POOLS}
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
         limited = [p for p in (plans.at(now), pending and session.catalog.plan(pending.plan, "workspace plan"))
                    if p and p.max_apps is not None]
-        apps = apps_view(limited[0], repo.app_firsts(conn, ws.id)) if limited else None
-    finally:
-        if began:
-            conn.execute("COMMIT")
+        apps = apps_view(limited[0], store.app_firsts(ws.id)) if limited else None
     return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending, apps)
 
 
@@ -367,7 +361,7 @@ def apps_view(plan: Plan, firsts: dict) -> dict:
             "refused": ordered[plan.max_apps:]}
 
 
-def out_of_credits(conn, ws, catalog: Catalog, after: PoolBalance, at: datetime) -> None:
+def out_of_credits(store, ws, catalog: Catalog, after: PoolBalance, at: datetime) -> None:
     """The owner's "email", once per pool per cycle, in the platform's words, when the pool is used up:
     what it has left (`after`, the daily cap aside) is below the catalog's smallest price in it. A
     request larger than what is left is refused, and tells no one."""
@@ -375,63 +369,55 @@ def out_of_credits(conn, ws, catalog: Catalog, after: PoolBalance, at: datetime)
     if after.left >= catalog.smallest_price(pool):
         return
     cycle = cycle_at(ws.anchor, at)
-    repo.notify(
-        conn, ws.id, "out_of_credits", pool, at,
+    store.notify(
+        ws.id, "out_of_credits", pool, at,
         f"Your workspace {ws.name!r} has used up its {pool} credits for this billing cycle."
         f" They reset on {when(cycle.end)}.",
         once=f"out_of_credits:{pool}:{storage(cycle.start)}",
     )
 
 
-def correct(conn, ws, original: int, values: dict, now: datetime) -> tuple[int, int, int]:
+def correct(store, ws, original: int, values: dict, now: datetime) -> tuple[int, int, int]:
     """Write the correcting entry of event `original` (a void): the grants it drew from and that
     are still live get their credits back. Returns (id, restored, lost) in milli-credits."""
-    void_id = repo.insert_event(conn, ws.id, {**values, "recorded_at": storage(now), "payload": None,
+    void_id = store.insert_event(ws.id, {**values, "recorded_at": storage(now), "payload": None,
                                               "corrects": original})
     restored, lost, parts = 0, 0, []
-    for gid, milli, expires in conn.execute(
-        "SELECT a.grant_id, a.credits_milli, g.expires_at FROM allocations a JOIN grants g ON g.id = a.grant_id"
-        " WHERE a.event_id = ?", (original,)).fetchall():
-        if expires is None or from_storage(expires) > now:
+    for gid, milli, expires in store.drawn(original):
+        if expires is None or expires > now:
             parts.append((gid, -milli))
             restored += milli
         else:
             lost += milli
-    repo.add_allocations(conn, void_id, parts)
+    store.add_allocations(void_id, parts)
     if restored:
-        repay_after(conn, ws, values["pool"], from_storage(values["at"]), after_id=original)
+        repay_after(store, ws, values["pool"], from_storage(values["at"]), after_id=original)
     return void_id, restored, lost
 
 
 # -- a plan's apps, budgets and alerts ------------------------------------------------
 
-def app_refused(conn, ws, plan: Plan, app: str | None) -> str | None:
+def app_refused(store, ws, plan: Plan, app: str | None) -> str | None:
     """Why the plan in force at an event's instant refuses its app (max_apps), or None.
 
     Asked only on a plan with max_apps and for an event with an app: a few index seeks
-    (repo.app_firsts), held for the transaction by log --batch and import.
+    (Ledger.app_firsts), held for the transaction by log --batch and import.
     """
     if app is None or plan.max_apps is None:
         return None
-    return app_refuses(plan, app, repo.app_firsts(conn, ws.id))
+    return app_refuses(plan, app, store.app_firsts(ws.id))
 
 
-def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None, member: str | None) -> None:
+def check_budgets(store, ws, pool: str, cost: int, at: datetime, app: str | None, member: str | None) -> None:
     """Refuse (exit 3) a use that would take an app or a member past its budget for the cycle."""
     if cost <= 0 or (app is None and member is None):
         return
-    rows = repo.memoized(conn, ("budgets", ws.id, pool, app, member), lambda: conn.execute(
-        "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
-        " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))", (ws.id, pool, app, member),
-    ).fetchall())
+    rows = store.budgets_for(ws.id, pool, app, member)
     if not rows:
         return
     cycle = cycle_at(ws.anchor, at)
     for kind, name, budget in rows:
-        used = conn.execute(
-            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
-            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end)),
-        ).fetchone()[0]
+        used = store.budget_used(ws.id, kind, name, pool, cycle.start, cycle.end)
         if used + cost > budget:
             short = used + cost - budget
             raise Refused(
@@ -441,13 +427,10 @@ def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None,
             )
 
 
-def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[dict]:
+def fire_alerts(store, ws, pool: str, after: PoolBalance, now: datetime) -> list[dict]:
     """Alerts this write crossed: each fires once per cycle, into the outbox (kind `alert`)."""
     fired = []
-    rows = repo.memoized(conn, ("alerts", ws.id, pool), lambda: conn.execute(
-        "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
-        (ws.id, pool),
-    ).fetchall())
+    rows = store.alerts_for(ws.id, pool)
     cycle = after.cycle
     mid = cycle.start + (cycle.end - cycle.start) / 2
     for alert_id, percent, left, by_mid, command in rows:
@@ -463,7 +446,7 @@ def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[
         if not hit:
             continue
         message = f"alert {alert_id}: {what}; the pool resets at {when(cycle.end)}"
-        if repo.notify(conn, ws.id, "alert", pool, now, message, once=f"alert:{alert_id}:{storage(cycle.start)}"):
+        if store.notify(ws.id, "alert", pool, now, message, once=f"alert:{alert_id}:{storage(cycle.start)}"):
             fired.append({"id": alert_id, "pool": pool, "message": message, "exec": command,
                           "used": after.used, "available": after.available, "allowance": after.allowance,
                           "resets_at": cycle.end})
@@ -474,7 +457,7 @@ def fire_alerts(conn, ws, pool: str, after: PoolBalance, now: datetime) -> list[
 
 @record
 class InitResult:
-    workspace: repo.WorkspaceRow
+    workspace: WorkspaceRow
     created: bool
     changed: bool
 
@@ -487,24 +470,24 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
     anchor = parse_instant(start, "--start", zone) if start is not None else now.replace(microsecond=0)
     if anchor > now:
         raise BadInput("--start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
-    conn = session.conn
-    with immediate(conn):
-        ws = repo.get_workspace(conn, session.workspace_name)
+    store = session.store
+    with store.write():
+        ws = store.get_workspace(session.workspace_name)
         if ws is None:
-            ws = repo.insert_workspace(conn, session.workspace_name, plan.name, billing, anchor, zone.key, now)
+            ws = store.insert_workspace(session.workspace_name, plan.name, billing, anchor, zone.key, now)
             return InitResult(ws, created=True, changed=True)
         same = (ws.plan, ws.billing, ws.anchor, ws.timezone) == (plan.name, billing, anchor, zone.key)
         if same:
             return InitResult(ws, created=False, changed=False)
-        entries = repo.count_entries(conn, ws.id)
+        entries = store.count_entries(ws.id)
         if entries:
             raise BadInput(
                 "--workspace",
                 f"workspace {ws.name!r} already holds {entries} ledger entries; init cannot re-anchor a ledger"
                 " in use (start another with --workspace NAME)",
             )
-        repo.update_workspace(conn, ws.id, plan.name, billing, anchor, zone.key)
-        return InitResult(repo.get_workspace(conn, ws.name), created=False, changed=True)
+        store.update_workspace(ws.id, plan.name, billing, anchor, zone.key)
+        return InitResult(store.get_workspace(ws.name), created=False, changed=True)
 
 
 # -- log -----------------------------------------------------------------------
@@ -580,14 +563,10 @@ def log(session: Session, req: LogRequest) -> LogResult:
     session.catalog.action(req.usage.action)
     if req.at is not None:
         parse_instant(req.at, "--at")  # its syntax, before the database is touched
-    conn = session.conn
-    created = None
+    store = session.store
     try:
-        with immediate(conn):
-            ws = session.existing_workspace()
-            if ws is None:
-                ws = created = session.create_default()
-            plans = Plans(session, conn, ws)
+        with session.writing() as ws:
+            plans = Plans(session, store, ws)
             zone = parse_zone(ws.timezone, "workspace timezone")
             now = session.now_in(ws)
             given_at = parse_instant(req.at, "--at", zone) if req.at is not None else None
@@ -600,17 +579,17 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 raise BadInput("--at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
             payload = _payload(quote, req.usage, req, given_at)
             if req.key is not None:
-                seen = repo.event_by_key(conn, ws.id, req.key)
+                seen = store.event_by_key(ws.id, req.key)
                 if seen is not None:
                     if seen["payload"] is None and _same_content(seen, quote, req, given_at):
-                        return _replayed(conn, ws, plans, now, quote, seen)
+                        return _replayed(store, ws, plans, now, quote, seen)
                     if seen["payload"] != payload:
                         raise KeyConflict(
                             "--key",
                             f"{shown(req.key)} was already used for another request (event {seen['id']});"
                             " nothing recorded",
                         )
-                    return _replayed(conn, ws, plans, now, quote, seen)
+                    return _replayed(store, ws, plans, now, quote, seen)
             values = {
                 "at": storage(at), "recorded_at": storage(now), "pool": quote.pool, "action": quote.action,
                 "model": quote.model, "scope": quote.scope, "quantity": quote.count, "seconds": quote.seconds,
@@ -622,14 +601,14 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 import hashlib
 
                 values["input_hash"] = hashlib.sha256(req.input.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-            why = app_refused(conn, ws, plans.at(at), req.app)
+            why = app_refused(store, ws, plans.at(at), req.app)
             if why is not None:
                 raise Refused(f"app limit: {why}", pool=quote.pool, short=None, limit="apps")
-            check_budgets(conn, ws, quote.pool, quote.credits, at, req.app, req.member)
+            check_budgets(store, ws, quote.pool, quote.credits, at, req.app, req.member)
             parts: list[dict] = []
-            event_id = debit(conn, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
-            repo.app_seen(conn, ws.id, req.app, values["at"], event_id)
-            after = pool_balance(conn, ws, plans, quote.pool, now)
+            event_id = debit(store, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
+            store.app_seen(ws.id, req.app, values["at"], event_id)
+            after = pool_balance(store, ws, plans, quote.pool, now)
             result = LogResult(
                 id=event_id, quote=quote, at=at, balance=after,
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
@@ -637,10 +616,8 @@ def log(session: Session, req: LogRequest) -> LogResult:
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
-            result = replace(result, alerts=fire_alerts(conn, ws, quote.pool, after, now))
-            out_of_credits(conn, ws, session.catalog, after, now)
-        if created is not None:
-            session.created_notice(created)
+            result = replace(result, alerts=fire_alerts(store, ws, quote.pool, after, now))
+            out_of_credits(store, ws, session.catalog, after, now)
         return result
     except _DryRun as d:
         return d.result
@@ -652,13 +629,13 @@ def log(session: Session, req: LogRequest) -> LogResult:
 
 def _note_refusal(session: Session, r: Refused) -> None:
     """A refused action tells the owner once per cycle, in its own transaction (the refused one rolled back)."""
-    with immediate(session.conn):
+    with session.store.write():
         ws = session.existing_workspace()
         if ws is not None:
             now = session.now_in(ws)
             if r.resets_at == cycle_at(ws.anchor, now).end:  # not a back-dated refusal in a past cycle
-                after = pool_balance(session.conn, ws, Plans(session, session.conn, ws), r.pool, now)
-                out_of_credits(session.conn, ws, session.catalog, after, now)
+                after = pool_balance(session.store, ws, Plans(session, session.store, ws), r.pool, now)
+                out_of_credits(session.store, ws, session.catalog, after, now)
 
 
 def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:
@@ -671,17 +648,17 @@ def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime 
     return all(seen[k] == v for k, v in mine.items())
 
 
-def _replayed(conn, ws, plans, now, quote, seen) -> LogResult:
+def _replayed(store, ws, plans, now, quote, seen) -> LogResult:
     from .domain.cycles import from_storage
 
     return LogResult(
         id=seen["id"], quote=replace(quote, credits=seen["credits_milli"]), at=from_storage(seen["at"]),
-        balance=pool_balance(conn, ws, plans, quote.pool, now), replayed=True, app=seen["app"],
-        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(conn, seen["id"]),
+        balance=pool_balance(store, ws, plans, quote.pool, now), replayed=True, app=seen["app"],
+        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=store.paid_by(seen["id"]),
     )
 
 
-def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict,
+def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict,
           paid: list | None = None) -> int:
     """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
 
@@ -691,16 +668,16 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
     any of them unpaid, the new event is refused.
     """
     cycle = cycle_at(ws.anchor, at)
-    _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
+    _ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
     plan = plans.at(at)
-    later = [] if repo.nothing_after(conn, ws.id, pool, at) else repo.events_after(conn, ws.id, pool, at)
+    later = [] if store.nothing_after(ws.id, pool, at) else store.events_after(ws.id, pool, at)
     if later:
-        repo.remove_allocations(conn, [e[0] for e in later])
+        store.remove_allocations([e[0] for e in later])
     horizon = later[-1][1] if later else at
-    grants = repo.live_grants(conn, ws.id, pool, at, horizon)
+    grants = store.live_grants(ws.id, pool, at, horizon)
     if pool == "message" and plan.daily_message_cap is not None:
         day = day_at(at, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(at)), day.end)
+        used_today = store.sum_credits(ws.id, pool, max(day.start, plans.since(at)), day.end)
         day_left = max(0, plan.daily_message_cap - used_today)
         pool_left = available(list(grants.values()), pool, at)
         if cost > day_left and day_left < pool_left:  # the day is the tighter limit
@@ -711,9 +688,9 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
                 f" the day resets at {iso(day.end)} ({local_end})",
                 pool=pool, short=cost - day_left, resets_at=day.end, limit="daily_cap",
             )
-    event_id = repo.insert_event(conn, ws.id, values)
+    event_id = store.insert_event(ws.id, values)
     try:
-        first = _pay_in_order(conn, ws.id, pool, grants, [(event_id, at, cost)] + later)
+        first = _pay_in_order(store, ws.id, pool, grants, [(event_id, at, cost)] + later)
         if paid is not None:
             paid.extend({"grant": g.id, "source": g.source, "credits": take} for g, take in first)
     except _Unpaid as u:
@@ -734,7 +711,7 @@ class _Unpaid(Exception):
         self.event_id, self.at, self.refused = event_id, at, refused
 
 
-def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> list:
+def _pay_in_order(store, ws_id: int, pool: str, grants: dict, items: list[tuple[int, datetime, int]]) -> list:
     """Allocate each (event, instant, cost) in order over `grants` (updated as they are drawn on);
     the first event's (grant, credits) parts."""
     first = None
@@ -745,23 +722,23 @@ def _pay_in_order(conn, ws_id: int, pool: str, grants: dict, items: list[tuple[i
             raise _Unpaid(eid, t, r) from None
         for g, take in parts:
             grants[g.id] = replace(g, used=g.used + take)
-            repo.drew(conn, ws_id, pool, grants[g.id])
-        repo.add_allocations(conn, eid, [(g.id, take) for g, take in parts])
+            store.drew(ws_id, pool, grants[g.id])
+        store.add_allocations(eid, [(g.id, take) for g, take in parts])
         if first is None:
             first = parts
     return first or []
 
 
-def repay_after(conn, ws, pool: str, t: datetime, after_id: int | None = None) -> None:
+def repay_after(store, ws, pool: str, t: datetime, after_id: int | None = None) -> None:
     """Pay the events after `t` again, in time order (after a void freed credits before them),
     so the soonest-expiring credits are the ones used, as if the voided event had never been."""
-    later = repo.events_after(conn, ws.id, pool, t, after_id)
+    later = store.events_after(ws.id, pool, t, after_id)
     if not later:
         return
-    repo.remove_allocations(conn, [e[0] for e in later])
-    grants = {g.id: g for g in repo.grants_overlapping(conn, ws.id, pool, t, later[-1][1])}
+    store.remove_allocations([e[0] for e in later])
+    grants = {g.id: g for g in store.grants_overlapping(ws.id, pool, t, later[-1][1])}
     try:
-        _pay_in_order(conn, ws.id, pool, grants, later)
+        _pay_in_order(store, ws.id, pool, grants, later)
     except _Unpaid as u:  # cannot happen: a void only adds credits; refuse rather than write a wrong ledger
         raise Refused(f"event {u.event_id} could not be paid again after the void ({u.refused.message})",
                       pool=pool, short=u.refused.short) from None

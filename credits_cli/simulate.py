@@ -32,7 +32,7 @@ class RuleRefused(CreditsError):
 
 def notifications(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.conn.execute(
+    rows = session.store.execute(
         "SELECT id, kind, pool, at, message FROM notifications WHERE workspace_id = ? ORDER BY at, id", (ws.id,)
     ).fetchall()
     return [{"id": r[0], "kind": r[1], "pool": r[2], "at": from_storage(r[3]), "message": r[4]} for r in rows]
@@ -69,13 +69,13 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
         until = _expiry(expires, ws, now)
         extra = {}
         if kind == "referral":
-            n = session.conn.execute("SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'",
+            n = session.store.execute("SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'",
                                      (ws.id,)).fetchone()[0]
             if n >= rules.referral_max:
                 raise RuleRefused(f"workspace {ws.name!r} already has {n} referral grants: the referral program"
                                   f" rewards at most {rules.referral_max} friends")
             extra = {"referrals": n + 1, "referral_max": rules.referral_max}
-        gid = write_grant(session.conn, ws, pool, kind, milli, now, until, now, reason)
+        gid = write_grant(session.store, ws, pool, kind, milli, now, until, now, reason)
     return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason,
             **extra}
 
@@ -106,12 +106,12 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
         raise BadInput("--packs", f"at most {rules.topup_max_packs} packs a purchase, not {n}")
     with session.writing() as ws:
         now = session.now_in(ws)
-        plan = Plans(session, session.conn, ws).at(now)
+        plan = Plans(session, session.store, ws).at(now)
         if plan.price_monthly == 0:
             raise RuleRefused(f"top-ups are for paid plans; the workspace is on the {plan.name} plan")
         milli = n * rules.topup_pack(pool)
         until = now + relativedelta(months=rules.topup_valid_months)
-        gid = write_grant(session.conn, ws, pool, "topup", milli, now, until, now,
+        gid = write_grant(session.store, ws, pool, "topup", milli, now, until, now,
                         f"top-up: {n} pack{'s' if n > 1 else ''}")
     return {"grant": gid, "pool": pool, "packs": n, "credits": milli, "expires_at": until}
 
@@ -119,8 +119,8 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
 def list_grants(session: Session) -> list[dict]:
     ws = session.workspace()
     now = session.now_in(ws)
-    conn = session.conn
-    rows = conn.execute(
+    store = session.store
+    rows = store.execute(
         "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at, g.reason,"
         " coalesce(u.used_milli, 0) FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
         " WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id", (ws.id,),
@@ -135,10 +135,10 @@ def list_grants(session: Session) -> list[dict]:
             "left": left if status != "expired" else 0, "lost": left if status == "expired" else 0,
             "starts_at": starts, "expires_at": expires, "status": status,
         })
-    plans = Plans(session, conn, ws)
+    plans = Plans(session, store, ws)
     cycle = cycle_at(ws.anchor, now)
     for pool in POOLS:  # this cycle's allowance before anything drew on it
-        if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
+        if store.allowance_grant(ws.id, pool, cycle.start) is None:
             g = _allowance(ws, plans.at(cycle.start), pool, cycle)
             out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
                         " plan allowance (not drawn on yet)", "credits": g.amount, "used": 0, "left": g.amount,
@@ -176,10 +176,10 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
     with session.writing() as ws:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
-        conn = session.conn
-        if conn.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
+        store = session.store
+        if store.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
             raise BadInput("CODE", f"a coupon {shown(display)} already exists")
-        seals.append(conn, "coupons", {
+        seals.append(store, "coupons", {
             "code": normalize_code(display), "display": display, "pool": pool, "amount_milli": milli,
             "expires_at": storage(until) if until else None, "max_uses": max_uses, "created_at": storage(now)})
     return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
@@ -190,9 +190,9 @@ def coupon_redeem(session: Session, code: str) -> dict:
     if not key or not _CODE_TEXT.fullmatch(code):
         raise BadInput("CODE", f"{shown(code)} is not a coupon code")
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
-        row = conn.execute(
+        row = store.execute(
             "SELECT id, display, pool, amount_milli, expires_at, max_uses FROM coupons WHERE code = ?", (key,)
         ).fetchone()
         if row is None:
@@ -201,23 +201,23 @@ def coupon_redeem(session: Session, code: str) -> dict:
         until = from_storage(expires) if expires else None
         if until is not None and now >= until:
             raise RuleRefused(f"coupon {display} expired at {iso(until)}")
-        if conn.execute("SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?",
+        if store.execute("SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?",
                         (cid, ws.id)).fetchone():
             raise RuleRefused(f"coupon {display} was already redeemed by workspace {ws.name!r}")
-        used = conn.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (cid,)).fetchone()[0]
+        used = store.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (cid,)).fetchone()[0]
         if max_uses is not None and used >= max_uses:
             raise RuleRefused(f"coupon {display} is used up ({used} of {max_uses} uses)")
-        gid = write_grant(conn, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
-        seals.append(conn, "redemptions", {"coupon_id": cid, "workspace_id": ws.id, "grant_id": gid,
+        gid = write_grant(store, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
+        seals.append(store, "redemptions", {"coupon_id": cid, "workspace_id": ws.id, "grant_id": gid,
                                            "at": storage(now)})
-        after = pool_balance(conn, ws, Plans(session, conn, ws), pool, now)
+        after = pool_balance(store, ws, Plans(session, store, ws), pool, now)
     return {"code": display, "grant": gid, "pool": pool, "credits": milli, "expires_at": until,
             "available": after.available}
 
 
 def coupon_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.conn.execute(
+    rows = session.store.execute(
         "SELECT c.id, c.display, c.pool, c.amount_milli, c.expires_at, c.max_uses, c.created_at,"
         " (SELECT count(*) FROM redemptions r WHERE r.coupon_id = c.id),"
         " EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = c.id AND r.workspace_id = ?)"
@@ -253,29 +253,29 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
     if n < rules.share_min_followers:
         raise BadInput("--followers", f"the bonus needs more than {rules.share_min_followers - 1} followers, not {n}")
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
-        other = conn.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND status IN"
+        other = store.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND status IN"
                              " ('pending', 'approved') ORDER BY id LIMIT 1", (ws.id,)).fetchone()
         if other is not None:
             what = "is waiting for approval" if other[1] == "pending" else "already earned the bonus"
             raise RuleRefused(f"share {other[0]} {what}; the bonus is once per workspace")
-        share_id = seals.append(conn, "shares", {"workspace_id": ws.id, "platform": platform, "url": url.strip(),
+        share_id = seals.append(store, "shares", {"workspace_id": ws.id, "platform": platform, "url": url.strip(),
                                                  "followers": n, "submitted_at": storage(now), "status": "pending"})
     return {"id": share_id, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
             "credits": rules.share_bonus}
 
 
-def _pending_share(conn, ws, share_id: str | None):
+def _pending_share(store, ws, share_id: str | None):
     if share_id is not None:
         n = parse_count(share_id, "ID", maximum=2**62)
-        row = conn.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
+        row = store.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
         if row is None:
             raise BadInput("ID", f"no share {n} in workspace {ws.name!r}")
         if row[1] != "pending":
             raise RuleRefused(f"share {n} is {row[1]}, not pending")
         return n
-    row = conn.execute("SELECT id FROM shares WHERE workspace_id = ? AND status = 'pending'", (ws.id,)).fetchone()
+    row = store.execute("SELECT id FROM shares WHERE workspace_id = ? AND status = 'pending'", (ws.id,)).fetchone()
     if row is None:
         raise BadInput("ID", "no share is waiting for approval")
     return row[0]
@@ -284,23 +284,23 @@ def _pending_share(conn, ws, share_id: str | None):
 def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
     rules = session.catalog.grants
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
-        n = _pending_share(conn, ws, share_id)
+        n = _pending_share(store, ws, share_id)
         gid = None
         if approve:
-            gid = write_grant(conn, ws, "message", "share", rules.share_bonus, now, None, now,
+            gid = write_grant(store, ws, "message", "share", rules.share_bonus, now, None, now,
                             f"share-to-earn (share {n})")
-        conn.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
+        store.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
                      ("approved" if approve else "rejected", storage(now), gid, n))
-        seals.reseal(conn, "shares", n)
+        seals.reseal(store, "shares", n)
     return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
             "credits": rules.share_bonus if approve else 0}
 
 
 def share_status(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.conn.execute(
+    rows = session.store.execute(
         "SELECT id, platform, url, followers, submitted_at, status, decided_at, grant_id FROM shares"
         " WHERE workspace_id = ? ORDER BY id", (ws.id,)).fetchall()
     return [{"id": r[0], "platform": r[1], "url": r[2], "followers": r[3], "submitted_at": from_storage(r[4]),
@@ -313,9 +313,9 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
     new = session.catalog.plan(plan_name, field="PLAN")
     new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
-        plans = Plans(session, conn, ws)
+        plans = Plans(session, store, ws)
         current_name, current_billing = plans.named_at(now)
         current = plans.at(now)
         billing = new.billing(billing, current_billing)
@@ -329,24 +329,24 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
         else:
             change, effective = ("upgrade" if new.name != current.name else "billing"), now
             for pool in POOLS:  # the cycle keeps what it used; the new allowance tops it up
-                _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
-                granted = sum(g.amount for g in repo.grants_overlapping(conn, ws.id, pool, now, now)
+                _ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
+                granted = sum(g.amount for g in store.grants_overlapping(ws.id, pool, now, now)
                               if g.source in ("allowance", "upgrade") and g.expires_at == cycle.end)
                 extra = new.allowance(pool) - granted
                 if extra > 0:
-                    write_grant(conn, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
+                    write_grant(store, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
                     added[pool] = extra
-        repo.insert_plan_change(conn, ws.id, new.name, billing, now, effective)
-        apps = _apps_kept(session, conn, ws, new, effective)
+        store.insert_plan_change(ws.id, new.name, billing, now, effective)
+        apps = _apps_kept(session, store, ws, new, effective)
     return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,
             "from": current_name, **apps}
 
 
-def _apps_kept(session: Session, conn, ws, plan, effective: datetime) -> dict:
+def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
     """On a plan with max_apps: the apps it keeps (the oldest) and those whose events it will refuse."""
     if plan.max_apps is None:
         return {}
-    view = apps_view(plan, repo.app_firsts(conn, ws.id))
+    view = apps_view(plan, store.app_firsts(ws.id))
     if view["refused"]:
         session.notices.append(
             f"the {plan.name} plan keeps {plan.max_apps} apps, the workspace's oldest"
@@ -393,14 +393,14 @@ def parse_duration(text: str, field: str = "DURATION") -> relativedelta:
 def clock(session: Session, action: str, value: str | None = None) -> dict:
     """show, set ISO, advance DURATION, real."""
     with session.writing() as ws:
-        conn = session.conn
-        current = repo.sim_clock(conn, ws.id)
+        store = session.store
+        current = store.sim_clock(ws.id)
         zone = parse_zone(ws.timezone, "workspace timezone")
         if action == "set":
             t = parse_instant(value, "INSTANT", zone)
             if t < ws.anchor:
                 raise BadInput("INSTANT", f"{iso(t)} is before the workspace began ({iso(ws.anchor)})")
-            repo.set_sim_clock(conn, ws.id, t)
+            store.set_sim_clock(ws.id, t)
         elif action == "advance":
             step = parse_duration(value)
             base = current or session.clock.now(zone)
@@ -410,10 +410,10 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
                 moved = None
             if moved is None or moved.year > 9000:
                 raise BadInput("DURATION", f"{shown(value)} takes the clock past the year 9000")
-            repo.set_sim_clock(conn, ws.id, moved)
+            store.set_sim_clock(ws.id, moved)
         elif action == "real":
-            repo.set_sim_clock(conn, ws.id, None)
-        simulated = repo.sim_clock(conn, ws.id)
+            store.set_sim_clock(ws.id, None)
+        simulated = store.sim_clock(ws.id)
     # `now` is the instant commands run at: --now / CREDITS_NOW overrides the simulated clock
     now = session.clock.now(zone) if session.clock.is_set else simulated or session.clock.now(zone)
     return {"simulated": simulated is not None, "now": now, "simulated_at": simulated,
@@ -424,18 +424,18 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
 
 def reset(session: Session, advance: bool = False) -> dict:
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
-        plans = Plans(session, conn, ws)
+        plans = Plans(session, store, ws)
         cycle = cycle_at(ws.anchor, now)
         at = cycle.end
         pools = {}
         for pool in POOLS:
-            live = [g for g in repo.grants_overlapping(conn, ws.id, pool, now, now) if g.live_at(now)]
+            live = [g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)]
             if not any(g.source == "allowance" and g.starts_at == cycle.start for g in live):
                 live.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
             expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
-            after = pool_balance(conn, ws, plans, pool, at)
+            after = pool_balance(store, ws, plans, pool, at)
             pools[pool] = {
                 "expires": [{"grant": g.id, "source": g.source, "left": max(0, g.left), "expires_at": g.expires_at}
                             for g in expiring],
@@ -444,7 +444,7 @@ def reset(session: Session, advance: bool = False) -> dict:
                 "available_after": after.available,
             }
         if advance:
-            repo.set_sim_clock(conn, ws.id, at)
+            store.set_sim_clock(ws.id, at)
     return {"at": at, "from": now, "plan_after": plans.named_at(at)[0], "pools": pools, "advanced": advance}
 
 
@@ -454,24 +454,24 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
     n = parse_count(event_id, "ID", maximum=2**62)
     check_name(reason, "--reason")
     with session.writing() as ws:
-        conn = session.conn
+        store = session.store
         now = session.now_in(ws)
         cols = "id, at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli, app," \
                " member, corrects"
-        row = conn.execute(f"SELECT {cols} FROM events WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
+        row = store.execute(f"SELECT {cols} FROM events WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
         if row is None:
             raise BadInput("ID", f"no event {n} in workspace {ws.name!r}")
         e = dict(zip([c.strip() for c in cols.split(",")], row))
         if e["corrects"] is not None:
             raise BadInput("ID", f"event {n} is itself a void (of event {e['corrects']})")
-        done = conn.execute("SELECT id FROM events WHERE corrects = ?", (n,)).fetchone()
+        done = store.execute("SELECT id FROM events WHERE corrects = ?", (n,)).fetchone()
         if done is not None:
             raise RuleRefused(f"event {n} was already voided by event {done[0]}")
         values = {k: e[k] for k in ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
                                     "custom_domain", "app", "member")}
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
-        void_id, restored, lost = correct(conn, ws, n, values, now)
+        void_id, restored, lost = correct(store, ws, n, values, now)
     return {"id": void_id, "voids": n, "pool": e["pool"], "credits": e["credits_milli"], "restored": restored,
             "expired": lost}
 

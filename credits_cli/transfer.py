@@ -38,7 +38,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
         raise BadInput("--output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
-    batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
+    batches = session.store.export_batches(sc.workspace_id, sc.filter)
 
     def write(out) -> int:
         if bom:
@@ -69,7 +69,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     path = Path(output).expanduser()
     if path.is_dir():
         raise BadInput("--output", f"{str(path)!r} is a directory")
-    ledger = Path(session.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()
+    ledger = Path(session.store.execute("PRAGMA database_list").fetchone()[2]).resolve()
     if path.resolve() in (ledger, Path(str(ledger) + "-wal"), Path(str(ledger) + "-shm")):
         raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     tmp = path.with_name(path.name + ".part")
@@ -88,13 +88,10 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
 
 def _remember(session: Session, sc, path: Path, fmt: str, n: int) -> None:
     """Note where this copy of the ledger went (`credits doctor` points a damaged ledger's owner to it)."""
-    from .store import repo
-    from .store.db import immediate
-
     f = sc.filter
     whole = all(getattr(f, k) is None for k in ("pool", "app", "member", "action", "since", "until"))
-    with immediate(session.conn):
-        repo.record_export(session.conn, sc.workspace_id, str(path.resolve()), fmt, sc.now, n,
+    with session.store.write():
+        session.store.record_export(sc.workspace_id, str(path.resolve()), fmt, sc.now, n,
                            path.stat().st_size, whole)
 
 

@@ -15,6 +15,7 @@ from credits_cli import foresight, reports, services
 from credits_cli.cli import logcmd
 from credits_cli.cli.spec import LOG
 from credits_cli.services import Session
+from credits_cli.store.ledger import Ledger
 
 NOW = "2026-03-20T12:00:00Z"
 
@@ -35,12 +36,8 @@ def ledger(cli):
 def plans_of(db, run):
     """Run `run(session)` and return (sql, plan lines) of every statement that read the events table."""
     session = Session(db=str(db), now=NOW)
-    seen = []
-    session.conn.set_trace_callback(seen.append)
-    try:
+    with session.store.traced() as seen:
         run(session)
-    finally:
-        session.conn.set_trace_callback(None)
     conn = sqlite3.connect(db)
     _staging_tables(conn)
     out = []
@@ -71,12 +68,11 @@ def one_log(session):
 
 def batch_logs(session):
     """Logs in one transaction, as `log --batch` writes them: the daily summary caught up in bulk."""
-    from credits_cli.store.db import deferred_summary, immediate
-    from credits_cli.store.queries import EventFilter, total
+    from credits_cli.store.queries import EventFilter
 
-    with immediate(session.conn), deferred_summary(session.conn):
+    with session.store.bulk():
         one_log(session)
-        total(session.conn, session.workspace().id, EventFilter(pool="integration"))  # catches the summary up
+        session.store.total(session.workspace().id, EventFilter(pool="integration"))  # catches the summary up
         one_log(session)
 
 
@@ -177,6 +173,7 @@ def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path
     (tmp_path / "e.csv").write_text(head + "".join(rows))
     assert cli("import", str(tmp_path / "e.csv"), now="2026-02-15T00:00:00Z").exit_code == 0
     conn = sqlite3.connect(tmp_path / "s.db")
+    store = Ledger.open(tmp_path / "s.db")
     for _ in range(150):
         a = t0 + timedelta(seconds=rnd.randrange(-86400, 42 * 86400))
         b = a + timedelta(seconds=rnd.randrange(1, 20 * 86400))
@@ -188,11 +185,12 @@ def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path
         cols = ", ".join(by)
         expected = conn.execute(f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
                                 f" GROUP BY {cols} ORDER BY c DESC, {cols}", params).fetchall()
-        assert queries.grouped(conn, 1, f, by) == expected, (f, by)
+        assert store.grouped(1, f, by) == expected, (f, by)
         total = conn.execute(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}",
                              params).fetchone()
-        assert queries.total(conn, 1, f) == tuple(total), f
+        assert store.total(1, f) == tuple(total), f
     conn.close()
+    store.close()
 
 
 # --- export streams the ledger in its own order --------------------------------------------------

@@ -246,18 +246,19 @@ def test_bad_referral_keys_name_the_key(cli, tmp_path, old, new, key):
 def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
     setup(cli)
     log_apps(cli, ["a", "b"])
-    from credits_cli.store import repo
-    from credits_cli.store.db import connect
+    import sqlite3
 
-    conn = connect(cli.db)
+    from credits_cli.store.ledger import Ledger
+
+    store = Ledger.open(cli.db)
     try:
-        seen = []
-        conn.set_trace_callback(seen.append)
-        assert repo.app_firsts(conn, 1) == {"a": ("2026-03-02T10:00:00.000000Z", 1),
-                                            "b": ("2026-03-02T10:00:00.000000Z", 2)}
-        plan = "\n".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
+        with store.traced() as seen:
+            assert store.app_firsts(1) == {"a": ("2026-03-02T10:00:00.000000Z", 1),
+                                           "b": ("2026-03-02T10:00:00.000000Z", 2)}
     finally:
-        conn.close()
+        store.close()
+    with sqlite3.connect(cli.db) as conn:
+        plan = "\n".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
     assert "SCAN events" not in plan and "events_app_at" in plan, plan
 
 

@@ -377,7 +377,7 @@ def test_export_without_sqlites_json_functions_writes_the_same_bytes(cli, monkey
     from credits_cli.store import queries
 
     build_pinned(cli)
-    monkeypatch.setattr(queries, "_has_json", lambda conn: False)
+    monkeypatch.setattr(queries.Reports, "_has_json", lambda store: False)
     for fmt in ("csv", "jsonl", "json"):
         r = cli("export", "--format", fmt, now=PIN_NOW)
         assert r.exit_code == 0 and r.stdout_bytes == PINNED[fmt].encode(), r.stderr

@@ -126,9 +126,11 @@ class CreditsGroup(TyperGroup):
 
     def invoke(self, ctx):
         rv = super().invoke(ctx)
-        keep = getattr(ctx.obj, "keep_created", None)
-        if keep is not None:
-            keep()  # the command succeeded: a first-use workspace is kept (services.Session)
+        session = ctx.obj
+        if session is not None:
+            session.release()  # the command succeeded: a first-use workspace is kept (services.Session)
+            for note in session.take_notices():
+                say(note)
         return rv
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):

@@ -246,10 +246,10 @@ def register(app: typer.Typer) -> None:
             last, drawn, n = None, 0.0, 0
             try:
                 while True:
-                    version = s.conn.execute("PRAGMA data_version").fetchone()[0]
+                    version = s.store.data_version()
                     if version != last or time.monotonic() - drawn > 60:
                         b = services.balance(s)
-                        s.keep_created()  # a first-use workspace is not left holding the write lock while watching
+                        s.release()  # a first-use workspace is not left holding the write lock while watching
                         if sys.stdout.isatty():
                             print("\x1b[2J\x1b[H", end="")
                         human.balance(b, reports.distribution(s, "app", pool="integration"))
@@ -260,5 +260,5 @@ def register(app: typer.Typer) -> None:
                     time.sleep(interval)
             except KeyboardInterrupt:
                 pass
-            for note in s.notices:
+            for note in s.take_notices():
                 say(note)

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
             try:
                 b = services.balance(s)
             finally:
-                for n in s.notices:
+                for n in s.take_notices():
                     say(n)
             if json:
                 emit_json({

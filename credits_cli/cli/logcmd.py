@@ -67,9 +67,9 @@ def _log(session, p: dict, quiet: bool):
     try:
         return services.log(session, _request(p))
     finally:
-        for n in session.notices if not quiet else ():
-            say(n)
-        session.notices.clear()
+        for n in session.take_notices():
+            if not quiet:
+                say(n)
 
 
 def _after(session, r) -> None:
@@ -202,7 +202,6 @@ def batch(session, p: dict) -> int:
     replayed), 3 when some were refused for credits, 2 when some were bad input.
     """
     from ..render.jsonout import dumps
-    from ..store.db import deferred_summary, immediate
 
     given = [k for k in ("action", "model", "seconds", "chars", "credits", "scope", "app_name", "member", "note",
                          "at", "key", "input_text") if p[k] is not None]
@@ -213,30 +212,26 @@ def batch(session, p: dict) -> int:
     base = {name: spec.default for name, spec in ((s.name, s) for s in BATCH_KEYS.values())}
     worst = EXIT_OK
     out = sys.stdout
-    conn = session.conn
+    store = session.store
     for first, lines in _lines(_reader()):
         results, recorded = [], []
-        conn.memo = {}  # reads shared by the transaction's events (store/db.py LedgerConnection)
-        try:
-            with immediate(conn), deferred_summary(conn):
-                for n, raw in enumerate(lines, first):
-                    if not raw.strip():
-                        continue
-                    try:
-                        r = _log(session, _params(raw, base), quiet=p["quiet"])
-                    except CreditsError as e:
-                        refused = e.exit_code == EXIT_REFUSED
-                        worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
-                        body = error_json(e)
-                        if body["error"].get("field") == "ACTION":  # on a line, the action is the key "action"
-                            body["error"]["field"] = "action"
-                            body["error"]["message"] = "action" + body["error"]["message"][len("ACTION"):]
-                        results.append({"line": n, **body})
-                        continue
-                    results.append({"line": n, **result_json(r)})
-                    recorded.append(r)
-        finally:
-            conn.memo = None
+        with store.bulk():
+            for n, raw in enumerate(lines, first):
+                if not raw.strip():
+                    continue
+                try:
+                    r = _log(session, _params(raw, base), quiet=p["quiet"])
+                except CreditsError as e:
+                    refused = e.exit_code == EXIT_REFUSED
+                    worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
+                    body = error_json(e)
+                    if body["error"].get("field") == "ACTION":  # on a line, the action is the key "action"
+                        body["error"]["field"] = "action"
+                        body["error"]["message"] = "action" + body["error"]["message"][len("ACTION"):]
+                    results.append({"line": n, **body})
+                    continue
+                results.append({"line": n, **result_json(r)})
+                recorded.append(r)
         if not p["quiet"]:
             out.write("".join(dumps(x, indent=None) + "\n" for x in results))
             out.flush()

@@ -27,7 +27,7 @@ def _credits(d: dict, *fields: str) -> dict:
 
 
 def _notices(ctx) -> None:
-    for n in ctx.obj.notices:
+    for n in ctx.obj.take_notices():
         say(n)
 
 

@@ -1,10 +1,9 @@
-"""Opening the database: file permissions, pragmas, migrations, transactions."""
+"""Opening the database file: its permissions, pragmas and migrations (transactions: store/base.py)."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import contextmanager
 
 from ..errors import BadInput, CreditsError
 from . import schema
@@ -14,45 +13,6 @@ BUSY_TIMEOUT_S = 60.0
 
 class StoreError(CreditsError):
     """The database cannot be used (unreadable, newer schema, not SQLite ...)."""
-
-
-class LedgerConnection(sqlite3.Connection):
-    """A connection with a read cache for the length of one write transaction.
-
-    `memo` is None (off) except inside `credits log --batch`, where thousands of
-    events share one transaction and would otherwise read the same workspace,
-    plan history and pool totals again for each. The repository keeps it exact:
-    an event it inserts updates the totals it holds, and a rollback empties it.
-    """
-
-    memo: dict | None = None
-    pending = None  # a repo.WriteBuffer while an import writes in bulk
-    # Inside `deferred_summary`: the id up to which usage_days sums the events (None: its trigger keeps it).
-    summarized: int | None = None
-
-    def settle(self) -> None:
-        """Write what the buffer holds (before a savepoint or the commit)."""
-        if self.pending is not None:
-            self.pending.flush()
-
-    def summarize(self) -> None:
-        """Bring usage_days up to date before it is read (see `deferred_summary`)."""
-        if self.summarized is None:
-            return
-        self.settle()
-        last = self.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-        if last > self.summarized:
-            self.execute(f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} ON CONFLICT DO UPDATE"
-                         " SET credits_milli = credits_milli + excluded.credits_milli,"
-                         " events = events + excluded.events", (self.summarized,))
-            self.summarized = last
-
-    def forget(self) -> None:
-        """A rollback: the buffer's rows and the cached reads are void."""
-        if self.pending is not None:
-            self.pending.discard()
-        if self.memo:
-            self.memo.clear()
 
 
 def default_path() -> str:
@@ -122,7 +82,7 @@ def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
     try:
         # isolation_level=None: no implicit transactions; every write below
         # opens its own BEGIN IMMEDIATE.
-        conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=LedgerConnection)
+        conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
     try:
@@ -142,76 +102,3 @@ def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
     if version != schema.VERSION:
         schema.migrate(conn, version)
     return conn
-
-
-@contextmanager
-def immediate(conn: sqlite3.Connection):
-    """One write transaction that takes the write lock at its start.
-
-    BEGIN IMMEDIATE makes every read inside it (a balance check) see the state
-    its write will commit on: concurrent writers queue on the busy timeout
-    instead of overdrawing or failing with "database is locked".
-
-    Inside an open transaction (`log --batch` writes many events in one) it is
-    a savepoint: one event's failure undoes that event only.
-    """
-    ledger = isinstance(conn, LedgerConnection)
-    if conn.in_transaction:
-        if ledger:
-            conn.settle()
-        summarized = getattr(conn, "summarized", None)
-        conn.execute("SAVEPOINT one")
-        try:
-            yield conn
-            if ledger:
-                conn.settle()
-        except BaseException:
-            conn.execute("ROLLBACK TO one")
-            conn.execute("RELEASE one")
-            if ledger:
-                conn.forget()
-                conn.summarized = summarized  # what a summarize() inside the savepoint wrote is undone too
-            raise
-        else:
-            conn.execute("RELEASE one")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        if ledger:
-            conn.settle()
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if ledger:
-            conn.forget()
-        raise
-    else:
-        conn.execute("COMMIT")
-
-
-@contextmanager
-def deferred_summary(conn: LedgerConnection):
-    """Inside a write transaction: usage_days is caught up in bulk instead of by its per-row trigger.
-
-    The trigger costs more than the event's own row (an upsert into the summary
-    and its index for every insert); an import or a `log --batch` chunk writes
-    thousands of events, most of them to the same few days and groups. Here the
-    trigger is dropped for the transaction's length, every read of usage_days
-    first sums the events written since (`summarize`), and the trigger is
-    created again before the commit. DDL is transactional in SQLite: a rollback
-    or a killed process leaves the trigger as it was, and no other connection
-    ever sees the database without it.
-    """
-    if not isinstance(conn, LedgerConnection) or not conn.in_transaction or conn.summarized is not None:
-        yield conn
-        return
-    conn.settle()
-    conn.execute(f"DROP TRIGGER {schema.USAGE_DAYS_TRIGGER_NAME}")
-    conn.summarized = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    try:
-        yield conn
-        conn.summarize()
-        conn.execute(schema.USAGE_DAYS_TRIGGER)
-    finally:
-        conn.summarized = None

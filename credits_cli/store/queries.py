@@ -6,11 +6,12 @@ options or rendering.
 
 from __future__ import annotations
 
-import sqlite3
 from ..records import record
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from ..domain.cycles import Interval, from_storage, storage
+from .base import Store
 from .repo import EVENT_COLUMNS
 
 
@@ -78,122 +79,16 @@ def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
     return " UNION ALL ".join(parts), params
 
 
-def _summarized(conn) -> None:
-    """usage_days as the events stand (a bulk write catches it up only when it is read: store/db.py)."""
-    summarize = getattr(conn, "summarize", None)
-    if summarize is not None:
-        summarize()
-
-
 def _midnight(t: datetime, *, up: bool) -> datetime:
     """The UTC midnight at or after (up) / at or before `t`."""
     day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     return day + _DAY if up and day < t else day
 
 
-def grouped(conn: sqlite3.Connection, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
-    """(group values..., credits_milli, events) largest first, ties by name."""
-    _summarized(conn)
-    sql, params = _parts(ws_id, f, by)
-    cols = ", ".join(by)
-    # `+app`: grouping by an expression keeps SQLite from walking an index in app order (the whole
-    # history) to save a sort; the time range picks the index instead, and reads only its entries.
-    return conn.execute(
-        f"SELECT {cols}, sum(c) AS c, sum(n) FROM ({sql})"
-        f" GROUP BY {', '.join('+' + c for c in by)} ORDER BY c DESC, {cols}",
-        params,
-    ).fetchall()
-
-
-def total(conn, ws_id: int, f: EventFilter) -> tuple[int, int]:
-    _summarized(conn)
-    sql, params = _parts(ws_id, f, ())
-    row = conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
-    return row[0], row[1]
-
-
-def per_interval(conn, ws_id: int, f: EventFilter, intervals: list[Interval]) -> list[tuple[int, int]]:
-    """(credits_milli, events) in each interval (whole UTC days from usage_days, the rest from the events)."""
-    out = []
-    for span in intervals:
-        out.append(total(conn, ws_id, EventFilter(f.pool, f.app, f.member, f.action, span.start, span.end)))
-    return out
-
-
-def iter_events(conn, ws_id: int, f: EventFilter, *, newest_first: bool = False, limit: int | None = None):
-    """Stream events as dicts (a cursor, never the whole table in memory)."""
-    sql, params = where(ws_id, f)
-    order = "DESC" if newest_first else "ASC"
-    tail = ""
-    if limit:
-        tail = " LIMIT ?"
-        params = params + [limit]
-    cur = conn.execute(
-        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {sql} ORDER BY at {order}, id {order}{tail}", params
-    )
-    for row in cur:
-        yield dict(zip(EVENT_COLUMNS, row))
-
-
-def event(conn, ws_id: int, event_id: int) -> dict | None:
-    row = conn.execute(
-        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
-    ).fetchone()
-    return dict(zip(EVENT_COLUMNS, row)) if row else None
-
-
-def paid_by(conn, event_id: int) -> list[dict]:
-    rows = conn.execute(
-        "SELECT a.grant_id, g.source, a.credits_milli, g.starts_at, g.expires_at, g.reason FROM allocations a"
-        " JOIN grants g ON g.id = a.grant_id WHERE a.event_id = ? ORDER BY a.rowid",
-        (event_id,),
-    ).fetchall()
-    return [
-        {"grant": r[0], "source": r[1], "credits": r[2], "starts_at": from_storage(r[3]),
-         "expires_at": from_storage(r[4]) if r[4] else None, "reason": r[5]}
-        for r in rows
-    ]
-
-
-# --- export ----------------------------------------------------------------------------------
-#
-# The export reads each event as six values: (id, at, shape, key, note, corrects). `at` is in ISO
-# form (`cycles.iso`: zero microseconds dropped). `shape` stands for the eleven fields from pool to
-# member (EXPORT_SHAPE), packed by SQLite into one JSON array text: events repeat their shapes (an
-# app's usual action, at its usual price, by its usual member: a year of a busy team's million
-# events has some 26,000), so the export formats each shape once, and Python's sqlite3 hands over 6
-# values a row instead of 16 (its cost is per value: it was a third of the export's time).
-# `shape_fields` unpacks a shape.
 EXPORT_SHAPE = (
     "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "credits_milli",
     "app", "member",
 )
-
-
-def _has_json(conn) -> bool:
-    try:
-        conn.execute("SELECT json_array()")
-        return True
-    except sqlite3.OperationalError:  # an SQLite built without its JSON functions
-        return False
-
-
-def export_batches(conn, ws_id: int, f: EventFilter, *, size: int = 2000, packed: bool | None = None):
-    """The events oldest first (by instant, then id), as lists of at most `size` rows
-    (id, at, shape, key, note, corrects): a cursor read with fetchmany, so memory holds one batch
-    whatever the size of the ledger. Without SQLite's JSON functions a shape is the tuple itself."""
-    sql, params = where(ws_id, f)
-    if packed is None:
-        packed = _has_json(conn)
-    shape = f"json_array({', '.join(EXPORT_SHAPE)})" if packed else ", ".join(EXPORT_SHAPE)
-    # ORDER BY sorts the stored text (in ISO form 09:30:00Z would sort after 09:30:00.5Z).
-    cur = conn.execute(f"SELECT id, replace(at, '.000000Z', 'Z'), {shape}, key, note, corrects FROM events"
-                       f" WHERE {sql} ORDER BY at, id", params)
-    while True:
-        batch = cur.fetchmany(size)
-        if not batch:
-            return
-        yield batch if packed else [(r[0], r[1], r[2:13], r[13], r[14], r[15]) for r in batch]
 
 
 def shape_fields(shape) -> tuple:
@@ -203,3 +98,101 @@ def shape_fields(shape) -> tuple:
     import json  # here, not at the top: `credits log` imports this module and never exports
 
     return tuple(json.loads(shape))
+
+
+class Reports(Store):
+    """The reports' reads: sums, groups, intervals and event listings under an EventFilter."""
+
+
+    def grouped(self, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
+        """(group values..., credits_milli, events) largest first, ties by name."""
+        self._summarize()
+        sql, params = _parts(ws_id, f, by)
+        cols = ", ".join(by)
+        # `+app`: grouping by an expression keeps SQLite from walking an index in app order (the whole
+        # history) to save a sort; the time range picks the index instead, and reads only its entries.
+        return self._conn.execute(
+            f"SELECT {cols}, sum(c) AS c, sum(n) FROM ({sql})"
+            f" GROUP BY {', '.join('+' + c for c in by)} ORDER BY c DESC, {cols}",
+            params,
+        ).fetchall()
+
+    def total(self, ws_id: int, f: EventFilter) -> tuple[int, int]:
+        self._summarize()
+        sql, params = _parts(ws_id, f, ())
+        row = self._conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
+        return row[0], row[1]
+
+    def per_interval(self, ws_id: int, f: EventFilter, intervals: list[Interval]) -> list[tuple[int, int]]:
+        """(credits_milli, events) in each interval (whole UTC days from usage_days, the rest from the events)."""
+        out = []
+        for span in intervals:
+            out.append(self.total(ws_id, EventFilter(f.pool, f.app, f.member, f.action, span.start, span.end)))
+        return out
+
+    def iter_events(self, ws_id: int, f: EventFilter, *, newest_first: bool = False, limit: int | None = None):
+        """Stream events as dicts (a cursor, never the whole table in memory)."""
+        sql, params = where(ws_id, f)
+        order = "DESC" if newest_first else "ASC"
+        tail = ""
+        if limit:
+            tail = " LIMIT ?"
+            params = params + [limit]
+        cur = self._conn.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {sql} ORDER BY at {order}, id {order}{tail}", params
+        )
+        for row in cur:
+            yield dict(zip(EVENT_COLUMNS, row))
+
+    def event(self, ws_id: int, event_id: int) -> dict | None:
+        row = self._conn.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
+        ).fetchone()
+        return dict(zip(EVENT_COLUMNS, row)) if row else None
+
+    def paid_by(self, event_id: int) -> list[dict]:
+        rows = self._conn.execute(
+            "SELECT a.grant_id, g.source, a.credits_milli, g.starts_at, g.expires_at, g.reason FROM allocations a"
+            " JOIN grants g ON g.id = a.grant_id WHERE a.event_id = ? ORDER BY a.rowid",
+            (event_id,),
+        ).fetchall()
+        return [
+            {"grant": r[0], "source": r[1], "credits": r[2], "starts_at": from_storage(r[3]),
+             "expires_at": from_storage(r[4]) if r[4] else None, "reason": r[5]}
+            for r in rows
+        ]
+
+
+    # --- export ----------------------------------------------------------------------------------
+    #
+    # The export reads each event as six values: (id, at, shape, key, note, corrects). `at` is in ISO
+    # form (`cycles.iso`: zero microseconds dropped). `shape` stands for the eleven fields from pool to
+    # member (EXPORT_SHAPE), packed by SQLite into one JSON array text: events repeat their shapes (an
+    # app's usual action, at its usual price, by its usual member: a year of a busy team's million
+    # events has some 26,000), so the export formats each shape once, and Python's sqlite3 hands over 6
+    # values a row instead of 16 (its cost is per value: it was a third of the export's time).
+    # `shape_fields` unpacks a shape.
+
+    def _has_json(self) -> bool:
+        try:
+            self._conn.execute("SELECT json_array()")
+            return True
+        except sqlite3.OperationalError:  # an SQLite built without its JSON functions
+            return False
+
+    def export_batches(self, ws_id: int, f: EventFilter, *, size: int = 2000, packed: bool | None = None):
+        """The events oldest first (by instant, then id), as lists of at most `size` rows
+        (id, at, shape, key, note, corrects): a cursor read with fetchmany, so memory holds one batch
+        whatever the size of the ledger. Without SQLite's JSON functions a shape is the tuple itself."""
+        sql, params = where(ws_id, f)
+        if packed is None:
+            packed = self._has_json()
+        shape = f"json_array({', '.join(EXPORT_SHAPE)})" if packed else ", ".join(EXPORT_SHAPE)
+        # ORDER BY sorts the stored text (in ISO form 09:30:00Z would sort after 09:30:00.5Z).
+        cur = self._conn.execute(f"SELECT id, replace(at, '.000000Z', 'Z'), {shape}, key, note, corrects FROM events"
+                           f" WHERE {sql} ORDER BY at, id", params)
+        while True:
+            batch = cur.fetchmany(size)
+            if not batch:
+                return
+            yield batch if packed else [(r[0], r[1], r[2:13], r[13], r[14], r[15]) for r in batch]

@@ -1,0 +1,211 @@
+"""The store's core: one connection, its transactions, and the state a transaction holds.
+
+Every statement credits runs goes through a `Ledger` (store/ledger.py), which
+is built from this class and one part a subject (entries, reports, offers,
+foresight, audit, import staging). Use cases receive a Ledger and never see
+its connection.
+
+Three kinds of transaction, all here:
+- `write()`: a serialized write. SQLite's BEGIN IMMEDIATE takes the write lock
+  at its start, so every read inside it (a balance check) sees the state its
+  write commits on; concurrent writers queue on the busy timeout instead of
+  overdrawing or failing. Inside an open transaction it is a savepoint: one
+  event of a `log --batch` fails alone.
+- `read()`: a consistent read: every statement inside it sees one snapshot.
+- `bulk()`: inside a write, for `import` and `log --batch`: reads are cached for
+  the transaction (the store keeps them exact as it writes), events may be
+  buffered and written with executemany, and the daily summary is caught up in
+  bulk instead of by its per-row trigger.
+The caches and the buffer are this object's private state: a rollback empties
+them, a write that changes what they hold updates them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import schema
+
+if TYPE_CHECKING:
+    from .repo import WriteBuffer
+
+T = TypeVar("T")
+
+
+class Store:
+    """A connection and its transaction state (see the module's docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str = ""):
+        self._conn = conn
+        self.path = path
+        self._memo: dict | None = None  # reads kept for a bulk transaction
+        self._pending: WriteBuffer | None = None  # events written in bulk by an import
+        self._summarized: int | None = None  # inside a bulk write: the event id usage_days sums up to
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    # -- transactions ----------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One serialized write transaction (a savepoint inside an open one)."""
+        conn = self._conn
+        if conn.in_transaction:
+            self._settle()
+            summarized = self._summarized
+            conn.execute("SAVEPOINT one")
+            try:
+                yield
+                self._settle()
+            except BaseException:
+                conn.execute("ROLLBACK TO one")
+                conn.execute("RELEASE one")
+                self._forget()
+                self._summarized = summarized  # what a catch-up inside the savepoint wrote is undone too
+                raise
+            else:
+                conn.execute("RELEASE one")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._settle()
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._forget()
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        """Every statement inside sees one snapshot (nothing to do inside an open transaction)."""
+        conn = self._conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def bulk(self, *, buffered: bool = False) -> Iterator[None]:
+        """A write transaction of many events: cached reads, the summary caught up in bulk and,
+        `buffered`, events and allocations written by executemany (see the module's docstring)."""
+        from .repo import WriteBuffer
+
+        with self.write():
+            outer = self._memo, self._pending
+            self._memo = {} if self._memo is None else self._memo
+            if buffered and self._pending is None:
+                self._pending = WriteBuffer(self._conn)
+            try:
+                with self._deferred_summary():
+                    yield
+            finally:
+                self._memo, self._pending = outer
+
+    @contextmanager
+    def _deferred_summary(self) -> Iterator[None]:
+        """usage_days caught up in bulk instead of by its per-row trigger.
+
+        The trigger costs more than the event's own row (an upsert into the summary and its index
+        for every insert); a bulk write adds thousands of events, most of them to the same few days
+        and groups. Here the trigger is dropped for the transaction's length, every read of
+        usage_days first sums the events written since (`_summarize`), and the trigger is created
+        again before the commit. DDL is transactional in SQLite: a rollback or a killed process
+        leaves the trigger as it was, and no other connection sees the database without it.
+        """
+        if self._summarized is not None:
+            yield
+            return
+        self._settle()
+        conn = self._conn
+        conn.execute(f"DROP TRIGGER {schema.USAGE_DAYS_TRIGGER_NAME}")
+        self._summarized = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        try:
+            yield
+            self._summarize()
+            conn.execute(schema.USAGE_DAYS_TRIGGER)
+        finally:
+            self._summarized = None
+
+    # -- statements not yet given a method of their own (until every caller's SQL has moved here) --
+
+    def execute(self, sql: str, params=()):
+        self._settle()
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows):
+        self._settle()
+        return self._conn.executemany(sql, rows)
+
+    @contextmanager
+    def traced(self) -> Iterator[list[str]]:
+        """The text of every statement run inside (the tests read query plans and count round trips)."""
+        seen: list[str] = []
+        self._conn.set_trace_callback(seen.append)
+        try:
+            yield seen
+        finally:
+            self._conn.set_trace_callback(None)
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (`watch` redraws then)."""
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # -- the transaction's state -------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Write what the buffer holds (before a savepoint, a read or the commit)."""
+        if self._pending is not None:
+            self._pending.flush()
+
+    def _forget(self) -> None:
+        """A rollback: the buffer's rows and the cached reads are void."""
+        if self._pending is not None:
+            self._pending.discard()
+        if self._memo:
+            self._memo.clear()
+
+    def _summarize(self) -> None:
+        """Bring usage_days up to date before it is read (inside `_deferred_summary`)."""
+        if self._summarized is None:
+            return
+        self._settle()
+        last = self._conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        if last > self._summarized:
+            self._conn.execute(
+                f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} ON CONFLICT DO UPDATE"
+                " SET credits_milli = credits_milli + excluded.credits_milli, events = events + excluded.events",
+                (self._summarized,))
+            self._summarized = last
+
+    def _memoized(self, key: tuple, read: Callable[[], T], keep: Callable[[Any], bool] = lambda value: True) -> T:
+        """read(), or its value kept from earlier in this bulk transaction."""
+        memo = self._memo
+        if memo is not None and key in memo:
+            return memo[key]
+        self._settle()  # what an import has buffered is written before anything is read
+        value = read()
+        if memo is not None and keep(value):
+            memo[key] = value
+        return value
+
+    def _drop(self, *keys: tuple) -> None:
+        """Cached reads a write has made stale."""
+        if self._memo:
+            for key in keys:
+                self._memo.pop(key, None)
