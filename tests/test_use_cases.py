@@ -1,0 +1,175 @@
+"""The use cases called directly, without the CLI: what they return and what they leave in the store.
+
+The CLI tests cover the same behaviour through argv and stdout; these pin the layer beneath it, so a
+change of wording or rendering cannot hide a change of what was recorded (and the other way round).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from credits_cli import reports, services
+from credits_cli.domain.pricing import Usage
+from credits_cli.errors import BadInput, KeyConflict, Refused
+from credits_cli.services import LogRequest, Session
+from credits_cli.store.ledger import Ledger
+from credits_cli.store.queries import EventFilter
+
+NOW = "2026-03-10T12:00:00Z"
+
+
+def session(db, now=NOW) -> Session:
+    return Session(db=str(db), now=now)
+
+
+def log(s: Session, action="SendEmail", **kw) -> services.LogResult:
+    usage_keys = {"model", "seconds", "chars", "custom_domain", "count", "credits", "scope"}
+    usage = Usage(action=action, **{k: v for k, v in kw.items() if k in usage_keys})
+    return services.log(s, LogRequest(usage=usage, **{k: v for k, v in kw.items() if k not in usage_keys}))
+
+
+def rows(db, sql) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "u.db"
+    s = session(path)
+    services.init(s, "builder", "2026-03-01T00:00:00Z", None, None)
+    s.close()
+    return path
+
+
+def test_a_first_log_creates_default_in_its_own_write_and_says_so_once(tmp_path):
+    s = session(tmp_path / "new.db")
+    r = log(s)
+    assert r.id == 1 and r.balance.used == 1000
+    notes = s.take_notices()
+    assert len(notes) == 1 and "created workspace 'default' on the free plan" in notes[0]
+    assert s.take_notices() == []  # announced once
+    s.close()
+    assert rows(tmp_path / "new.db", "SELECT name, plan FROM workspaces") == [("default", "free")]
+
+
+@pytest.mark.parametrize("request_", [
+    {"dry_run": True},  # quoted, not recorded
+    {"action": "GenerateVideo", "seconds": 500},  # refused: more than the pool
+    {"at": "2030-01-01T00:00:00Z"},  # bad input: after now
+])
+def test_a_first_log_that_records_nothing_creates_no_workspace(tmp_path, request_):
+    s = session(tmp_path / "new.db")
+    try:
+        log(s, **request_)
+    except (BadInput, Refused):
+        pass
+    assert s.take_notices() == []
+    s.close()
+    assert rows(tmp_path / "new.db", "SELECT count(*) FROM workspaces") == [(0,)]
+
+
+def test_a_reading_use_case_keeps_its_first_use_workspace_only_when_the_command_succeeds(tmp_path):
+    failed = session(tmp_path / "a.db")
+    services.balance(failed)
+    failed.close()  # never released: the command failed after reading
+    assert rows(tmp_path / "a.db", "SELECT count(*) FROM workspaces") == [(0,)]
+
+    ok = session(tmp_path / "a.db")
+    b = services.balance(ok)
+    ok.release()
+    ok.close()
+    assert b.workspace == "default" and b.plan == "free"
+    assert rows(tmp_path / "a.db", "SELECT name FROM workspaces") == [("default",)]
+
+
+def test_log_returns_the_pool_after_the_event_and_what_paid_it(db):
+    s = session(db)
+    r = log(s, action="invokeLLM", model="gpt-5", app="crm", member="ana")
+    b = services.balance(s)
+    s.close()
+    assert r.balance.used == b.pools["integration"].used == r.quote.credits
+    assert [p["source"] for p in r.paid_by] == ["allowance"]
+    assert sum(p["credits"] for p in r.paid_by) == r.quote.credits
+    pool = b.pools["integration"]
+    assert pool.allowance_used + pool.allowance_left == pool.allowance
+    assert pool.allowance_used + pool.bonus_used == pool.used
+
+
+def test_a_replayed_key_returns_the_first_event_and_another_payload_conflicts(db):
+    s = session(db)
+    first = log(s, key="k1", app="crm")
+    again = log(s, key="k1", app="crm")
+    assert again.replayed and again.id == first.id
+    with pytest.raises(KeyConflict):
+        log(s, key="k1", app="other")
+    s.close()
+    assert rows(db, "SELECT count(*) FROM events") == [(1,)]
+
+
+def test_a_refused_log_leaves_the_store_as_it_was(db):
+    s = session(db)
+    log(s)
+    before = rows(db, "SELECT count(*), coalesce(sum(credits_milli), 0) FROM events")
+    with pytest.raises(Refused) as e:
+        log(s, action="GenerateVideo", seconds=20, count=1000)
+    s.close()
+    assert e.value.limit == "pool" and e.value.short > 0
+    assert rows(db, "SELECT count(*), coalesce(sum(credits_milli), 0) FROM events") == before
+
+
+def test_reports_read_what_the_log_use_case_wrote(db):
+    s = session(db)
+    for app, n in (("crm", 3), ("bot", 1)):
+        for _ in range(n):
+            log(s, app=app)
+    d = reports.distribution(s, "app", pool="integration")
+    s.close()
+    assert [(r["app"], r["events"]) for r in d.rows] == [("crm", 3), ("bot", 1)]
+
+
+# --- the store's transactions ---------------------------------------------------------------
+
+
+def test_a_failed_write_rolls_back_and_a_failed_savepoint_undoes_only_itself(db):
+    store = Ledger.open(db)
+    ws = store.get_workspace("default")
+    with pytest.raises(RuntimeError):
+        with store.write():
+            store.notify(ws.id, "note", None, ws.anchor, "one")
+            raise RuntimeError
+    with store.write():
+        store.notify(ws.id, "note", None, ws.anchor, "kept")
+        with pytest.raises(RuntimeError):
+            with store.write():
+                store.notify(ws.id, "note", None, ws.anchor, "undone")
+                raise RuntimeError
+    store.close()
+    assert rows(db, "SELECT message FROM notifications") == [("kept",)]
+
+
+def test_a_bulk_write_keeps_its_cached_sums_exact_and_forgets_them_on_rollback(db):
+    store = Ledger.open(db)
+    ws = store.get_workspace("default")
+    start, end = ws.anchor, ws.anchor.replace(month=4)
+    event = {"at": "2026-03-02T00:00:00.000000Z", "recorded_at": "2026-03-02T00:00:00.000000Z",
+             "pool": "integration", "action": "SendEmail", "quantity": 1, "custom_domain": 0,
+             "credits_milli": 1000}
+    with pytest.raises(RuntimeError):
+        with store.bulk(buffered=True):
+            assert store.sum_credits(ws.id, "integration", start, end) == 0
+            store.insert_event(ws.id, event)
+            assert store.sum_credits(ws.id, "integration", start, end) == 1000  # the cached sum follows
+            assert store.total(ws.id, EventFilter(pool="integration"))[0] == 1000  # buffered rows are read
+            raise RuntimeError
+    assert store.sum_credits(ws.id, "integration", start, end) == 0
+    with store.bulk(buffered=True):
+        store.insert_event(ws.id, event)
+    assert store.total(ws.id, EventFilter(pool="integration")) == (1000, 1)
+    store.close()
+    # the daily summary, caught up in bulk, agrees with the events; its trigger is back
+    assert rows(db, "SELECT sum(credits_milli) FROM usage_days") == [(1000,)]
+    assert rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'events_usage_days'") \
+        == [(1,)]
