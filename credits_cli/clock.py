@@ -6,7 +6,7 @@ simulation and test clock), else the real UTC time read once.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .domain.cycles import UTC, parse_instant
 
@@ -25,5 +25,5 @@ class Clock:
         if self.override is not None:
             return parse_instant(self.override, "--now", zone)
         if self._real is None:
-            self._real = datetime.now(timezone.utc)
+            self._real = datetime.now(UTC)
         return self._real

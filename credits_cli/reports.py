@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from .records import record
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from .domain.catalog import POOLS
 from .domain.cycles import Interval, cycle_at, from_storage, local_midnight, parse_instant, parse_zone
 from .errors import BadInput
+from .records import record
 from .services import Session, check_name
 from .store import queries
 from .store.queries import EventFilter
@@ -18,18 +18,16 @@ _TINY = timedelta(microseconds=1)
 
 
 def check_pool(pool: str | None, field: str = "--pool") -> str | None:
-    if pool is None:
-        return None
-    p = pool.strip().lower()
-    if p not in POOLS:
-        raise BadInput(field, f"{pool!r} is not a pool; pools: {', '.join(POOLS)}")
-    return p
+    return None if pool is None else required_pool(pool, field)
 
 
 def required_pool(pool: str | None, field: str = "--pool") -> str:
     if pool is None:
         raise BadInput(field, "is required: message or integration")
-    return check_pool(pool, field)
+    p = pool.strip().lower()
+    if p not in POOLS:
+        raise BadInput(field, f"{pool!r} is not a pool; pools: {', '.join(POOLS)}")
+    return p
 
 
 def required_credits(text: str | None, field: str = "--credits", *, positive: bool = False) -> int:
@@ -62,7 +60,7 @@ class Scope:
 
     workspace: str
     workspace_id: int
-    zone: object
+    zone: tzinfo
     now: datetime
     span: Interval
     filter: EventFilter
@@ -121,7 +119,7 @@ def distribution(session: Session, by: str, **options) -> Distribution:
     total = sum(r[-2] for r in rows)
     out = []
     for r in rows:
-        row = dict(zip(columns, r[: len(columns)]))
+        row = dict(zip(columns, r[: len(columns)], strict=True))
         row["credits"] = r[-2]
         row["events"] = r[-1]
         row["share"] = share(r[-2], total)
@@ -161,7 +159,8 @@ def daily(session: Session, **options) -> Daily:
         dates.append(d)
         d += timedelta(days=1)
     sums = session.store.per_interval(sc.workspace_id, sc.filter, spans)
-    return Daily(sc, [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums)])
+    days = [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums, strict=True)]
+    return Daily(sc, days)
 
 
 # --- history ----------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
     if bom and fmt != "csv":
         raise BadInput("--bom", f"is for --format csv only, not {fmt}")
-    to_stdout = output is None or output == "-"
+    output = None if output == "-" else output  # None: stdout
+    to_stdout = output is None
     if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
         raise BadInput("--output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
@@ -64,7 +65,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
             shutil.copyfileobj(tmp, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         return n
-    if to_stdout:
+    if output is None:
         return write(sys.stdout)
     path = Path(output).expanduser()
     if path.is_dir():
@@ -72,17 +73,17 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     ledger = Path(session.store.execute("PRAGMA database_list").fetchone()[2]).resolve()
     if path.resolve() in (ledger, Path(str(ledger) + "-wal"), Path(str(ledger) + "-shm")):
         raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
-    tmp = path.with_name(path.name + ".part")
+    part = path.with_name(path.name + ".part")
     try:
-        with open(tmp, "wb") if fmt == "xlsx" else open(tmp, "w", encoding="utf-8", newline="") as out:
+        with open(part, "wb") if fmt == "xlsx" else open(part, "w", encoding="utf-8", newline="") as out:
             n = write(out)
-        os.replace(tmp, path)
+        os.replace(part, path)
         _remember(session, sc, path, fmt, n)
     except OSError as e:
         raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if part.exists():
+            part.unlink()
     return n
 
 

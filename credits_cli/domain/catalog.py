@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from ..records import field, record
 
 from ..errors import BadInput
+from ..records import field, record
 from .money import MAX_INPUT, parse_count, parse_credits, shown
+
+TYPE_CHECKING = False  # (typing is not imported for this: `credits log` would pay for it)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 POOLS = ("message", "integration")
 BILLINGS = ("monthly", "yearly")
@@ -146,6 +150,8 @@ def builtin_json(toml_text: str) -> str:
 class _Exact(float):
     """A Decimal that json writes digit for digit (json only knows float)."""
 
+    text: str
+
     def __new__(cls, value: Decimal):
         self = super().__new__(cls, value)
         self.text = format(value, "f")
@@ -169,16 +175,17 @@ class _Reader:
             self.fail("", "must be a table")
         self.table = table
 
-    def fail(self, key: str, message: str):
+    def fail(self, key: str, message: str) -> NoReturn:
         where = f"{self.path}.{key}" if key else self.path
         raise BadInput("--catalog", f"{self.source}: {where}: {message}")
 
-    def credits(self, key: str, *, required: bool = True, maximum: int = MAX_INPUT) -> int | None:
+    def credits(self, key: str) -> int:
         if key not in self.table:
-            if required:
-                self.fail(key, "is missing")
-            return None
-        return self._amount(key, self.table[key], maximum)
+            self.fail(key, "is missing")
+        return self._amount(key, self.table[key])
+
+    def optional_credits(self, key: str) -> int | None:
+        return self._amount(key, self.table[key]) if key in self.table else None
 
     def _amount(self, key, value, maximum=MAX_INPUT) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
@@ -199,11 +206,12 @@ class _Reader:
         except BadInput as e:
             self.fail(key, e.message.lstrip(": "))
 
-    def text(self, key: str, *, required: bool = False, choices=None) -> str | None:
+    def text(self, key: str, *, choices=None) -> str | None:
+        return self.required_text(key, choices=choices) if key in self.table else None
+
+    def required_text(self, key: str, *, choices=None) -> str:
         if key not in self.table:
-            if required:
-                self.fail(key, "is missing")
-            return None
+            self.fail(key, "is missing")
         value = self.table[key]
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"must be a non-empty string, not {shown(value)}")
@@ -257,7 +265,7 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
             price_yearly=r.credits("price_yearly"),
             message=r.credits("message"),
             integration=r.credits("integration"),
-            daily_message_cap=r.credits("daily_message_cap", required=False),
+            daily_message_cap=r.optional_credits("daily_message_cap"),
             max_apps=r.count("max_apps"),
             features=frozenset(features),
         )
@@ -268,11 +276,11 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
         r.unknown(_ACTION_KEYS)
         if name.lower() in {a.lower() for a in actions}:
             r.fail("", "is listed twice (names match ignoring case)")
-        pool = r.text("pool", required=True, choices=POOLS)
+        pool = r.required_text("pool", choices=POOLS)
         per = r.text("per", choices=("second", "block"))
         models = r.prices("models")
         scopes = r.prices("scopes")
-        price = r.credits("price", required=False)
+        price = r.optional_credits("price")
         if price is None and not models and not scopes:
             r.fail("price", "is missing (or give models or scopes)")
         if price is not None and models:
@@ -287,10 +295,10 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
             price=price,
             per=per,
             block_chars=block_chars,
-            max_per_call=r.credits("max_per_call", required=False),
+            max_per_call=r.optional_credits("max_per_call"),
             models=models,
             scopes=scopes,
-            custom_domain_price=r.credits("custom_domain_price", required=False),
+            custom_domain_price=r.optional_credits("custom_domain_price"),
             custom_domain_requires=r.text("custom_domain_requires"),
             requires=r.text("requires"),
         )
@@ -301,13 +309,13 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
                    "share_bonus", "share_min_followers", "referral_bonus", "referral_pool", "referral_max"})
         d = GrantRules()
         rules = GrantRules(
-            topup_message_pack=r.credits("topup_message_pack", required=False) or d.topup_message_pack,
-            topup_integration_pack=r.credits("topup_integration_pack", required=False) or d.topup_integration_pack,
+            topup_message_pack=r.optional_credits("topup_message_pack") or d.topup_message_pack,
+            topup_integration_pack=r.optional_credits("topup_integration_pack") or d.topup_integration_pack,
             topup_max_packs=r.count("topup_max_packs") or d.topup_max_packs,
             topup_valid_months=r.count("topup_valid_months") or d.topup_valid_months,
-            share_bonus=r.credits("share_bonus", required=False) or d.share_bonus,
+            share_bonus=r.optional_credits("share_bonus") or d.share_bonus,
             share_min_followers=r.count("share_min_followers") or d.share_min_followers,
-            referral_bonus=r.credits("referral_bonus", required=False) or d.referral_bonus,
+            referral_bonus=r.optional_credits("referral_bonus") or d.referral_bonus,
             referral_pool=r.text("referral_pool", choices=POOLS) or d.referral_pool,
             referral_max=r.count("referral_max") or d.referral_max,
         )

@@ -7,20 +7,18 @@ its start instant and not its end instant.
 
 from __future__ import annotations
 
-from ..records import record
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from datetime import date, datetime, time, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
 from ..errors import BadInput
+from ..records import record
 from .money import shown
 
 TYPE_CHECKING = False  # (typing is not imported for this: `credits log` would pay for it)
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
-
-UTC = timezone.utc
 
 
 @record
@@ -34,7 +32,7 @@ class Interval:
 
 # --- instants -----------------------------------------------------------------
 
-def parse_zone(name: str, field: str = "--timezone", *, strict: bool = False) -> ZoneInfo:
+def parse_zone(name: str, field: str = "--timezone", *, strict: bool = False) -> ZoneInfo | timezone:
     """An IANA zone by name, matched ignoring case.
 
     `strict` (when a zone is being chosen) also refuses names that are files of
@@ -86,9 +84,10 @@ def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> dat
     second = dt.replace(tzinfo=zone, fold=1)
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-        if back != dt:
-            raise BadInput(field, f"{shown(text)} does not exist in {zone.key} (clocks jump over it); give an offset such as +01:00")
-        raise BadInput(field, f"{shown(text)} happens twice in {zone.key} (clocks go back); give an offset such as +01:00")
+        if back != dt:  # (a ZoneInfo shows as its key)
+            raise BadInput(field, f"{shown(text)} does not exist in {zone} (clocks jump over it);"
+                                  " give an offset such as +01:00")
+        raise BadInput(field, f"{shown(text)} happens twice in {zone} (clocks go back); give an offset such as +01:00")
     return _in_range(first.astimezone(UTC), text, field)
 
 

@@ -8,10 +8,10 @@ granted, top-ups always last.
 
 from __future__ import annotations
 
-from ..records import record, replace
 from datetime import datetime
 
 from ..errors import Refused
+from ..records import record, replace
 from .money import fmt
 
 

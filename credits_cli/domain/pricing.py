@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ..records import record
-
 from ..errors import BadInput
+from ..records import record
 from .catalog import Action, Plan
 from .money import shown
 
@@ -87,7 +86,7 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
 
     model = None
     if action.models:
-        wanted = (usage.model if usage.model is not None else action.default_model).strip().lower()
+        wanted = (usage.model if usage.model is not None else action.default_model or "").strip().lower()
         matches = [m for m in action.models if m.lower() == wanted]
         if not matches:
             raise BadInput("--model", f"unknown model {shown(usage.model)}; models: {', '.join(action.models)}")
@@ -101,7 +100,8 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
             raise BadInput("--scope", f"unknown scope {shown(usage.scope)}; scopes: {', '.join(action.scopes)}")
         scope = matches[0]
     if action.scopes and action.price is None and usage.credits is None and scope is None:
-        raise BadInput("--credits", f"{name} has no fixed price: give --credits (the real cost) or --scope ({', '.join(action.scopes)})")
+        raise BadInput("--credits", f"{name} has no fixed price: give --credits (the real cost)"
+                                    f" or --scope ({', '.join(action.scopes)})")
     if scope is not None and usage.credits is not None:
         raise BadInput("--scope", "give either --credits or --scope, not both")
 
@@ -135,9 +135,14 @@ def _catalog_unit_cost(action: Action, usage: Usage, model: str | None) -> int:
     if model is not None:
         return action.models[model]
     base = action.custom_domain_price if usage.custom_domain else action.price
+    # What price() checked before: a price for this use (or it asked for --credits or --scope),
+    # --seconds or --chars as `per` needs; the catalog, block_chars for `per = "block"`.
+    assert base is not None
     if action.per == "second":
+        assert usage.seconds is not None
         return base * usage.seconds
     if action.per == "block":
+        assert usage.chars is not None and action.block_chars is not None
         blocks = -(-usage.chars // action.block_chars)  # a started block counts whole
         cost = base * blocks
         if action.max_per_call is not None:

@@ -6,7 +6,7 @@ import os
 import sys
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from ..domain.cycles import when
@@ -35,9 +35,9 @@ def _table_or_blocks(c: Console, table: Table, cells: list[str], blocks) -> None
 
     natural = Measurement.get(c, c.options.update_width(1 << 20), table).maximum
     if natural > c.width:  # rich would squeeze it: does each cell survive?
-        scratch = Console(width=c.width, file=io.StringIO(), no_color=True, color_system=None, highlight=False)
-        scratch.print(table)
-        text = scratch.file.getvalue()
+        out = io.StringIO()
+        Console(width=c.width, file=out, no_color=True, color_system=None, highlight=False).print(table)
+        text = out.getvalue()
         if not all(word in text for cell in cells for word in cell.split()):  # wrapped at spaces is fine
             for lines in blocks:
                 for i, line in enumerate(lines):
@@ -98,7 +98,8 @@ def balance(b, top_apps=None) -> None:
     t.add_row("used this cycle", *(fmt(p.used) for p in pools))
     t.add_row("[bold]available now[/bold]", *(f"[bold]{fmt(p.available)}[/bold]" for p in pools))
     if any(p.daily for p in pools):
-        t.add_row("today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))
+        t.add_row("today (daily cap)",
+                  *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))
     c.print(t)
     daily_cap = next((p.daily for p in pools if p.daily), None)
     if daily_cap is not None:
@@ -140,6 +141,7 @@ def plans_table(rows, source: str) -> None:
 
 def prices_table(actions, source: str) -> None:
     t = Table(title=f"Prices ({source} catalog)", box=box.SIMPLE_HEAD)
+    just: JustifyMethod
     for col, just in (("action", "left"), ("pool", "left"), ("cost", "left"), ("needs", "left")):
         t.add_column(col, justify=just, overflow="fold")
     for a in actions:
@@ -157,7 +159,8 @@ def prices_table(actions, source: str) -> None:
             cost = f"{fmt(a.price)} per {a.unit}"
         if a.custom_domain_price is not None:
             cost += f" ({fmt(a.custom_domain_price)} from a custom domain)"
-        needs = ", ".join(x.replace("_", " ") for x in (a.requires, a.custom_domain_requires and f"{a.custom_domain_requires} (for --custom-domain)") if x)
+        on_domain = a.custom_domain_requires and f"{a.custom_domain_requires} (for --custom-domain)"
+        needs = ", ".join(x.replace("_", " ") for x in (a.requires, on_domain) if x)
         t.add_row(a.name, a.pool, cost, needs or "—")
     console().print(t)
 
@@ -200,7 +203,7 @@ def distribution(d, budgets=None) -> None:
     t.add_column("credits", justify="right", no_wrap=True)
     t.add_column("share", justify="right", no_wrap=True)
     rows = []
-    for i, (r, name) in enumerate(zip(d.rows, names), 1):
+    for i, (r, name) in enumerate(zip(d.rows, names, strict=True), 1):
         credits = fmt(r["credits"])
         key = r.get(d.by)
         if budgets and key in budgets:
@@ -300,6 +303,7 @@ def show(e) -> None:
 def grants(rows) -> None:
     c = console()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    just: JustifyMethod
     for col, just in (("grant", "right"), ("pool", "left"), ("source", "left"), ("credits", "right"),
                       ("left", "right"), ("expires (UTC)", "left")):
         t.add_column(col, justify=just, overflow="fold")
@@ -321,6 +325,7 @@ def advice(a) -> None:
     span = f"{when(a['from'])} → {when(a['until'])}"
     c.print(f"[bold]Your last {a['cycles']} cycle{'s' if a['cycles'] > 1 else ''} under every plan[/bold] ({span})")
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    just: JustifyMethod
     for col, just in (("plan", "left"), ("days blocked", "right"), ("refused", "right"), ("unused msg", "right"),
                       ("unused int", "right"), ("packs", "right"), ("cost $", "right")):
         t.add_column(col, justify=just)

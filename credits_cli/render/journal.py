@@ -31,8 +31,9 @@ time zone; the exact instant (UTC) and the event's id are kept as tags:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import IO, Iterable
+from typing import IO
 
 COMMODITY = "credits"
 NO_APP = "(no app)"

@@ -15,10 +15,11 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring
-from typing import IO, Iterable
+from typing import IO, Any
 
 from ..domain.cycles import iso
 from ..domain.events import EXPORT_FIELDS
@@ -62,7 +63,7 @@ def write_csv(rows: Iterable[dict], columns: list[str], out: IO[str]) -> int:
     text = [c in TEXT_COLUMNS for c in columns]
     n = 0
     for row in rows:
-        w.writerow([csv_value(row.get(c), t) for c, t in zip(columns, text)])
+        w.writerow([csv_value(row.get(c), t) for c, t in zip(columns, text, strict=True)])
         n += 1
     return n
 
@@ -150,6 +151,7 @@ assert EXPORT_FIELDS[:2] == ("id", "at") and EXPORT_FIELDS[13:] == ("key", "note
 
 def _cell(fmt: str, field: str):
     """The function writing a value of `field` as its cell in a row of `fmt` (JSON: after its key)."""
+    fn: Callable[[Any], str]
     if field == "credits":
         fn = _number  # milli-credits as the exact decimal
     elif field == "custom_domain":
@@ -177,8 +179,10 @@ def write_events(batches: Iterable[list[tuple]], fmt: str, out: IO[str], shape_f
     sep = "," if fmt == "csv" else ""
 
     def shape_cell(shape) -> str:
-        return sep.join([cell(v) for cell, v in zip(inner, shape_fields(shape))])
+        return sep.join([cell(v) for cell, v in zip(inner, shape_fields(shape), strict=True)])
 
+    first: Callable[[Any], str]
+    second: Callable[[Any], str] | None
     if fmt == "csv":
         first, second = str, None  # `at` in ISO form is its own cell
     else:
@@ -195,8 +199,8 @@ def write_events(batches: Iterable[list[tuple]], fmt: str, out: IO[str], shape_f
             if not batch:
                 continue
             text = end.join(map(sep.join, zip(*[
-                col if fn is None else map(fn, col) for fn, col in zip(columns, zip(*batch))
-            ])))
+                col if fn is None else map(fn, col) for fn, col in zip(columns, zip(*batch, strict=True), strict=True)
+            ], strict=True)))
             if fmt == "json":
                 out.write(("[\n  " if n == 0 else end) + text)
             else:

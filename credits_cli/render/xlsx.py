@@ -16,7 +16,7 @@ inline strings, so memory stays flat whatever the size of the ledger.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..domain.events import EXPORT_FIELDS
 from ..domain.money import to_decimal
@@ -29,7 +29,7 @@ _WIDTHS = {"at": 20, "at_utc": 28, "action": 16, "note": 30, "credits": 12}
 
 def local_time(at_iso: str, zone) -> datetime:
     """An ISO UTC instant as the naive date-time it is in `zone` (a spreadsheet cell has no zone)."""
-    t = datetime.fromisoformat(at_iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    t = datetime.fromisoformat(at_iso.replace("Z", "+00:00")).astimezone(UTC)
     return t.astimezone(zone).replace(tzinfo=None)
 
 
