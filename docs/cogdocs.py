@@ -1,4 +1,4 @@
-"""What the generated parts of the documentation run (with cog: `cog -r README.md docs/reference.md`).
+"""What the generated parts of the documentation run: `cog -r README.md docs/reference.md docs/json.md docs/storage.md`.
 
 `reference()` writes every command's `--help`, and `tour()` runs a few commands on the sample
 data and writes them with their real output. Both run `credits` in-process with a fixed width and
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 import typer
+from typer import rich_utils
 from typer.testing import CliRunner
 
 from credits_cli.cli.app import app
@@ -23,11 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDTH = "100"
 # What a terminal user has unset is unset here too: the output must not depend on who runs cog.
 STABLE = {"COLUMNS": WIDTH, "NO_COLOR": "1", "TERM": "dumb", "CREDITS_DB": None, "CREDITS_NOW": None,
-          "CREDITS_WORKSPACE": None, "CREDITS_CATALOG": None}
+          "CREDITS_WORKSPACE": None, "CREDITS_CATALOG": None, "FORCE_COLOR": None, "COLORTERM": None,
+          "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "LINES": None}
 
 
 def _run(args: list[str], env: dict | None = None):
-    return CliRunner().invoke(app, args, env={**STABLE, **(env or {})})
+    # typer reads its terminal settings (TERMINAL_WIDTH, FORCE_COLOR, GITHUB_ACTIONS) once, when it
+    # is imported: the help is drawn as on a plain 100-column terminal whatever they were.
+    saved = rich_utils.FORCE_TERMINAL, rich_utils.MAX_WIDTH
+    rich_utils.FORCE_TERMINAL, rich_utils.MAX_WIDTH = False, None
+    try:
+        return CliRunner().invoke(app, args, env={**STABLE, **(env or {})})
+    finally:
+        rich_utils.FORCE_TERMINAL, rich_utils.MAX_WIDTH = saved
 
 
 def _text(output: str) -> str:
