@@ -1,8 +1,10 @@
-"""What the generated parts of the documentation run: `cog -r README.md docs/reference.md docs/json.md docs/storage.md`.
+"""What the generated parts of the documentation run, with cog:
+`cog -r README.md docs/reference.md docs/json.md docs/storage.md`.
 
-`reference()` writes every command's `--help`, and `tour()` runs a few commands on the sample
-data and writes them with their real output. Both run `credits` in-process with a fixed width and
-no colour, so the text depends on the code only; `tests/test_docs.py` fails when it is stale.
+`reference()` writes every command's `--help`; `tour()` runs a few commands on the sample data
+and writes them with their real output; `schema()` writes the schema of a new ledger. They run
+`credits` in-process with a fixed width and no colour, so the text depends on the code only;
+`tests/test_docs.py` fails when it is stale.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ def schema() -> str:
         conn = sqlite3.connect(db)
         try:
             migrations = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-            rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
+            rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+                                " ORDER BY rowid").fetchall()
         finally:
             conn.close()
     tables = [sql + ";" for kind, _, sql in rows if kind == "table"]

@@ -42,4 +42,5 @@ def test_every_link_between_pages_points_into_the_repository():
             assert path.is_relative_to(ROOT.resolve()), f"{page.name} links outside the repository: {target}"
             assert path.exists(), f"{page.relative_to(ROOT)} links to a missing file: {target}"
             if anchor and path.suffix == ".md":
-                assert anchor in _anchors(path), f"{page.relative_to(ROOT)} links to a missing heading: {target}#{anchor}"
+                assert anchor in _anchors(path), \
+                    f"{page.relative_to(ROOT)} links to a missing heading: {target}#{anchor}"
