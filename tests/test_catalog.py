@@ -1,4 +1,4 @@
-"""credits_cli.domain.catalog: the shipped catalog matches SPEC's tables, and a
+"""credits_cli.domain.catalog: the shipped catalog matches docs/rules.md's tables, and a
 user's catalog is validated with errors that name the dotted key."""
 
 from __future__ import annotations

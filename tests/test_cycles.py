@@ -1,6 +1,6 @@
 """credits_cli.domain.cycles: instants, billing cycles and local days.
 
-SPEC: paid plans reset monthly at the exact UTC instant of the purchase; in a
+docs/rules.md: paid plans reset monthly at the exact UTC instant of the purchase; in a
 month without that day the reset falls on its last day; every boundary is
 computed from the anchor; every interval is half-open; the free plan's day
 runs 00:00 to 00:00 in the workspace's zone.
@@ -177,7 +177,7 @@ offsets = st.one_of(
 
 
 def expected_boundary(anchor: datetime, n: int) -> datetime:
-    """Independent model of SPEC's rule: same day (clamped) and time, n months on."""
+    """Independent model of docs/rules.md's rule: same day (clamped) and time, n months on."""
     months = anchor.month - 1 + n
     year, month = anchor.year + months // 12, months % 12 + 1
     day = min(anchor.day, calendar.monthrange(year, month)[1])

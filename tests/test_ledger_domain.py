@@ -1,6 +1,6 @@
 """credits_cli.domain.ledger: which grants are live and which pay a debit.
 
-SPEC: the grant that expires soonest is used first (never-expiring after
+docs/rules.md: the grant that expires soonest is used first (never-expiring after
 expiring ones), ties by the earliest granted; top-ups always last; a grant
 includes its start instant and excludes its end instant.
 """
@@ -214,7 +214,7 @@ def grants(draw):
 
 
 def order_key(g: Grant):
-    """SPEC's order, written independently: top-ups last; soonest expiry, never-expiring last; earliest granted."""
+    """docs/rules.md's order, independently: top-ups last; soonest expiry, never-expiring last; earliest granted."""
     return (g.source == "topup", g.expires_at is None, g.expires_at or datetime.max.replace(tzinfo=UTC), g.granted_at, g.id)
 
 
@@ -235,7 +235,7 @@ def test_property_allocation_never_overdraws_and_sums_to_the_cost(gs, pool, cost
     for g, take in alloc:
         assert 0 < take <= g.left
         assert g in live
-    # The order is SPEC's, and every grant but the last is drained before the next one is touched.
+    # The order is docs/rules.md's, and every grant but the last is drained before the next one is touched.
     used = [g for g, _ in alloc]
     wanted = [g for g in sorted(live, key=order_key) if g.left > 0]
     assert used == wanted[: len(used)]

@@ -3,7 +3,7 @@
 The commands: log (now and back-dated), grant, coupon, void, plan set (upgrades, downgrades and
 their cancellations), reset, and import (new files, files re-imported as they were, with a void
 added or with more rows). The model is a replay: every live event of the integration pool paid in
-time order (ties by id) from the grants live at its instant, soonest expiry first (SPEC.md); a void
+time order (ties by id) from the grants live at its instant, soonest expiry first (docs/rules.md); a void
 gives back what it can and what had already expired stays spent.
 
 Invariants after every step: the balance (available, allowance left, bonus, used, plan, the
@@ -49,7 +49,7 @@ from credits_cli.cli.app import app
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 UTC_Z = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-# plan -> (price a month, integration allowance in milli-credits), as SPEC.md and the built-in catalog say
+# plan -> (price a month, integration allowance in milli-credits), as docs/rules.md and the built-in catalog say
 PLANS = {"free": (0, 100_000), "starter": (20, 2_000_000), "builder": (50, 10_000_000),
          "pro": (100, 20_000_000), "elite": (200, 50_000_000)}
 PLAN_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle; every other grant is bonus

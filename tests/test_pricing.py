@@ -1,5 +1,5 @@
 """credits_cli.domain.pricing.price with the shipped catalog: every row of
-SPEC's integration table and the message scopes, in milli-credits."""
+docs/rules.md's integration table and the message scopes, in milli-credits."""
 
 from __future__ import annotations
 

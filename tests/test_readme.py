@@ -1,19 +1,26 @@
-"""The README stays true: every command it shows runs, and every command is documented."""
+"""The README and docs/ stay true: every command they show runs, and every command is documented."""
 
 import re
 import shlex
 from pathlib import Path
 
+import pytest
 import typer
 
 from credits_cli.cli.app import app
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+DOCS = {path.relative_to(ROOT).as_posix(): path.read_text()
+        for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+GUIDE = DOCS["docs/guide.md"]
 
 
-def shown_commands(kind: str | None = None):
-    """The `credits` lines of the README's sh blocks; `kind` picks the blocks marked <!-- kind: ... -->."""
-    blocks = re.findall(r"(?:<!-- (\w+)[^>]*-->\n)?```sh\n(.*?)```", README, flags=re.S)
+def shown_commands(kind: str | None = None, text: str | None = None):
+    """The `credits` lines of the sh blocks of `text` (else of the README and every docs/ page);
+    `kind` picks the blocks marked <!-- kind: ... -->."""
+    texts = [text] if text is not None else list(DOCS.values())
+    blocks = [block for t in texts for block in re.findall(r"(?:<!-- (\w+)[^>]*-->\n)?```sh\n(.*?)```", t, flags=re.S)]
     return [line for marker, block in blocks if (marker or None) == kind
             for line in block.splitlines() if line.startswith("credits ")]
 
@@ -26,11 +33,15 @@ def run_lines(cli, lines, now):
         assert "Traceback" not in r.stderr
 
 
-def test_every_command_the_readme_shows_runs(cli, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # files the README writes (an export) land here, not in the checkout
-    commands = shown_commands()
-    assert len(commands) >= 15
-    run_lines(cli, commands, now="2026-02-10T12:00:00Z")
+@pytest.mark.parametrize("page", [page for page, text in DOCS.items() if shown_commands(text=text)])
+def test_every_command_a_page_shows_runs(cli, tmp_path, monkeypatch, page):
+    """A page's unmarked examples run in order, in one workspace, on a clock pinned in Feb 2026."""
+    monkeypatch.chdir(tmp_path)  # files the examples write (an export) land here, not in the checkout
+    run_lines(cli, shown_commands(text=DOCS[page]), now="2026-02-10T12:00:00Z")
+
+
+def test_the_guide_shows_the_commands():
+    assert len(shown_commands(text=GUIDE)) >= 15
 
 
 def test_the_readme_scenario_runs_on_its_own_clock(cli, tmp_path, monkeypatch):
@@ -46,9 +57,16 @@ def test_every_command_is_documented_with_its_exit_codes():
     names = [c.name for c in typer.main.get_command(app).commands.values()]
     assert {"init", "log", "balance", "plans", "prices"} <= set(names)
     for name in names:
-        assert f"`credits {name}" in README, f"credits {name} is not in the README"
+        assert f"`credits {name}" in GUIDE, f"credits {name} is not in docs/guide.md"
+        assert f"### `credits {name}`" in DOCS["docs/reference.md"], f"credits {name} is not in docs/reference.md"
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |"):
         assert code in README
+
+
+def test_the_readme_is_short_and_links_the_rest():
+    assert len(README.splitlines()) <= 150
+    for page in [*(p for p in DOCS if p.startswith("docs/")), "bench/README.md"]:
+        assert f"]({page})" in README, f"the README does not link {page}"
 
 
 def test_ci_runs_the_readme_test_command():
@@ -85,7 +103,7 @@ def test_the_readme_pipelines_run_in_a_shell(tmp_path):
     import subprocess
     import sys
 
-    blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
+    blocks = [block for text in DOCS.values() for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
     lines = [line for block in blocks for line in block.splitlines() if "| credits " in line]
     assert lines
     env = {**os.environ, "CREDITS_DB": str(tmp_path / "p.db"), "CREDITS_NOW": "2026-02-10T12:00:00Z"}

@@ -2,7 +2,7 @@
 
 A pool's credits are grants: the plan's allowance for each cycle, and later
 coupons, bonuses and top-ups. A debit draws from the grants live at its
-instant, in the order SPEC.md sets: soonest expiry first, ties by the earliest
+instant, in the order docs/rules.md sets: soonest expiry first, ties by the earliest
 granted, top-ups always last.
 """
 
