@@ -7,36 +7,30 @@ check should; the CLI decides what to print and the exit code.
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
-from urllib.parse import quote
 
 from .domain.events import CONTENT_FIELDS, fingerprint
 from .errors import BadInput
 from .services import Session
-from .domain.cycles import from_storage
-from .domain.ledger import Grant, repay_in_order
-from .store import schema, seals
+from .domain.ledger import repay_in_order
+from .store import audit
 
 
 def _check_guards(store, problem) -> None:
     """Triggers and indexes against those a new ledger of this schema has: missing, or changed."""
-    have = schema.guards(store)
-    for (kind, name), sql in sorted(schema.expected_guards().items()):
-        if name.startswith("idx__sqlite_migrations"):
-            continue
-        if (kind, name) not in have:
-            if name == schema.USAGE_DAYS_TRIGGER_NAME:
-                problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({name}) is missing:"
-                        " events written from now on would be left out of the reports")
-            elif kind == "trigger":
-                problem("missing_guard", f"the trigger {name} is missing: the table it guards can be changed"
-                        " without credits (the ledger is append-only)", guard=name)
-            else:
-                problem("missing_guard", f"the index {name} is missing: it keeps a key unique or a report fast",
-                        guard=name)
-        elif " ".join(have[(kind, name)].split()) != " ".join(sql.split()):
+    for g in store.guard_differences():
+        kind, name = g["kind"], g["name"]
+        if not g["missing"]:
             problem("changed_guard", f"the {kind} {name} is not the one credits made (it was replaced)", guard=name)
+        elif g["summary"]:
+            problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({name}) is missing:"
+                    " events written from now on would be left out of the reports")
+        elif kind == "trigger":
+            problem("missing_guard", f"the trigger {name} is missing: the table it guards can be changed"
+                    " without credits (the ledger is append-only)", guard=name)
+        else:
+            problem("missing_guard", f"the index {name} is missing: it keeps a key unique or a report fast",
+                    guard=name)
 
 
 def _check_allocations(store, problem, limit: int = 20) -> None:
@@ -44,26 +38,14 @@ def _check_allocations(store, problem, limit: int = 20) -> None:
     less what voided events still hold of them (those keep what they drew, and their voids give back
     what was live at the void), then every other event, soonest-expiring grant first."""
     shown = 0
-    for ws_id, pool in store.execute("SELECT DISTINCT workspace_id, pool FROM events").fetchall():
-        frozen = dict(store.execute(
-            "SELECT a.grant_id, sum(a.credits_milli) FROM allocations a JOIN events e ON e.id = a.event_id"
-            " WHERE e.workspace_id = ? AND e.pool = ? AND (e.corrects IS NOT NULL"
-            " OR EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)) GROUP BY a.grant_id", (ws_id, pool)))
-        grants = [Grant(r[0], pool, r[1], r[2], from_storage(r[3]), from_storage(r[4]) if r[4] else None,
-                        from_storage(r[5]), frozen.get(r[0], 0))
-                  for r in store.execute("SELECT id, source, amount_milli, starts_at, expires_at, granted_at FROM grants"
-                                        " WHERE workspace_id = ? AND pool = ?", (ws_id, pool))]
-        rows = store.execute(
-            "SELECT e.id, e.at, e.credits_milli, (SELECT group_concat(a.grant_id || ':' || a.credits_milli)"
-            " FROM allocations a WHERE a.event_id = e.id) FROM events e WHERE e.workspace_id = ? AND e.pool = ?"
-            " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
-            " ORDER BY e.at, e.id", (ws_id, pool))
+    for ws_id, pool in store.pools_with_events():
+        grants = store.grants_less_voided(ws_id, pool)
         written: dict[int, dict] = {}
 
         def events():
-            for eid, at, cost, parts in rows:
-                written[eid] = {int(g): int(m) for g, m in (p.split(":") for p in parts.split(","))} if parts else {}
-                yield eid, from_storage(at), cost
+            for eid, at, cost, parts in store.standing_events(ws_id, pool):
+                written[eid] = parts
+                yield eid, at, cost
 
         for eid, parts in repay_in_order(grants, pool, events()):
             kept = written.pop(eid)
@@ -74,17 +56,9 @@ def _check_allocations(store, problem, limit: int = 20) -> None:
                 problem("allocation", f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries"
                         f" it is {_parts(parts)}", event=eid)
     # a void gives back, grant by grant, what its event drew from the grants still live when it was written
-    drew: dict[int, dict] = {}
-    for eid, gid, milli in store.execute(
-            "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a WHERE a.event_id IN"
-            " (SELECT corrects FROM events WHERE corrects IS NOT NULL UNION SELECT id FROM events"
-            " WHERE corrects IS NOT NULL)"):
-        drew.setdefault(eid, {})[gid] = milli
-    expiry = {gid: exp for gid, exp in store.execute(
-        "SELECT id, expires_at FROM grants WHERE id IN (SELECT grant_id FROM allocations WHERE event_id IN"
-        " (SELECT corrects FROM events WHERE corrects IS NOT NULL))")}
-    for void_id, original, recorded in store.execute(
-            "SELECT id, corrects, recorded_at FROM events WHERE corrects IS NOT NULL ORDER BY id"):
+    drew = store.void_draws()
+    expiry = store.voided_grants_expiry()
+    for void_id, original, recorded in store.voids():
         owed = {g: -m for g, m in drew.get(original, {}).items()
                 if m and (expiry.get(g) is None or expiry[g] > recorded)}
         given = {g: m for g, m in drew.get(void_id, {}).items() if m}
@@ -111,24 +85,19 @@ def check_ledger(session: Session) -> dict:
     def problem(kind: str, message: str, **data):
         problems.append({"kind": kind, "message": message, **data})
 
-    store.execute("BEGIN")  # one snapshot
-    try:
+    with store.read():  # one snapshot
         # 1. each event is what was written: its content still hashes to its fingerprint
-        cols = ", ".join(CONTENT_FIELDS)
         n_events = 0
         changed_events: set[int] = set()
-        for row in store.execute(f"SELECT id, fingerprint, {cols} FROM events"):
+        for eid, stored, content in store.event_contents(CONTENT_FIELDS):
             n_events += 1
-            if row[1] is not None and fingerprint(dict(zip(CONTENT_FIELDS, row[2:]))) != row[1]:
-                changed_events.add(row[0])
-                problem("tampered_event", f"event {row[0]} was changed after it was written (its content no"
-                        " longer matches its fingerprint)", event=row[0], table="events", id=row[0])
+            if stored is not None and fingerprint(content) != stored:
+                changed_events.add(eid)
+                problem("tampered_event", f"event {eid} was changed after it was written (its content no"
+                        " longer matches its fingerprint)", event=eid, table="events", id=eid)
         # 2. what each grant has given equals the sum of its allocations, within 0..amount
         n_grants = 0
-        for gid, amount, used, alloc in store.execute(
-                "SELECT g.id, g.amount_milli, coalesce(u.used_milli, 0),"
-                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.grant_id = g.id)"
-                " FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"):
+        for gid, amount, used, alloc in store.grant_draws():
             n_grants += 1
             if used != alloc:
                 problem("grant_usage", f"grant {gid}: {used} milli-credits recorded as used, its allocations sum"
@@ -136,12 +105,8 @@ def check_ledger(session: Session) -> dict:
             if not 0 <= alloc <= amount:
                 problem("grant_overdrawn", f"grant {gid}: {alloc} milli-credits drawn of {amount}", grant=gid)
         # 3. each event is paid exactly (a void gives back at most what its event took)
-        voided = {r[0]: r[1] for r in store.execute(
-            "SELECT corrects, id FROM events WHERE corrects IS NOT NULL")}
-        for eid, credits, corrects, paid in store.execute(
-                "SELECT e.id, e.credits_milli, e.corrects,"
-                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.event_id = e.id)"
-                " FROM events e"):
+        voided = store.voided()
+        for eid, credits, corrects, paid in store.event_payments():
             if corrects is not None:
                 if not credits <= paid <= 0:
                     problem("void_restores", f"event {eid} (a void) gives back {-paid}, more than the"
@@ -152,9 +117,7 @@ def check_ledger(session: Session) -> dict:
                 problem("unpaid_event", f"event {eid} costs {credits} milli-credits, its grants paid {paid}",
                         event=eid)
         # 4. a grant pays only events of its pool and workspace, at instants it is live
-        for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in store.execute(
-                "SELECT e.id, g.id, e.at, e.pool, e.workspace_id, g.pool, g.workspace_id, g.starts_at, g.expires_at,"
-                " e.corrects FROM allocations a JOIN events e ON e.id = a.event_id JOIN grants g ON g.id = a.grant_id"):
+        for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in store.allocation_places():
             if (pool, ws) != (gpool, gws):
                 problem("wrong_grant", f"event {eid} was paid by grant {gid} of another pool or workspace",
                         event=eid, grant=gid)
@@ -162,24 +125,19 @@ def check_ledger(session: Session) -> dict:
                 problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
                         event=eid, grant=gid)
         # 5. the daily summary the reports read equals the events it sums
-        recomputed = schema.usage_days_rows()
-        kept = "SELECT * FROM usage_days"
-        for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
-            for row in store.execute(sql).fetchmany(20):
-                problem("usage_summary", f"usage summary {side} the events: workspace {row[0]}, day {row[1]},"
-                        f" {row[2]} {row[5]} app {row[3] or '-'} member {row[4] or '-'}: {row[7]} milli-credits,"
-                        f" {row[8]} events", day=row[1])
+        for d in store.usage_summary_differences():
+            problem("usage_summary", f"usage summary {d['side']} the events: workspace {d['workspace_id']},"
+                    f" day {d['day']}, {d['pool']} {d['action']} app {d['app'] or '-'} member {d['member'] or '-'}:"
+                    f" {d['credits']} milli-credits, {d['events']} events", day=d["day"])
         # 6. which grants paid each event, recomputed from the events and grants alone
         _check_allocations(store, problem)
         # 7. every entry of every table is the one credits wrote, in its place: seals and chains
-        for p in seals.verify(store):
+        for p in store.seal_problems():
             if not (p["table"] == "events" and p["id"] in changed_events and p["kind"] == "tampered"):
                 problem(p["kind"], p["message"], table=p["table"], id=p["id"])
         # 8. the guards: append-only triggers, the summary's trigger, the indexes that keep keys unique and
         # reports fast, as this credits' migrations make them
         _check_guards(store, problem)
-    finally:
-        store.execute("COMMIT")
     return {"ok": not problems, "events": n_events, "grants": n_grants, "problems": problems}
 
 
@@ -189,7 +147,7 @@ def doctor(session: Session) -> dict:
     A damaged file gets a way out: what to run to recover what SQLite can still read, and where the last
     exports of the ledger are (credits notes each export written to a file), to start again from one.
     """
-    from .store.db import StoreError, default_path
+    from .store.db import Damaged, StoreError, damage_as_error, default_path
 
     path = session.db_path or default_path()
     checks: list[dict] = []
@@ -197,81 +155,53 @@ def doctor(session: Session) -> dict:
     def add(name, ok, value, advice=""):
         checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
 
-    add("sqlite", sqlite3.sqlite_version_info >= (3, 35, 0), sqlite3.sqlite_version,
+    version_info, version_text = audit.sqlite_version()
+    add("sqlite", version_info >= (3, 35, 0), version_text,
         "SQLite 3.35 or newer is needed (RETURNING, partial indexes, ALTER TABLE); upgrade Python or SQLite")
     if not os.path.exists(path):
         add("file", False, "missing", f"there is no ledger at {path}: check --db / CREDITS_DB")
         return {"path": str(path), "ok": False, "checks": checks, "exports": []}
     try:
-        store = session.store
-        version = store.execute("PRAGMA user_version").fetchone()[0]
-    except (StoreError, BadInput, sqlite3.DatabaseError) as e:
-        if isinstance(e, BadInput) and _readable(path):
+        with damage_as_error():
+            store = session.store
+            version = store.schema_version()
+    except (StoreError, BadInput) as e:
+        if isinstance(e, BadInput) and audit.readable(path):
             raise  # another program's SQLite file: not a ledger to advise on
         exports = _exports(None, path)  # not SQLite (any more): a ledger whose first page was damaged
-        add("integrity", False, getattr(e, "message", str(e)), _damaged(path, exports))
+        add("integrity", False, e.message, _damaged(path, exports))
         return {"path": str(path), "ok": False, "checks": checks, "exports": exports}
     exports = _exports(store, path)
     try:
-        applied = [r[0] for r in store.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
-        add("schema", version == schema.VERSION and applied == schema.NAMES, f"{version} ({', '.join(applied)})",
-            "the schema differs from this credits' migrations; back the file up and run any command to migrate")
-        mode = store.execute("PRAGMA journal_mode").fetchone()[0]
-        add("journal_mode", mode.lower() == "wal", mode,
-            "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
-        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[store.execute("PRAGMA synchronous").fetchone()[0]]
-        add("synchronous", sync in ("FULL", "EXTRA"), sync,
-            "credits sets FULL on every connection: an acknowledged event survives a power loss")
-        mode_bits = stat.S_IMODE(os.stat(path).st_mode)
-        add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
-            f"others can read the ledger: chmod 600 {path}")
-        found = [r[0] for r in store.execute("PRAGMA integrity_check(100)")]
-        found = [line for line in found if not line.startswith("*** in database")]
-        integrity = "ok" if found == ["ok"] else "; ".join(found[:3]) + (
-            f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
-    except sqlite3.DatabaseError as e:
-        integrity = str(e)
+        with damage_as_error():
+            applied = store.migrations_applied()
+            add("schema", (version, applied) == audit.expected_schema(), f"{version} ({', '.join(applied)})",
+                "the schema differs from this credits' migrations; back the file up and run any command to migrate")
+            mode = store.journal_mode()
+            add("journal_mode", mode.lower() == "wal", mode,
+                "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
+            sync = store.synchronous()
+            add("synchronous", sync in ("FULL", "EXTRA"), sync,
+                "credits sets FULL on every connection: an acknowledged event survives a power loss")
+            mode_bits = stat.S_IMODE(os.stat(path).st_mode)
+            add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
+                f"others can read the ledger: chmod 600 {path}")
+            found = store.integrity_problems(100)
+            integrity = "ok" if found == ["ok"] else "; ".join(found[:3]) + (
+                f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
+    except Damaged as e:
+        integrity = e.message
     add("integrity", integrity == "ok", integrity, _damaged(path, exports))
     return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
-
-
-def _read_only(path) -> sqlite3.Connection:
-    """The file as SQLite reads it, read-only and immutable: nothing written beside it (no -wal, no -shm)."""
-    return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
-
-
-def _readable(path) -> bool:
-    """Whether SQLite reads the file's schema (read-only)."""
-    try:
-        raw = _read_only(path)
-        try:
-            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return True
-        finally:
-            raw.close()
-    except sqlite3.DatabaseError:
-        return False
 
 
 def _exports(store, path) -> list[dict]:
     """The last exports credits wrote to files, each with whether its file is still as written; read from
     the damaged file read-only and as it is (no migration), when credits cannot open it."""
     from .domain.cycles import iso
-    from .store.ledger import Ledger
 
-    raw = None
-    try:
-        if store is None:
-            store = raw = Ledger(_read_only(path))
-        rows = store.last_exports()
-    except sqlite3.DatabaseError:
-        return []
-    finally:
-        if raw is not None:
-            raw.close()
     out = []
-    for x in rows:
+    for x in audit.last_exports(path, store):
         try:
             size = os.stat(x["path"]).st_size
         except OSError:

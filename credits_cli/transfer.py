@@ -70,8 +70,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     path = Path(output).expanduser()
     if path.is_dir():
         raise BadInput("--output", f"{str(path)!r} is a directory")
-    ledger = Path(session.store.execute("PRAGMA database_list").fetchone()[2]).resolve()
-    if path.resolve() in (ledger, Path(str(ledger) + "-wal"), Path(str(ledger) + "-shm")):
+    if session.store.is_ledger_file(path):
         raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     part = path.with_name(path.name + ".part")
     try:

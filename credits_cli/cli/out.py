@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from contextlib import contextmanager
 
@@ -62,9 +61,10 @@ def exit_code(e: BaseException) -> int:
         return EXIT_UNEXPECTED
     if os.environ.get("CREDITS_DEBUG"):
         raise e
-    if isinstance(e, sqlite3.Error):
-        damaged = isinstance(e, sqlite3.DatabaseError) and ("malformed" in str(e) or "not a database" in str(e))
-        say(f"database error: {e}" + ("; credits doctor says what to do" if damaged else ""))
+    from ..store.db import is_damaged, is_database_error
+
+    if is_database_error(e):
+        say(f"database error: {e}" + ("; credits doctor says what to do" if is_damaged(e) else ""))
     else:
         say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
     return EXIT_UNEXPECTED

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import BadInput, CreditsError
 from . import schema
@@ -13,6 +15,29 @@ BUSY_TIMEOUT_S = 60.0
 
 class StoreError(CreditsError):
     """The database cannot be used (unreadable, newer schema, not SQLite ...)."""
+
+
+class Damaged(StoreError):
+    """SQLite could not read what was asked of the file; the message is SQLite's."""
+
+
+@contextmanager
+def damage_as_error() -> Iterator[None]:
+    """Inside, an error SQLite raises reading the file is a `Damaged` (for `doctor`, which reports it)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as e:
+        raise Damaged(str(e)) from None
+
+
+def is_database_error(e: BaseException) -> bool:
+    """Whether `e` is an error of the database itself (not of credits, nor of Python)."""
+    return isinstance(e, sqlite3.Error)
+
+
+def is_damaged(e: BaseException) -> bool:
+    """Whether `e` says the file is damaged or not a database (any more): `doctor` has advice then."""
+    return isinstance(e, sqlite3.DatabaseError) and ("malformed" in str(e) or "not a database" in str(e))
 
 
 def default_path() -> str:
