@@ -130,7 +130,7 @@ class Session:
         The notice is queued by the caller once its transaction has committed.
         """
         now = self.clock.now().replace(microsecond=0)
-        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), "monthly", now, "UTC", now)
+        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now, "UTC", now)
 
     def created_notice(self, ws: repo.WorkspaceRow) -> None:
         self.notices.append(

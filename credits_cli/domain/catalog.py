@@ -15,6 +15,7 @@ from .money import MAX_INPUT, parse_count, parse_credits, shown
 
 POOLS = ("message", "integration")
 BILLINGS = ("monthly", "yearly")
+MONTHLY, YEARLY = BILLINGS  # every plan resets monthly; billing is only how it is paid
 
 
 @record
@@ -31,7 +32,7 @@ class Plan:
     def allowance(self, pool: str) -> int:
         return self.message if pool == "message" else self.integration
 
-    def billing(self, given: str | None, current: str = "monthly") -> str:
+    def billing(self, given: str | None, current: str = MONTHLY) -> str:
         """How this plan is billed: `given` (checked), else `current`; a plan without a price is
         not billed, so it is monthly (it resets monthly) whatever the previous plan was."""
         if given is not None:
@@ -39,9 +40,9 @@ class Plan:
             if given not in BILLINGS:
                 raise BadInput("--billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
         if self.price_monthly == 0 and self.price_yearly == 0:
-            if given == "yearly":
+            if given == YEARLY:
                 raise BadInput("--billing", f"the {self.name} plan costs nothing and is not billed yearly")
-            return "monthly"
+            return MONTHLY
         return given or current
 
 
