@@ -57,9 +57,7 @@ def budget_list(session: Session) -> list[dict]:
     for kind, name, pool, milli in session.conn.execute(
             "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
             (ws.id,)).fetchall():
-        used = session.conn.execute(
-            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
-            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end))).fetchone()[0]
+        used = repo.budget_used(session.conn, ws.id, kind, name, pool, cycle.start, cycle.end)
         out.append({"kind": kind, "name": name, "pool": pool, "credits": milli, "used": used,
                     "left": max(0, milli - used), "resets_at": cycle.end})
     return out

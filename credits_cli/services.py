@@ -428,10 +428,7 @@ def check_budgets(conn, ws, pool: str, cost: int, at: datetime, app: str | None,
         return
     cycle = cycle_at(ws.anchor, at)
     for kind, name, budget in rows:
-        used = conn.execute(
-            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
-            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end)),
-        ).fetchone()[0]
+        used = repo.budget_used(conn, ws.id, kind, name, pool, cycle.start, cycle.end)
         if used + cost > budget:
             short = used + cost - budget
             raise Refused(

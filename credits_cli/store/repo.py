@@ -238,6 +238,18 @@ def sum_credits(conn, ws_id: int, pool: str, start: datetime, end: datetime) -> 
                     lambda: total(conn, ws_id, EventFilter(pool=pool, since=start, until=end))[0])
 
 
+_BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts
+
+
+def budget_used(conn, ws_id: int, kind: str, name: str, pool: str, start: datetime, end: datetime) -> int:
+    """Credits an app or a member (`kind`) spent from a pool in [start, end): what its budget counts."""
+    _barrier(conn)
+    return conn.execute(
+        f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {_BUDGET_COLUMNS[kind]} = ?"
+        " AND pool = ? AND at >= ? AND at < ?", (ws_id, name, pool, storage(start), storage(end)),
+    ).fetchone()[0]
+
+
 def nothing_after(conn, ws_id: int, pool: str, t: datetime) -> bool:
     """True when the pool has no event after `t` (the common case: a use logged as it happens)."""
     last = memoized(conn, ("last", ws_id, pool), lambda: conn.execute(
