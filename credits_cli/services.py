@@ -16,7 +16,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
-from .domain.ledger import Grant, allocate, available, plan_in_force
+from .domain.ledger import Grant, allocate, available, change_in_force, pending_change, plan_in_force
 from .domain.money import amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -256,18 +256,12 @@ class Plans:
 
     def since(self, t: datetime) -> datetime:
         """When the plan in force at `t` took effect (a daily cap counts only use under it)."""
-        live = [(c.requested_at, i, c) for i, c in enumerate(self.changes) if c.effective_at <= t]
-        if not live:
-            return self.ws.anchor
-        return max(live, key=lambda x: (x[0], x[1]))[2].effective_at
+        change = change_in_force(self.changes, t)
+        return self.ws.anchor if change is None else change.effective_at
 
     def pending(self, now: datetime):
         """A change decided and not yet in force (a downgrade waiting for the reset), or None."""
-        if not self.changes:
-            return None
-        # the latest decision, if it is not in force yet, is what is pending (a later decision replaces it)
-        last = max(enumerate(self.changes), key=lambda x: (x[1].requested_at, x[0]))[1]
-        return last if last.effective_at > now else None
+        return pending_change(self.changes, now)
 
 
 def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
