@@ -226,8 +226,9 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         per_day_milli = unit * times
         per_cycle = round(per_day_milli * cycle_days)
         allowance = plan.allowance(pool)
-        if pool == "message" and plan.daily_message_cap is not None and per_day_milli > plan.daily_message_cap:
-            fits, why = False, f"over the daily cap of {plan.daily_message_cap // 1000}"
+        cap = plan.daily_cap(pool)
+        if cap is not None and per_day_milli > cap:
+            fits, why = False, f"over the daily cap of {cap // 1000}"
         elif per_cycle > allowance:
             fits, why = False, "the cycle's allowance is too small"
         else:

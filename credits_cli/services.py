@@ -16,7 +16,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
-from .domain.ledger import Grant, allocate, available, change_in_force, pending_change, plan_in_force
+from .domain.ledger import Grant, allocate, available, change_in_force, daily_left, pending_change, plan_in_force
 from .domain.money import amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -130,7 +130,8 @@ class Session:
         The notice is queued by the caller once its transaction has committed.
         """
         now = self.clock.now().replace(microsecond=0)
-        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now, "UTC", now)
+        return repo.insert_workspace(self.conn, self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now,
+                                     "UTC", now)
 
     def created_notice(self, ws: repo.WorkspaceRow) -> None:
         self.notices.append(
@@ -296,6 +297,18 @@ def write_grant(conn, ws, pool: str, source: str, amount: int, starts_at: dateti
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
 
 
+def daily_cap(conn, ws, plans: Plans, zone, pool: str, t: datetime) -> DailyCap | None:
+    """The daily cap on the local day (in `zone`) holding `t`: what the plan in force at `t` allows a
+    day, what that day used under it (use before the plan took effect does not count), what is left.
+    None when that plan has no daily cap on `pool`."""
+    cap = plans.at(t).daily_cap(pool)
+    if cap is None:
+        return None
+    day = day_at(t, zone)
+    used = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(t)), day.end)
+    return DailyCap(cap, used, daily_left(cap, used), day, zone)
+
+
 def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
@@ -306,14 +319,9 @@ def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalanc
     bonus = sum(max(0, g.left) for g in grants if g not in plan_grants)
     allowance_left = sum(max(0, g.left) for g in plan_grants)
     available_now = allowance_left + bonus
-    daily = None
-    plan = plans.at(now)
-    if pool == "message" and plan.daily_message_cap is not None:
-        day = day_at(now, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(now)), day.end)
-        left = max(0, plan.daily_message_cap - used_today)
-        daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
-        available_now = min(available_now, left)
+    daily = daily_cap(conn, ws, plans, zone, pool, now)
+    if daily is not None:
+        available_now = min(available_now, daily.left)
     allowance = sum(g.amount for g in plan_grants)  # as granted for this cycle (a catalog change applies next)
     used = repo.sum_credits(conn, ws.id, pool, cycle.start, cycle.end)
     allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
@@ -689,18 +697,17 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
         repo.remove_allocations(conn, [e[0] for e in later])
     horizon = later[-1][1] if later else at
     grants = repo.live_grants(conn, ws.id, pool, at, horizon)
-    if pool == "message" and plan.daily_message_cap is not None:
-        day = day_at(at, zone)
-        used_today = repo.sum_credits(conn, ws.id, pool, max(day.start, plans.since(at)), day.end)
-        day_left = max(0, plan.daily_message_cap - used_today)
+    daily = daily_cap(conn, ws, plans, zone, pool, at)
+    if daily is not None:
+        day_left = daily.left
         pool_left = available(list(grants.values()), pool, at)
         if cost > day_left and day_left < pool_left:  # the day is the tighter limit
-            local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            local_end = daily.day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
             raise Refused(
-                f"daily cap reached: this costs {amount(cost, 'message')} and the {plan.name} plan allows"
-                f" {fmt(plan.daily_message_cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
-                f" the day resets at {iso(day.end)} ({local_end})",
-                pool=pool, short=cost - day_left, resets_at=day.end, limit="daily_cap",
+                f"daily cap reached: this costs {amount(cost, pool)} and the {plan.name} plan allows"
+                f" {fmt(daily.cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
+                f" the day resets at {iso(daily.day.end)} ({local_end})",
+                pool=pool, short=cost - day_left, resets_at=daily.day.end, limit="daily_cap",
             )
     event_id = repo.insert_event(conn, ws.id, values)
     try:

@@ -32,6 +32,10 @@ class Plan:
     def allowance(self, pool: str) -> int:
         return self.message if pool == "message" else self.integration
 
+    def daily_cap(self, pool: str) -> int | None:
+        """Milli-credits a local day of `pool` may use (only the message pool has a daily cap), or None."""
+        return self.daily_message_cap if pool == "message" else None
+
     def billing(self, given: str | None, current: str = MONTHLY) -> str:
         """How this plan is billed: `given` (checked), else `current`; a plan without a price is
         not billed, so it is monthly (it resets monthly) whatever the previous plan was."""
