@@ -265,17 +265,33 @@ class Plans:
         return pending_change(self.changes, now)
 
 
-def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
-    """The allowance grant of a cycle, as it is written down once it is first drawn on."""
-    return Grant(None, pool, "allowance", plan.allowance(pool), cycle.start, cycle.end, cycle.start)
+def cycle_allowance(plans: Plans, pool: str, cycle: Interval) -> Grant:
+    """A cycle's allowance grant, as it is written down once it is first drawn on: the credits of the
+    plan in force at the cycle's start, live for the cycle."""
+    return Grant(None, pool, "allowance", plans.at(cycle.start).allowance(pool), cycle.start, cycle.end, cycle.start)
 
 
-def _ensure_allowance(conn, ws, plan: Plan, pool: str, cycle: Interval) -> None:
+def unwritten_allowance(conn, ws, plans: Plans, pool: str, cycle: Interval) -> Grant | None:
+    """The cycle's allowance while nothing has drawn on it (so it is not written down yet), else None."""
+    if repo.allowance_grant(conn, ws.id, pool, cycle.start) is not None:
+        return None
+    return cycle_allowance(plans, pool, cycle)
+
+
+def with_allowance(grants: list[Grant], plans: Plans, pool: str, cycle: Interval) -> list[Grant]:
+    """The grants of `cycle` as read from the store, with its allowance if that is not written down yet."""
+    if any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
+        return grants
+    return grants + [cycle_allowance(plans, pool, cycle)]
+
+
+def ensure_allowance(conn, ws, plans: Plans, pool: str, cycle: Interval) -> None:
+    """Write the cycle's allowance down (once) before something draws on it."""
     def write_once() -> bool:
-        if repo.allowance_grant(conn, ws.id, pool, cycle.start) is None:
-            g = _allowance(ws, plan, pool, cycle)
+        g = unwritten_allowance(conn, ws, plans, pool, cycle)
+        if g is not None:
             repo.insert_grant(conn, ws.id, pool, "allowance", g.amount, g.starts_at, g.expires_at, g.granted_at,
-                              f"{plan.name} plan allowance")
+                              f"{plans.at(cycle.start).name} plan allowance")
         return True
 
     repo.memoized(conn, ("allowance", ws.id, pool, cycle.start), write_once)
@@ -297,6 +313,11 @@ def write_grant(conn, ws, pool: str, source: str, amount: int, starts_at: dateti
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
 
 
+def plan_credits(grants: list[Grant], cycle: Interval) -> list[Grant]:
+    """Of `grants`, the plan's credits for `cycle`: its allowance and what an upgrade added to it."""
+    return [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
+
+
 def daily_cap(conn, ws, plans: Plans, zone, pool: str, t: datetime) -> DailyCap | None:
     """The daily cap on the local day (in `zone`) holding `t`: what the plan in force at `t` allows a
     day, what that day used under it (use before the plan took effect does not count), what is left.
@@ -312,10 +333,9 @@ def daily_cap(conn, ws, plans: Plans, zone, pool: str, t: datetime) -> DailyCap 
 def pool_balance(conn, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
-    grants = [g for g in repo.live_grants(conn, ws.id, pool, now, now).values() if g.live_at(now)]
-    if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
-        grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
-    plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
+    live = [g for g in repo.live_grants(conn, ws.id, pool, now, now).values() if g.live_at(now)]
+    grants = with_allowance(live, plans, pool, cycle)
+    plan_grants = plan_credits(grants, cycle)
     bonus = sum(max(0, g.left) for g in grants if g not in plan_grants)
     allowance_left = sum(max(0, g.left) for g in plan_grants)
     available_now = allowance_left + bonus
@@ -690,7 +710,7 @@ def debit(conn, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, valu
     any of them unpaid, the new event is refused.
     """
     cycle = cycle_at(ws.anchor, at)
-    _ensure_allowance(conn, ws, plans.at(cycle.start), pool, cycle)
+    ensure_allowance(conn, ws, plans, pool, cycle)
     plan = plans.at(at)
     later = [] if repo.nothing_after(conn, ws.id, pool, at) else repo.events_after(conn, ws.id, pool, at)
     if later:
