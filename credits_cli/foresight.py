@@ -275,7 +275,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     rules = session.catalog.grants
     rows = []
     for plan in session.catalog.plans.values():
-        r = replay(events, spans, plan.allowance, plan.daily_message_cap, day_of)
+        r = replay(events, spans, plan.allowance, plan.daily_cap, day_of)
         paid = plan.price_monthly > 0
         packs = {p: math.ceil(r.refused_credits.get(p, 0) / rules.topup_pack(p)) for p in POOLS} if paid else None
         rows.append({
