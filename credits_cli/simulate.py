@@ -16,8 +16,8 @@ from .domain.events import fingerprint
 from .domain.money import fmt, parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool, required_credits, required_pool
-from .services import (Plans, Session, apps_view, check_name, correct, ensure_allowance, plan_credits, pool_balance,
-                       unwritten_allowance, with_allowance, write_grant)
+from .services import (Plans, Session, apps_view, check_name, correct, cycle_allowance, ensure_allowance, plan_credits,
+                       pool_balance, unwritten_allowance, with_allowance, write_grant)
 from .store import repo, seals
 
 
@@ -439,7 +439,7 @@ def reset(session: Session, advance: bool = False) -> dict:
                 "expires": [{"grant": g.id, "source": g.source, "left": max(0, g.left), "expires_at": g.expires_at}
                             for g in expiring],
                 "lost": sum(max(0, g.left) for g in expiring),
-                "granted": plans.at(at).allowance(pool),
+                "granted": cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount,
                 "available_after": after.available,
             }
         if advance:
