@@ -17,7 +17,7 @@ from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
-from .store import repo, seals
+from .store import seals
 
 def _days(span: timedelta) -> Decimal:
     """A span in days, exactly, to one decimal (JSON numbers are never floats)."""
@@ -57,9 +57,7 @@ def budget_list(session: Session) -> list[dict]:
     for kind, name, pool, milli in session.store.execute(
             "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
             (ws.id,)).fetchall():
-        used = session.store.execute(
-            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {kind} = ? AND pool = ?"
-            " AND at >= ? AND at < ?", (ws.id, name, pool, storage(cycle.start), storage(cycle.end))).fetchone()[0]
+        used = session.store.budget_used(ws.id, kind, name, pool, cycle.start, cycle.end)
         out.append({"kind": kind, "name": name, "pool": pool, "credits": milli, "used": used,
                     "left": max(0, milli - used), "resets_at": cycle.end})
     return out
@@ -228,8 +226,9 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         per_day_milli = unit * times
         per_cycle = round(per_day_milli * cycle_days)
         allowance = plan.allowance(pool)
-        if pool == "message" and plan.daily_message_cap is not None and per_day_milli > plan.daily_message_cap:
-            fits, why = False, f"over the daily cap of {plan.daily_message_cap // 1000}"
+        cap = plan.daily_cap(pool)
+        if cap is not None and per_day_milli > cap:
+            fits, why = False, f"over the daily cap of {cap // 1000}"
         elif per_cycle > allowance:
             fits, why = False, "the cycle's allowance is too small"
         else:
@@ -276,7 +275,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     rules = session.catalog.grants
     rows = []
     for plan in session.catalog.plans.values():
-        r = replay(events, spans, plan.allowance, plan.daily_message_cap, day_of)
+        r = replay(events, spans, plan.allowance, plan.daily_cap, day_of)
         paid = plan.price_monthly > 0
         packs = {p: math.ceil(r.refused_credits.get(p, 0) / rules.topup_pack(p)) for p in POOLS} if paid else None
         rows.append({

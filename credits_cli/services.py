@@ -16,7 +16,7 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
-from .domain.ledger import Grant, allocate, available, plan_in_force
+from .domain.ledger import Grant, allocate, available, change_in_force, daily_left, pending_change, plan_in_force
 from .domain.money import amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -136,7 +136,8 @@ class Session:
         ws = self.existing_workspace()
         if ws is None:
             now = self.clock.now().replace(microsecond=0)
-            ws = self.store.insert_workspace(self.workspace_name, self.default_plan(), "monthly", now, "UTC", now)
+            ws = self.store.insert_workspace(self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now,
+                                             "UTC", now)
             self.created = ws
         return ws
 
@@ -263,27 +264,37 @@ class Plans:
 
     def since(self, t: datetime) -> datetime:
         """When the plan in force at `t` took effect (a daily cap counts only use under it)."""
-        live = [(c.requested_at, i, c) for i, c in enumerate(self.changes) if c.effective_at <= t]
-        if not live:
-            return self.ws.anchor
-        return max(live, key=lambda x: (x[0], x[1]))[2].effective_at
+        change = change_in_force(self.changes, t)
+        return self.ws.anchor if change is None else change.effective_at
 
     def pending(self, now: datetime):
         """A change decided and not yet in force (a downgrade waiting for the reset), or None."""
-        if not self.changes:
-            return None
-        # the latest decision, if it is not in force yet, is what is pending (a later decision replaces it)
-        last = max(enumerate(self.changes), key=lambda x: (x[1].requested_at, x[0]))[1]
-        return last if last.effective_at > now else None
+        return pending_change(self.changes, now)
 
 
-def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
-    """The allowance grant of a cycle, as it is written down once it is first drawn on."""
-    return Grant(None, pool, "allowance", plan.allowance(pool), cycle.start, cycle.end, cycle.start)
+def cycle_allowance(plans: Plans, pool: str, cycle: Interval) -> Grant:
+    """A cycle's allowance grant, as it is written down once it is first drawn on: the credits of the
+    plan in force at the cycle's start, live for the cycle."""
+    return Grant(None, pool, "allowance", plans.at(cycle.start).allowance(pool), cycle.start, cycle.end, cycle.start)
 
 
-def _ensure_allowance(store, ws, plan: Plan, pool: str, cycle: Interval) -> None:
-    store.ensure_allowance(ws.id, _allowance(ws, plan, pool, cycle), f"{plan.name} plan allowance")
+def unwritten_allowance(store, ws, plans: Plans, pool: str, cycle: Interval) -> Grant | None:
+    """The cycle's allowance while nothing has drawn on it (so it is not written down yet), else None."""
+    if store.allowance_grant(ws.id, pool, cycle.start) is not None:
+        return None
+    return cycle_allowance(plans, pool, cycle)
+
+
+def with_allowance(grants: list[Grant], plans: Plans, pool: str, cycle: Interval) -> list[Grant]:
+    """The grants of `cycle` as read from the store, with its allowance if that is not written down yet."""
+    if any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
+        return grants
+    return grants + [cycle_allowance(plans, pool, cycle)]
+
+
+def ensure_allowance(store, ws, plans: Plans, pool: str, cycle: Interval) -> None:
+    """Write the cycle's allowance down (once) before something draws on it."""
+    store.ensure_allowance(ws.id, cycle_allowance(plans, pool, cycle), f"{plans.at(cycle.start).name} plan allowance")
 
 
 def write_grant(store, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
@@ -302,24 +313,35 @@ def write_grant(store, ws, pool: str, source: str, amount: int, starts_at: datet
 ALLOWANCE_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle (an upgrade adds to them)
 
 
+def plan_credits(grants: list[Grant], cycle: Interval) -> list[Grant]:
+    """Of `grants`, the plan's credits for `cycle`: its allowance and what an upgrade added to it."""
+    return [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
+
+
+def daily_cap(store, ws, plans: Plans, zone, pool: str, t: datetime) -> DailyCap | None:
+    """The daily cap on the local day (in `zone`) holding `t`: what the plan in force at `t` allows a
+    day, what that day used under it (use before the plan took effect does not count), what is left.
+    None when that plan has no daily cap on `pool`."""
+    cap = plans.at(t).daily_cap(pool)
+    if cap is None:
+        return None
+    day = day_at(t, zone)
+    used = store.sum_credits(ws.id, pool, max(day.start, plans.since(t)), day.end)
+    return DailyCap(cap, used, daily_left(cap, used), day, zone)
+
+
 def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
     zone = parse_zone(ws.timezone, "workspace timezone")
     cycle = cycle_at(ws.anchor, now)
-    grants = [g for g in store.live_grants(ws.id, pool, now, now).values() if g.live_at(now)]
-    if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
-        grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
-    plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
+    live = [g for g in store.live_grants(ws.id, pool, now, now).values() if g.live_at(now)]
+    grants = with_allowance(live, plans, pool, cycle)
+    plan_grants = plan_credits(grants, cycle)
     bonus = sum(max(0, g.left) for g in grants if g not in plan_grants)
     allowance_left = sum(max(0, g.left) for g in plan_grants)
     available_now = allowance_left + bonus
-    daily = None
-    plan = plans.at(now)
-    if pool == "message" and plan.daily_message_cap is not None:
-        day = day_at(now, zone)
-        used_today = store.sum_credits(ws.id, pool, max(day.start, plans.since(now)), day.end)
-        left = max(0, plan.daily_message_cap - used_today)
-        daily = DailyCap(plan.daily_message_cap, used_today, left, day, zone)
-        available_now = min(available_now, left)
+    daily = daily_cap(store, ws, plans, zone, pool, now)
+    if daily is not None:
+        available_now = min(available_now, daily.left)
     allowance = sum(g.amount for g in plan_grants)  # as granted for this cycle (a catalog change applies next)
     used = store.sum_credits(ws.id, pool, cycle.start, cycle.end)
     allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
@@ -668,25 +690,24 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
     any of them unpaid, the new event is refused.
     """
     cycle = cycle_at(ws.anchor, at)
-    _ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
+    ensure_allowance(store, ws, plans, pool, cycle)
     plan = plans.at(at)
     later = [] if store.nothing_after(ws.id, pool, at) else store.events_after(ws.id, pool, at)
     if later:
         store.remove_allocations([e[0] for e in later])
     horizon = later[-1][1] if later else at
     grants = store.live_grants(ws.id, pool, at, horizon)
-    if pool == "message" and plan.daily_message_cap is not None:
-        day = day_at(at, zone)
-        used_today = store.sum_credits(ws.id, pool, max(day.start, plans.since(at)), day.end)
-        day_left = max(0, plan.daily_message_cap - used_today)
+    daily = daily_cap(store, ws, plans, zone, pool, at)
+    if daily is not None:
+        day_left = daily.left
         pool_left = available(list(grants.values()), pool, at)
         if cost > day_left and day_left < pool_left:  # the day is the tighter limit
-            local_end = day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            local_end = daily.day.end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
             raise Refused(
-                f"daily cap reached: this costs {amount(cost, 'message')} and the {plan.name} plan allows"
-                f" {fmt(plan.daily_message_cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
-                f" the day resets at {iso(day.end)} ({local_end})",
-                pool=pool, short=cost - day_left, resets_at=day.end, limit="daily_cap",
+                f"daily cap reached: this costs {amount(cost, pool)} and the {plan.name} plan allows"
+                f" {fmt(daily.cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
+                f" the day resets at {iso(daily.day.end)} ({local_end})",
+                pool=pool, short=cost - day_left, resets_at=daily.day.end, limit="daily_cap",
             )
     event_id = store.insert_event(ws.id, values)
     try:

@@ -16,9 +16,9 @@ from .domain.events import fingerprint
 from .domain.money import fmt, parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool, required_credits, required_pool
-from .services import (Plans, Session, _allowance, _ensure_allowance, apps_view, check_name, correct, pool_balance,
-                       write_grant)
-from .store import repo, seals
+from .services import (Plans, Session, apps_view, check_name, correct, cycle_allowance, ensure_allowance, plan_credits,
+                       pool_balance, unwritten_allowance, with_allowance, write_grant)
+from .store import seals
 
 
 class RuleRefused(CreditsError):
@@ -138,8 +138,8 @@ def list_grants(session: Session) -> list[dict]:
     plans = Plans(session, store, ws)
     cycle = cycle_at(ws.anchor, now)
     for pool in POOLS:  # this cycle's allowance before anything drew on it
-        if store.allowance_grant(ws.id, pool, cycle.start) is None:
-            g = _allowance(ws, plans.at(cycle.start), pool, cycle)
+        g = unwritten_allowance(store, ws, plans, pool, cycle)
+        if g is not None:
             out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
                         " plan allowance (not drawn on yet)", "credits": g.amount, "used": 0, "left": g.amount,
                         "lost": 0, "starts_at": g.starts_at, "expires_at": g.expires_at, "status": "live"})
@@ -329,9 +329,9 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
         else:
             change, effective = ("upgrade" if new.name != current.name else "billing"), now
             for pool in POOLS:  # the cycle keeps what it used; the new allowance tops it up
-                _ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
-                granted = sum(g.amount for g in store.grants_overlapping(ws.id, pool, now, now)
-                              if g.source in ("allowance", "upgrade") and g.expires_at == cycle.end)
+                ensure_allowance(store, ws, plans, pool, cycle)
+                granted = sum(g.amount for g in plan_credits(store.grants_overlapping(ws.id, pool, now, now),
+                                                              cycle))
                 extra = new.allowance(pool) - granted
                 if extra > 0:
                     write_grant(store, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
@@ -431,16 +431,15 @@ def reset(session: Session, advance: bool = False) -> dict:
         at = cycle.end
         pools = {}
         for pool in POOLS:
-            live = [g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)]
-            if not any(g.source == "allowance" and g.starts_at == cycle.start for g in live):
-                live.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
+            live = with_allowance([g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)],
+                                  plans, pool, cycle)
             expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
             after = pool_balance(store, ws, plans, pool, at)
             pools[pool] = {
                 "expires": [{"grant": g.id, "source": g.source, "left": max(0, g.left), "expires_at": g.expires_at}
                             for g in expiring],
                 "lost": sum(max(0, g.left) for g in expiring),
-                "granted": plans.at(at).allowance(pool),
+                "granted": cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount,
                 "available_after": after.available,
             }
         if advance:

@@ -509,3 +509,44 @@ def test_the_ledger_refuses_edits_made_behind_its_back(cli):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute(sql)
     conn.close()
+
+
+# --- the daily cap, called as a use case ---------------------------------------------------
+
+def test_the_daily_cap_use_case_counts_the_local_day_and_refuses_one_milli_credit_over(cli):
+    from datetime import datetime, timezone
+
+    from credits_cli import services
+    from credits_cli.domain.pricing import Usage
+    from credits_cli.errors import Refused
+
+    init(cli)
+    assert cli("log", "message", "--credits", "4", now="2026-02-02T00:00:00Z").exit_code == 0
+    last = "2026-02-02T23:59:59.999999Z"
+
+    def cap_at(now, pool="message"):
+        s = services.Session(db=str(cli.db), now=now)
+        try:
+            ws = s.workspace()
+            t = s.now_in(ws)
+            return services.daily_cap(s.conn, ws, services.Plans(s, s.conn, ws), timezone.utc, pool, t)
+        finally:
+            s.close()
+
+    def log(now, milli):
+        s = services.Session(db=str(cli.db), now=now)
+        try:
+            return services.log(s, services.LogRequest(Usage("message", credits=milli)))
+        finally:
+            s.close()
+
+    cap = cap_at(last)
+    assert (cap.cap, cap.used, cap.left) == (5000, 4000, 1000)
+    assert cap.day.end == datetime(2026, 2, 3, tzinfo=timezone.utc)
+    assert cap_at(last, "integration") is None  # only the message pool has a daily cap
+    assert log(last, 1000).balance.daily.left == 0  # exactly what is left: recorded
+    with pytest.raises(Refused) as refused:
+        log(last, 1)
+    assert (refused.value.limit, refused.value.short) == ("daily_cap", 1)
+    assert (cap_at("2026-02-03T00:00:00Z").used, cap_at("2026-02-03T00:00:00Z").left) == (0, 5000)  # a new day
+    assert log("2026-02-03T00:00:00Z", 1).balance.daily.used == 1

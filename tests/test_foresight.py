@@ -216,3 +216,19 @@ def test_watch_draws_the_dashboard(cli):
     setup(cli, "starter")
     r = cli("watch", "--iterations", "1", "--interval", "0.1", now="2026-02-10T00:00:00Z")
     assert r.exit_code == 0 and "available now" in r.stdout
+
+
+def test_replaying_a_history_under_a_plan_with_a_daily_cap_refuses_past_the_cap_only():
+    from datetime import datetime, timedelta, timezone
+
+    from credits_cli.domain.forecast import replay
+
+    t = datetime(2026, 2, 2, tzinfo=timezone.utc)
+    h = timedelta(hours=1)
+    events = [(t, "message", 3000), (t + h, "message", 2000), (t + 2 * h, "message", 1),  # the cap, then 0.001 over
+              (t + 3 * h, "integration", 9000),  # another pool: no daily cap
+              (t + 24 * h, "message", 5000)]  # the next day: the whole cap again
+    r = replay(events, [(t, t + 30 * 24 * h)], lambda pool: 100_000,
+               lambda pool: 5000 if pool == "message" else None, lambda at: at.date())
+    assert (r.refused, r.refused_credits, r.days_blocked) == (1, {"message": 1}, {t.date()})
+    assert r.unused == {"message": 100_000 - 10_000, "integration": 100_000 - 9000}

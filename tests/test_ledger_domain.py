@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credits_cli.domain.ledger import Grant, allocate, available, daily_left
+from credits_cli.domain.ledger import (Grant, PlanChange, allocate, available, change_in_force, daily_left,
+                                      pending_change, plan_in_force)
 from credits_cli.errors import Refused
 
 UTC = timezone.utc
@@ -189,6 +190,43 @@ def test_daily_left():
     assert daily_left(5000, 4700) == 300
     assert daily_left(5000, 5000) == 0
     assert daily_left(5000, 6000) == 0
+
+
+# --- the plan in force ------------------------------------------------------------------------
+
+RESET = T + day(20)  # the next reset
+
+
+def test_the_initial_plan_holds_until_a_change_takes_effect():
+    assert plan_in_force(("free", "monthly"), [], T) == ("free", "monthly")
+    assert change_in_force([], T) is None and pending_change([], T) is None
+    up = PlanChange("pro", "yearly", T, T)
+    assert plan_in_force(("free", "monthly"), [up], T - US) == ("free", "monthly")
+    assert plan_in_force(("free", "monthly"), [up], T) == ("pro", "yearly")  # from its own instant on
+    assert change_in_force([up], T) is up and pending_change([up], T) is None
+
+
+def test_a_downgrade_waits_for_the_reset_and_is_pending_until_then():
+    down = PlanChange("starter", "monthly", T, RESET)
+    assert plan_in_force(("pro", "monthly"), [down], RESET - US) == ("pro", "monthly")
+    assert pending_change([down], RESET - US) is down
+    assert plan_in_force(("pro", "monthly"), [down], RESET) == ("starter", "monthly")
+    assert change_in_force([down], RESET) is down and pending_change([down], RESET) is None
+
+
+def test_a_later_decision_overrides_a_pending_one():
+    down = PlanChange("starter", "monthly", T, RESET)
+    up = PlanChange("team", "monthly", T + day(1), T + day(1))
+    changes = [down, up]
+    for t in (T + day(1), RESET, RESET + day(40)):
+        assert plan_in_force(("pro", "monthly"), changes, t) == ("team", "monthly")
+        assert change_in_force(changes, t) is up and pending_change(changes, t) is None
+
+
+def test_two_decisions_at_one_instant_the_later_recorded_wins():
+    a, b = PlanChange("starter", "monthly", T, T), PlanChange("team", "monthly", T, T)
+    assert plan_in_force(("free", "monthly"), [a, b], T) == ("team", "monthly")
+    assert plan_in_force(("free", "monthly"), [b, a], T) == ("starter", "monthly")
 
 
 # --- hypothesis ----------------------------------------------------------------------------

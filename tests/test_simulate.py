@@ -378,3 +378,25 @@ def test_the_clock_cannot_be_advanced_past_the_year_9000(cli):
     setup(cli)
     one_line_error(cli("clock", "advance", "99999mo"), field="DURATION")
     one_line_error(cli("clock", "advance", "84000mo"), field="DURATION")
+
+
+def test_a_cycles_allowance_before_and_after_it_is_first_drawn_on_is_the_same_grant(cli):
+    setup(cli, "starter")
+    assert cli("plan", "set", "free", now="2026-02-10T00:00:00Z").exit_code == 0  # from the Feb 28 reset
+    now = "2026-03-01T00:00:00Z"
+
+    def allowances():
+        return {r["pool"]: r for r in cli.json("grants", now=now)
+                if r["source"] == "allowance" and r["starts_at"] == "2026-02-28T09:30:00Z"}
+
+    before = allowances()
+    balance = cli.json("balance", now=now)
+    for pool, row in before.items():  # not written yet: the plan in force at the cycle's start (free)
+        assert row["grant"] is None and row["credits"] == balance[pool]["allowance"] == balance[pool]["allowance_left"]
+        assert (row["expires_at"], row["status"]) == ("2026-03-31T09:30:00Z", "live")
+    assert before["message"]["credits"] == 25
+    assert cli("log", "message", "--credits", "1", now=now).exit_code == 0
+    after = allowances()
+    assert after["message"]["grant"] is not None and after["integration"]["grant"] is None
+    assert (after["message"]["credits"], after["message"]["used"]) == (25, 1)
+    assert after["message"]["expires_at"] == before["message"]["expires_at"]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 POOLS = ("message", "integration")
 BILLINGS = ("monthly", "yearly")
+MONTHLY, YEARLY = BILLINGS  # every plan resets monthly; billing is only how it is paid
 
 
 @record
@@ -35,7 +36,11 @@ class Plan:
     def allowance(self, pool: str) -> int:
         return self.message if pool == "message" else self.integration
 
-    def billing(self, given: str | None, current: str = "monthly") -> str:
+    def daily_cap(self, pool: str) -> int | None:
+        """Milli-credits a local day of `pool` may use (only the message pool has a daily cap), or None."""
+        return self.daily_message_cap if pool == "message" else None
+
+    def billing(self, given: str | None, current: str = MONTHLY) -> str:
         """How this plan is billed: `given` (checked), else `current`; a plan without a price is
         not billed, so it is monthly (it resets monthly) whatever the previous plan was."""
         if given is not None:
@@ -43,9 +48,9 @@ class Plan:
             if given not in BILLINGS:
                 raise BadInput("--billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
         if self.price_monthly == 0 and self.price_yearly == 0:
-            if given == "yearly":
+            if given == YEARLY:
                 raise BadInput("--billing", f"the {self.name} plan costs nothing and is not billed yearly")
-            return "monthly"
+            return MONTHLY
         return given or current
 
 

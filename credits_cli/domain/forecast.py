@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .ledger import daily_left
+
 DAY = timedelta(days=1)
 
 
@@ -60,7 +62,7 @@ def replay(events, cycles, allowance, daily_cap, day_of) -> ReplayResult:
     """Replay events [(at, pool, credits)] in time order under one plan's allowances.
 
     `cycles` is a list of (start, end); `allowance(pool)` the plan's credits a cycle;
-    `daily_cap` the message credits a day (or None); `day_of(t)` the local day.
+    `daily_cap(pool)` its credits a day (or None: no daily cap); `day_of(t)` the local day.
     An event the plan could not pay is refused (counted, its day blocked).
     """
     r = ReplayResult()
@@ -75,16 +77,16 @@ def replay(events, cycles, allowance, daily_cap, day_of) -> ReplayResult:
             at, pool, credits = events[i]
             i += 1
             day = day_of(at)
-            over_day = (pool == "message" and daily_cap is not None
-                        and used_day.get(day, 0) + credits > daily_cap)
+            cap = daily_cap(pool)
+            over_day = cap is not None and credits > daily_left(cap, used_day.get((pool, day), 0))
             if credits > left[pool] or over_day:
                 r.refused += 1
                 r.days_blocked.add(day)
                 r.refused_credits[pool] = r.refused_credits.get(pool, 0) + credits
                 continue
             left[pool] -= credits
-            if pool == "message":
-                used_day[day] = used_day.get(day, 0) + credits
+            if cap is not None:
+                used_day[pool, day] = used_day.get((pool, day), 0) + credits
         for p, v in left.items():
             r.unused[p] = r.unused.get(p, 0) + v
     return r

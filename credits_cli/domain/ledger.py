@@ -90,17 +90,36 @@ class PlanChange:
     effective_at: datetime
 
 
-def plan_in_force(initial: tuple[str, str], changes: list[PlanChange], t: datetime) -> tuple[str, str]:
-    """(plan, billing) at `t`: the latest decision among the changes effective by `t`.
+def _latest(changes: list[PlanChange]) -> PlanChange | None:
+    """The latest decision (ties: the later one, as changes come in order), or None."""
+    if not changes:
+        return None
+    return max(enumerate(changes), key=lambda x: (x[1].requested_at, x[0]))[1]
+
+
+def change_in_force(changes: list[PlanChange], t: datetime) -> PlanChange | None:
+    """The change that set the plan in force at `t`: the latest decision among those effective by
+    `t`, or None while the workspace's initial plan holds.
 
     A later decision overrides an earlier one that is still pending: an upgrade
     today cancels a downgrade scheduled for the next reset.
     """
-    live = [(c.requested_at, i, c) for i, c in enumerate(changes) if c.effective_at <= t]
-    if not live:
-        return initial
-    last = max(live, key=lambda x: (x[0], x[1]))[2]  # ties: the later decision (changes come in order)
-    return last.plan, last.billing
+    return _latest([c for c in changes if c.effective_at <= t])
+
+
+def plan_in_force(initial: tuple[str, str], changes: list[PlanChange], t: datetime) -> tuple[str, str]:
+    """(plan, billing) at `t` (see change_in_force)."""
+    change = change_in_force(changes, t)
+    return initial if change is None else (change.plan, change.billing)
+
+
+def pending_change(changes: list[PlanChange], now: datetime) -> PlanChange | None:
+    """A change decided and not in force at `now` (a downgrade waiting for the reset), or None.
+
+    Only the latest decision can be pending: a later decision replaces an earlier one.
+    """
+    last = _latest(changes)
+    return last if last is not None and last.effective_at > now else None
 
 
 def repay_in_order(grants: list[Grant], pool: str, events):

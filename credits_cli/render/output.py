@@ -13,7 +13,6 @@ exactly. Numbers are written as plain numbers.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -91,11 +90,6 @@ def write(rows: Iterable[dict], fmt: str, out: IO[str], columns: list[str]) -> i
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     return write_json_array(rows, out)
-
-
-def loads_exact(text: str):
-    """Parse JSON keeping numbers exact (Decimal)."""
-    return json.loads(text, parse_float=Decimal)
 
 
 # --- the export: every event, as fast as the rows come -------------------------------------------
