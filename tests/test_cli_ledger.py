@@ -529,7 +529,7 @@ def test_the_daily_cap_use_case_counts_the_local_day_and_refuses_one_milli_credi
         try:
             ws = s.workspace()
             t = s.now_in(ws)
-            return services.daily_cap(s.conn, ws, services.Plans(s, s.conn, ws), timezone.utc, pool, t)
+            return services.daily_cap(s.store, ws, services.Plans(s, s.store, ws), timezone.utc, pool, t)
         finally:
             s.close()
 
