@@ -39,6 +39,7 @@ class Staging(Store):
         while batch := [(line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"])
                         for line, v in islice(rows, _STAGE_EVERY)]:
             self._conn.executemany(insert, batch)
+            del batch  # freed before the next is read: one batch in memory at a time
 
     def stage_indexed(self) -> None:
         """Every row is staged: index them by the file's ids, which the voids name."""
