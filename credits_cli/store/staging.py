@@ -51,6 +51,7 @@ class Staging(Store):
         self._conn.execute("DROP TABLE IF EXISTS temp.forced")
 
     def staged_count(self) -> int:
+        """How many rows are staged."""
         return self._conn.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
 
     def staged_key_clashes(self) -> list[tuple[int, str, int]]:
@@ -103,8 +104,8 @@ class Staging(Store):
         def is_new(line, fp, key, at) -> bool:  # as staged_new_rows tells a new row
             k = conn.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
                              ).fetchone()[0]
-            have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
-                                (ws_id, at, fp)).fetchone()[0]
+            have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ?"
+                                " AND fingerprint = ?", (ws_id, at, fp)).fetchone()[0]
             return (key is None or k == 1) and k > have
 
         pairs = set()
