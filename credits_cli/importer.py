@@ -25,14 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from .domain.catalog import POOLS
-from .domain.cycles import from_storage, iso, parse_instant, parse_zone, storage
-from .domain.events import EXPORT_FIELDS, fingerprint
+from .domain.cycles import from_storage, iso, local_time, parse_instant, parse_zone, storage
+from .domain.events import EXPORT_FIELDS, TEXT_FIELDS, XLSX_FIELDS, fingerprint, unquote_cell
 from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
-from .render.output import unquote_cell
 from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
-from .store import repo
 
 REQUIRED = ("at", "pool", "action", "quantity", "credits")
 MAX_ERRORS_SHOWN = 50
@@ -121,8 +119,6 @@ def _xlsx_records(f, label: str, zone):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    from .render.xlsx import TEXT_FIELDS, XLSX_FIELDS, local_time
-
     try:
         wb = load_workbook(f, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
@@ -142,7 +138,7 @@ def _xlsx_records(f, label: str, zone):
                 continue  # an empty row
             raw = dict(zip(header, cells))
             try:
-                for k in TEXT_FIELDS:  # a spreadsheet reads a typed 2024 as a number
+                for k in (*TEXT_FIELDS, "at_utc"):  # a spreadsheet reads a typed 2024 as a number
                     if type(raw.get(k)) is int:
                         raw[k] = str(raw[k])
                 exact, at = raw.pop("at_utc", None), raw.get("at")
@@ -373,24 +369,9 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
     }
     values["fingerprint"] = fingerprint(values)
     source_id = _number_text(raw.get("id"), "id")
-    values["_id"] = parse_count(source_id, "id", maximum=2**62) if source_id is not None else None
-    values["_corrects"] = corrects
+    values["src_id"] = parse_count(source_id, "id", maximum=2**62) if source_id is not None else None
+    values["corrects"] = corrects  # the file's id of the event a void cancels
     return values
-
-
-STAGED = ("line", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-          "credits_milli", "app", "member", "key", "note", "fingerprint", "src_id", "corrects")
-_ROW = STAGED[1:16]  # the events table's values of a staged row
-_STAGE_EVERY = 10_000
-
-
-def _stage(store) -> None:
-    store.execute("DROP TABLE IF EXISTS temp.staged")
-    store.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {', '.join(STAGED[1:])})")
-
-
-def _staged_row(line: int, v: dict) -> tuple:
-    return (line, *(v[c] for c in _ROW), v["_id"], v["_corrects"])
 
 
 def _void_errors(store, label: str) -> list[tuple[int, str]]:
@@ -398,13 +379,9 @@ def _void_errors(store, label: str) -> list[tuple[int, str]]:
     errors = []
     voided: dict[int, int] = {}
     same = ("pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "app", "member")
-    cols = ", ".join(STAGED)
-    for row in store.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line").fetchall():
-        v = dict(zip(STAGED, row))
+    for v in store.staged_voids():
         line, target = v["line"], v["corrects"]
-        found = store.execute(f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
-                             (target,)).fetchone()
-        original = dict(zip(STAGED, found)) if found else None
+        original = store.staged_event(target)
         if original is None:
             errors.append((line, f"{label} line {line}: corrects: event {target} is not in the file"))
         elif original["corrects"] is not None:
@@ -427,81 +404,8 @@ def _void_errors(store, label: str) -> list[tuple[int, str]]:
 
 def _key_errors(store, label: str) -> list[tuple[int, str]]:
     """A key names one event: a later row of the file with the key and other content is refused."""
-    rows = store.execute(
-        "SELECT s.line, s.key, f.line FROM temp.staged s"
-        " JOIN (SELECT key, min(line) AS line FROM temp.staged WHERE key IS NOT NULL GROUP BY key) k ON k.key = s.key"
-        " JOIN temp.staged f ON f.line = k.line WHERE s.fingerprint != f.fingerprint ORDER BY s.line"
-    ).fetchall()
     return [(line, f"{label} line {line}: key: {shown(key)} is also used by line {first} for another event")
-            for line, key, first in rows]
-
-
-def _void_pairs(store, ws_id: int) -> set[int]:
-    """The file's ids of events written with their void, neither drawing on a grant; forces those voids new.
-
-    A void's content is not its target's: when the file holds one more copy of
-    an event than the ledger, and that copy's void has the content of a void the
-    ledger already holds (of its other copy), the void is new all the same: it
-    belongs to the new event. Such voids go into temp.forced.
-    """
-    store.execute("DROP TABLE IF EXISTS temp.forced")
-    store.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
-    voids = store.execute("SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL"
-                         " ORDER BY line").fetchall()
-    if not voids:
-        return set()
-    store.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
-
-    def is_new(line, fp, key, at) -> bool:
-        k = store.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
-                         ).fetchone()[0]
-        have = store.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
-                            (ws_id, at, fp)).fetchone()[0]
-        return (key is None or k == 1) and k > have
-
-    pairs = set()
-    for line, target, fp, key, at in voids:
-        event = store.execute("SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
-                             " LIMIT 1", (target,)).fetchone()
-        if not is_new(*event):
-            continue  # a void of an event the ledger has: written as a correction of it
-        pairs.add(target)
-        if not is_new(line, fp, key, at):
-            store.execute("INSERT INTO temp.forced VALUES (?)", (line,))
-    return pairs
-
-
-def _new_rows(store, ws_id: int):
-    """The staged rows the ledger lacks, in the order they are written: time, then a void after its event.
-
-    A row is new when the file holds more copies of its content than the
-    ledger does (so a file imported twice adds nothing); a key names one event
-    however often the file repeats it.
-    """
-    cols = ", ".join(f"n.{c}" for c in STAGED)
-    empty = store.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
-    if empty:  # nothing to compare with: only a repeated key is not new
-        return store.execute(
-            f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
-            " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
-            " OR n.line IN (SELECT line FROM temp.forced)"
-            " ORDER BY n.at, n.corrects IS NOT NULL, n.line")
-    return store.execute(
-        f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k FROM temp.staged)"
-        f" SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k > (SELECT count(*) FROM main.events e"
-        " WHERE e.workspace_id = ? AND e.at = n.at AND e.fingerprint = n.fingerprint)"
-        " OR n.line IN (SELECT line FROM temp.forced)"
-        " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
-
-
-def _existing(store, ws_id: int, original: tuple[str, str]) -> int | None:
-    """The ledger's copy of an event the file holds (imported before), not yet voided: by (at, fingerprint)."""
-    row = store.execute(
-        "SELECT id FROM events e WHERE workspace_id = ? AND at = ? AND fingerprint = ? AND corrects IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY id LIMIT 1",
-        (ws_id, *original),
-    ).fetchone()
-    return row[0] if row else None
+            for line, key, first in store.staged_key_clashes()]
 
 
 def _fail(errors: list[tuple[int, str]], label: str):
@@ -530,93 +434,96 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     store = session.store
     plans = Plans(session, store, ws)  # the plan in force at each row's instant: its features
 
-    _stage(store)
     errors: list[tuple[int, str]] = []
-    batch: list[tuple] = []
     n_rows = 0
-    insert = f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(STAGED))})"
-    with user_file_errors(path, "FILE"), _source(file) as f:
-        for line, raw, is_csv in _read(f, label, zone, path.suffix.lower() == ".xlsx"):
-            try:
-                if isinstance(raw, Exception):
-                    raise BadInput("", str(raw))
-                values = _row(session, raw, is_csv, zone, ws, now, plans)
-            except BadInput as e:
-                errors.append((line, f"{label} line {line}: {e.message.lstrip(': ')}"))
-                continue
-            n_rows += 1
-            if not errors:  # once a row is bad nothing will be written: only the errors are still counted
-                batch.append(_staged_row(line, values))
-                if len(batch) >= _STAGE_EVERY:
-                    store.executemany(insert, batch)
-                    batch.clear()
-    if errors:
-        raise _fail(errors, label)
-    store.executemany(insert, batch)
-    batch.clear()
-    store.execute("CREATE INDEX temp.staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
-    errors = sorted(_key_errors(store, label)) + _void_errors(store, label)
-    if errors:
-        raise _fail(errors, label)
 
+    def valid_rows():
+        """(line, values) of the file's rows while every row is valid; each bad row goes into `errors`."""
+        nonlocal n_rows
+        with user_file_errors(path, "FILE"), _source(file) as f:
+            for line, raw, is_csv in _read(f, label, zone, path.suffix.lower() == ".xlsx"):
+                try:
+                    if isinstance(raw, Exception):
+                        raise BadInput("", str(raw))
+                    values = _row(session, raw, is_csv, zone, ws, now, plans)
+                except BadInput as e:
+                    errors.append((line, f"{label} line {line}: {e.message.lstrip(': ')}"))
+                    continue
+                n_rows += 1
+                if not errors:  # once a row is bad nothing will be written: only the errors are still counted
+                    yield line, values
+
+    store.stage_begin()
+    try:
+        store.stage_rows(valid_rows())
+        if errors:
+            raise _fail(errors, label)
+        store.stage_indexed()
+        errors = sorted(_key_errors(store, label)) + _void_errors(store, label)
+        if errors:
+            raise _fail(errors, label)
+        n_added, added = _write(session, ws, zone, now, label, dry_run, progress)
+    finally:
+        store.stage_end()
+    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
+
+
+class _Rollback(Exception):
+    """A dry run's end: what it wrote is rolled back."""
+
+
+def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress) -> tuple[int, dict[str, int]]:
+    """Write the staged rows the ledger lacks, all or none: (rows added, milli-credits added by pool)."""
+    store = session.store
     added: dict[str, int] = {p: 0 for p in POOLS}
     n_added = 0
-
-    class _Rollback(Exception):
-        pass
-
     try:
         with store.bulk(buffered=True):
-            clash = store.execute(
-                "SELECT s.line, s.key, e.id FROM (SELECT key, min(line) AS line, fingerprint FROM temp.staged"
-                " WHERE key IS NOT NULL GROUP BY key) s JOIN main.events e ON e.workspace_id = ? AND e.key = s.key"
-                " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1", (ws.id,)).fetchone()
+            clash = store.staged_key_in_use(ws.id)
             if clash is not None:
                 line, key, other = clash
                 raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
                                        f" {other}, another event; nothing was imported")
-            voided = _void_pairs(store, ws.id)  # the file's ids of events that arrive with their void
+            voided = store.staged_void_pairs(ws.id)  # the file's ids of events that arrive with their void
             plans = Plans(session, store, ws)
-            total = store.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
+            total = store.staged_count()
             recorded = storage(now)
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
             # the app limit is asked only of a workspace that has been on a plan with max_apps
             app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
                            for name in {ws.plan, *(c.plan for c in plans.changes)})
-            for i, staged in enumerate(_new_rows(store, ws.id)):
-                v = dict(zip(STAGED, staged))
-                line, src, target = v["line"], v["src_id"], v["corrects"]
-                row = {c: v[c] for c in _ROW}
-                if app_rule and target is None and v["app"] is not None:  # as `log` refuses it, at the row's instant
-                    why = app_refused(store, ws, plans.at(from_storage(v["at"])), v["app"])
+            for i, (line, src, target, row) in enumerate(store.staged_new_rows(ws.id)):
+                at, app = row["at"], row["app"]
+                if app_rule and target is None and app is not None:  # as `log` refuses it, at the row's instant
+                    why = app_refused(store, ws, plans.at(from_storage(at)), app)
                     if why is not None:
-                        raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=v["pool"],
+                        raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=row["pool"],
                                       short=None, limit="apps")
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
                     eid = store.insert_event(ws.id, {**row, "recorded_at": recorded, "payload": None,
-                                                          "corrects": local.get(target) if target is not None
-                                                          else None})
+                                                     "corrects": local.get(target) if target is not None
+                                                     else None})
                     if src in voided:
                         raw.add(src)
                 elif target is not None:
-                    original = local.get(target) or _existing(store, ws.id, _original(store, target))
+                    original = local.get(target) or store.staged_in_ledger(ws.id, target)
                     if original is None:
                         raise BadInput("FILE", f"{label} line {line}: corrects: event {target} is already voided"
                                                " in the ledger; nothing was imported")
                     eid = correct(store, ws, original, row, now)[0]
                 else:
                     try:
-                        eid = debit(store, ws, plans, zone, v["pool"], v["credits_milli"], from_storage(v["at"]),
+                        eid = debit(store, ws, plans, zone, row["pool"], row["credits_milli"], from_storage(at),
                                     {**row, "recorded_at": recorded, "payload": None})
                     except Refused as r:
                         raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
                                       short=r.short, resets_at=r.resets_at, limit=r.limit) from None
-                store.app_seen(ws.id, v["app"], v["at"], eid)
+                store.app_seen(ws.id, app, at, eid)
                 if src is not None and src in voided:
                     local[src] = eid
-                added[v["pool"]] += v["credits_milli"]
+                added[row["pool"]] += row["credits_milli"]
                 n_added += 1
                 if progress is not None and i % 1000 == 0:
                     progress(i, total)
@@ -624,13 +531,4 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
                 raise _Rollback
     except _Rollback:
         pass
-    finally:
-        store.execute("DROP TABLE IF EXISTS temp.staged")
-        store.execute("DROP TABLE IF EXISTS temp.forced")
-    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
-
-
-def _original(store, target: int) -> tuple[str, str]:
-    """(at, fingerprint) of the file's event that a void of the file cancels."""
-    return store.execute("SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
-                        (target,)).fetchone()
+    return n_added, added

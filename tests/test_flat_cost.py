@@ -54,10 +54,9 @@ def plans_of(db, run):
 
 def _staging_tables(conn) -> None:
     """An import's temporary tables (dropped when it ends), empty, so that its statements can be explained."""
-    from credits_cli import importer
+    from credits_cli.store.staging import Staging
 
-    importer._stage(conn)
-    conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
+    Staging(conn).stage_begin()
 
 
 def one_log(session):

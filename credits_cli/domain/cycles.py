@@ -122,6 +122,12 @@ def from_storage(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def local_time(at_iso: str, zone) -> datetime:
+    """An ISO UTC instant as the naive date-time it is in `zone` (a spreadsheet cell has no zone)."""
+    t = datetime.fromisoformat(at_iso.replace("Z", "+00:00")).astimezone(UTC)
+    return t.astimezone(zone).replace(tzinfo=None)
+
+
 # --- cycles -------------------------------------------------------------------
 
 @lru_cache(maxsize=1024)

@@ -15,6 +15,12 @@ EXPORT_FIELDS = (
     "credits", "app", "member", "key", "note", "corrects",
 )
 
+# The export's columns of free text: a spreadsheet must keep them text (the key 0042 is not 42).
+TEXT_FIELDS = ("pool", "action", "model", "scope", "app", "member", "key", "note")
+
+# An xlsx export's columns: beside `at` (a spreadsheet's date-time, local and rounded) the exact instant.
+XLSX_FIELDS = (*EXPORT_FIELDS, "at_utc")
+
 # What makes two events the same event (everything but the local id).
 CONTENT_FIELDS = (
     "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
@@ -33,3 +39,9 @@ def fingerprint(row: dict) -> str:
     """
     body = _ENCODE(list(map(row.get, CONTENT_FIELDS)))
     return sha256(body.encode()).hexdigest()[:32]
+
+
+def unquote_cell(text: str) -> str:
+    """A CSV cell's text as it was before the export quoted it: a cell a spreadsheet could read as a
+    formula or a value got one leading single quote (render.output.quote_cell)."""
+    return text[1:] if text.startswith("'") else text

@@ -6,7 +6,7 @@ with a leading single quote; so is a cell of the export's free text (TEXT_COLUMN
 that a spreadsheet would read as something else (a number, date, time, amount,
 percentage or boolean: the key `0042` would come back as 42, the note `1/2` as a
 date; a report's `date` column stays a date); a text cell that already
-starts with a quote gets one more, so `unquote_cell` restores every value
+starts with a quote gets one more, so `domain.events.unquote_cell` restores every value
 exactly. Numbers are written as plain numbers.
 """
 
@@ -21,7 +21,7 @@ from json.encoder import encode_basestring
 from typing import IO, Any
 
 from ..domain.cycles import iso
-from ..domain.events import EXPORT_FIELDS
+from ..domain.events import EXPORT_FIELDS, TEXT_FIELDS
 from .jsonout import Credits, _number, dumps
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -30,16 +30,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 NOT_TEXT = re.compile(r"\s*[(\[]?\s*[$€£¥]?\s*[.,]?[0-9]|.*%\s*$|\s*(?:true|false)\s*$", re.IGNORECASE | re.DOTALL)
 
 
-TEXT_COLUMNS = frozenset(("pool", "action", "model", "scope", "app", "member", "key", "note"))
+TEXT_COLUMNS = frozenset(TEXT_FIELDS)
 
 
 def quote_cell(text: str, as_text: bool = False) -> str:
     """`text` as a CSV cell a spreadsheet never runs; `as_text`: nor reads as a number, date or boolean."""
     return "'" + text if text.startswith(FORMULA_START) or (as_text and NOT_TEXT.match(text)) else text
-
-
-def unquote_cell(text: str) -> str:
-    return text[1:] if text.startswith("'") else text
 
 
 def csv_value(value, as_text: bool = False) -> str:

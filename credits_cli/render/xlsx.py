@@ -16,21 +16,12 @@ inline strings, so memory stays flat whatever the size of the ledger.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from ..domain.events import EXPORT_FIELDS
+from ..domain.cycles import local_time
+from ..domain.events import XLSX_FIELDS
 from ..domain.money import to_decimal
 
-XLSX_FIELDS = (*EXPORT_FIELDS, "at_utc")
-TEXT_FIELDS = ("pool", "action", "model", "scope", "app", "member", "key", "note", "at_utc")
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _WIDTHS = {"at": 20, "at_utc": 28, "action": 16, "note": 30, "credits": 12}
-
-
-def local_time(at_iso: str, zone) -> datetime:
-    """An ISO UTC instant as the naive date-time it is in `zone` (a spreadsheet cell has no zone)."""
-    t = datetime.fromisoformat(at_iso.replace("Z", "+00:00")).astimezone(UTC)
-    return t.astimezone(zone).replace(tzinfo=None)
 
 
 def write_xlsx(batches, path, shape_fields, zone) -> int:
