@@ -277,13 +277,14 @@ class Plans:
         return last if last.effective_at > now else None
 
 
-def _allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
+def cycle_allowance(ws, plan: Plan, pool: str, cycle: Interval) -> Grant:
     """The allowance grant of a cycle, as it is written down once it is first drawn on."""
     return Grant(None, pool, "allowance", plan.allowance(pool), cycle.start, cycle.end, cycle.start)
 
 
-def _ensure_allowance(store, ws, plan: Plan, pool: str, cycle: Interval) -> None:
-    store.ensure_allowance(ws.id, _allowance(ws, plan, pool, cycle), f"{plan.name} plan allowance")
+def ensure_allowance(store, ws, plan: Plan, pool: str, cycle: Interval) -> None:
+    """Write the cycle's allowance grant down (once) before something draws on it."""
+    store.ensure_allowance(ws.id, cycle_allowance(ws, plan, pool, cycle), f"{plan.name} plan allowance")
 
 
 def write_grant(store, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
@@ -307,7 +308,7 @@ def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalan
     cycle = cycle_at(ws.anchor, now)
     grants = [g for g in store.live_grants(ws.id, pool, now, now).values() if g.live_at(now)]
     if not any(g.source == "allowance" and g.starts_at == cycle.start for g in grants):
-        grants.append(_allowance(ws, plans.at(cycle.start), pool, cycle))
+        grants.append(cycle_allowance(ws, plans.at(cycle.start), pool, cycle))
     plan_grants = [g for g in grants if g.source in ALLOWANCE_SOURCES and g.expires_at == cycle.end]
     bonus = sum(max(0, g.left) for g in grants if g not in plan_grants)
     allowance_left = sum(max(0, g.left) for g in plan_grants)
@@ -668,7 +669,7 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
     any of them unpaid, the new event is refused.
     """
     cycle = cycle_at(ws.anchor, at)
-    _ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
+    ensure_allowance(store, ws, plans.at(cycle.start), pool, cycle)
     plan = plans.at(at)
     later = [] if store.nothing_after(ws.id, pool, at) else store.events_after(ws.id, pool, at)
     if later:
