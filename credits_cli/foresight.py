@@ -1,4 +1,4 @@
-"""Issue-5 use cases: forecast, estimate, advise, budgets, alerts, the status line."""
+"""Use cases that look ahead: forecast, estimate, advise, budgets, alerts, the status line."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue-4 use cases: grants beside the allowance, plan changes, coupons,
-share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
+"""Use cases of the platform's offers and of simulating a ledger: grants beside the allowance, plan
+changes, coupons, share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
 
 from __future__ import annotations
 
