@@ -1,4 +1,4 @@
-"""Issue-5 use cases: forecast, estimate, advise, budgets, alerts, the status line."""
+"""Use cases that look ahead: forecast, estimate, advise, budgets, alerts, the status line."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import sys
 from datetime import timedelta
 
 from .domain.catalog import POOLS
-from .domain.cycles import cycle_at, from_storage, iso, parse_zone, storage
+from .domain.cycles import cycle_at, iso, parse_zone
 from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
 from .domain.money import parse_count, parse_credits, shown
 from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
-from .store import seals
 
 def _days(span: timedelta) -> Decimal:
     """A span in days, exactly, to one decimal (JSON numbers are never floats)."""
@@ -40,12 +39,7 @@ def budget_set(session: Session, app, member, pool, credits) -> dict:
     pool = required_pool(pool)
     milli = required_credits(credits)
     with session.writing() as ws:
-        now = session.now_in(ws)
-        for (old,) in session.store.execute("SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
-                                           " AND pool = ?", (ws.id, kind, name, pool)).fetchall():
-            seals.remove(session.store, "budgets", old)
-        seals.append(session.store, "budgets", {"workspace_id": ws.id, "kind": kind, "name": name, "pool": pool,
-                                               "credits_milli": milli, "created_at": storage(now)})
+        session.store.set_budget(ws.id, kind, name, pool, milli, session.now_in(ws))
     return {"kind": kind, "name": name, "pool": pool, "credits": milli}
 
 
@@ -53,28 +47,19 @@ def budget_list(session: Session) -> list[dict]:
     ws = session.workspace()
     now = session.now_in(ws)
     cycle = cycle_at(ws.anchor, now)
+    store = session.store
     out = []
-    for kind, name, pool, milli in session.store.execute(
-            "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
-            (ws.id,)).fetchall():
-        used = session.store.budget_used(ws.id, kind, name, pool, cycle.start, cycle.end)
-        out.append({"kind": kind, "name": name, "pool": pool, "credits": milli, "used": used,
-                    "left": max(0, milli - used), "resets_at": cycle.end})
+    for b in store.budgets(ws.id):
+        used = store.budget_used(ws.id, b.kind, b.name, b.pool, cycle.start, cycle.end)
+        out.append({"kind": b.kind, "name": b.name, "pool": b.pool, "credits": b.credits, "used": used,
+                    "left": max(0, b.credits - used), "resets_at": cycle.end})
     return out
 
 
 def budget_remove(session: Session, app, member, pool) -> int:
     kind, name = _target(app, member)
     with session.writing() as ws:
-        sql = "SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
-        params = [ws.id, kind, name]
-        if pool is not None:
-            sql += " AND pool = ?"
-            params.append(check_pool(pool))
-        ids = [r[0] for r in session.store.execute(sql, params).fetchall()]
-        for budget_id in ids:
-            seals.remove(session.store, "budgets", budget_id)
-        n = len(ids)
+        n = session.store.remove_budgets(ws.id, kind, name, check_pool(pool) if pool is not None else None)
     if n == 0:
         raise BadInput(f"--{kind}", f"no budget for {kind} {name!r}")
     return n
@@ -82,9 +67,7 @@ def budget_remove(session: Session, app, member, pool) -> int:
 
 def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
     ws = session.workspace()
-    return dict(session.store.execute(
-        "SELECT name, credits_milli FROM budgets WHERE workspace_id = ? AND kind = ? AND pool = ?",
-        (ws.id, kind, pool)).fetchall())
+    return session.store.budget_limits(ws.id, kind, pool)
 
 
 # --- alerts ------------------------------------------------------------------------------
@@ -103,29 +86,23 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
     if command is not None:
         check_name(command, "--exec", limit=2000)
     with session.writing() as ws:
-        now = session.now_in(ws)
-        alert_id = seals.append(session.store, "alerts", {
-            "workspace_id": ws.id, "pool": pool, "at_percent": percent, "left_milli": left_milli,
-            "by_mid_cycle": int(by is not None), "exec": command, "created_at": storage(now)})
+        alert_id = session.store.insert_alert(ws.id, pool, percent, left_milli, by is not None, command,
+                                              session.now_in(ws))
     return {"id": alert_id, "pool": pool, "at_percent": percent, "left": left_milli,
             "by_mid_cycle": by is not None, "exec": command}
 
 
 def alert_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.store.execute(
-        "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? ORDER BY id",
-        (ws.id,)).fetchall()
-    return [{"id": r[0], "pool": r[1], "at_percent": r[2], "left": r[3], "by_mid_cycle": bool(r[4]), "exec": r[5]}
-            for r in rows]
+    return [{"id": a.id, "pool": a.pool, "at_percent": a.at_percent, "left": a.left, "by_mid_cycle": a.by_mid_cycle,
+             "exec": a.exec} for a in session.store.alerts(ws.id)]
 
 
 def alert_remove(session: Session, alert_id: str) -> None:
     n = parse_count(alert_id, "ID", maximum=2**62)
     with session.writing() as ws:
-        if session.store.execute("SELECT 1 FROM alerts WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone() is None:
+        if not session.store.remove_alert(ws.id, n):
             raise BadInput("ID", f"no alert {n} in workspace {ws.name!r}")
-        seals.remove(session.store, "alerts", n)
 
 
 def run_alert_commands(alerts: list[dict], workspace: str) -> None:
@@ -262,12 +239,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     if not spans:
         spans = [(current.start, now)]
     first, last = spans[0][0], spans[-1][1]
-    voided = "(SELECT corrects FROM events WHERE workspace_id = :ws AND corrects IS NOT NULL)"
-    base = (f"FROM events WHERE workspace_id = :ws AND at >= :a AND at < :b AND corrects IS NULL"
-            f" AND id NOT IN {voided}")
-    params = {"ws": ws.id, "a": storage(first), "b": storage(last)}
-    events = [(from_storage(at), pool, credits) for at, pool, credits in
-              store.execute(f"SELECT at, pool, credits_milli {base}", params).fetchall()]
+    events = store.counted_uses(ws.id, first, last)
 
     def day_of(t):
         return t.astimezone(zone).date()
@@ -293,13 +265,11 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     clean = [r for r in rows if r["days_blocked"] == 0]
     recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
 
-    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in store.execute(
-        f"SELECT action, app, sum(credits_milli) AS c {base} GROUP BY action, app ORDER BY c DESC LIMIT 3",
-        params).fetchall()]
+    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in store.top_spending(ws.id, first, last)]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
-    for at, action, app, qty, ih in store.execute(f"SELECT at, action, app, quantity, input_hash {base}", params):
-        key = (action, app, day_of(from_storage(at)))
+    for at, action, app, qty, ih in store.calls(ws.id, first, last):
+        key = (action, app, day_of(at))
         entry = per_day.setdefault(key, [0, 0, set()])
         entry[0] += qty
         if ih is not None:
@@ -316,9 +286,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     # moving gpt-5 to the automatic model
     savings = 0
     calls = 0
-    for action_name, qty in store.execute(
-            f"SELECT action, sum(quantity) {base} AND model = 'gpt-5' AND credits_milli > 0 GROUP BY action",
-            params).fetchall():
+    for action_name, qty in store.paid_calls_of_model(ws.id, first, last, "gpt-5"):
         try:
             a = session.catalog.action(action_name)
         except BadInput:
@@ -343,7 +311,6 @@ def status_line(session: Session) -> dict:
     plans = Plans(session, store, ws)
     pools = {p: pool_balance(store, ws, plans, p, now) for p in POOLS}
     cycle = cycle_at(ws.anchor, now)
-    fired = store.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
-                         (ws.id, storage(cycle.start), storage(cycle.end))).fetchone()[0]
+    fired = store.notifications_between(ws.id, cycle.start, cycle.end)
     low = any(b.available * 10 < b.allowance for b in pools.values())
     return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0}

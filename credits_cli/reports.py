@@ -10,7 +10,6 @@ from .domain.cycles import Interval, cycle_at, from_storage, local_midnight, par
 from .errors import BadInput
 from .records import record
 from .services import Session, check_name
-from .store import queries
 from .store.queries import EventFilter
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -1,5 +1,5 @@
-"""Issue-4 use cases: grants beside the allowance, plan changes, coupons,
-share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
+"""Use cases of the platform's offers and of simulating a ledger: grants beside the allowance, plan
+changes, coupons, share-to-earn, top-ups, voids, the simulated clock, resets and the outbox."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from urllib.parse import urlsplit
 from dateutil.relativedelta import relativedelta
 
 from .domain.catalog import POOLS
-from .domain.cycles import cycle_at, from_storage, iso, parse_instant, parse_zone, storage
+from .domain.cycles import cycle_at, iso, parse_instant, parse_zone
 from .domain.events import fingerprint
 from .domain.money import fmt, parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool, required_credits, required_pool
 from .services import (Plans, Session, apps_view, check_name, correct, cycle_allowance, ensure_allowance, plan_credits,
                        pool_balance, unwritten_allowance, with_allowance, write_grant)
-from .store import seals
 
 
 class RuleRefused(CreditsError):
@@ -32,10 +31,8 @@ class RuleRefused(CreditsError):
 
 def notifications(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.store.execute(
-        "SELECT id, kind, pool, at, message FROM notifications WHERE workspace_id = ? ORDER BY at, id", (ws.id,)
-    ).fetchall()
-    return [{"id": r[0], "kind": r[1], "pool": r[2], "at": from_storage(r[3]), "message": r[4]} for r in rows]
+    return [{"id": n.id, "kind": n.kind, "pool": n.pool, "at": n.at, "message": n.message}
+            for n in session.store.notifications(ws.id)]
 
 
 def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
@@ -69,8 +66,7 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
         until = _expiry(expires, ws, now)
         extra = {}
         if kind == "referral":
-            n = session.store.execute("SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'",
-                                     (ws.id,)).fetchone()[0]
+            n = session.store.referral_count(ws.id)
             if n >= rules.referral_max:
                 raise RuleRefused(f"workspace {ws.name!r} already has {n} referral grants: the referral program"
                                   f" rewards at most {rules.referral_max} friends")
@@ -120,18 +116,12 @@ def list_grants(session: Session) -> list[dict]:
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
-    rows = store.execute(
-        "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at, g.reason,"
-        " coalesce(u.used_milli, 0) FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
-        " WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id", (ws.id,),
-    ).fetchall()
     out = []
-    for r in rows:
-        starts, expires = from_storage(r[4]), from_storage(r[5]) if r[5] else None
-        left = r[3] - r[8]
+    for g, reason in store.grants_listed(ws.id):
+        starts, expires, left = g.starts_at, g.expires_at, g.left
         status = "expired" if expires is not None and expires <= now else ("future" if starts > now else "live")
         out.append({
-            "grant": r[0], "pool": r[1], "source": r[2], "reason": r[7], "credits": r[3], "used": r[8],
+            "grant": g.id, "pool": g.pool, "source": g.source, "reason": reason, "credits": g.amount, "used": g.used,
             "left": left if status != "expired" else 0, "lost": left if status == "expired" else 0,
             "starts_at": starts, "expires_at": expires, "status": status,
         })
@@ -177,11 +167,9 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
         store = session.store
-        if store.execute("SELECT 1 FROM coupons WHERE code = ?", (normalize_code(display),)).fetchone():
+        if store.coupon(normalize_code(display)) is not None:
             raise BadInput("CODE", f"a coupon {shown(display)} already exists")
-        seals.append(store, "coupons", {
-            "code": normalize_code(display), "display": display, "pool": pool, "amount_milli": milli,
-            "expires_at": storage(until) if until else None, "max_uses": max_uses, "created_at": storage(now)})
+        store.insert_coupon(normalize_code(display), display, pool, milli, until, max_uses, now)
     return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
 
 
@@ -192,24 +180,20 @@ def coupon_redeem(session: Session, code: str) -> dict:
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
-        row = store.execute(
-            "SELECT id, display, pool, amount_milli, expires_at, max_uses FROM coupons WHERE code = ?", (key,)
-        ).fetchone()
-        if row is None:
+        coupon = store.coupon(key)
+        if coupon is None:
             raise BadInput("CODE", f"no coupon {shown(code)}")
-        cid, display, pool, milli, expires, max_uses = row
-        until = from_storage(expires) if expires else None
+        display, pool, milli, until, max_uses = (coupon.code, coupon.pool, coupon.amount, coupon.expires_at,
+                                                 coupon.max_uses)
         if until is not None and now >= until:
             raise RuleRefused(f"coupon {display} expired at {iso(until)}")
-        if store.execute("SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?",
-                        (cid, ws.id)).fetchone():
+        if store.redeemed(coupon.id, ws.id):
             raise RuleRefused(f"coupon {display} was already redeemed by workspace {ws.name!r}")
-        used = store.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (cid,)).fetchone()[0]
+        used = store.redemptions(coupon.id)
         if max_uses is not None and used >= max_uses:
             raise RuleRefused(f"coupon {display} is used up ({used} of {max_uses} uses)")
         gid = write_grant(store, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
-        seals.append(store, "redemptions", {"coupon_id": cid, "workspace_id": ws.id, "grant_id": gid,
-                                           "at": storage(now)})
+        store.insert_redemption(coupon.id, ws.id, gid, now)
         after = pool_balance(store, ws, Plans(session, store, ws), pool, now)
     return {"code": display, "grant": gid, "pool": pool, "credits": milli, "expires_at": until,
             "available": after.available}
@@ -217,14 +201,9 @@ def coupon_redeem(session: Session, code: str) -> dict:
 
 def coupon_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.store.execute(
-        "SELECT c.id, c.display, c.pool, c.amount_milli, c.expires_at, c.max_uses, c.created_at,"
-        " (SELECT count(*) FROM redemptions r WHERE r.coupon_id = c.id),"
-        " EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = c.id AND r.workspace_id = ?)"
-        " FROM coupons c ORDER BY c.id", (ws.id,),
-    ).fetchall()
-    return [{"code": r[1], "pool": r[2], "credits": r[3], "expires_at": from_storage(r[4]) if r[4] else None,
-             "uses": r[5], "used": r[7], "redeemed_here": bool(r[8])} for r in rows]
+    return [{"code": c.coupon.code, "pool": c.coupon.pool, "credits": c.coupon.amount,
+             "expires_at": c.coupon.expires_at, "uses": c.coupon.max_uses, "used": c.used,
+             "redeemed_here": c.redeemed_here} for c in session.store.coupons(ws.id)]
 
 
 # --- share-to-earn ------------------------------------------------------------------------------
@@ -255,13 +234,11 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
-        other = store.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND status IN"
-                             " ('pending', 'approved') ORDER BY id LIMIT 1", (ws.id,)).fetchone()
+        other = store.first_share(ws.id, "pending", "approved")
         if other is not None:
-            what = "is waiting for approval" if other[1] == "pending" else "already earned the bonus"
-            raise RuleRefused(f"share {other[0]} {what}; the bonus is once per workspace")
-        share_id = seals.append(store, "shares", {"workspace_id": ws.id, "platform": platform, "url": url.strip(),
-                                                 "followers": n, "submitted_at": storage(now), "status": "pending"})
+            what = "is waiting for approval" if other.status == "pending" else "already earned the bonus"
+            raise RuleRefused(f"share {other.id} {what}; the bonus is once per workspace")
+        share_id = store.insert_share(ws.id, platform, url.strip(), n, now)
     return {"id": share_id, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
             "credits": rules.share_bonus}
 
@@ -269,16 +246,16 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
 def _pending_share(store, ws, share_id: str | None):
     if share_id is not None:
         n = parse_count(share_id, "ID", maximum=2**62)
-        row = store.execute("SELECT id, status FROM shares WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
-        if row is None:
+        share = store.share(ws.id, n)
+        if share is None:
             raise BadInput("ID", f"no share {n} in workspace {ws.name!r}")
-        if row[1] != "pending":
-            raise RuleRefused(f"share {n} is {row[1]}, not pending")
+        if share.status != "pending":
+            raise RuleRefused(f"share {n} is {share.status}, not pending")
         return n
-    row = store.execute("SELECT id FROM shares WHERE workspace_id = ? AND status = 'pending'", (ws.id,)).fetchone()
-    if row is None:
+    share = store.first_share(ws.id, "pending")
+    if share is None:
         raise BadInput("ID", "no share is waiting for approval")
-    return row[0]
+    return share.id
 
 
 def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
@@ -291,20 +268,16 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
         if approve:
             gid = write_grant(store, ws, "message", "share", rules.share_bonus, now, None, now,
                             f"share-to-earn (share {n})")
-        store.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
-                     ("approved" if approve else "rejected", storage(now), gid, n))
-        seals.reseal(store, "shares", n)
+        store.decide_share(n, "approved" if approve else "rejected", now, gid)
     return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
             "credits": rules.share_bonus if approve else 0}
 
 
 def share_status(session: Session) -> list[dict]:
     ws = session.workspace()
-    rows = session.store.execute(
-        "SELECT id, platform, url, followers, submitted_at, status, decided_at, grant_id FROM shares"
-        " WHERE workspace_id = ? ORDER BY id", (ws.id,)).fetchall()
-    return [{"id": r[0], "platform": r[1], "url": r[2], "followers": r[3], "submitted_at": from_storage(r[4]),
-             "status": r[5], "decided_at": from_storage(r[6]) if r[6] else None, "grant": r[7]} for r in rows]
+    return [{"id": s.id, "platform": s.platform, "url": s.url, "followers": s.followers,
+             "submitted_at": s.submitted_at, "status": s.status, "decided_at": s.decided_at, "grant": s.grant_id}
+            for s in session.store.shares(ws.id)]
 
 
 # --- plan changes -------------------------------------------------------------------------------
@@ -455,17 +428,14 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
-        cols = "id, at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli, app," \
-               " member, corrects"
-        row = store.execute(f"SELECT {cols} FROM events WHERE workspace_id = ? AND id = ?", (ws.id, n)).fetchone()
-        if row is None:
+        e = store.event(ws.id, n)
+        if e is None:
             raise BadInput("ID", f"no event {n} in workspace {ws.name!r}")
-        e = dict(zip([c.strip() for c in cols.split(",")], row))
         if e["corrects"] is not None:
             raise BadInput("ID", f"event {n} is itself a void (of event {e['corrects']})")
-        done = store.execute("SELECT id FROM events WHERE corrects = ?", (n,)).fetchone()
+        done = store.void_of(n)
         if done is not None:
-            raise RuleRefused(f"event {n} was already voided by event {done[0]}")
+            raise RuleRefused(f"event {n} was already voided by event {done}")
         values = {k: e[k] for k in ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
                                     "custom_domain", "app", "member")}
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)

@@ -142,15 +142,7 @@ class Store:
         finally:
             self._summarized = None
 
-    # -- statements not yet given a method of their own (until every caller's SQL has moved here) --
-
-    def execute(self, sql: str, params=()):
-        self._settle()
-        return self._conn.execute(sql, params)
-
-    def executemany(self, sql: str, rows):
-        self._settle()
-        return self._conn.executemany(sql, rows)
+    # -- diagnostics ------------------------------------------------------------------------
 
     @contextmanager
     def traced(self) -> Iterator[list[str]]:
