@@ -106,9 +106,9 @@ def append(conn, table: str, values: dict, *, or_ignore: bool = False) -> int | 
     row_id = next_id(conn, table)
     row = [values.get(c) for c in columns]
     col = id_column(table)
-    cur = conn.execute(
-        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO {table} ({col}, prev_id, seal, {', '.join(columns)})"
-        f" VALUES (?, ?, ?{', ?' * len(columns)})",
+    cur = conn.execute(  # ON CONFLICT DO NOTHING: what SQLite and PostgreSQL both accept
+        f"INSERT INTO {table} ({col}, prev_id, seal, {', '.join(columns)}) VALUES (?, ?, ?{', ?' * len(columns)})"
+        + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
         (row_id, last, seal(table, row_id, last, row), *row))
     if cur.rowcount != 1:
         return None
