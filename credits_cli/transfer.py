@@ -31,12 +31,12 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     """
     fmt = (fmt or "csv").strip().lower()
     if fmt not in FORMATS:
-        raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
+        raise BadInput("format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
     if bom and fmt != "csv":
-        raise BadInput("--bom", f"is for --format csv only, not {fmt}")
+        raise BadInput("bom", lambda n: f"is for {n('format')} csv only, not {fmt}")
     to_stdout = output is None or output == "-"
     if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
-        raise BadInput("--output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
+        raise BadInput("output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
     batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
 
@@ -68,10 +68,10 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         return write(sys.stdout)
     path = Path(output).expanduser()
     if path.is_dir():
-        raise BadInput("--output", f"{str(path)!r} is a directory")
+        raise BadInput("output", f"{str(path)!r} is a directory")
     ledger = Path(session.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()
     if path.resolve() in (ledger, Path(str(ledger) + "-wal"), Path(str(ledger) + "-shm")):
-        raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
+        raise BadInput("output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     tmp = path.with_name(path.name + ".part")
     try:
         with open(tmp, "wb") if fmt == "xlsx" else open(tmp, "w", encoding="utf-8", newline="") as out:
@@ -79,7 +79,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         os.replace(tmp, path)
         _remember(session, sc, path, fmt, n)
     except OSError as e:
-        raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
+        raise BadInput("output", f"cannot write {str(path)!r}: {e.strerror}") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -49,10 +49,22 @@ def test_the_usual_script_calls_take_the_lean_path():
         assert fast.parse(args) == typer_parse(args), args
 
 
-TOKENS = ["log", "SendEmail", "message", "--model", "gpt-5", "--count", "3", "--count=2", "--app", "crm", "-q",
-          "--quiet", "--json", "--dry-run", "--custom-domain", "--db", "x.db", "--now", "2026-01-01T00:00:00Z",
-          "--note", "-x", "--", "--at=", "--batch", "--key", "k", "-h", "--help", "--version", "--workspace", "w",
-          "--unknown", "=", "--db=y.db", "-", "-qq", "--no-custom-domain", "--credits", "-1", "--input", "--app="]
+# The fuzzer's words: every option of cli/spec.py's tables, spelled each way it can be (alone, "--x=", "--x=v"),
+# a value for each, and the tokens a parser gets wrong (help, a lone dash, "--", unknown and negated options).
+VALUES = {"action": ["SendEmail", "message"], "model": ["gpt-5"], "count": ["3"], "app": ["crm"], "db": ["x.db"],
+          "now": ["2026-01-01T00:00:00Z"], "key": ["k"], "workspace": ["w"], "credits": ["-1"]}
+TOKENS = sorted({"log", "-x", "--", "=", "-", "-qq", "-h", "--help", "--version", "--unknown",
+                 *(f"--no-{p.shown[2:]}" for p in LOG if p.flag),
+                 *(d for p in GLOBALS + LOG for d in p.decls),
+                 *(f"{p.shown}=" for p in GLOBALS + LOG if p.decls and not p.flag),
+                 *(f"{p.shown}={v}" for p in GLOBALS + LOG if p.decls and not p.flag
+                   for v in VALUES.get(p.name, [])[:1]),
+                 *(v for p in GLOBALS + LOG for v in VALUES.get(p.name, []))})
+
+
+def test_the_fuzzer_speaks_every_option_of_the_spec():
+    assert {d for p in GLOBALS + LOG for d in p.decls} <= set(TOKENS)
+    assert set(VALUES) <= {p.name for p in GLOBALS + LOG}  # a value for a parameter the spec no longer has is stale
 
 
 @settings(max_examples=600, deadline=None)

@@ -7,7 +7,7 @@ import sqlite3
 import sys
 from contextlib import contextmanager
 
-from ..errors import EXIT_UNEXPECTED, CreditsError
+from ..errors import EXIT_UNEXPECTED, BadInput, CreditsError
 from ..render.jsonout import dumps
 
 
@@ -33,12 +33,21 @@ def error_json(e: CreditsError) -> dict:
     return {"error": body}
 
 
+def name_field(e: CreditsError, names: dict[str, str]) -> CreditsError:
+    """The error with its field (the use case's word for it) named as the user gave it: `names` maps a
+    parameter's name to its option ("--model"), its argument ("ACTION") or a --batch line's key."""
+    if isinstance(e, BadInput):
+        e.name_fields(lambda field: names.get(field, field))
+    return e
+
+
 @contextmanager
-def failures(json_mode: bool = False):
-    """In --json mode an error is also written as {"error": {...}} on stdout."""
+def failures(json_mode: bool = False, names: dict[str, str] | None = None):
+    """An error names what the user typed; in --json mode it is also written as {"error": {...}} on stdout."""
     try:
         yield
     except CreditsError as e:
+        name_field(e, names or {})
         if json_mode:
             print(dumps(error_json(e), indent=None))
         raise
@@ -95,18 +104,21 @@ def undecodable(args: list[str]) -> str | None:
     return None
 
 
-def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
-    """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
+def usage(p: dict):
+    """The parsed Usage of spec.USAGE's parameters, given by name (numbers checked here, names by the catalog)."""
     from ..domain.money import parse_count, parse_credits
     from ..domain.pricing import Usage
 
+    def number(name: str, parse):
+        return parse(p[name], name) if p[name] is not None else None
+
     return Usage(
-        action=action,
-        count=parse_count(count, "--count"),
-        model=model,
-        scope=scope,
-        seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
-        chars=parse_count(chars, "--chars") if chars is not None else None,
-        custom_domain=custom_domain,
-        credits=parse_credits(credits, "--credits") if credits is not None else None,
+        action=p["action"],
+        count=parse_count(p["count"], "count"),
+        model=p["model"],
+        scope=p["scope"],
+        seconds=number("seconds", parse_count),
+        chars=number("chars", parse_count),
+        custom_domain=p["custom_domain"],
+        credits=number("credits", parse_credits),
     )
