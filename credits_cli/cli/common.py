@@ -46,15 +46,17 @@ def refuse_quiet_json(quiet: bool, json: bool) -> None:
         raise BadInput("--quiet", "cannot be used with --json")
 
 
-def from_spec(*params: Param, **more):
+def from_spec(*params: Param, required: tuple[str, ...] = (), **more):
     """Give a `def command(ctx, **kw)` the typer signature of the declared parameters (cli/spec.py).
 
-    `more` adds parameters that only this command has: name=(annotation, default).
+    `required` names parameters this command cannot do without (`estimate`'s ACTION; `log` takes --batch
+    instead). `more` adds parameters that only the typer command has: name=(annotation, default).
     """
 
     def decorate(fn):
         sig = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
-        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default,
+        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
+                                  default=inspect.Parameter.empty if p.name in required else p.default,
                                   annotation=option(p)) for p in params]
         sig += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
                 for name, (annotation, default) in more.items()]
@@ -84,6 +86,26 @@ def failures(json_mode: bool = False):
     """The command's errors name what the user typed; in --json mode they are also written on stdout."""
     with out.failures(json_mode, names(click.get_current_context(silent=True))):
         yield
+
+
+def respond(ctx: typer.Context, json: bool, run, as_text, as_json=None, *, notices: bool = False,
+            quiet: bool = False):
+    """Run a use case on the session and answer once: as JSON on stdout (`as_json(result)`, else the result
+    as it is) or as text for a person (`as_text(result)` prints it); nothing with `quiet`. `notices`: the
+    session's notices go to stderr first. Errors name what the user typed (`failures`). The result."""
+    with failures(json):
+        refuse_quiet_json(quiet, json)
+        result = run(ctx.obj)
+        if quiet:
+            return result
+        if notices:
+            for n in ctx.obj.notices:
+                say(n)
+        if json:
+            emit_json(as_json(result) if as_json else result)
+        else:
+            as_text(result)
+    return result
 
 
 def output_format(json: bool, csv: bool) -> str:

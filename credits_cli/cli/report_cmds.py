@@ -11,13 +11,14 @@ from ..domain.money import parse_count
 from ..records import replace
 from ..render.jsonout import Credits
 from . import spec
-from .common import CsvOption, JsonOption, failures, from_spec, option, output_format
+from .common import CsvOption, JsonOption, failures, from_spec, option, output_format, respond
 
 app = typer.Typer()
 
 # apps, members, actions and daily report on one pool, integration unless --pool says otherwise.
-REPORT = tuple(replace(p, help="The pool to report on (default integration).") if p.name == "pool" else p
-               for p in spec.FILTERS)
+_FILTER = {p.name: p for p in spec.FILTERS}
+REPORT = (replace(_FILTER["pool"], help="The pool to report on (default integration)."),
+          *(_FILTER[name] for name in ("since", "until", "app", "member", "action")))
 _OUTPUT = {"json": (JsonOption, False), "csv": (CsvOption, False)}
 
 
@@ -130,15 +131,11 @@ def show(
     """One event with the grants that paid for it (the platform's "Credits Used")."""
     from .. import reports
 
-    with failures(json):
-        e = reports.show(ctx.obj, event)
-        if json:
-            from .common import emit_json
+    respond(ctx, json, lambda s: reports.show(s, event), _show_text,
+            lambda e: {**_with_credits(e, "credits"), "paid_by": [_with_credits(p, "credits") for p in e["paid_by"]]})
 
-            body = _with_credits(e, "credits")
-            body["paid_by"] = [_with_credits(p, "credits") for p in e["paid_by"]]
-            emit_json(body)
-            return
-        from ..render import human
 
-        human.show(e)
+def _show_text(e: dict) -> None:
+    from ..render import human
+
+    human.show(e)
