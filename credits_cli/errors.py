@@ -7,7 +7,7 @@ Each carries the exit code the CLI maps it to (documented in the README):
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1

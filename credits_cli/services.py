@@ -71,12 +71,9 @@ class Session:
 
     def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
                  catalog: str | None = None):
-        for name, var, value in (("db", "CREDITS_DB", db), ("now", "CREDITS_NOW", now),
-                                 ("catalog", "CREDITS_CATALOG", catalog)):
+        for name, value in (("db", db), ("now", now), ("catalog", catalog)):
             if value is not None and not value.strip():
                 raise BadInput(name, "is empty (leave it out for the default)")
-            if value is None and os.environ.get(var) == "":
-                raise BadInput(var, "is set but empty (unset it for the default)")
         if now is not None:
             parse_instant(now, "now")  # refuse a malformed clock before any file is touched
         self.db_path = os.path.expanduser(db) if db else None

@@ -89,8 +89,9 @@ def _referral_terms(rules, pool: str | None, credits: str | None, expires: str |
     if credits is not None:
         milli = required_credits(credits, positive=True)
         if milli != rules.referral_bonus:
-            raise BadInput("credits", f"a referral grant is {fmt(rules.referral_bonus)} credits (the catalog's"
-                                        f" referral_bonus), not {fmt(milli)}; leave --credits out")
+            raise BadInput("credits", lambda n: f"a referral grant is {fmt(rules.referral_bonus)} credits"
+                                                  f" (the catalog's referral_bonus), not {fmt(milli)};"
+                                                  f" leave {n('credits')} out")
     if expires is not None:
         raise BadInput("expires", "referral credits do not expire")
     return rules.referral_pool, rules.referral_bonus

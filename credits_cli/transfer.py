@@ -36,7 +36,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         raise BadInput("bom", lambda n: f"is for {n('format')} csv only, not {fmt}")
     to_stdout = output is None or output == "-"
     if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
-        raise BadInput("output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
+        raise BadInput("output", lambda n: f"an xlsx workbook is binary: give {n('output')} FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
     batches = queries.export_batches(session.conn, sc.workspace_id, sc.filter)
 

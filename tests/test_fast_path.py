@@ -98,3 +98,11 @@ def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_util
     r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "SendEmail", "--bogus"], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "--bogus" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_empty_environment_variable_is_refused_on_both_paths(tmp_path):
+    for args in (["log", "SendEmail", "-q"], ["balance"]):  # the lean path, then typer's
+        env = {**os.environ, "CREDITS_DB": str(tmp_path / "e.db"), "CREDITS_NOW": ""}
+        r = subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True)
+        assert (r.returncode, r.stderr) == (2, "credits: CREDITS_NOW: is set but empty (unset it for the default)\n")
+    assert not (tmp_path / "e.db").exists()

@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds
 from .common import CreditsGroup, failures, from_spec
+from .out import refuse_empty_env
 from .spec import GLOBALS
 
 app = typer.Typer(
@@ -31,11 +32,12 @@ def _version(value: bool):
 @app.callback()
 @from_spec(*GLOBALS, version=(Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                             help="Print the version and exit.")], False))
-def main(ctx: typer.Context, *, db=None, now=None, workspace=None, catalog=None, version=False):
+def main(ctx: typer.Context, version=False, **given):
     from ..services import Session
 
     with failures():
-        ctx.obj = Session(db=db, now=now, workspace=workspace, catalog=catalog)
+        refuse_empty_env(given)
+        ctx.obj = Session(**given)
     ctx.call_on_close(ctx.obj.close)
 
 

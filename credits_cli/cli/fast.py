@@ -89,7 +89,7 @@ def run(args: list[str]) -> int | None:
         return None
     glob, params = parsed
     from ..errors import BadInput
-    from .out import exit_code, name_field, undecodable
+    from .out import exit_code, name_field, refuse_empty_env, undecodable
 
     field = undecodable(args)
     if field is not None:
@@ -100,6 +100,7 @@ def run(args: list[str]) -> int | None:
         from ..services import Session
         from . import logcmd
 
+        refuse_empty_env(glob)
         session = Session(**glob)
         return logcmd.run(session, params)
     except (Exception, KeyboardInterrupt) as e:

@@ -33,6 +33,20 @@ def error_json(e: CreditsError) -> dict:
     return {"error": body}
 
 
+# Options whose environment variable, set but empty, is refused (typer would take it as not set); an empty
+# CREDITS_WORKSPACE has always meant the default workspace.
+NOT_EMPTY = ("db", "now", "catalog")
+
+
+def refuse_empty_env(glob: dict) -> None:
+    """Refuse an environment variable standing for a global option that is set to nothing."""
+    from .spec import GLOBALS
+
+    for p in GLOBALS:
+        if p.name in NOT_EMPTY and glob[p.name] is None and os.environ.get(p.envvar) == "":
+            raise BadInput(p.envvar, "is set but empty (unset it for the default)")
+
+
 def name_field(e: CreditsError, names: dict[str, str]) -> CreditsError:
     """The error with its field (the use case's word for it) named as the user gave it: `names` maps a
     parameter's name to its option ("--model"), its argument ("ACTION") or a --batch line's key."""
