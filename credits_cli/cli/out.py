@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from ..errors import EXIT_UNEXPECTED, BadInput, CreditsError
 from ..render.jsonout import dumps
+from .spec import GLOBALS, LOG, OUTPUT_FILE
 
 
 def say(message: str) -> None:
@@ -40,8 +41,6 @@ NOT_EMPTY = ("db", "now", "catalog")
 
 def refuse_empty_env(glob: dict) -> None:
     """Refuse an environment variable standing for a global option that is set to nothing."""
-    from .spec import GLOBALS
-
     for p in GLOBALS:
         if p.name in NOT_EMPTY and glob[p.name] is None and os.environ.get(p.envvar) == "":
             raise BadInput(p.envvar, "is set but empty (unset it for the default)")
@@ -93,7 +92,8 @@ def exit_code(e: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
-PATH_OPTIONS = ("--db", "--catalog", "--output", "-o", "--input-file", "--input")  # any bytes: a path, or input only hashed
+# Options whose value may be any bytes: a file's name, or text that is only hashed.
+RAW_OPTIONS = {d for p in (*GLOBALS, *LOG, OUTPUT_FILE) if p.raw for d in p.decls}
 
 
 def undecodable(args: list[str]) -> str | None:
@@ -112,7 +112,7 @@ def undecodable(args: list[str]) -> str | None:
             continue
         name, _, value = a.partition("=") if a.startswith("--") and "=" in a else ("", "", a)
         before = args[i - 1] if i > 0 else ""
-        if name in PATH_OPTIONS or (not name and before in PATH_OPTIONS) or os.path.exists(value):
+        if name in RAW_OPTIONS or (not name and before in RAW_OPTIONS) or os.path.exists(value):
             continue
         return name or (before if before.startswith("-") else "argument")
     return None

@@ -28,6 +28,7 @@ class Param:
     help: str = ""
     metavar: str | None = None
     envvar: str | None = None
+    raw: bool = False  # any bytes: a file's name, or text that is only hashed (not stored, not shown)
 
     @property
     def is_argument(self) -> bool:
@@ -46,13 +47,13 @@ class Param:
 
 
 GLOBALS = (
-    Param("db", ("--db",), envvar="CREDITS_DB", metavar="PATH",
+    Param("db", ("--db",), envvar="CREDITS_DB", metavar="PATH", raw=True,
           help="The ledger file (default: credits.db in the user data directory)."),
     Param("now", ("--now",), envvar="CREDITS_NOW", metavar="ISO-INSTANT",
           help="The instant every command takes as now (the simulation and test clock)."),
     Param("workspace", ("--workspace",), envvar="CREDITS_WORKSPACE", metavar="NAME",
           help="The workspace to use (default: default)."),
-    Param("catalog", ("--catalog",), envvar="CREDITS_CATALOG", metavar="FILE",
+    Param("catalog", ("--catalog",), envvar="CREDITS_CATALOG", metavar="FILE", raw=True,
           help="A catalog TOML file of plans and prices replacing the built-in one."),
 )
 
@@ -76,6 +77,9 @@ QUIET = Param("quiet", ("--quiet", "-q"), flag=True, default=False,
               help="Print nothing on success (the exit code tells).")
 POOL = Param("pool", ("--pool",), metavar="message|integration", help="The pool.")
 
+# Where export writes.
+OUTPUT_FILE = Param("output", ("--output", "-o"), metavar="FILE", raw=True, help="Write to FILE (default: stdout).")
+
 # The filters of the reports and of export: the events of one app, member, action or pool, in a time range.
 FILTERS = (
     Param("app", ("--app",), metavar="NAME", help="Only this app."),
@@ -93,7 +97,7 @@ LOG = (
     Param("note", ("--note",), metavar="TEXT", help="A note kept with the event."),
     Param("at", ("--at",), metavar="ISO-INSTANT", help="When it happened (default: now)."),
     Param("key", ("--key",), metavar="KEY", help="Idempotency key: the same key and payload are recorded once."),
-    Param("input", ("--input",), metavar="TEXT",
+    Param("input", ("--input",), metavar="TEXT", raw=True,
           help="The call's input: only a fingerprint is kept, to count repeated inputs (credits advise)."),
     Param("dry_run", ("--dry-run",), flag=True, default=False,
           help="Quote the cost and what would be left; record nothing."),

@@ -17,7 +17,7 @@ app = typer.Typer()
 _EXPORT = (
     spec.Param("format", ("--format",), default="csv", metavar="csv|json|jsonl|journal|xlsx",
                help="The file format (journal: for hledger; xlsx: a workbook of typed cells for spreadsheets)."),
-    spec.Param("output", ("--output", "-o"), metavar="FILE", help="Write to FILE (default: stdout)."),
+    spec.OUTPUT_FILE,
     spec.Param("bom", ("--bom",), flag=True, default=False,
                help="Start a CSV with a UTF-8 byte-order mark, so that spreadsheets read its text as UTF-8."),
 )
