@@ -11,7 +11,7 @@ from ..domain.money import parse_count
 from ..records import replace
 from ..render.jsonout import Credits
 from . import spec
-from .common import CsvOption, JsonOption, failures, from_spec, option, output_format, respond
+from .common import JsonOption, failures, from_spec, output_format, respond
 
 app = typer.Typer()
 
@@ -19,7 +19,6 @@ app = typer.Typer()
 _FILTER = {p.name: p for p in spec.FILTERS}
 REPORT = (replace(_FILTER["pool"], help="The pool to report on (default integration)."),
           *(_FILTER[name] for name in ("since", "until", "app", "member", "action")))
-_OUTPUT = {"json": (JsonOption, False), "csv": (CsvOption, False)}
 
 
 def _with_credits(row: dict, *fields: str) -> dict:
@@ -52,28 +51,28 @@ def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: d
 
 
 @app.command()
-@from_spec(*REPORT, **_OUTPUT)
+@from_spec(*REPORT, spec.JSON, spec.CSV)
 def apps(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by app, largest first: bar, credits and share of the pool."""
     _distribution(ctx, "app", json, csv, filters)
 
 
 @app.command()
-@from_spec(*REPORT, **_OUTPUT)
+@from_spec(*REPORT, spec.JSON, spec.CSV)
 def members(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by member, largest first: bar, credits and share of the pool."""
     _distribution(ctx, "member", json, csv, filters)
 
 
 @app.command()
-@from_spec(*REPORT, **_OUTPUT)
+@from_spec(*REPORT, spec.JSON, spec.CSV)
 def actions(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by action and model (the per-feature breakdown), largest first."""
     _distribution(ctx, "action", json, csv, filters)
 
 
 @app.command()
-@from_spec(*REPORT, **_OUTPUT)
+@from_spec(*REPORT, spec.JSON, spec.CSV)
 def daily(ctx: typer.Context, json=False, csv=False, **filters):
     """Daily usage: one bar per day of the workspace's zone, days without use shown as zero."""
     from .. import reports
@@ -96,7 +95,7 @@ _LIMIT = spec.Param("limit", ("--limit",), default="50", metavar="N", help="At m
 
 
 @app.command()
-@from_spec(*spec.FILTERS, limit=(option(_LIMIT), _LIMIT.default), **_OUTPUT)
+@from_spec(*spec.FILTERS, _LIMIT, spec.JSON, spec.CSV)
 def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
     """The history of logged events, newest first."""
     from .. import reports
