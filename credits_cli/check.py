@@ -10,9 +10,9 @@ import os
 import stat
 
 from .domain.events import CONTENT_FIELDS, fingerprint
+from .domain.ledger import repay_in_order
 from .errors import BadInput
 from .services import Session
-from .domain.ledger import repay_in_order
 from .store import audit
 
 
@@ -23,14 +23,20 @@ def _check_guards(store, problem) -> None:
         if not g["missing"]:
             problem("changed_guard", f"the {kind} {name} is not the one credits made (it was replaced)", guard=name)
         elif g["summary"]:
-            problem("usage_summary_trigger", f"the trigger that keeps the usage summary ({name}) is missing:"
-                    " events written from now on would be left out of the reports")
+            problem(
+                "usage_summary_trigger",
+                f"the trigger that keeps the usage summary ({name}) is missing:"
+                " events written from now on would be left out of the reports",
+            )
         elif kind == "trigger":
-            problem("missing_guard", f"the trigger {name} is missing: the table it guards can be changed"
-                    " without credits (the ledger is append-only)", guard=name)
+            problem(
+                "missing_guard",
+                f"the trigger {name} is missing: the table it guards can be changed"
+                " without credits (the ledger is append-only)",
+                guard=name,
+            )
         else:
-            problem("missing_guard", f"the index {name} is missing: it keeps a key unique or a report fast",
-                    guard=name)
+            problem("missing_guard", f"the index {name} is missing: it keeps a key unique or a report fast", guard=name)
 
 
 def _check_allocations(store, problem, limit: int = 20) -> None:
@@ -42,7 +48,7 @@ def _check_allocations(store, problem, limit: int = 20) -> None:
         grants = store.grants_less_voided(ws_id, pool)
         written: dict[int, dict] = {}
 
-        def events():
+        def events(ws_id=ws_id, pool=pool, written=written):
             for eid, at, cost, parts in store.standing_events(ws_id, pool):
                 written[eid] = parts
                 yield eid, at, cost
@@ -53,21 +59,29 @@ def _check_allocations(store, problem, limit: int = 20) -> None:
                 continue  # an event the grants cannot pay is reported as unpaid above
             shown += 1
             if shown <= limit:
-                problem("allocation", f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries"
-                        f" it is {_parts(parts)}", event=eid)
+                problem(
+                    "allocation",
+                    f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries it is {_parts(parts)}",
+                    event=eid,
+                )
     # a void gives back, grant by grant, what its event drew from the grants still live when it was written
     drew = store.void_draws()
     expiry = store.voided_grants_expiry()
     for void_id, original, recorded in store.voids():
-        owed = {g: -m for g, m in drew.get(original, {}).items()
-                if m and (expiry.get(g) is None or expiry[g] > recorded)}
+        owed = {
+            g: -m for g, m in drew.get(original, {}).items() if m and (expiry.get(g) is None or expiry[g] > recorded)
+        }
         given = {g: m for g, m in drew.get(void_id, {}).items() if m}
         if given != owed:
             shown += 1
             if shown <= limit:
-                problem("void_allocation", f"event {void_id} (the void of event {original}) gives back"
-                        f" {_parts(given)}; its event drew {_parts(drew.get(original, {}))}, so it gives back"
-                        f" {_parts(owed)}", event=void_id)
+                problem(
+                    "void_allocation",
+                    f"event {void_id} (the void of event {original}) gives back"
+                    f" {_parts(given)}; its event drew {_parts(drew.get(original, {}))}, so it gives back"
+                    f" {_parts(owed)}",
+                    event=void_id,
+                )
     if shown > limit:
         problem("allocation", f"{shown - limit} more events are paid otherwise than the entries say")
 
@@ -93,15 +107,23 @@ def check_ledger(session: Session) -> dict:
             n_events += 1
             if stored is not None and fingerprint(content) != stored:
                 changed_events.add(eid)
-                problem("tampered_event", f"event {eid} was changed after it was written (its content no"
-                        " longer matches its fingerprint)", event=eid, table="events", id=eid)
+                problem(
+                    "tampered_event",
+                    f"event {eid} was changed after it was written (its content no longer matches its fingerprint)",
+                    event=eid,
+                    table="events",
+                    id=eid,
+                )
         # 2. what each grant has given equals the sum of its allocations, within 0..amount
         n_grants = 0
         for gid, amount, used, alloc in store.grant_draws():
             n_grants += 1
             if used != alloc:
-                problem("grant_usage", f"grant {gid}: {used} milli-credits recorded as used, its allocations sum"
-                        f" to {alloc}", grant=gid)
+                problem(
+                    "grant_usage",
+                    f"grant {gid}: {used} milli-credits recorded as used, its allocations sum to {alloc}",
+                    grant=gid,
+                )
             if not 0 <= alloc <= amount:
                 problem("grant_overdrawn", f"grant {gid}: {alloc} milli-credits drawn of {amount}", grant=gid)
         # 3. each event is paid exactly (a void gives back at most what its event took)
@@ -109,26 +131,37 @@ def check_ledger(session: Session) -> dict:
         for eid, credits, corrects, paid in store.event_payments():
             if corrects is not None:
                 if not credits <= paid <= 0:
-                    problem("void_restores", f"event {eid} (a void) gives back {-paid}, more than the"
-                            f" {-credits} of event {corrects}", event=eid)
+                    problem(
+                        "void_restores",
+                        f"event {eid} (a void) gives back {-paid}, more than the {-credits} of event {corrects}",
+                        event=eid,
+                    )
             elif eid in voided and credits > 0 and paid == 0:
                 continue  # a voided event and its void imported together: they net to nothing
             elif paid != credits:
-                problem("unpaid_event", f"event {eid} costs {credits} milli-credits, its grants paid {paid}",
-                        event=eid)
+                problem("unpaid_event", f"event {eid} costs {credits} milli-credits, its grants paid {paid}", event=eid)
         # 4. a grant pays only events of its pool and workspace, at instants it is live
         for eid, gid, at, pool, ws, gpool, gws, starts, expires, corrects in store.allocation_places():
             if (pool, ws) != (gpool, gws):
-                problem("wrong_grant", f"event {eid} was paid by grant {gid} of another pool or workspace",
-                        event=eid, grant=gid)
+                problem(
+                    "wrong_grant",
+                    f"event {eid} was paid by grant {gid} of another pool or workspace",
+                    event=eid,
+                    grant=gid,
+                )
             elif corrects is None and not (starts <= at and (expires is None or at < expires)):
-                problem("dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then",
-                        event=eid, grant=gid)
+                problem(
+                    "dead_grant", f"event {eid} at {at} was paid by grant {gid}, not live then", event=eid, grant=gid
+                )
         # 5. the daily summary the reports read equals the events it sums
         for d in store.usage_summary_differences():
-            problem("usage_summary", f"usage summary {d['side']} the events: workspace {d['workspace_id']},"
-                    f" day {d['day']}, {d['pool']} {d['action']} app {d['app'] or '-'} member {d['member'] or '-'}:"
-                    f" {d['credits']} milli-credits, {d['events']} events", day=d["day"])
+            problem(
+                "usage_summary",
+                f"usage summary {d['side']} the events: workspace {d['workspace_id']},"
+                f" day {d['day']}, {d['pool']} {d['action']} app {d['app'] or '-'} member {d['member'] or '-'}:"
+                f" {d['credits']} milli-credits, {d['events']} events",
+                day=d["day"],
+            )
         # 6. which grants paid each event, recomputed from the events and grants alone
         _check_allocations(store, problem)
         # 7. every entry of every table is the one credits wrote, in its place: seals and chains
@@ -156,8 +189,12 @@ def doctor(session: Session) -> dict:
         checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
 
     version_info, version_text = audit.sqlite_version()
-    add("sqlite", version_info >= (3, 35, 0), version_text,
-        "SQLite 3.35 or newer is needed (RETURNING, partial indexes, ALTER TABLE); upgrade Python or SQLite")
+    add(
+        "sqlite",
+        version_info >= (3, 35, 0),
+        version_text,
+        "SQLite 3.35 or newer is needed (RETURNING, partial indexes, ALTER TABLE); upgrade Python or SQLite",
+    )
     if not os.path.exists(path):
         add("file", False, "missing", f"there is no ledger at {path}: check --db / CREDITS_DB")
         return {"path": str(path), "ok": False, "checks": checks, "exports": []}
@@ -175,20 +212,35 @@ def doctor(session: Session) -> dict:
     try:
         with damage_as_error():
             applied = store.migrations_applied()
-            add("schema", (version, applied) == audit.expected_schema(), f"{version} ({', '.join(applied)})",
-                "the schema differs from this credits' migrations; back the file up and run any command to migrate")
+            add(
+                "schema",
+                (version, applied) == audit.expected_schema(),
+                f"{version} ({', '.join(applied)})",
+                "the schema differs from this credits' migrations; back the file up and run any command to migrate",
+            )
             mode = store.journal_mode()
-            add("journal_mode", mode.lower() == "wal", mode,
-                "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`")
+            add(
+                "journal_mode",
+                mode.lower() == "wal",
+                mode,
+                "WAL lets readers and writers work at once: run `sqlite3 FILE 'PRAGMA journal_mode=WAL'`",
+            )
             sync = store.synchronous()
-            add("synchronous", sync in ("FULL", "EXTRA"), sync,
-                "credits sets FULL on every connection: an acknowledged event survives a power loss")
+            add(
+                "synchronous",
+                sync in ("FULL", "EXTRA"),
+                sync,
+                "credits sets FULL on every connection: an acknowledged event survives a power loss",
+            )
             mode_bits = stat.S_IMODE(os.stat(path).st_mode)
-            add("permissions", mode_bits & 0o077 == 0, oct(mode_bits),
-                f"others can read the ledger: chmod 600 {path}")
+            add("permissions", mode_bits & 0o077 == 0, oct(mode_bits), f"others can read the ledger: chmod 600 {path}")
             found = store.integrity_problems(100)
-            integrity = "ok" if found == ["ok"] else "; ".join(found[:3]) + (
-                f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
+            integrity = (
+                "ok"
+                if found == ["ok"]
+                else "; ".join(found[:3])
+                + (f" (and {len(found) - 3}{'+' if len(found) == 100 else ''} more)" if len(found) > 3 else "")
+            )
     except Damaged as e:
         integrity = e.message
     add("integrity", integrity == "ok", integrity, _damaged(path, exports))
@@ -212,17 +264,24 @@ def _exports(store, path) -> list[dict]:
 
 def _damaged(path, exports: list[dict]) -> str:
     """What to do about a damaged ledger file, in order: keep it, recover what SQLite reads, or start from an export."""
-    steps = [f"the file is damaged. Keep a copy first: cp {path} {path}.damaged",
-             f"recover what SQLite can still read: sqlite3 {path} .recover | sqlite3 recovered.db,"
-             " then credits --db recovered.db check (and doctor)"]
-    good = next((x for x in exports if x["whole"] and x["intact"] and x["format"] in ("csv", "jsonl", "json", "xlsx")),
-                None)
+    steps = [
+        f"the file is damaged. Keep a copy first: cp {path} {path}.damaged",
+        f"recover what SQLite can still read: sqlite3 {path} .recover | sqlite3 recovered.db,"
+        " then credits --db recovered.db check (and doctor)",
+    ]
+    good = next(
+        (x for x in exports if x["whole"] and x["intact"] and x["format"] in ("csv", "jsonl", "json", "xlsx")), None
+    )
     if good is not None:
-        steps.append(f"or start again from the last whole export, {good['path']} ({good['events']:,} events of"
-                     f" workspace {good['workspace']!r}, written {good['at']}): credits --db new.db --workspace"
-                     f" {good['workspace']!r} init --plan PLAN --start START, give it its grants again, then"
-                     f" credits --db new.db --workspace {good['workspace']!r} import {good['path']}")
+        steps.append(
+            f"or start again from the last whole export, {good['path']} ({good['events']:,} events of"
+            f" workspace {good['workspace']!r}, written {good['at']}): credits --db new.db --workspace"
+            f" {good['workspace']!r} init --plan PLAN --start START, give it its grants again, then"
+            f" credits --db new.db --workspace {good['workspace']!r} import {good['path']}"
+        )
     else:
-        steps.append("no whole export of this ledger is known to be intact: once it is readable again, keep one"
-                     " with credits export --output FILE")
+        steps.append(
+            "no whole export of this ledger is known to be intact: once it is readable again, keep one"
+            " with credits export --output FILE"
+        )
     return "\n".join(steps)

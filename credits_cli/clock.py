@@ -23,7 +23,7 @@ class Clock:
     def now(self, zone=UTC) -> datetime:
         """Now, as an aware UTC datetime. A `--now` without an offset is read in `zone`."""
         if self.override is not None:
-            return parse_instant(self.override, "--now", zone)
+            return parse_instant(self.override, "now", zone)
         if self._real is None:
             self._real = datetime.now(UTC)
         return self._real

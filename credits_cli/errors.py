@@ -7,6 +7,8 @@ Each carries the exit code the CLI maps it to (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -26,14 +28,27 @@ class CreditsError(Exception):
 
 
 class BadInput(CreditsError):
-    """The caller gave something invalid; nothing was changed."""
+    """The caller gave something invalid; nothing was changed.
+
+    `field` is the domain's word for what was wrong ("model", "count", "at"); the
+    CLI names it as the user gave it (`name_fields`). A message that names other
+    fields too is a function of the naming: `lambda name: f"give {name('seconds')} N"`.
+    """
 
     exit_code = EXIT_BAD_INPUT
     code = "bad_input"
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
+    def __init__(self, field: str, message: str | Callable[[Callable[[str], str]], str]):
+        self._field, self._reason = field, message
+        super().__init__("")
+        self.name_fields(str)
+
+    def name_fields(self, name: Callable[[str], str]) -> None:
+        """Name the field, and any field the message mentions, with `name(domain word)`."""
+        self.field = name(self._field) if self._field else self._field
+        reason = self._reason(name) if callable(self._reason) else self._reason
+        self.message = f"{self.field}: {reason}" if self.field else reason
+        self.args = (self.message,)
 
 
 class KeyConflict(BadInput):

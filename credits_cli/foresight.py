@@ -28,10 +28,10 @@ def _days(span: timedelta) -> Decimal:
 
 def _target(app: str | None, member: str | None) -> tuple[str, str]:
     if (app is None) == (member is None):
-        raise BadInput("--app", "give either --app NAME or --member NAME")
+        raise BadInput("app", lambda n: f"give either {n('app')} NAME or {n('member')} NAME")
     if app is not None:
-        return "app", check_name(app, "--app")
-    return "member", check_name(member, "--member")
+        return "app", check_name(app, "app")
+    return "member", check_name(member, "member")
 
 
 def budget_set(session: Session, app, member, pool, credits) -> dict:
@@ -61,7 +61,7 @@ def budget_remove(session: Session, app, member, pool) -> int:
     with session.writing() as ws:
         n = session.store.remove_budgets(ws.id, kind, name, check_pool(pool) if pool is not None else None)
     if n == 0:
-        raise BadInput(f"--{kind}", f"no budget for {kind} {name!r}")
+        raise BadInput(kind, f"no budget for {kind} {name!r}")
     return n
 
 
@@ -75,16 +75,16 @@ def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
 def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
     pool = required_pool(pool)
     if (at_percent is None) == (left is None):
-        raise BadInput("--at", "give either --at PERCENT% or --left N")
+        raise BadInput("at", lambda n: f"give either {n('at')} PERCENT% or {n('left')} N")
     percent = left_milli = None
     if at_percent is not None:
-        percent = parse_count(at_percent.strip().removesuffix("%"), "--at", minimum=1, maximum=100)
+        percent = parse_count(at_percent.strip().removesuffix("%"), "at", minimum=1, maximum=100)
     else:
-        left_milli = parse_credits(left, "--left")
+        left_milli = parse_credits(left, "left")
     if by is not None and by.strip().lower() not in ("mid-cycle", "midcycle"):
-        raise BadInput("--by", f"{shown(by)} is not mid-cycle")
+        raise BadInput("by", f"{shown(by)} is not mid-cycle")
     if command is not None:
-        check_name(command, "--exec", limit=2000)
+        check_name(command, "command", limit=2000)
     with session.writing() as ws:
         alert_id = session.store.insert_alert(ws.id, pool, percent, left_milli, by is not None, command,
                                               session.now_in(ws))
@@ -99,10 +99,10 @@ def alert_list(session: Session) -> list[dict]:
 
 
 def alert_remove(session: Session, alert_id: str) -> None:
-    n = parse_count(alert_id, "ID", maximum=2**62)
+    n = parse_count(alert_id, "alert", maximum=2**62)
     with session.writing() as ws:
         if not session.store.remove_alert(ws.id, n):
-            raise BadInput("ID", f"no alert {n} in workspace {ws.name!r}")
+            raise BadInput("alert", f"no alert {n} in workspace {ws.name!r}")
 
 
 def run_alert_commands(alerts: list[dict], workspace: str) -> None:
@@ -177,13 +177,14 @@ def forecast(session: Session, pool: str | None = None) -> dict:
 
 def estimate(session: Session, use, per_day: str | None, users: str | None, per_user: str | None) -> dict:
     if per_day is not None and (users is not None or per_user is not None):
-        raise BadInput("--per-day", "give --per-day N, or --users N with --per-user N, not both")
+        raise BadInput("per_day",
+                       lambda n: f"give {n('per_day')} N, or {n('users')} N with {n('per_user')} N, not both")
     if per_day is not None:
-        times = parse_count(per_day, "--per-day")
+        times = parse_count(per_day, "per_day")
     elif users is not None and per_user is not None:
-        times = parse_count(users, "--users") * parse_count(per_user, "--per-user")
+        times = parse_count(users, "users") * parse_count(per_user, "per_user")
     else:
-        raise BadInput("--per-day", "give --per-day N, or --users N with --per-user N")
+        raise BadInput("per_day", lambda n: f"give {n('per_day')} N, or {n('users')} N with {n('per_user')} N")
     action = session.catalog.action(use.action)
     ws = session.workspace()
     now = session.now_in(ws)
@@ -194,9 +195,9 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         try:
             quote = price(action, use, plan)
         except BadInput as e:
-            if e.field in ("ACTION", "--custom-domain"):  # the plan lacks a feature it needs
+            if e.field in ("action", "custom_domain"):  # the plan lacks a feature it needs
                 rows.append({"plan": plan.name, "allowance": plan.allowance(pool), "fits": False, "spare": None,
-                             "why": e.message})
+                             "why": e})
                 continue
             raise
         unit = quote.credits
@@ -213,7 +214,7 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         rows.append({"plan": plan.name, "allowance": allowance, "fits": fits,
                      "spare": allowance - per_cycle if fits else None, "why": why})
     if unit is None:
-        raise BadInput("ACTION", f"no plan offers {action.name}")
+        raise BadInput("action", f"no plan offers {action.name}")
     per_day_milli = unit * times
     return {"action": action.name, "pool": pool, "unit_cost": unit, "times_per_day": times,
             "per_day": per_day_milli, "per_cycle": round(per_day_milli * cycle_days),
@@ -223,7 +224,7 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
 # --- advise ------------------------------------------------------------------------------------------
 
 def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> dict:
-    flat_milli = parse_credits(flat, "--flat") if flat is not None else None
+    flat_milli = parse_credits(flat, "flat") if flat is not None else None
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store

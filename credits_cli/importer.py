@@ -82,10 +82,10 @@ def _lines(f, label: str):
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             n = line + data[: e.start].count(b"\n")
-            raise BadInput("FILE", f"{label} line {n}: not UTF-8 text (byte {data[e.start]:#04x})") from None
+            raise BadInput("file", f"{label} line {n}: not UTF-8 text (byte {data[e.start]:#04x})") from None
         if "\x00" in text:
             n = line + text[: text.index("\x00")].count("\n")
-            raise BadInput("FILE", f"{label} line {n}: contains a NUL character")
+            raise BadInput("file", f"{label} line {n}: contains a NUL character")
         line += text.count("\n")
         yield from io.StringIO(text, newline="")
 
@@ -93,14 +93,14 @@ def _lines(f, label: str):
 def _check_header(header: list, label: str, fields: tuple) -> None:
     twice = sorted({str(c) for c in header if header.count(c) > 1})
     if twice:
-        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(twice)} twice")
+        raise BadInput("file", f"{label} line 1: the header names {', '.join(twice)} twice")
     unknown = [c for c in header if c not in fields]
     if unknown:  # a misspelled column (membr) would be dropped from every row without a word
-        raise BadInput("FILE", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
+        raise BadInput("file", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
                                f" of an export (columns: {', '.join(fields)})")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise BadInput("FILE", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
+        raise BadInput("file", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
                                f" {', '.join(missing)} (a file needs {', '.join(REQUIRED)})")
 
 
@@ -122,10 +122,10 @@ def _xlsx_records(f, label: str, zone):
     try:
         wb = load_workbook(f, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise BadInput("FILE", f"{label}: not a readable xlsx workbook ({e})") from None
+        raise BadInput("file", f"{label}: not a readable xlsx workbook ({e})") from None
     try:
         if not wb.worksheets:
-            raise BadInput("FILE", f"{label}: the workbook has no sheet")
+            raise BadInput("file", f"{label}: the workbook has no sheet")
         rows = wb.worksheets[0].iter_rows(values_only=True)
         header = list(next(rows, ()))
         while header and header[-1] is None:  # empty cells right of the header
@@ -173,7 +173,7 @@ def _read(f, label: str, zone, named_xlsx: bool):
     """The records of a CSV, JSON (lines) or xlsx file, told apart by their first bytes."""
     if not f.peek(len(ZIP_MAGIC)).startswith(ZIP_MAGIC):
         if named_xlsx:
-            raise BadInput("FILE", f"{label}: not an xlsx workbook (it is not a zip archive)")
+            raise BadInput("file", f"{label}: not an xlsx workbook (it is not a zip archive)")
         return _records(f, label)
     if not f.seekable():  # stdin: a zip is read from its end, so it is spooled first
         spool = tempfile.TemporaryFile()
@@ -217,12 +217,12 @@ def _records(f, label: str):
         try:
             items = json.loads(text, parse_float=Decimal)
         except ValueError as e:
-            raise BadInput("FILE", f"{label} line {getattr(e, 'lineno', 1)}: not valid JSON"
+            raise BadInput("file", f"{label} line {getattr(e, 'lineno', 1)}: not valid JSON"
                                    f" ({getattr(e, 'msg', e)})") from None
         except RecursionError:
-            raise BadInput("FILE", f"{label}: not valid JSON (nested too deeply)") from None
+            raise BadInput("file", f"{label}: not valid JSON (nested too deeply)") from None
         if not isinstance(items, list):
-            raise BadInput("FILE", f"{label}: a JSON file must hold an array of events")
+            raise BadInput("file", f"{label}: a JSON file must hold an array of events")
         for i, obj in enumerate(items, 1):
             yield i, obj, False  # the n-th event of the array
         return
@@ -242,7 +242,7 @@ def _records(f, label: str):
                 row += [None] * (width - len(row))
             yield reader.line_num, dict(zip(header, row)), True
     except csv.Error as e:
-        raise BadInput("FILE", f"{label} line {reader.line_num}: {e}") from None
+        raise BadInput("file", f"{label} line {reader.line_num}: {e}") from None
 
 
 def _text(value, field: str, is_csv: bool, limit: int = 200) -> str | None:
@@ -409,7 +409,7 @@ def _key_errors(store, label: str) -> list[tuple[int, str]]:
 
 
 def _fail(errors: list[tuple[int, str]], label: str):
-    err = FileErrors("FILE", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
+    err = FileErrors("file", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
                              " nothing was imported")
     err.details = [m for _, m in errors[:MAX_ERRORS_SHOWN]]
     if len(errors) > MAX_ERRORS_SHOWN:
@@ -440,7 +440,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     def valid_rows():
         """(line, values) of the file's rows while every row is valid; each bad row goes into `errors`."""
         nonlocal n_rows
-        with user_file_errors(path, "FILE"), _source(file) as f:
+        with user_file_errors(path, "file"), _source(file) as f:
             for line, raw, is_csv in _read(f, label, zone, path.suffix.lower() == ".xlsx"):
                 try:
                     if isinstance(raw, Exception):
@@ -482,7 +482,7 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
             clash = store.staged_key_in_use(ws.id)
             if clash is not None:
                 line, key, other = clash
-                raise BadInput("FILE", f"{label} line {line}: key: {shown(key)} is already used by event"
+                raise BadInput("file", f"{label} line {line}: key: {shown(key)} is already used by event"
                                        f" {other}, another event; nothing was imported")
             voided = store.staged_void_pairs(ws.id)  # the file's ids of events that arrive with their void
             plans = Plans(session, store, ws)
@@ -510,7 +510,7 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
                 elif target is not None:
                     original = local.get(target) or store.staged_in_ledger(ws.id, target)
                     if original is None:
-                        raise BadInput("FILE", f"{label} line {line}: corrects: event {target} is already voided"
+                        raise BadInput("file", f"{label} line {line}: corrects: event {target} is already voided"
                                                " in the ledger; nothing was imported")
                     eid = correct(store, ws, original, row, now)[0]
                 else:

@@ -16,11 +16,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TINY = timedelta(microseconds=1)
 
 
-def check_pool(pool: str | None, field: str = "--pool") -> str | None:
+def check_pool(pool: str | None, field: str = "pool") -> str | None:
     return None if pool is None else required_pool(pool, field)
 
 
-def required_pool(pool: str | None, field: str = "--pool") -> str:
+def required_pool(pool: str | None, field: str = "pool") -> str:
     if pool is None:
         raise BadInput(field, "is required: message or integration")
     p = pool.strip().lower()
@@ -29,7 +29,7 @@ def required_pool(pool: str | None, field: str = "--pool") -> str:
     return p
 
 
-def required_credits(text: str | None, field: str = "--credits", *, positive: bool = False) -> int:
+def required_credits(text: str | None, field: str = "credits", *, positive: bool = False) -> int:
     """A required amount of credits, in milli-credits (more than 0 when `positive`)."""
     from .domain.money import parse_credits
 
@@ -70,26 +70,26 @@ def scope(session: Session, *, pool=None, app=None, member=None, action=None, si
     ws = session.workspace()
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
-    start = _bound(since, "--since", zone, end=False) if since else None
-    end = _bound(until, "--until", zone, end=True) if until else None
+    start = _bound(since, "since", zone, end=False) if since else None
+    end = _bound(until, "until", zone, end=True) if until else None
     if default_span == "cycle":
         start = start or cycle_at(ws.anchor, now).start
         end = end or now + _TINY  # up to and including now
     if start is not None and end is not None and end <= start:
         if since is None:
-            raise BadInput("--until", "is before the current cycle began (give --since too)")
+            raise BadInput("until", lambda n: f"is before the current cycle began (give {n('since')} too)")
         if until is None:
-            raise BadInput("--since", "is after now (give --until too)")
-        raise BadInput("--until", "is not after --since")
+            raise BadInput("since", lambda n: f"is after now (give {n('until')} too)")
+        raise BadInput("until", lambda n: f"is not after {n('since')}")
     if action is not None:
         try:
-            action = session.catalog.action(action, "--action").name
+            action = session.catalog.action(action, "action").name
         except BadInput:
-            action = check_name(action, "--action")
+            action = check_name(action, "action")
     f = EventFilter(
         pool=check_pool(pool),
-        app=check_name(app, "--app"),
-        member=check_name(member, "--member"),
+        app=check_name(app, "app"),
+        member=check_name(member, "member"),
         action=action,
         since=start,
         until=end,
@@ -148,7 +148,8 @@ def daily(session: Session, **options) -> Daily:
     first = sc.span.start.astimezone(sc.zone).date()
     last = (sc.span.end - _TINY).astimezone(sc.zone).date()
     if (last - first).days > 3660:
-        raise BadInput("--since", "the range is longer than ten years; narrow it with --since/--until")
+        raise BadInput("since",
+                       lambda n: f"the range is longer than ten years; narrow it with {n('since')}/{n('until')}")
     spans, dates = [], []
     d = first
     while d <= last:
@@ -200,10 +201,10 @@ def count_events(session: Session, sc: Scope) -> int:
 def show(session: Session, event_id: str) -> dict:
     from .domain.money import parse_count
 
-    n = parse_count(event_id, "ID", maximum=2**62)
+    n = parse_count(event_id, "event", maximum=2**62)
     row = session.store.event(session.workspace().id, n)
     if row is None:
-        raise BadInput("ID", f"no event {n} in workspace {session.workspace_name!r}")
+        raise BadInput("event", f"no event {n} in workspace {session.workspace_name!r}")
     out = event_dict(row)
     out["recorded_at"] = from_storage(row["recorded_at"])
     out["paid_by"] = session.store.paid_by(n)

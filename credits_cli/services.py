@@ -71,19 +71,16 @@ class Session:
 
     def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
                  catalog: str | None = None):
-        for option, var, value in (("--db", "CREDITS_DB", db), ("--now", "CREDITS_NOW", now),
-                                   ("--catalog", "CREDITS_CATALOG", catalog)):
+        for name, value in (("db", db), ("now", now), ("catalog", catalog)):
             if value is not None and not value.strip():
-                raise BadInput(option, "is empty (leave it out for the default)")
-            if value is None and os.environ.get(var) == "":
-                raise BadInput(var, "is set but empty (unset it for the default)")
+                raise BadInput(name, "is empty (leave it out for the default)")
         if now is not None:
-            parse_instant(now, "--now")  # refuse a malformed clock before any file is touched
+            parse_instant(now, "now")  # refuse a malformed clock before any file is touched
         self.db_path = os.path.expanduser(db) if db else None
         self.clock = Clock(now)
         name = workspace if workspace is not None else DEFAULT_WORKSPACE
         if not _NAME.fullmatch(name) or not name.strip():
-            raise BadInput("--workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
+            raise BadInput("workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
         self.workspace_name = name
         self.catalog_path = catalog or None
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
@@ -95,9 +92,9 @@ class Session:
                 return catalog_mod.parse_builtin(f.read())  # the JSON twin of data/catalog.toml
         path = os.path.expanduser(self.catalog_path)
         try:
-            text = read_user_file(path, "--catalog").decode("utf-8")
+            text = read_user_file(path, "catalog").decode("utf-8")
         except UnicodeDecodeError:
-            raise BadInput("--catalog", f"{str(path)!r} is not UTF-8 text") from None
+            raise BadInput("catalog", f"{str(path)!r} is not UTF-8 text") from None
         return catalog_mod.parse_catalog(text, str(path))
 
     @cached_property
@@ -121,7 +118,7 @@ class Session:
         ws = self.store.get_workspace(self.workspace_name)
         if ws is None and self.workspace_name != DEFAULT_WORKSPACE:
             raise BadInput(
-                "--workspace",
+                "workspace",
                 f"no workspace named {self.workspace_name!r}; create it with "
                 f"credits --workspace {self.workspace_name!r} init --plan PLAN",
             )
@@ -195,7 +192,7 @@ class Session:
         simulated = None if self.clock.is_set else self.store.sim_clock(ws.id)
         now = simulated or self.clock.now(zone)
         if now < ws.anchor:
-            raise BadInput("--now", f"{iso(now)} is before the workspace began ({iso(ws.anchor)})")
+            raise BadInput("now", f"{iso(now)} is before the workspace began ({iso(ws.anchor)})")
         return now
 
 
@@ -489,9 +486,9 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
     billing = plan.billing(billing)
     zone = parse_zone(timezone if timezone is not None else "UTC", strict=True)
     now = session.clock.now(zone)
-    anchor = parse_instant(start, "--start", zone) if start is not None else now.replace(microsecond=0)
+    anchor = parse_instant(start, "start", zone) if start is not None else now.replace(microsecond=0)
     if anchor > now:
-        raise BadInput("--start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
+        raise BadInput("start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
     store = session.store
     with store.write():
         ws = store.get_workspace(session.workspace_name)
@@ -504,7 +501,7 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
         entries = store.count_entries(ws.id)
         if entries:
             raise BadInput(
-                "--workspace",
+                "workspace",
                 f"workspace {ws.name!r} already holds {entries} ledger entries; init cannot re-anchor a ledger"
                 " in use (start another with --workspace NAME)",
             )
@@ -578,27 +575,27 @@ def log(session: Session, req: LogRequest) -> LogResult:
     `default` workspace used for the first time is created in the same
     transaction, so a refused or dry-run call leaves no trace.
     """
-    check_name(req.app, "--app")
-    check_name(req.member, "--member")
-    check_name(req.note, "--note", limit=2000)
-    check_name(req.key, "--key")
+    check_name(req.app, "app")
+    check_name(req.member, "member")
+    check_name(req.note, "note", limit=2000)
+    check_name(req.key, "key")
     session.catalog.action(req.usage.action)
     if req.at is not None:
-        parse_instant(req.at, "--at")  # its syntax, before the database is touched
+        parse_instant(req.at, "at")  # its syntax, before the database is touched
     store = session.store
     try:
         with session.writing() as ws:
             plans = Plans(session, store, ws)
             zone = parse_zone(ws.timezone, "workspace timezone")
             now = session.now_in(ws)
-            given_at = parse_instant(req.at, "--at", zone) if req.at is not None else None
+            given_at = parse_instant(req.at, "at", zone) if req.at is not None else None
             at = given_at or now
             plan = plans.at(min(at, now))
             quote = price(session.catalog.action(req.usage.action), req.usage, plan)
             if at > now:
-                raise BadInput("--at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
+                raise BadInput("at", f"{iso(at)} is after now ({iso(now)}); usage is logged when it has happened")
             if at < ws.anchor:
-                raise BadInput("--at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
+                raise BadInput("at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
             payload = _payload(quote, req.usage, req, given_at)
             if req.key is not None:
                 seen = store.event_by_key(ws.id, req.key)
@@ -607,7 +604,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
                         return _replayed(store, ws, plans, now, quote, seen)
                     if seen["payload"] != payload:
                         raise KeyConflict(
-                            "--key",
+                            "key",
                             f"{shown(req.key)} was already used for another request (event {seen['id']});"
                             " nothing recorded",
                         )

@@ -39,9 +39,9 @@ def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
     """--expires, read in the workspace's zone; it must lie after now (None: never)."""
     if expires is None:
         return None
-    until = parse_instant(expires, "--expires", parse_zone(ws.timezone, "workspace timezone"))
+    until = parse_instant(expires, "expires", parse_zone(ws.timezone, "workspace timezone"))
     if until <= now:
-        raise BadInput("--expires", f"{iso(until)} is not after now ({iso(now)})")
+        raise BadInput("expires", f"{iso(until)} is not after now ({iso(now)})")
     return until
 
 
@@ -51,7 +51,7 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
               kind: str = "promo") -> dict:
     kind = kind.strip().lower()
     if kind not in ("promo", "referral"):
-        raise BadInput("--kind", f"{shown(kind)} is not promo or referral")
+        raise BadInput("kind", f"{shown(kind)} is not promo or referral")
     rules = session.catalog.grants
     if kind == "referral":
         pool, milli = _referral_terms(rules, pool, credits, expires)
@@ -59,8 +59,8 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
         pool = required_pool(pool)
         milli = required_credits(credits, positive=True)
     if reason is None:
-        raise BadInput("--reason", "is required (say why the credits were granted)")
-    check_name(reason, "--reason")
+        raise BadInput("reason", "is required (say why the credits were granted)")
+    check_name(reason, "reason")
     with session.writing() as ws:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
@@ -80,15 +80,16 @@ def _referral_terms(rules, pool: str | None, credits: str | None, expires: str |
     """A referral grant's pool and amount are the catalog's: an option that says otherwise is refused."""
     given = check_pool(pool)
     if given is not None and given != rules.referral_pool:
-        raise BadInput("--pool", f"a referral grant is {rules.referral_pool} credits (the catalog's referral_pool),"
+        raise BadInput("pool", f"a referral grant is {rules.referral_pool} credits (the catalog's referral_pool),"
                                  f" not {given}")
     if credits is not None:
         milli = required_credits(credits, positive=True)
         if milli != rules.referral_bonus:
-            raise BadInput("--credits", f"a referral grant is {fmt(rules.referral_bonus)} credits (the catalog's"
-                                        f" referral_bonus), not {fmt(milli)}; leave --credits out")
+            raise BadInput("credits", lambda n: f"a referral grant is {fmt(rules.referral_bonus)} credits"
+                                                  f" (the catalog's referral_bonus), not {fmt(milli)};"
+                                                  f" leave {n('credits')} out")
     if expires is not None:
-        raise BadInput("--expires", "referral credits do not expire")
+        raise BadInput("expires", "referral credits do not expire")
     return rules.referral_pool, rules.referral_bonus
 
 
@@ -96,10 +97,10 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
     pool = required_pool(pool)
     rules = session.catalog.grants
     if packs is None:
-        raise BadInput("--packs", "is required")
-    n = parse_count(packs, "--packs", maximum=10**6)
+        raise BadInput("packs", "is required")
+    n = parse_count(packs, "packs", maximum=10**6)
     if n > rules.topup_max_packs:
-        raise BadInput("--packs", f"at most {rules.topup_max_packs} packs a purchase, not {n}")
+        raise BadInput("packs", f"at most {rules.topup_max_packs} packs a purchase, not {n}")
     with session.writing() as ws:
         now = session.now_in(ws)
         plan = Plans(session, session.store, ws).at(now)
@@ -157,10 +158,10 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
                   expires: str | None, uses: str | None) -> dict:
     pool = required_pool(pool)
     milli = required_credits(credits, positive=True)
-    max_uses = parse_count(uses, "--uses") if uses is not None else None
+    max_uses = parse_count(uses, "uses") if uses is not None else None
     if code is not None:
         if not _CODE_TEXT.fullmatch(code) or len(normalize_code(code)) < 4:
-            raise BadInput("CODE", f"{shown(code)} is not a code (4 or more letters and digits; spaces and"
+            raise BadInput("code", f"{shown(code)} is not a code (4 or more letters and digits; spaces and"
                                    " hyphens are ignored)")
     display = code.strip() if code is not None else new_code()
     with session.writing() as ws:
@@ -168,7 +169,7 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
         until = _expiry(expires, ws, now)
         store = session.store
         if store.coupon(normalize_code(display)) is not None:
-            raise BadInput("CODE", f"a coupon {shown(display)} already exists")
+            raise BadInput("code", f"a coupon {shown(display)} already exists")
         store.insert_coupon(normalize_code(display), display, pool, milli, until, max_uses, now)
     return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
 
@@ -176,13 +177,13 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
 def coupon_redeem(session: Session, code: str) -> dict:
     key = normalize_code(code)
     if not key or not _CODE_TEXT.fullmatch(code):
-        raise BadInput("CODE", f"{shown(code)} is not a coupon code")
+        raise BadInput("code", f"{shown(code)} is not a coupon code")
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
         coupon = store.coupon(key)
         if coupon is None:
-            raise BadInput("CODE", f"no coupon {shown(code)}")
+            raise BadInput("code", f"no coupon {shown(code)}")
         display, pool, milli, until, max_uses = (coupon.code, coupon.pool, coupon.amount, coupon.expires_at,
                                                  coupon.max_uses)
         if until is not None and now >= until:
@@ -214,23 +215,23 @@ PLATFORM_HOSTS = {"linkedin": ("linkedin.com",), "x": ("x.com", "twitter.com")}
 def share_submit(session: Session, platform: str | None, url: str | None, followers: str | None) -> dict:
     rules = session.catalog.grants
     if platform is None or platform.strip().lower() not in PLATFORM_HOSTS:
-        raise BadInput("--platform", f"{shown(platform)} is not linkedin or x")
+        raise BadInput("platform", f"{shown(platform)} is not linkedin or x")
     platform = platform.strip().lower()
     if url is None:
-        raise BadInput("--url", "is required: the post's address")
-    check_name(url, "--url", limit=2000)
+        raise BadInput("url", "is required: the post's address")
+    check_name(url, "url", limit=2000)
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not any(host == h or host.endswith("." + h)
                                                         for h in PLATFORM_HOSTS[platform]):
-        raise BadInput("--url", f"{shown(url)} is not a post on {platform} ({', '.join(PLATFORM_HOSTS[platform])})")
+        raise BadInput("url", f"{shown(url)} is not a post on {platform} ({', '.join(PLATFORM_HOSTS[platform])})")
     if parts.path.strip("/") == "":
-        raise BadInput("--url", f"{shown(url)} is the site, not a post")
+        raise BadInput("url", f"{shown(url)} is the site, not a post")
     if followers is None:
-        raise BadInput("--followers", "is required")
-    n = parse_count(followers, "--followers", minimum=0, maximum=10**10)
+        raise BadInput("followers", "is required")
+    n = parse_count(followers, "followers", minimum=0, maximum=10**10)
     if n < rules.share_min_followers:
-        raise BadInput("--followers", f"the bonus needs more than {rules.share_min_followers - 1} followers, not {n}")
+        raise BadInput("followers", f"the bonus needs more than {rules.share_min_followers - 1} followers, not {n}")
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
@@ -245,16 +246,16 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
 
 def _pending_share(store, ws, share_id: str | None):
     if share_id is not None:
-        n = parse_count(share_id, "ID", maximum=2**62)
+        n = parse_count(share_id, "share", maximum=2**62)
         share = store.share(ws.id, n)
         if share is None:
-            raise BadInput("ID", f"no share {n} in workspace {ws.name!r}")
+            raise BadInput("share", f"no share {n} in workspace {ws.name!r}")
         if share.status != "pending":
             raise RuleRefused(f"share {n} is {share.status}, not pending")
         return n
     share = store.first_share(ws.id, "pending")
     if share is None:
-        raise BadInput("ID", "no share is waiting for approval")
+        raise BadInput("share", "no share is waiting for approval")
     return share.id
 
 
@@ -283,7 +284,7 @@ def share_status(session: Session) -> list[dict]:
 # --- plan changes -------------------------------------------------------------------------------
 
 def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
-    new = session.catalog.plan(plan_name, field="PLAN")
+    new = session.catalog.plan(plan_name, field="plan")
     new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
         store = session.store
@@ -333,7 +334,7 @@ def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
 _DURATION = re.compile(r"(\d+)\s*(mo|months?|w|weeks?|d|days?|h|hours?|m|min|minutes?|s|seconds?)", re.I)
 
 
-def parse_duration(text: str, field: str = "DURATION") -> relativedelta:
+def parse_duration(text: str, field: str = "duration") -> relativedelta:
     """'3d', '2w', '1mo', '2d6h', '90m' ... (months as calendar months)."""
     s = text.strip().replace(" ", "")
     if not s or len(s) > 40:
@@ -370,9 +371,9 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         current = store.sim_clock(ws.id)
         zone = parse_zone(ws.timezone, "workspace timezone")
         if action == "set":
-            t = parse_instant(value, "INSTANT", zone)
+            t = parse_instant(value, "instant", zone)
             if t < ws.anchor:
-                raise BadInput("INSTANT", f"{iso(t)} is before the workspace began ({iso(ws.anchor)})")
+                raise BadInput("instant", f"{iso(t)} is before the workspace began ({iso(ws.anchor)})")
             store.set_sim_clock(ws.id, t)
         elif action == "advance":
             step = parse_duration(value)
@@ -382,7 +383,7 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
             except (OverflowError, ValueError):
                 moved = None
             if moved is None or moved.year > 9000:
-                raise BadInput("DURATION", f"{shown(value)} takes the clock past the year 9000")
+                raise BadInput("duration", f"{shown(value)} takes the clock past the year 9000")
             store.set_sim_clock(ws.id, moved)
         elif action == "real":
             store.set_sim_clock(ws.id, None)
@@ -423,16 +424,16 @@ def reset(session: Session, advance: bool = False) -> dict:
 # --- voids ------------------------------------------------------------------------------------------
 
 def void(session: Session, event_id: str, reason: str | None) -> dict:
-    n = parse_count(event_id, "ID", maximum=2**62)
-    check_name(reason, "--reason")
+    n = parse_count(event_id, "event", maximum=2**62)
+    check_name(reason, "reason")
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
         e = store.event(ws.id, n)
         if e is None:
-            raise BadInput("ID", f"no event {n} in workspace {ws.name!r}")
+            raise BadInput("event", f"no event {n} in workspace {ws.name!r}")
         if e["corrects"] is not None:
-            raise BadInput("ID", f"event {n} is itself a void (of event {e['corrects']})")
+            raise BadInput("event", f"event {n} is itself a void (of event {e['corrects']})")
         done = store.void_of(n)
         if done is not None:
             raise RuleRefused(f"event {n} was already voided by event {done}")

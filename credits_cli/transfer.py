@@ -31,13 +31,13 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
     """
     fmt = (fmt or "csv").strip().lower()
     if fmt not in FORMATS:
-        raise BadInput("--format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
+        raise BadInput("format", f"{shown(fmt)} is not one of {', '.join(FORMATS)}")
     if bom and fmt != "csv":
-        raise BadInput("--bom", f"is for --format csv only, not {fmt}")
+        raise BadInput("bom", lambda n: f"is for {n('format')} csv only, not {fmt}")
     output = None if output == "-" else output  # None: stdout
     to_stdout = output is None
     if fmt == "xlsx" and to_stdout and sys.stdout.isatty():
-        raise BadInput("--output", "an xlsx workbook is binary: give --output FILE (or redirect stdout)")
+        raise BadInput("output", lambda n: f"an xlsx workbook is binary: give {n('output')} FILE (or redirect stdout)")
     sc = scope(session, default_span="all", **filters)
     batches = session.store.export_batches(sc.workspace_id, sc.filter)
 
@@ -69,9 +69,9 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         return write(sys.stdout)
     path = Path(output).expanduser()
     if path.is_dir():
-        raise BadInput("--output", f"{str(path)!r} is a directory")
+        raise BadInput("output", f"{str(path)!r} is a directory")
     if session.store.is_ledger_file(path):
-        raise BadInput("--output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
+        raise BadInput("output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
     part = path.with_name(path.name + ".part")
     try:
         with open(part, "wb") if fmt == "xlsx" else open(part, "w", encoding="utf-8", newline="") as out:
@@ -79,7 +79,7 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         os.replace(part, path)
         _remember(session, sc, path, fmt, n)
     except OSError as e:
-        raise BadInput("--output", f"cannot write {str(path)!r}: {e.strerror}") from None
+        raise BadInput("output", f"cannot write {str(path)!r}: {e.strerror}") from None
     finally:
         if part.exists():
             part.unlink()

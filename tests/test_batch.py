@@ -97,7 +97,8 @@ def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_pat
     assert out[1]["error"]["code"] == "bad_input"
     assert out[2]["error"]["field"] == "colour"
     assert out[3]["error"]["code"] == "refused" and out[3]["error"]["pool"] == "integration"
-    assert out[4]["error"]["field"] == "--count"
+    assert out[4]["error"]["field"] == "count"  # a line's field is its key, as the line wrote it
+    assert out[4]["error"]["message"].startswith("count: 'nan' is not a whole number")
     assert out[5]["error"]["code"] == "bad_input"
     assert len(events(db)) == 2
     assert credits(db, "check").returncode == 0
@@ -224,3 +225,24 @@ def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert out[0]["line"] == 1 and out[0]["error"]["field"] == "count" and "twice" in out[0]["error"]["message"]
     assert out[1]["quantity"] == 2 and [e[5] for e in events(db)] == [2]
+
+
+def test_a_line_names_each_field_by_its_key_and_the_command_line_by_its_options(tmp_path):
+    db = tmp_path / "n.db"
+    credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z")
+    r = credits(db, "log", "--batch", stdin=lines({"action": "message"}, {"action": "invokeLLM", "model": "gpt-9"},
+                                                  {"action": "UploadFile", "custom_domain": True},
+                                                  {"action": "GenerateVideo"}))
+    errors = [json.loads(x)["error"] for x in r.stdout.splitlines()]
+    assert [e["field"] for e in errors] == ["credits", "model", "custom_domain", "seconds"]
+    assert errors[0]["message"].startswith("credits: message has no fixed price: give credits (the real cost) or"
+                                           " scope (")
+    assert errors[3]["message"] == "seconds: GenerateVideo is priced per second: give seconds N"
+    r = credits(db, "log", "message")  # the same errors on the command line name its options
+    assert r.returncode == 2 and "--credits: message has no fixed price: give --credits (the real cost) or --scope" \
+        in r.stderr
+    r = credits(db, "log", "GenerateVideo", "--json")
+    assert json.loads(r.stdout)["error"] == {
+        "code": "bad_input", "field": "--seconds",
+        "message": "--seconds: GenerateVideo is priced per second: give --seconds N"}
+    assert events(db) == []

@@ -68,7 +68,7 @@ def test_plans_match_ignoring_case(name):
 def test_unknown_plan_is_refused_with_the_field():
     with pytest.raises(BadInput) as e:
         CAT.plan("platinum")
-    assert e.value.field == "--plan"
+    assert e.value.field == "plan"
     assert "platinum" in e.value.message and "free" in e.value.message
 
 
@@ -96,7 +96,7 @@ def test_actions_match_ignoring_case(asked, name):
 def test_unknown_action_is_refused_with_the_field():
     with pytest.raises(BadInput) as e:
         CAT.action("SendFax")
-    assert e.value.field == "ACTION"
+    assert e.value.field == "action"
     assert "SendFax" in e.value.message
 
 

@@ -457,10 +457,10 @@ def test_parse_zone_accepts_iana_names(name):
 def test_parse_zone_refuses_unknown_zones(name):
     with pytest.raises(BadInput) as e:
         parse_zone(name)
-    assert e.value.field == "--timezone"
-    with pytest.raises(BadInput) as e:
-        parse_zone(name, "timezone")
     assert e.value.field == "timezone"
+    with pytest.raises(BadInput) as e:
+        parse_zone(name, "workspace timezone")
+    assert e.value.field == "workspace timezone"
 
 
 # --- iso and storage ----------------------------------------------------------

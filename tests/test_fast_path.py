@@ -49,10 +49,22 @@ def test_the_usual_script_calls_take_the_lean_path():
         assert fast.parse(args) == typer_parse(args), args
 
 
-TOKENS = ["log", "SendEmail", "message", "--model", "gpt-5", "--count", "3", "--count=2", "--app", "crm", "-q",
-          "--quiet", "--json", "--dry-run", "--custom-domain", "--db", "x.db", "--now", "2026-01-01T00:00:00Z",
-          "--note", "-x", "--", "--at=", "--batch", "--key", "k", "-h", "--help", "--version", "--workspace", "w",
-          "--unknown", "=", "--db=y.db", "-", "-qq", "--no-custom-domain", "--credits", "-1", "--input", "--app="]
+# The fuzzer's words: every option of cli/spec.py's tables, spelled each way it can be (alone, "--x=", "--x=v"),
+# a value for each, and the tokens a parser gets wrong (help, a lone dash, "--", unknown and negated options).
+VALUES = {"action": ["SendEmail", "message"], "model": ["gpt-5"], "count": ["3"], "app": ["crm"], "db": ["x.db"],
+          "now": ["2026-01-01T00:00:00Z"], "key": ["k"], "workspace": ["w"], "credits": ["-1"]}
+TOKENS = sorted({"log", "-x", "--", "=", "-", "-qq", "-h", "--help", "--version", "--unknown",
+                 *(f"--no-{p.shown[2:]}" for p in LOG if p.flag),
+                 *(d for p in GLOBALS + LOG for d in p.decls),
+                 *(f"{p.shown}=" for p in GLOBALS + LOG if p.decls and not p.flag),
+                 *(f"{p.shown}={v}" for p in GLOBALS + LOG if p.decls and not p.flag
+                   for v in VALUES.get(p.name, [])[:1]),
+                 *(v for p in GLOBALS + LOG for v in VALUES.get(p.name, []))})
+
+
+def test_the_fuzzer_speaks_every_option_of_the_spec():
+    assert {d for p in GLOBALS + LOG for d in p.decls} <= set(TOKENS)
+    assert set(VALUES) <= {p.name for p in GLOBALS + LOG}  # a value for a parameter the spec no longer has is stale
 
 
 @settings(max_examples=600, deadline=None)
@@ -86,3 +98,11 @@ def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_util
     r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "SendEmail", "--bogus"], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "--bogus" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_empty_environment_variable_is_refused_on_both_paths(tmp_path):
+    for args in (["log", "SendEmail", "-q"], ["balance"]):  # the lean path, then typer's
+        env = {**os.environ, "CREDITS_DB": str(tmp_path / "e.db"), "CREDITS_NOW": ""}
+        r = subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True)
+        assert (r.returncode, r.stderr) == (2, "credits: CREDITS_NOW: is set but empty (unset it for the default)\n")
+    assert not (tmp_path / "e.db").exists()

@@ -65,7 +65,7 @@ def test_custom_domain_email_costs_2_on_builder_and_up(plan):
 @pytest.mark.parametrize("plan", ["free", "starter"])
 def test_custom_domain_email_is_refused_below_builder(plan):
     e = refused("SendEmail", plan, custom_domain=True)
-    assert e.field == "--custom-domain"
+    assert e.field == "custom_domain"
     assert plan in e.message
 
 
@@ -79,7 +79,7 @@ def test_video_costs_5_per_second(seconds, milli):
 
 
 def test_video_without_seconds_is_refused():
-    assert refused("GenerateVideo").field == "--seconds"
+    assert refused("GenerateVideo").field == "seconds"
 
 
 def test_video_seconds_times_count():
@@ -107,7 +107,7 @@ def test_speech_cap_is_per_call_so_count_multiplies_it():
 
 
 def test_speech_without_chars_is_refused():
-    assert refused("GenerateSpeech").field == "--chars"
+    assert refused("GenerateSpeech").field == "chars"
 
 
 @settings(max_examples=300, deadline=None)
@@ -142,14 +142,14 @@ def test_models(action, model, expected_model, milli):
 @pytest.mark.parametrize("action", ["invokeLLM", "agent"])
 def test_unknown_model_is_refused(action):
     e = refused(action, model="gpt-4")
-    assert e.field == "--model"
+    assert e.field == "model"
     assert "gpt-4" in e.message and "gpt-5" in e.message
 
 
 # Regression: `usage.model or action.default_model` once priced --model '' as
 # 'automatic' (3) while --model '  ' was refused.
 def test_empty_model_is_refused():
-    assert refused("invokeLLM", model="").field == "--model"
+    assert refused("invokeLLM", model="").field == "model"
 
 
 def test_model_count_multiplies():
@@ -167,7 +167,7 @@ def test_automation_costs_1_on_builder_and_up(plan):
 @pytest.mark.parametrize("plan", ["free", "starter"])
 def test_automation_is_refused_below_builder(plan):
     e = refused("automation", plan)
-    assert e.field == "ACTION"
+    assert e.field == "action"
     assert "automations" in e.message
 
 
@@ -192,17 +192,17 @@ def test_message_with_its_real_cost():
 
 def test_message_with_neither_credits_nor_scope_is_refused():
     e = refused("message", "free")
-    assert e.field == "--credits"
-    assert "--scope" in e.message
+    assert e.field == "credits"
+    assert "give credits (the real cost) or scope" in e.message  # the domain's words: the CLI names the options
 
 
 def test_message_with_both_credits_and_scope_is_refused():
-    assert refused("message", "free", scope="simple", credits=500).field == "--scope"
+    assert refused("message", "free", scope="simple", credits=500).field == "scope"
 
 
 def test_unknown_scope_is_refused():
     e = refused("message", "free", scope="huge")
-    assert e.field == "--scope" and "huge" in e.message
+    assert e.field == "scope" and "huge" in e.message
 
 
 def test_message_scope_times_count():
@@ -240,18 +240,18 @@ def test_zero_credits_override_is_free():
 @pytest.mark.parametrize(
     "action, kw, field",
     [
-        ("SendEmail", {"seconds": 3}, "--seconds"),
-        ("UploadFile", {"model": "gpt-5"}, "--model"),
-        ("UploadFile", {"custom_domain": True}, "--custom-domain"),
-        ("GenerateImage", {"chars": 10}, "--chars"),
-        ("GenerateVideo", {"seconds": 3, "chars": 10}, "--chars"),
-        ("GenerateSpeech", {"chars": 10, "seconds": 3}, "--seconds"),
-        ("invokeLLM", {"scope": "simple"}, "--scope"),
-        ("invokeLLM", {"custom_domain": True}, "--custom-domain"),
-        ("message", {"model": "gpt-5", "scope": "simple"}, "--model"),
-        ("message", {"seconds": 3, "scope": "simple"}, "--seconds"),
-        ("SendEmail", {"scope": "simple"}, "--scope"),
-        ("automation", {"model": "gpt-5"}, "--model"),
+        ("SendEmail", {"seconds": 3}, "seconds"),
+        ("UploadFile", {"model": "gpt-5"}, "model"),
+        ("UploadFile", {"custom_domain": True}, "custom_domain"),
+        ("GenerateImage", {"chars": 10}, "chars"),
+        ("GenerateVideo", {"seconds": 3, "chars": 10}, "chars"),
+        ("GenerateSpeech", {"chars": 10, "seconds": 3}, "seconds"),
+        ("invokeLLM", {"scope": "simple"}, "scope"),
+        ("invokeLLM", {"custom_domain": True}, "custom_domain"),
+        ("message", {"model": "gpt-5", "scope": "simple"}, "model"),
+        ("message", {"seconds": 3, "scope": "simple"}, "seconds"),
+        ("SendEmail", {"scope": "simple"}, "scope"),
+        ("automation", {"model": "gpt-5"}, "model"),
     ],
 )
 def test_options_that_do_not_apply_are_refused_naming_the_option(action, kw, field):

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from .common import CreditsGroup, from_spec
+from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds
+from .common import CreditsGroup, failures, from_spec
+from .out import refuse_empty_env
 from .spec import GLOBALS
 
 app = typer.Typer(
@@ -30,22 +32,19 @@ def _version(value: bool):
 @app.callback()
 @from_spec(*GLOBALS, version=(Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                             help="Print the version and exit.")], False))
-def main(ctx: typer.Context, *, db=None, now=None, workspace=None, catalog=None, version=False):
+def main(ctx: typer.Context, version=False, **given):
     from ..services import Session
 
-    ctx.obj = Session(db=db, now=now, workspace=workspace, catalog=catalog)
+    with failures():
+        refuse_empty_env(given)
+        ctx.obj = Session(**given)
     ctx.call_on_close(ctx.obj.close)
 
 
-from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, transfer_cmds  # noqa: E402
-
-ledger_cmds.register(app)  # commands register on `app`
-report_cmds.register(app)
-simulate_cmds.register(app)
-foresight_cmds.register(app)
-ledger_cmds.register_checks(app)
-transfer_cmds.register(app)
-catalog_cmds.register(app)
+# Each module's commands, in the order of the help's panels.
+GROUPS = (ledger_cmds, report_cmds, simulate_cmds, foresight_cmds, transfer_cmds, catalog_cmds)
+for _module in GROUPS:
+    app.add_typer(_module.app)
 
 # The help groups commands by what they are for.
 PANELS = {
@@ -57,7 +56,8 @@ PANELS = {
     "Catalog": ("plans", "prices"),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
-for _info in app.registered_commands:
-    _info.rich_help_panel = _PANEL_OF.get(_info.name or _info.callback.__name__)
-for _info in app.registered_groups:
-    _info.rich_help_panel = _PANEL_OF.get(_info.name)
+for _module in GROUPS:
+    for _info in _module.app.registered_commands:
+        _info.rich_help_panel = _PANEL_OF.get(_info.name or _info.callback.__name__)
+    for _info in _module.app.registered_groups:
+        _info.rich_help_panel = _PANEL_OF.get(_info.name)

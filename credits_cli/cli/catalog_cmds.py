@@ -5,65 +5,62 @@ from __future__ import annotations
 import typer
 
 from ..render.jsonout import Credits
-from .common import JsonOption, emit_json, failures
+from .common import JsonOption, respond
+
+app = typer.Typer()
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def plans(ctx: typer.Context, json: JsonOption = False):
-        """List the plans: price, monthly allowance of each pool, daily cap, features."""
-        with failures(json):
-            catalog = ctx.obj.catalog
-            rows = [
-                {
-                    "plan": p.name,
-                    "price_monthly": Credits(p.price_monthly),
-                    "price_yearly": Credits(p.price_yearly),
-                    "message": Credits(p.message),
-                    "integration": Credits(p.integration),
-                    "daily_message_cap": Credits(p.daily_message_cap) if p.daily_message_cap is not None else None,
-                    "max_apps": p.max_apps,
-                    "features": sorted(p.features),
-                }
-                for p in catalog.plans.values()
-            ]
-            if json:
-                emit_json(rows)
-                return
-            from ..render import human
+@app.command()
+def plans(ctx: typer.Context, json: JsonOption = False):
+    """List the plans: price, monthly allowance of each pool, daily cap, features."""
+    respond(ctx, json, lambda s: _plans(s.catalog), lambda rows: _human().plans_table(rows, ctx.obj.catalog.source))
 
-            human.plans_table(rows, catalog.source)
 
-    @app.command()
-    def prices(ctx: typer.Context, json: JsonOption = False):
-        """List what each action costs, with its pool, unit and variants."""
-        with failures(json):
-            catalog = ctx.obj.catalog
-            rows = []
-            for a in catalog.actions.values():
-                row = {"action": a.name, "pool": a.pool, "unit": a.unit}
-                if a.price is not None:
-                    row["price"] = Credits(a.price)
-                if a.per:
-                    row["per"] = a.per
-                if a.block_chars:
-                    row["block_chars"] = a.block_chars
-                if a.max_per_call is not None:
-                    row["max_per_call"] = Credits(a.max_per_call)
-                if a.models:
-                    row["models"] = {m: Credits(v) for m, v in a.models.items()}
-                if a.scopes:
-                    row["scopes"] = {s: Credits(v) for s, v in a.scopes.items()}
-                if a.custom_domain_price is not None:
-                    row["custom_domain_price"] = Credits(a.custom_domain_price)
-                if a.requires:
-                    row["requires"] = a.requires
-                if a.custom_domain_requires:
-                    row["custom_domain_requires"] = a.custom_domain_requires
-                rows.append(row)
-            if json:
-                emit_json(rows)
-                return
-            from ..render import human
+def _plans(catalog) -> list[dict]:
+    return [
+        {
+            "plan": p.name,
+            "price_monthly": Credits(p.price_monthly),
+            "price_yearly": Credits(p.price_yearly),
+            "message": Credits(p.message),
+            "integration": Credits(p.integration),
+            "daily_message_cap": Credits(p.daily_message_cap) if p.daily_message_cap is not None else None,
+            "max_apps": p.max_apps,
+            "features": sorted(p.features),
+        }
+        for p in catalog.plans.values()
+    ]
 
-            human.prices_table(catalog.actions.values(), catalog.source)
+
+@app.command()
+def prices(ctx: typer.Context, json: JsonOption = False):
+    """List what each action costs, with its pool, unit and variants."""
+    respond(ctx, json, lambda s: _prices(s.catalog),
+            lambda _: _human().prices_table(ctx.obj.catalog.actions.values(), ctx.obj.catalog.source))
+
+
+def _human():
+    from ..render import human  # rich, only for a table
+
+    return human
+
+
+# An action's optional fields, in the order prices --json writes them: an amount is written when the catalog
+# sets it (even to 0), anything else when it is not empty; models and scopes map names to amounts.
+_AMOUNTS = ("price", "max_per_call", "custom_domain_price")
+_OPTIONAL = ("price", "per", "block_chars", "max_per_call", "models", "scopes", "custom_domain_price", "requires",
+             "custom_domain_requires")
+
+
+def _prices(catalog) -> list[dict]:
+    rows = []
+    for a in catalog.actions.values():
+        row = {"action": a.name, "pool": a.pool, "unit": a.unit}
+        for k in _OPTIONAL:
+            v = getattr(a, k)
+            if k in _AMOUNTS and v is not None:
+                row[k] = Credits(v)
+            elif k not in _AMOUNTS and v:
+                row[k] = {n: Credits(x) for n, x in v.items()} if k in ("models", "scopes") else v
+        rows.append(row)
+    return rows

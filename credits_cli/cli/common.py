@@ -1,9 +1,16 @@
-"""What every command shares: global options, the error contract, output helpers."""
+"""What every command shares: the shared options, the error contract, output helpers.
+
+The options several commands take are declared once, in cli/spec.py, and become
+typer annotations here (`option`, `from_spec`); a command names its parameters
+with the words the use cases use, so that an error's field (`BadInput("pool", ...)`)
+is shown as what the user typed: the option, or the argument's metavar (`failures`).
+"""
 
 from __future__ import annotations
 
 import inspect
 import sys
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import click
@@ -11,21 +18,13 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import EXIT_BAD_INPUT, BadInput
-from .out import emit_json, exit_code, failures, say, undecodable, usage  # noqa: F401 (the commands import them from here)
-from .spec import USAGE, Param
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout instead of a table.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success (the exit code tells).")]
+from . import out
+# the commands import these from here
+from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
+from .spec import CSV, GLOBALS, JSON, POOL, QUIET, Param
 
 
-def refuse_quiet_json(quiet: bool, json: bool) -> None:
-    """--quiet prints nothing and --json prints an object: asking for both is refused (as `log` does)."""
-    if quiet and json:
-        raise BadInput("--quiet", "cannot be used with --json")
-
-
-def _annotation(p: Param):
+def option(p: Param):
     """The typer annotation of one declared parameter."""
     if p.is_argument:
         info = typer.Argument(help=p.help, metavar=p.metavar or p.name.upper(), show_default=False)
@@ -35,16 +34,30 @@ def _annotation(p: Param):
     return Annotated[bool if p.flag else Optional[str], info]
 
 
-def from_spec(*params: Param, **more):
+JsonOption = option(JSON)
+CsvOption = option(CSV)
+QuietOption = option(QUIET)
+PoolOption = option(POOL)
+
+
+def refuse_quiet_json(quiet: bool, json: bool) -> None:
+    """--quiet prints nothing and --json prints an object: asking for both is refused (as `log` does)."""
+    if quiet and json:
+        raise BadInput("--quiet", "cannot be used with --json")
+
+
+def from_spec(*params: Param, required: tuple[str, ...] = (), **more):
     """Give a `def command(ctx, **kw)` the typer signature of the declared parameters (cli/spec.py).
 
-    `more` adds parameters that only the typer command has: name=(annotation, default).
+    `required` names parameters this command cannot do without (`estimate`'s ACTION; `log` takes --batch
+    instead). `more` adds parameters that only the typer command has: name=(annotation, default).
     """
 
     def decorate(fn):
         sig = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
-        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default,
-                                  annotation=_annotation(p)) for p in params]
+        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
+                                  default=inspect.Parameter.empty if p.name in required else p.default,
+                                  annotation=option(p)) for p in params]
         sig += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
                 for name, (annotation, default) in more.items()]
         fn.__signature__ = inspect.Signature(sig)
@@ -54,9 +67,43 @@ def from_spec(*params: Param, **more):
     return decorate
 
 
-# What one use is (cli/spec.py USAGE), as typer annotations for `estimate`; `log` is built whole from the spec.
-ActionArg, ModelOption, SecondsOption, CharsOption, CustomDomainOption, CountOption, UnitCreditsOption, ScopeOption = (
-    _annotation(p) for p in USAGE)
+def names(ctx: click.Context | None) -> dict[str, str]:
+    """What the user typed for each parameter of the running command and of the global options:
+    its long option, or its argument's metavar, by the parameter's name."""
+    shown: dict[str, str] = {}
+    while ctx is not None:
+        for p in ctx.command.params:
+            if isinstance(p, click.Argument):
+                shown.setdefault(p.name, (p.metavar or p.name.upper()).strip("[]."))
+            elif p.name:
+                shown.setdefault(p.name, next((o for o in p.opts if o.startswith("--")), p.opts[0]))
+        ctx = ctx.parent
+    return shown
+
+
+@contextmanager
+def failures(json_mode: bool = False):
+    """The command's errors name what the user typed; in --json mode they are also written on stdout."""
+    with out.failures(json_mode, names(click.get_current_context(silent=True))):
+        yield
+
+
+def respond(ctx: typer.Context, json: bool, run, as_text, as_json=None, *, quiet: bool = False):
+    """Run a use case on the session and answer once: as JSON on stdout (`as_json(result)`, else the result
+    as it is) or as text for a person (`as_text(result)` prints it); nothing with `quiet`. The session's
+    notices (a first-use workspace ...) go to stderr first. Errors name what the user typed (`failures`).
+    The result."""
+    with failures(json):
+        refuse_quiet_json(quiet, json)
+        result = run(ctx.obj)
+        notices(ctx.obj, quiet)
+        if quiet:
+            return result
+        if json:
+            emit_json(as_json(result) if as_json else result)
+        else:
+            as_text(result)
+    return result
 
 
 def output_format(json: bool, csv: bool) -> str:
@@ -66,7 +113,7 @@ def output_format(json: bool, csv: bool) -> str:
     return "json" if json else "csv" if csv else "table"
 
 # Global options may also follow the command name: `credits balance --db x`.
-GLOBAL_OPTIONS = ("--db", "--now", "--workspace", "--catalog")
+GLOBAL_OPTIONS = tuple(d for p in GLOBALS for d in p.decls)
 
 
 def hoist_globals(args: list[str], group: click.Group) -> list[str]:
@@ -129,8 +176,7 @@ class CreditsGroup(TyperGroup):
         session = ctx.obj
         if session is not None:
             session.release()  # the command succeeded: a first-use workspace is kept (services.Session)
-            for note in session.take_notices():
-                say(note)
+            notices(session)  # what the command itself did not print
         return rv
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -163,7 +209,3 @@ class CreditsGroup(TyperGroup):
         except (Exception, KeyboardInterrupt) as e:  # the same contract as the lean path (out.exit_code)
             sys.exit(exit_code(e))
         sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def session(ctx: typer.Context):
-    return ctx.obj

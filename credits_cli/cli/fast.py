@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from .spec import GLOBALS, LOG, Param
+from .spec import GLOBALS, LOG, LOG_NAMES, Param
 
 
 def _index(params: tuple[Param, ...]) -> dict[str, Param]:
@@ -89,7 +89,7 @@ def run(args: list[str]) -> int | None:
         return None
     glob, params = parsed
     from ..errors import BadInput
-    from .out import exit_code, undecodable
+    from .out import exit_code, name_field, refuse_empty_env, undecodable
 
     field = undecodable(args)
     if field is not None:
@@ -100,10 +100,11 @@ def run(args: list[str]) -> int | None:
         from ..services import Session
         from . import logcmd
 
+        refuse_empty_env(glob)
         session = Session(**glob)
         return logcmd.run(session, params)
     except (Exception, KeyboardInterrupt) as e:
-        return exit_code(e)
+        return exit_code(name_field(e, LOG_NAMES) if isinstance(e, BadInput) else e)
     finally:
         if session is not None:
             session.close()

@@ -11,10 +11,10 @@ import typer
 from ..domain.cycles import when
 from ..domain.money import amount, fmt
 from ..render.jsonout import Credits
-from .common import (ActionArg, CharsOption, CountOption, CustomDomainOption, JsonOption, ModelOption, ScopeOption,
-                     SecondsOption, UnitCreditsOption, emit_json, failures, say, usage)
+from . import spec
+from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
 
-PoolOption = Annotated[Optional[str], typer.Option("--pool", metavar="message|integration", help="The pool.")]
+app = typer.Typer()
 AppTarget = Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="An app.")]
 MemberTarget = Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="A member.")]
 
@@ -27,238 +27,227 @@ def _c(v):
     return Credits(v) if v is not None else None
 
 
-def register(app: typer.Typer) -> None:
-    budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.",
-                             no_args_is_help=True)
-    alert_app = typer.Typer(help="Alerts before a pool runs dry.", no_args_is_help=True)
-    app.add_typer(budget_app, name="budget")
-    app.add_typer(alert_app, name="alert")
+budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.",
+                         no_args_is_help=True)
+alert_app = typer.Typer(help="Alerts before a pool runs dry.", no_args_is_help=True)
+app.add_typer(budget_app, name="budget")
+app.add_typer(alert_app, name="alert")
 
-    @app.command()
-    def forecast(ctx: typer.Context, pool: PoolOption = None, json: JsonOption = False):
-        """When each pool runs out at the current pace (last 7 days, weighted to the latest), with a P50/P90 range."""
-        from .. import foresight
 
-        with failures(json):
-            f = foresight.forecast(ctx.obj, pool)
-            if json:
-                emit_json({p: {**v, "burn_per_day": Credits(v["burn_per_day"]), "available": Credits(v["available"]),
-                               "p50": {**v["p50"], "burn_per_day": Credits(v["p50"]["burn_per_day"])},
-                               "p90": {**v["p90"], "burn_per_day": Credits(v["p90"]["burn_per_day"])}}
-                           for p, v in f["pools"].items()})
-                return
-            for p, v in f["pools"].items():
-                if v["runs_out_at"] is None:
-                    print(f"{p}: no use lately; {amount(v['available'])} last until the reset, {when(v['next_reset'])}.")
-                    continue
-                verdict = (f"runs out {when(v['runs_out_at'])}, {v['days_before_reset']} days before the reset"
-                           if v["before_reset"] else f"lasts until the reset, {when(v['next_reset'])}")
-                p90_out = v["p90"]["runs_out_at"]
-                spread = f"P50 {_per_day(v['p50']['burn_per_day'])}, P90 {_per_day(v['p90']['burn_per_day'])}"
-                if p90_out is not None and p90_out < v["next_reset"]:
-                    spread += f": at P90 out by {when(p90_out)}"
-                else:
-                    spread += ": it lasts until the reset either way"
-                print(f"{p}: {_per_day(v['burn_per_day'])}, {fmt(v['available'])} left: {verdict} ({spread}).")
+def _foresight():
+    from .. import foresight  # on first use: a command of another group does not pay for importing it
 
-    @app.command()
-    def estimate(
-        ctx: typer.Context,
-        action: ActionArg,
-        model: ModelOption = None,
-        seconds: SecondsOption = None,
-        chars: CharsOption = None,
-        custom_domain: CustomDomainOption = False,
-        count: CountOption = "1",
-        credits: UnitCreditsOption = None,
-        scope: ScopeOption = None,
-        per_day: Annotated[Optional[str], typer.Option("--per-day", metavar="N", help="Uses a day.")] = None,
-        users: Annotated[Optional[str], typer.Option("--users", metavar="N", help="Daily users.")] = None,
-        per_user: Annotated[Optional[str], typer.Option("--per-user", metavar="N", help="Uses a user a day.")] = None,
-        json: JsonOption = False,
-    ):
-        """What a feature costs a day and a cycle, and which plans cover it with what to spare."""
-        from .. import foresight
+    return foresight
 
-        with failures(json):
-            use = usage(action, model, seconds, chars, custom_domain, count, credits, scope)
-            e = foresight.estimate(ctx.obj, use, per_day, users, per_user)
-            if json:
-                emit_json({**e, "unit_cost": Credits(e["unit_cost"]), "per_day": Credits(e["per_day"]),
-                           "per_cycle": Credits(e["per_cycle"]),
-                           "plans": [{**r, "allowance": Credits(r["allowance"]), "spare": _c(r["spare"])}
-                                     for r in e["plans"]]})
-                return
-            print(f"{e['action']}: {fmt(e['unit_cost'])} a use × {e['times_per_day']:,} a day ="
-                  f" {amount(e['per_day'], e['pool'])} a day, {fmt(e['per_cycle'])} a cycle"
-                  f" ({e['cycle_days']} days).")
-            for r in e["plans"]:
-                mark = f"fits, {fmt(r['spare'])} to spare" if r["fits"] else f"does not fit: {r['why']}"
-                print(f"  {r['plan']:<8} {fmt(r['allowance']):>8}  {mark}")
 
-    @app.command()
-    def advise(ctx: typer.Context,
-               flat: Annotated[Optional[str], typer.Option("--flat", metavar="PRICE",
-                                                           help="Also compare a flat-rate offer ($ a month).")] = None,
+@app.command()
+def forecast(ctx: typer.Context, pool: PoolOption = None, json: JsonOption = False):
+    """When each pool runs out at the current pace (last 7 days, weighted to the latest), with a P50/P90 range."""
+    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text, _forecast_json)
+
+
+def _forecast_json(f: dict) -> dict:
+    return {p: {**v, "burn_per_day": Credits(v["burn_per_day"]), "available": Credits(v["available"]),
+                "p50": {**v["p50"], "burn_per_day": Credits(v["p50"]["burn_per_day"])},
+                "p90": {**v["p90"], "burn_per_day": Credits(v["p90"]["burn_per_day"])}}
+            for p, v in f["pools"].items()}
+
+
+def _forecast_text(f: dict) -> None:
+    for p, v in f["pools"].items():
+        if v["runs_out_at"] is None:
+            print(f"{p}: no use lately; {amount(v['available'])} last until the reset, {when(v['next_reset'])}.")
+            continue
+        verdict = (f"runs out {when(v['runs_out_at'])}, {v['days_before_reset']} days before the reset"
+                   if v["before_reset"] else f"lasts until the reset, {when(v['next_reset'])}")
+        p90_out = v["p90"]["runs_out_at"]
+        spread = f"P50 {_per_day(v['p50']['burn_per_day'])}, P90 {_per_day(v['p90']['burn_per_day'])}"
+        if p90_out is not None and p90_out < v["next_reset"]:
+            spread += f": at P90 out by {when(p90_out)}"
+        else:
+            spread += ": it lasts until the reset either way"
+        print(f"{p}: {_per_day(v['burn_per_day'])}, {fmt(v['available'])} left: {verdict} ({spread}).")
+
+
+_TIMES = (spec.Param("per_day", ("--per-day",), metavar="N", help="Uses a day."),
+          spec.Param("users", ("--users",), metavar="N", help="Daily users."),
+          spec.Param("per_user", ("--per-user",), metavar="N", help="Uses a user a day."))
+
+
+@app.command()
+@from_spec(*spec.USAGE, *_TIMES, spec.JSON, required=("action",))
+def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=False, **use):
+    """What a feature costs a day and a cycle, and which plans cover it with what to spare."""
+    shown = names(ctx)  # a plan that lacks a feature says why, naming the option or argument that asks for it
+
+    def run(s):
+        e = _foresight().estimate(s, usage(use), per_day, users, per_user)
+        return {**e, "plans": [{**r, "why": name_field(r["why"], shown).message
+                                if isinstance(r["why"], Exception) else r["why"]} for r in e["plans"]]}
+
+    respond(ctx, json, run, _estimate_text,
+            lambda e: {**e, "unit_cost": Credits(e["unit_cost"]), "per_day": Credits(e["per_day"]),
+                       "per_cycle": Credits(e["per_cycle"]),
+                       "plans": [{**r, "allowance": Credits(r["allowance"]), "spare": _c(r["spare"])}
+                                 for r in e["plans"]]})
+
+
+def _estimate_text(e: dict) -> None:
+    print(f"{e['action']}: {fmt(e['unit_cost'])} a use × {e['times_per_day']:,} a day ="
+          f" {amount(e['per_day'], e['pool'])} a day, {fmt(e['per_cycle'])} a cycle"
+          f" ({e['cycle_days']} days).")
+    for r in e["plans"]:
+        mark = f"fits, {fmt(r['spare'])} to spare" if r["fits"] else f"does not fit: {r['why']}"
+        print(f"  {r['plan']:<8} {fmt(r['allowance']):>8}  {mark}")
+
+
+@app.command()
+def advise(ctx: typer.Context,
+           flat: Annotated[Optional[str], typer.Option("--flat", metavar="PRICE",
+                                                       help="Also compare a flat-rate offer ($ a month).")] = None,
+           json: JsonOption = False):
+    """Replay recent cycles under every plan: what each blocks, wastes and costs; features to cache or cheapen."""
+    respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text, _advice_json)
+
+
+def _advice_json(a: dict) -> dict:
+    return {**a, "plans": [{**r, "credits_unused": {p: Credits(v) for p, v in r["credits_unused"].items()}
+                            if r["credits_unused"] else None, "cost": Credits(r["cost"]),
+                            "cost_yearly_billing": _c(r["cost_yearly_billing"])} for r in a["plans"]],
+            "top_features": [{**t, "credits": Credits(t["credits"])} for t in a["top_features"]],
+            "gpt5_to_automatic": {**a["gpt5_to_automatic"],
+                                  "credits_saved": Credits(a["gpt5_to_automatic"]["credits_saved"])}}
+
+
+def _advice_text(a: dict) -> None:
+    from ..render import human
+
+    human.advice(a)
+
+
+@budget_app.command("set")
+def budget_set(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None, pool: PoolOption = None,
+               credits: Annotated[Optional[str], typer.Option("--credits", metavar="N",
+                                                              help="Credits a cycle.")] = None,
                json: JsonOption = False):
-        """Replay recent cycles under every plan: what each blocks, wastes and costs; features to cache or cheapen."""
-        from .. import foresight
+    """Give an app or a member a budget a cycle: `credits log` refuses (exit 3) what would exceed it."""
+    respond(ctx, json, lambda s: _foresight().budget_set(s, app, member, pool, credits),
+            lambda r: print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])}"
+                            " a cycle."),
+            lambda r: {**r, "credits": Credits(r["credits"])})
 
-        with failures(json):
-            a = foresight.advise(ctx.obj, flat)
-            if json:
-                emit_json({**a, "plans": [{**r, "credits_unused": {p: Credits(v) for p, v in r["credits_unused"].items()}
-                                           if r["credits_unused"] else None, "cost": Credits(r["cost"]),
-                                           "cost_yearly_billing": _c(r["cost_yearly_billing"])} for r in a["plans"]],
-                           "top_features": [{**t, "credits": Credits(t["credits"])} for t in a["top_features"]],
-                           "gpt5_to_automatic": {**a["gpt5_to_automatic"],
-                                                 "credits_saved": Credits(a["gpt5_to_automatic"]["credits_saved"])}})
-                return
-            from ..render import human
 
-            human.advice(a)
+@budget_app.command("list")
+def budget_list(ctx: typer.Context, json: JsonOption = False):
+    """Every budget with this cycle's use against it."""
+    respond(ctx, json, lambda s: _foresight().budget_list(s), _budgets_text,
+            lambda rows: [{**r, "credits": Credits(r["credits"]), "used": Credits(r["used"]),
+                           "left": Credits(r["left"])} for r in rows])
 
-    @budget_app.command("set")
-    def budget_set(ctx: typer.Context, app_name: AppTarget = None, member: MemberTarget = None,
-                   pool: PoolOption = None,
-                   credits: Annotated[Optional[str], typer.Option("--credits", metavar="N",
-                                                                  help="Credits a cycle.")] = None,
-                   json: JsonOption = False):
-        """Give an app or a member a budget a cycle: `credits log` refuses (exit 3) what would exceed it."""
-        from .. import foresight
 
-        with failures(json):
-            r = foresight.budget_set(ctx.obj, app_name, member, pool, credits)
-            if json:
-                emit_json({**r, "credits": Credits(r["credits"])})
-                return
-            print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])} a cycle.")
+def _budgets_text(rows: list[dict]) -> None:
+    if not rows:
+        print("No budgets.")
+    for r in rows:
+        print(f"{r['kind']} {r['name']}: {fmt(r['used'])} of {fmt(r['credits'])} {r['pool']} credits used"
+              f" this cycle, {fmt(r['left'])} left")
 
-    @budget_app.command("list")
-    def budget_list(ctx: typer.Context, json: JsonOption = False):
-        """Every budget with this cycle's use against it."""
-        from .. import foresight
 
-        with failures(json):
-            rows = foresight.budget_list(ctx.obj)
-            if json:
-                emit_json([{**r, "credits": Credits(r["credits"]), "used": Credits(r["used"]),
-                            "left": Credits(r["left"])} for r in rows])
-                return
-            if not rows:
-                print("No budgets.")
-            for r in rows:
-                print(f"{r['kind']} {r['name']}: {fmt(r['used'])} of {fmt(r['credits'])} {r['pool']} credits used"
-                      f" this cycle, {fmt(r['left'])} left")
+@budget_app.command("remove")
+def budget_remove(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None,
+                  pool: PoolOption = None):
+    """Remove a budget (of one pool with --pool, else of both)."""
+    respond(ctx, False, lambda s: _foresight().budget_remove(s, app, member, pool),
+            lambda n: print(f"Removed {n} budget{'s' if n > 1 else ''}."))
 
-    @budget_app.command("remove")
-    def budget_remove(ctx: typer.Context, app_name: AppTarget = None, member: MemberTarget = None,
-                      pool: PoolOption = None):
-        """Remove a budget (of one pool with --pool, else of both)."""
-        from .. import foresight
 
-        with failures():
-            n = foresight.budget_remove(ctx.obj, app_name, member, pool)
-            print(f"Removed {n} budget{'s' if n > 1 else ''}.")
+@alert_app.command("add")
+def alert_add(ctx: typer.Context, pool: PoolOption = None,
+              at: Annotated[Optional[str], typer.Option("--at", metavar="PERCENT%",
+                                                        help="Fire when this share of the allowance is used.")] = None,
+              left: Annotated[Optional[str], typer.Option("--left", metavar="N",
+                                                          help="Fire when N or fewer credits remain.")] = None,
+              by: Annotated[Optional[str], typer.Option("--by", metavar="mid-cycle",
+                                                        help="Only before the middle of the cycle.")] = None,
+              command: Annotated[Optional[str], typer.Option("--exec", metavar="COMMAND",
+                                                             help="Run this (sh -c) when it fires.")] = None,
+              json: JsonOption = False):
+    """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
+    respond(ctx, json, lambda s: _foresight().alert_add(s, pool, at, left, by, command),
+            lambda r: print(f"Alert {r['id']} added."), lambda r: {**r, "left": _c(r["left"])})
 
-    @alert_app.command("add")
-    def alert_add(ctx: typer.Context, pool: PoolOption = None,
-                  at: Annotated[Optional[str], typer.Option("--at", metavar="PERCENT%",
-                                                            help="Fire when this share of the allowance is used.")] = None,
-                  left: Annotated[Optional[str], typer.Option("--left", metavar="N",
-                                                              help="Fire when N or fewer credits remain.")] = None,
-                  by: Annotated[Optional[str], typer.Option("--by", metavar="mid-cycle",
-                                                            help="Only before the middle of the cycle.")] = None,
-                  command: Annotated[Optional[str], typer.Option("--exec", metavar="COMMAND",
-                                                                 help="Run this (sh -c) when it fires.")] = None,
-                  json: JsonOption = False):
-        """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
-        from .. import foresight
 
-        with failures(json):
-            r = foresight.alert_add(ctx.obj, pool, at, left, by, command)
-            if json:
-                emit_json({**r, "left": _c(r["left"])})
-                return
-            print(f"Alert {r['id']} added.")
+@alert_app.command("list")
+def alert_list(ctx: typer.Context, json: JsonOption = False):
+    """Every alert."""
+    respond(ctx, json, lambda s: _foresight().alert_list(s), _alerts_text,
+            lambda rows: [{**r, "left": _c(r["left"])} for r in rows])
 
-    @alert_app.command("list")
-    def alert_list(ctx: typer.Context, json: JsonOption = False):
-        """Every alert."""
-        from .. import foresight
 
-        with failures(json):
-            rows = foresight.alert_list(ctx.obj)
-            if json:
-                emit_json([{**r, "left": _c(r["left"])} for r in rows])
-                return
-            if not rows:
-                print("No alerts.")
-            for r in rows:
-                cond = f"{r['at_percent']}% used" if r["at_percent"] is not None else f"{fmt(r['left'])} or fewer left"
-                print(f"alert {r['id']}: {r['pool']} {cond}" + (" before mid-cycle" if r["by_mid_cycle"] else "")
-                      + (f"; runs {r['exec']!r}" if r["exec"] else ""))
+def _alerts_text(rows: list[dict]) -> None:
+    if not rows:
+        print("No alerts.")
+    for r in rows:
+        cond = f"{r['at_percent']}% used" if r["at_percent"] is not None else f"{fmt(r['left'])} or fewer left"
+        print(f"alert {r['id']}: {r['pool']} {cond}" + (" before mid-cycle" if r["by_mid_cycle"] else "")
+              + (f"; runs {r['exec']!r}" if r["exec"] else ""))
 
-    @alert_app.command("remove")
-    def alert_remove(ctx: typer.Context, alert_id: Annotated[str, typer.Argument(metavar="ID")]):
-        """Remove an alert."""
-        from .. import foresight
 
-        with failures():
-            foresight.alert_remove(ctx.obj, alert_id)
-            print(f"Alert {alert_id} removed.")
+@alert_app.command("remove")
+def alert_remove(ctx: typer.Context, alert: Annotated[str, typer.Argument(metavar="ID")]):
+    """Remove an alert."""
+    respond(ctx, False, lambda s: _foresight().alert_remove(s, alert), lambda _: print(f"Alert {alert} removed."))
 
-    @app.command()
-    def status(ctx: typer.Context,
-               line: Annotated[bool, typer.Option("--line", help="One short line (for a prompt or a status bar).")] = False,
-               json: JsonOption = False):
-        """Both pools, days to reset and a warning mark, in one short line."""
-        from .. import foresight
 
-        with failures(json):
-            st = foresight.status_line(ctx.obj)
-            if json:
-                emit_json({"pools": {p: {"available": Credits(b.available), "allowance": Credits(b.allowance)}
-                                     for p, b in st["pools"].items()},
-                           "days_to_reset": st["days_to_reset"], "warning": st["warning"]})
-                return
-            m, i = st["pools"]["message"], st["pools"]["integration"]
-            mark = (" ⚠" if (sys.stdout.encoding or "").lower().startswith("utf") else " !") if st["warning"] else ""
-            text = (f"msg {fmt(m.available)}/{fmt(m.allowance)} · int {fmt(i.available)}/{fmt(i.allowance)}"
-                    f" · reset {int(st['days_to_reset'])}d{mark}")
-            print(text if line else f"credits: {text}")
+@app.command()
+def status(ctx: typer.Context,
+           line: Annotated[bool, typer.Option("--line", help="One short line (for a prompt or a status bar).")] = False,
+           json: JsonOption = False):
+    """Both pools, days to reset and a warning mark, in one short line."""
+    respond(ctx, json, lambda s: _foresight().status_line(s), lambda st: _status_text(st, line),
+            lambda st: {"pools": {p: {"available": Credits(b.available), "allowance": Credits(b.allowance)}
+                                  for p, b in st["pools"].items()},
+                        "days_to_reset": st["days_to_reset"], "warning": st["warning"]})
 
-    @app.command()
-    def watch(ctx: typer.Context,
-              interval: Annotated[float, typer.Option("--interval", metavar="SECONDS",
-                                                      help="How often to look for changes.")] = 1.0,
-              iterations: Annotated[int, typer.Option("--iterations", hidden=True)] = 0):
-        """A live dashboard that redraws when the ledger changes (Ctrl-C to stop)."""
-        from .. import reports, services
-        from ..render import human
 
-        with failures():
-            s = ctx.obj
-            if not 0.1 <= interval <= 3600:
-                from ..errors import BadInput
+def _status_text(st: dict, line: bool) -> None:
+    m, i = st["pools"]["message"], st["pools"]["integration"]
+    mark = (" ⚠" if (sys.stdout.encoding or "").lower().startswith("utf") else " !") if st["warning"] else ""
+    text = (f"msg {fmt(m.available)}/{fmt(m.allowance)} · int {fmt(i.available)}/{fmt(i.allowance)}"
+            f" · reset {int(st['days_to_reset'])}d{mark}")
+    print(text if line else f"credits: {text}")
 
-                raise BadInput("--interval", "must be between 0.1 and 3600 seconds")
-            last, drawn, n = None, 0.0, 0
-            try:
-                while True:
-                    version = s.store.data_version()
-                    if version != last or time.monotonic() - drawn > 60:
-                        b = services.balance(s)
-                        s.release()  # a first-use workspace is not left holding the write lock while watching
-                        if sys.stdout.isatty():
-                            print("\x1b[2J\x1b[H", end="")
-                        human.balance(b, reports.distribution(s, "app", pool="integration"))
-                        last, drawn = version, time.monotonic()
-                    n += 1
-                    if iterations and n >= iterations:
-                        break
-                    time.sleep(interval)
-            except KeyboardInterrupt:
-                pass
-            for note in s.take_notices():
-                say(note)
+
+@app.command()
+def watch(ctx: typer.Context,
+          interval: Annotated[float, typer.Option("--interval", metavar="SECONDS",
+                                                  help="How often to look for changes.")] = 1.0,
+          iterations: Annotated[int, typer.Option("--iterations", hidden=True)] = 0):
+    """A live dashboard that redraws when the ledger changes (Ctrl-C to stop)."""
+    from .. import reports, services
+    from ..render import human
+
+    with failures():
+        s = ctx.obj
+        if not 0.1 <= interval <= 3600:
+            from ..errors import BadInput
+
+            raise BadInput("interval", "must be between 0.1 and 3600 seconds")
+        last, drawn, n = None, 0.0, 0
+        try:
+            while True:
+                version = s.store.data_version()
+                if version != last or time.monotonic() - drawn > 60:
+                    b = services.balance(s)
+                    s.release()  # a first-use workspace is not left holding the write lock while watching
+                    if sys.stdout.isatty():
+                        print("\x1b[2J\x1b[H", end="")
+                    human.balance(b, reports.distribution(s, "app", pool="integration"))
+                    last, drawn = version, time.monotonic()
+                n += 1
+                if iterations and n >= iterations:
+                    break
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
+        notices(s)

@@ -9,7 +9,9 @@ import typer
 from ..domain.cycles import iso
 from ..render.jsonout import Credits
 from . import spec
-from .common import JsonOption, emit_json, failures, from_spec, say
+from .common import JsonOption, from_spec, respond, say
+
+app = typer.Typer()
 
 
 def pool_json(p) -> dict:
@@ -33,119 +35,114 @@ def pool_json(p) -> dict:
     return body
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def init(
-        ctx: typer.Context,
-        plan: Annotated[str, typer.Option("--plan", help="The plan the workspace is on (see: credits plans).")],
-        start: Annotated[Optional[str], typer.Option("--start", metavar="ISO-INSTANT",
-            help="The exact instant of the original purchase; it anchors every reset (default: now).")] = None,
-        timezone: Annotated[Optional[str], typer.Option("--timezone", metavar="IANA-ZONE",
-            help="The zone days are counted in, for the free plan's daily cap (default: UTC).")] = None,
-        billing: Annotated[Optional[str], typer.Option("--billing", metavar="monthly|yearly",
-            help="How the plan is billed (both reset monthly).")] = None,
-        json: JsonOption = False,
-    ):
-        """Set up the workspace as it is on the platform: plan, purchase instant, time zone."""
-        from .. import services
+@app.command()
+def init(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Option("--plan", help="The plan the workspace is on (see: credits plans).")],
+    start: Annotated[Optional[str], typer.Option(
+        "--start", metavar="ISO-INSTANT",
+        help="The exact instant of the original purchase; it anchors every reset (default: now).")] = None,
+    timezone: Annotated[Optional[str], typer.Option(
+        "--timezone", metavar="IANA-ZONE",
+        help="The zone days are counted in, for the free plan's daily cap (default: UTC).")] = None,
+    billing: Annotated[Optional[str], typer.Option(
+        "--billing", metavar="monthly|yearly", help="How the plan is billed (both reset monthly).")] = None,
+    json: JsonOption = False,
+):
+    """Set up the workspace as it is on the platform: plan, purchase instant, time zone."""
+    from .. import services
 
-        with failures(json):
-            s = ctx.obj
-            result = services.init(s, plan, start, timezone, billing)
-            ws = result.workspace
-            if json:
-                emit_json({
-                    "workspace": ws.name, "plan": ws.plan, "billing": ws.billing, "anchor": ws.anchor,
-                    "timezone": ws.timezone, "created": result.created, "changed": result.changed,
-                })
-                return
-            verb = "created" if result.created else ("updated" if result.changed else "unchanged")
-            print(f"Workspace {ws.name!r} {verb}: {ws.plan} plan ({ws.billing}), resets on {iso(ws.anchor)}"
-                  f" each month, days in {ws.timezone}")
-
-    @app.command()
-    @from_spec(*spec.LOG)
-    def log(ctx: typer.Context, **params):
-        """Record one usage event, priced from the catalog, debited from its pool.
-
-        Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
-        With --batch: one event a JSON line on stdin, one JSON result line each; exit 2 if any line was bad, else 3 if any was refused.
-        """
-        from . import logcmd
-
-        code = logcmd.run(ctx.obj, params)
-        if code:
-            raise typer.Exit(code)
-
-    @app.command()
-    def balance(ctx: typer.Context, json: JsonOption = False):
-        """Show both pools: allowance, used this cycle, bonus, available now, next reset."""
-        from .. import services
-
-        with failures(json):
-            s = ctx.obj
-            try:
-                b = services.balance(s)
-            finally:
-                for n in s.take_notices():
-                    say(n)
-            if json:
-                emit_json({
-                    "workspace": b.workspace,
-                    "plan": b.plan,
-                    "billing": b.billing,
-                    "timezone": b.timezone,
-                    "now": b.now,
-                    "cycle": {"start": b.cycle.start, "end": b.cycle.end},
-                    "scheduled": ({"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
-                                  if b.pending is not None else None),
-                    **{name: pool_json(p) for name, p in b.pools.items()},
-                    "apps": b.apps,
-                })
-                return
-            from .. import reports
-            from ..render import human
-
-            human.balance(b, reports.distribution(s, "app", pool="integration"))
+    respond(ctx, json, lambda s: services.init(s, plan, start, timezone, billing), _init_text,
+            lambda r: {"workspace": r.workspace.name, "plan": r.workspace.plan, "billing": r.workspace.billing,
+                       "anchor": r.workspace.anchor, "timezone": r.workspace.timezone, "created": r.created,
+                       "changed": r.changed})
 
 
-def register_checks(app: typer.Typer) -> None:
-    @app.command()
-    def check(ctx: typer.Context, json: JsonOption = False):
-        """Recompute every balance from the entries; exit 1 with the details of any difference."""
-        from .. import check as check_mod
+def _init_text(result) -> None:
+    ws = result.workspace
+    verb = "created" if result.created else ("updated" if result.changed else "unchanged")
+    print(f"Workspace {ws.name!r} {verb}: {ws.plan} plan ({ws.billing}), resets on {iso(ws.anchor)}"
+          f" each month, days in {ws.timezone}")
 
-        with failures(json):
-            r = check_mod.check_ledger(ctx.obj)
-            if json:
-                emit_json(r)
-            elif r["ok"]:
-                print(f"Ledger consistent: {r['events']:,} events and {r['grants']:,} grants checked.")
-            else:
-                for p in r["problems"]:
-                    say(p["message"])
-            if not r["ok"]:
-                if not json:
-                    say(f"{len(r['problems'])} problem(s) found")
-                raise typer.Exit(1)
 
-    @app.command()
-    def doctor(ctx: typer.Context, json: JsonOption = False):
-        """Check the database file: SQLite version, schema, WAL, durability, permissions, integrity."""
-        from .. import check as check_mod
+@app.command()
+@from_spec(*spec.LOG)
+def log(ctx: typer.Context, **params):
+    """Record one usage event, priced from the catalog, debited from its pool.
 
-        with failures(json):
-            r = check_mod.doctor(ctx.obj)
-            if json:
-                emit_json(r)
-            else:
-                print(f"Ledger file: {r['path']}")
-                for c in r["checks"]:
-                    advice = "".join(f"\n      {line}" for line in c["advice"].splitlines()) if not c["ok"] else ""
-                    print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}{advice}")
-                for x in r["exports"][:3]:
-                    state = "intact" if x["intact"] else "changed or gone"
-                    print(f"  export {x['at']}: {x['path']} ({x['format']}, {x['events']:,} events"
-                          f"{'' if x['whole'] else ', filtered'}; {state})")
-            if not r["ok"]:
-                raise typer.Exit(1)
+    Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
+    With --batch: one event a JSON line on stdin, one JSON result line each; exit 2 if any line was bad, else 3 if any was refused.
+    """
+    from . import logcmd
+
+    code = logcmd.run(ctx.obj, params)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def balance(ctx: typer.Context, json: JsonOption = False):
+    """Show both pools: allowance, used this cycle, bonus, available now, next reset."""
+    from .. import services
+
+    respond(ctx, json, services.balance, lambda b: _balance_text(ctx.obj, b), _balance_json)
+
+
+def _balance_json(b) -> dict:
+    return {
+        "workspace": b.workspace,
+        "plan": b.plan,
+        "billing": b.billing,
+        "timezone": b.timezone,
+        "now": b.now,
+        "cycle": {"start": b.cycle.start, "end": b.cycle.end},
+        "scheduled": ({"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
+                      if b.pending is not None else None),
+        **{name: pool_json(p) for name, p in b.pools.items()},
+        "apps": b.apps,
+    }
+
+
+def _balance_text(s, b) -> None:
+    from .. import reports
+    from ..render import human
+
+    human.balance(b, reports.distribution(s, "app", pool="integration"))
+
+
+@app.command()
+def check(ctx: typer.Context, json: JsonOption = False):
+    """Recompute every balance from the entries; exit 1 with the details of any difference."""
+    from .. import check as check_mod
+
+    if not respond(ctx, json, check_mod.check_ledger, _check_text)["ok"]:
+        raise typer.Exit(1)
+
+
+def _check_text(r: dict) -> None:
+    if r["ok"]:
+        print(f"Ledger consistent: {r['events']:,} events and {r['grants']:,} grants checked.")
+        return
+    for p in r["problems"]:
+        say(p["message"])
+    say(f"{len(r['problems'])} problem(s) found")
+
+
+@app.command()
+def doctor(ctx: typer.Context, json: JsonOption = False):
+    """Check the database file: SQLite version, schema, WAL, durability, permissions, integrity."""
+    from .. import check as check_mod
+
+    if not respond(ctx, json, check_mod.doctor, _doctor_text)["ok"]:
+        raise typer.Exit(1)
+
+
+def _doctor_text(r: dict) -> None:
+    print(f"Ledger file: {r['path']}")
+    for c in r["checks"]:
+        advice = "".join(f"\n      {line}" for line in c["advice"].splitlines()) if not c["ok"] else ""
+        print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}{advice}")
+    for x in r["exports"][:3]:
+        state = "intact" if x["intact"] else "changed or gone"
+        print(f"  export {x['at']}: {x['path']} ({x['format']}, {x['events']:,} events"
+              f"{'' if x['whole'] else ', filtered'}; {state})")

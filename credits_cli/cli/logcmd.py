@@ -11,8 +11,8 @@ import sys
 from decimal import Decimal
 
 from ..errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
-from .out import emit_json, error_json, failures, say, usage
-from .spec import BATCH_KEYS
+from .out import emit_json, error_json, failures, name_field, notices, say, usage
+from .spec import BATCH_KEYS, BATCH_NAMES, LOG_NAMES
 
 BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once it commits)
 
@@ -20,12 +20,13 @@ BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once 
 def run(session, p: dict) -> int:
     """Run `credits log` with its parsed parameters (spec.LOG's names); the exit code."""
     if p["batch"]:
-        return batch(session, p)
-    with failures(p["json"]):
+        with failures(False, LOG_NAMES):
+            return batch(session, p)
+    with failures(p["json"], LOG_NAMES):
         if p["quiet"] and p["json"]:
-            raise BadInput("--quiet", "cannot be used with --json")
+            raise BadInput("quiet", "cannot be used with --json")
         if p["action"] is None:
-            raise BadInput("ACTION", "is missing (or give --batch and events on stdin)")
+            raise BadInput("action", lambda n: f"is missing (or give {n('batch')} and events on stdin)")
         r = _log(session, p, quiet=p["quiet"])
         _after(session, r)
         if p["quiet"]:
@@ -55,10 +56,8 @@ def run(session, p: dict) -> int:
 def _request(p: dict):
     from .. import services
 
-    use = usage(p["action"], p["model"], p["seconds"], p["chars"], p["custom_domain"], p["count"], p["credits"],
-                p["scope"])
-    return services.LogRequest(usage=use, at=p["at"], key=p["key"], app=p["app_name"], member=p["member"],
-                               note=p["note"], dry_run=p["dry_run"], input=p["input_text"])
+    return services.LogRequest(usage=usage(p), at=p["at"], key=p["key"], app=p["app"], member=p["member"],
+                               note=p["note"], dry_run=p["dry_run"], input=p["input"])
 
 
 def _log(session, p: dict, quiet: bool):
@@ -67,9 +66,7 @@ def _log(session, p: dict, quiet: bool):
     try:
         return services.log(session, _request(p))
     finally:
-        for n in session.take_notices():
-            if not quiet:
-                say(n)
+        notices(session, quiet)
 
 
 def _after(session, r) -> None:
@@ -192,6 +189,14 @@ def _params(raw: bytes, base: dict) -> dict:
     return p
 
 
+def _one_event(p: dict) -> None:
+    """--batch takes each event's parameters from stdin: refused when the command line gives any."""
+    if any(p[s.name] != s.default for s in BATCH_KEYS.values()):
+        raise BadInput("batch", "takes every event's options from stdin, not from the command line")
+    if p["json"]:
+        raise BadInput("json", lambda n: f"is implied by {n('batch')} (one JSON result a line)")
+
+
 def batch(session, p: dict) -> int:
     """`credits log --batch`: every line of stdin is one log, validated, priced and checked like one.
 
@@ -203,19 +208,13 @@ def batch(session, p: dict) -> int:
     """
     from ..render.jsonout import dumps
 
-    given = [k for k in ("action", "model", "seconds", "chars", "credits", "scope", "app_name", "member", "note",
-                         "at", "key", "input_text") if p[k] is not None]
-    if given or p["custom_domain"] or p["count"] != "1" or p["dry_run"]:
-        raise BadInput("--batch", "takes every event's options from stdin, not from the command line")
-    if p["json"]:
-        raise BadInput("--json", "is implied by --batch (one JSON result a line)")
-    base = {name: spec.default for name, spec in ((s.name, s) for s in BATCH_KEYS.values())}
+    _one_event(p)
+    base = {s.name: s.default for s in BATCH_KEYS.values()}
     worst = EXIT_OK
     out = sys.stdout
-    store = session.store
     for first, lines in _lines(_reader()):
         results, recorded = [], []
-        with store.bulk():
+        with session.store.bulk():  # one transaction a chunk, reads shared by its events
             for n, raw in enumerate(lines, first):
                 if not raw.strip():
                     continue
@@ -224,11 +223,7 @@ def batch(session, p: dict) -> int:
                 except CreditsError as e:
                     refused = e.exit_code == EXIT_REFUSED
                     worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
-                    body = error_json(e)
-                    if body["error"].get("field") == "ACTION":  # on a line, the action is the key "action"
-                        body["error"]["field"] = "action"
-                        body["error"]["message"] = "action" + body["error"]["message"][len("ACTION"):]
-                    results.append({"line": n, **body})
+                    results.append({"line": n, **error_json(name_field(e, BATCH_NAMES))})
                     continue
                 results.append({"line": n, **result_json(r)})
                 recorded.append(r)

@@ -6,13 +6,21 @@ import os
 import sys
 from contextlib import contextmanager
 
-from ..errors import EXIT_UNEXPECTED, CreditsError
+from ..errors import EXIT_UNEXPECTED, BadInput, CreditsError
 from ..render.jsonout import dumps
+from .spec import GLOBALS, LOG, OUTPUT_FILE
 
 
 def say(message: str) -> None:
     """One line for a person, on stderr (stdout stays for data)."""
     print(f"credits: {message}", file=sys.stderr)
+
+
+def notices(session, quiet: bool = False) -> None:
+    """The one place notices are printed: each once, on stderr, none with --quiet."""
+    for note in session.take_notices():
+        if not quiet:
+            say(note)
 
 
 def emit_json(obj) -> None:
@@ -32,12 +40,33 @@ def error_json(e: CreditsError) -> dict:
     return {"error": body}
 
 
+# Options whose environment variable, set but empty, is refused (typer would take it as not set); an empty
+# CREDITS_WORKSPACE has always meant the default workspace.
+NOT_EMPTY = ("db", "now", "catalog")
+
+
+def refuse_empty_env(glob: dict) -> None:
+    """Refuse an environment variable standing for a global option that is set to nothing."""
+    for p in GLOBALS:
+        if p.name in NOT_EMPTY and glob[p.name] is None and os.environ.get(p.envvar) == "":
+            raise BadInput(p.envvar, "is set but empty (unset it for the default)")
+
+
+def name_field(e: CreditsError, names: dict[str, str]) -> CreditsError:
+    """The error with its field (the use case's word for it) named as the user gave it: `names` maps a
+    parameter's name to its option ("--model"), its argument ("ACTION") or a --batch line's key."""
+    if isinstance(e, BadInput):
+        e.name_fields(lambda field: names.get(field, field))
+    return e
+
+
 @contextmanager
-def failures(json_mode: bool = False):
-    """In --json mode an error is also written as {"error": {...}} on stdout."""
+def failures(json_mode: bool = False, names: dict[str, str] | None = None):
+    """An error names what the user typed; in --json mode it is also written as {"error": {...}} on stdout."""
     try:
         yield
     except CreditsError as e:
+        name_field(e, names or {})
         if json_mode:
             print(dumps(error_json(e), indent=None))
         raise
@@ -70,7 +99,8 @@ def exit_code(e: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
-PATH_OPTIONS = ("--db", "--catalog", "--output", "-o", "--input-file", "--input")  # any bytes: a path, or input only hashed
+# Options whose value may be any bytes: a file's name, or text that is only hashed.
+RAW_OPTIONS = {d for p in (*GLOBALS, *LOG, OUTPUT_FILE) if p.raw for d in p.decls}
 
 
 def undecodable(args: list[str]) -> str | None:
@@ -89,24 +119,27 @@ def undecodable(args: list[str]) -> str | None:
             continue
         name, _, value = a.partition("=") if a.startswith("--") and "=" in a else ("", "", a)
         before = args[i - 1] if i > 0 else ""
-        if name in PATH_OPTIONS or (not name and before in PATH_OPTIONS) or os.path.exists(value):
+        if name in RAW_OPTIONS or (not name and before in RAW_OPTIONS) or os.path.exists(value):
             continue
         return name or (before if before.startswith("-") else "argument")
     return None
 
 
-def usage(action: str, model, seconds, chars, custom_domain: bool, count: str, credits, scope):
-    """The parsed Usage of the shared options (numbers checked here, names by the catalog)."""
+def usage(p: dict):
+    """The parsed Usage of spec.USAGE's parameters, given by name (numbers checked here, names by the catalog)."""
     from ..domain.money import parse_count, parse_credits
     from ..domain.pricing import Usage
 
+    def number(name: str, parse):
+        return parse(p[name], name) if p[name] is not None else None
+
     return Usage(
-        action=action,
-        count=parse_count(count, "--count"),
-        model=model,
-        scope=scope,
-        seconds=parse_count(seconds, "--seconds") if seconds is not None else None,
-        chars=parse_count(chars, "--chars") if chars is not None else None,
-        custom_domain=custom_domain,
-        credits=parse_credits(credits, "--credits") if credits is not None else None,
+        action=p["action"],
+        count=parse_count(p["count"], "count"),
+        model=p["model"],
+        scope=p["scope"],
+        seconds=number("seconds", parse_count),
+        chars=number("chars", parse_count),
+        custom_domain=p["custom_domain"],
+        credits=number("credits", parse_credits),
     )

@@ -3,76 +3,70 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from ..domain.money import fmt
 from ..render.jsonout import Credits
-from .common import JsonOption, QuietOption, emit_json, failures, refuse_quiet_json
-from .report_cmds import ActionFilter, AppFilter, MemberFilter, PoolFilter, SinceOption, UntilOption
+from . import spec
+from .common import JsonOption, QuietOption, failures, from_spec, respond
+
+app = typer.Typer()
+
+_EXPORT = (
+    spec.Param("format", ("--format",), default="csv", metavar="csv|json|jsonl|journal|xlsx",
+               help="The file format (journal: for hledger; xlsx: a workbook of typed cells for spreadsheets)."),
+    spec.OUTPUT_FILE,
+    spec.Param("bom", ("--bom",), flag=True, default=False,
+               help="Start a CSV with a UTF-8 byte-order mark, so that spreadsheets read its text as UTF-8."),
+)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def export(
-        ctx: typer.Context,
-        format: Annotated[str, typer.Option("--format", metavar="csv|json|jsonl|journal|xlsx",
-                                            help="The file format (journal: for hledger; xlsx: a workbook"
-                                                 " of typed cells for spreadsheets).")] = "csv",
-        output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
-                                                      help="Write to FILE (default: stdout).")] = None,
-        bom: Annotated[bool, typer.Option("--bom", help="Start a CSV with a UTF-8 byte-order mark, so that"
-                                                        " spreadsheets read its text as UTF-8.")] = False,
-        app_name: AppFilter = None,
-        member: MemberFilter = None,
-        action: ActionFilter = None,
-        pool: PoolFilter = None,
-        since: SinceOption = None,
-        until: UntilOption = None,
-    ):
-        """Write every event (oldest first) as CSV, a JSON array, JSON lines, an hledger journal or xlsx, streaming."""
-        from .. import transfer
+@app.command()
+@from_spec(*_EXPORT, *spec.FILTERS)
+def export(ctx: typer.Context, format="csv", output=None, bom=False, **filters):
+    """Write every event (oldest first) as CSV, a JSON array, JSON lines, an hledger journal or xlsx, streaming."""
+    from .. import transfer
 
-        with failures():
-            n = transfer.export(ctx.obj, format, output, bom=bom, pool=pool, app=app_name, member=member, action=action,
-                                since=since, until=until)
-            if output not in (None, "-"):
-                print(f"credits: wrote {n:,} events to {output}", file=sys.stderr)
+    with failures():
+        n = transfer.export(ctx.obj, format, output, bom=bom, **filters)
+        if output not in (None, "-"):
+            print(f"credits: wrote {n:,} events to {output}", file=sys.stderr)
 
-    @app.command(name="import")
-    def import_(
-        ctx: typer.Context,
-        file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV, JSON lines or xlsx file as export writes"
-                                                                  " it; - reads stdin.")],
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; import nothing.")] = False,
-        json: JsonOption = False,
-        quiet: QuietOption = False,
-    ):
-        """Import events from CSV, JSON lines or xlsx: all rows or none; rows already in the ledger are skipped."""
-        from .. import importer
 
-        with failures(json):
-            refuse_quiet_json(quiet, json)
-            progress = _progress_bar() if sys.stderr.isatty() and not json and not quiet else None
-            try:
-                r = importer.import_file(ctx.obj, file, dry_run=dry_run, progress=progress)
-            finally:
-                if progress is not None:
-                    progress.close()
-            if quiet:
-                return
-            if json:
-                emit_json({"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
-                           "credits": {p: Credits(v) for p, v in r.credits.items()}})
-                return
-            verb = "would add" if dry_run else "added"
-            spent = ", ".join(f"{fmt(v)} {p}" for p, v in r.credits.items() if v) or "no credits"
-            def n(k, word):
-                return f"{k:,} {word}{'' if k == 1 else 's'}"
+@app.command(name="import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV, JSON lines or xlsx file as export writes"
+                                                              " it; - reads stdin.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; import nothing.")] = False,
+    json: JsonOption = False,
+    quiet: QuietOption = False,
+):
+    """Import events from CSV, JSON lines or xlsx: all rows or none; rows already in the ledger are skipped."""
+    from .. import importer
 
-            print(f"{n(r.rows, 'row')} read: {verb} {n(r.added, 'event')} ({spent}),"
-                  f" {r.skipped:,} already in the ledger")
+    def run(s):
+        progress = _progress_bar() if sys.stderr.isatty() and not json and not quiet else None
+        try:
+            return importer.import_file(s, file, dry_run=dry_run, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+
+    respond(ctx, json, run, _import_text, quiet=quiet,
+            as_json=lambda r: {"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
+                               "credits": {p: Credits(v) for p, v in r.credits.items()}})
+
+
+def _import_text(r) -> None:
+    def n(k, word):
+        return f"{k:,} {word}{'' if k == 1 else 's'}"
+
+    spent = ", ".join(f"{fmt(v)} {p}" for p, v in r.credits.items() if v) or "no credits"
+    print(f"{n(r.rows, 'row')} read: {'would add' if r.dry_run else 'added'} {n(r.added, 'event')} ({spent}),"
+          f" {r.skipped:,} already in the ledger")
 
 
 class _progress_bar:

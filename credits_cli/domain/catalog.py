@@ -46,10 +46,10 @@ class Plan:
         if given is not None:
             given = given.strip().lower()
             if given not in BILLINGS:
-                raise BadInput("--billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
+                raise BadInput("billing", f"{shown(given)} is not one of {', '.join(BILLINGS)}")
         if self.price_monthly == 0 and self.price_yearly == 0:
             if given == YEARLY:
-                raise BadInput("--billing", f"the {self.name} plan costs nothing and is not billed yearly")
+                raise BadInput("billing", f"the {self.name} plan costs nothing and is not billed yearly")
             return MONTHLY
         return given or current
 
@@ -97,7 +97,7 @@ class Catalog:
     source: str = "built-in"
     grants: GrantRules = GrantRules()
 
-    def plan(self, name: str, field: str = "--plan") -> Plan:
+    def plan(self, name: str, field: str = "plan") -> Plan:
         key = str(name).strip().lower()
         if key not in self.plans:
             raise BadInput(field, f"unknown plan {shown(name)}; plans: {', '.join(self.plans)}")
@@ -111,7 +111,7 @@ class Catalog:
                   if p is not None and p > 0]
         return min(prices, default=1)
 
-    def action(self, name: str, field: str = "ACTION") -> Action:
+    def action(self, name: str, field: str = "action") -> Action:
         exact = self.actions.get(name) if type(name) is str else None  # the catalog's spelling: an import's every row
         if exact is not None:
             return exact
@@ -129,7 +129,7 @@ def parse_catalog(text: str, source: str) -> Catalog:
     try:
         data = tomllib.loads(text, parse_float=Decimal)  # 0.3 stays exactly 0.3
     except tomllib.TOMLDecodeError as e:
-        raise BadInput("--catalog", f"{source}: not valid TOML: {e}") from None
+        raise BadInput("catalog", f"{source}: not valid TOML: {e}") from None
     return catalog_from_data(data, source)
 
 
@@ -182,7 +182,7 @@ class _Reader:
 
     def fail(self, key: str, message: str) -> NoReturn:
         where = f"{self.path}.{key}" if key else self.path
-        raise BadInput("--catalog", f"{self.source}: {where}: {message}")
+        raise BadInput("catalog", f"{self.source}: {where}: {message}")
 
     def credits(self, key: str) -> int:
         if key not in self.table:

@@ -32,7 +32,7 @@ class Interval:
 
 # --- instants -----------------------------------------------------------------
 
-def parse_zone(name: str, field: str = "--timezone", *, strict: bool = False) -> ZoneInfo | timezone:
+def parse_zone(name: str, field: str = "timezone", *, strict: bool = False) -> ZoneInfo | timezone:
     """An IANA zone by name, matched ignoring case.
 
     `strict` (when a zone is being chosen) also refuses names that are files of

@@ -74,22 +74,22 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
         if not allowed:
             raise BadInput(option, f"applies only to {who}, not to {name}")
 
-    only_for("--model", usage.model is None or bool(action.models), "actions priced by model (invokeLLM, agent)")
-    only_for("--scope", usage.scope is None or bool(action.scopes), "message")
-    only_for("--seconds", usage.seconds is None or action.per == "second", "GenerateVideo")
-    only_for("--chars", usage.chars is None or action.per == "block", "GenerateSpeech")
-    only_for("--custom-domain", not usage.custom_domain or action.custom_domain_price is not None, "SendEmail")
+    only_for("model", usage.model is None or bool(action.models), "actions priced by model (invokeLLM, agent)")
+    only_for("scope", usage.scope is None or bool(action.scopes), "message")
+    only_for("seconds", usage.seconds is None or action.per == "second", "GenerateVideo")
+    only_for("chars", usage.chars is None or action.per == "block", "GenerateSpeech")
+    only_for("custom_domain", not usage.custom_domain or action.custom_domain_price is not None, "SendEmail")
 
     refused = plan_refuses(action, plan, usage.custom_domain)
     if refused is not None:
-        raise BadInput("ACTION" if refused[0] == "action" else "--custom-domain", refused[1])
+        raise BadInput(*refused)
 
     model = None
     if action.models:
         wanted = (usage.model if usage.model is not None else action.default_model or "").strip().lower()
         matches = [m for m in action.models if m.lower() == wanted]
         if not matches:
-            raise BadInput("--model", f"unknown model {shown(usage.model)}; models: {', '.join(action.models)}")
+            raise BadInput("model", f"unknown model {shown(usage.model)}; models: {', '.join(action.models)}")
         model = matches[0]
 
     scope = None
@@ -97,18 +97,18 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
         wanted = usage.scope.strip().lower()
         matches = [s for s in action.scopes if s.lower() == wanted]
         if not matches:
-            raise BadInput("--scope", f"unknown scope {shown(usage.scope)}; scopes: {', '.join(action.scopes)}")
+            raise BadInput("scope", f"unknown scope {shown(usage.scope)}; scopes: {', '.join(action.scopes)}")
         scope = matches[0]
     if action.scopes and action.price is None and usage.credits is None and scope is None:
-        raise BadInput("--credits", f"{name} has no fixed price: give --credits (the real cost)"
-                                    f" or --scope ({', '.join(action.scopes)})")
+        raise BadInput("credits", lambda n: f"{name} has no fixed price: give {n('credits')} (the real cost) or"
+                                            f" {n('scope')} ({', '.join(action.scopes)})")
     if scope is not None and usage.credits is not None:
-        raise BadInput("--scope", "give either --credits or --scope, not both")
+        raise BadInput("scope", lambda n: f"give either {n('credits')} or {n('scope')}, not both")
 
     if action.per == "second" and usage.seconds is None and usage.credits is None:
-        raise BadInput("--seconds", f"{name} is priced per second: give --seconds N")
+        raise BadInput("seconds", lambda n: f"{name} is priced per second: give {n('seconds')} N")
     if action.per == "block" and usage.chars is None and usage.credits is None:
-        raise BadInput("--chars", f"{name} is priced per {action.block_chars} characters: give --chars N")
+        raise BadInput("chars", lambda n: f"{name} is priced per {action.block_chars} characters: give {n('chars')} N")
 
     if usage.credits is not None:
         unit_cost = usage.credits

@@ -37,14 +37,17 @@ class Audit(Store):
         """(id, stored fingerprint, {field: value} of `fields`) of every event, streamed."""
         cols = ", ".join(fields)
         for row in self._conn.execute(f"SELECT id, fingerprint, {cols} FROM events"):
-            yield row[0], row[1], dict(zip(fields, row[2:]))
+            yield row[0], row[1], dict(zip(fields, row[2:], strict=True))
 
     def grant_draws(self) -> Iterator[tuple[int, int, int, int]]:
         """(grant id, amount, used as recorded, sum of its allocations) of every grant, in milli-credits."""
-        return iter(self._conn.execute(
-            "SELECT g.id, g.amount_milli, coalesce(u.used_milli, 0),"
-            " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.grant_id = g.id)"
-            " FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"))
+        return iter(
+            self._conn.execute(
+                "SELECT g.id, g.amount_milli, coalesce(u.used_milli, 0),"
+                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.grant_id = g.id)"
+                " FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
+            )
+        )
 
     def voided(self) -> dict[int, int]:
         """{voided event id: the id of its void}."""
@@ -52,18 +55,24 @@ class Audit(Store):
 
     def event_payments(self) -> Iterator[tuple[int, int, int | None, int]]:
         """(event id, its credits, the event it voids or None, sum of its allocations) of every event, streamed."""
-        return iter(self._conn.execute(
-            "SELECT e.id, e.credits_milli, e.corrects,"
-            " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.event_id = e.id)"
-            " FROM events e"))
+        return iter(
+            self._conn.execute(
+                "SELECT e.id, e.credits_milli, e.corrects,"
+                " (SELECT coalesce(sum(a.credits_milli), 0) FROM allocations a WHERE a.event_id = e.id)"
+                " FROM events e"
+            )
+        )
 
     def allocation_places(self) -> Iterator[tuple]:
         """Every allocation with where and when its event and grant are, streamed: (event id, grant id,
         event's instant, event's pool, event's workspace id, grant's pool, grant's workspace id, grant's
         start, grant's expiry or None, the event it voids or None); instants as stored (text in time order)."""
-        return iter(self._conn.execute(
-            "SELECT e.id, g.id, e.at, e.pool, e.workspace_id, g.pool, g.workspace_id, g.starts_at, g.expires_at,"
-            " e.corrects FROM allocations a JOIN events e ON e.id = a.event_id JOIN grants g ON g.id = a.grant_id"))
+        return iter(
+            self._conn.execute(
+                "SELECT e.id, g.id, e.at, e.pool, e.workspace_id, g.pool, g.workspace_id, g.starts_at, g.expires_at,"
+                " e.corrects FROM allocations a JOIN events e ON e.id = a.event_id JOIN grants g ON g.id = a.grant_id"
+            )
+        )
 
     def usage_summary_differences(self, limit: int = 20) -> list[dict]:
         """Rows of the daily summary the reports read that differ from the same rows summed from the events:
@@ -73,9 +82,20 @@ class Audit(Store):
         out = []
         for side, sql in (("missing from", f"{recomputed} EXCEPT {kept}"), ("not in", f"{kept} EXCEPT {recomputed}")):
             for row in self._conn.execute(sql).fetchmany(limit):
-                out.append({"side": side, "workspace_id": row[0], "day": row[1], "pool": row[2], "app": row[3],
-                            "member": row[4], "action": row[5], "model": row[6], "credits": row[7],
-                            "events": row[8]})
+                out.append(
+                    {
+                        "side": side,
+                        "workspace_id": row[0],
+                        "day": row[1],
+                        "pool": row[2],
+                        "app": row[3],
+                        "member": row[4],
+                        "action": row[5],
+                        "model": row[6],
+                        "credits": row[7],
+                        "events": row[8],
+                    }
+                )
         return out
 
     # -- check: allocations repaid from the entries --------------------------------------
@@ -86,14 +106,31 @@ class Audit(Store):
 
     def grants_less_voided(self, ws_id: int, pool: str) -> list[Grant]:
         """A pool's grants, each `used` by what voided events and their voids still hold of it."""
-        frozen = dict(self._conn.execute(
-            "SELECT a.grant_id, sum(a.credits_milli) FROM allocations a JOIN events e ON e.id = a.event_id"
-            " WHERE e.workspace_id = ? AND e.pool = ? AND (e.corrects IS NOT NULL"
-            " OR EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)) GROUP BY a.grant_id", (ws_id, pool)))
-        return [Grant(r[0], pool, r[1], r[2], from_storage(r[3]), from_storage(r[4]) if r[4] else None,
-                      from_storage(r[5]), frozen.get(r[0], 0))
-                for r in self._conn.execute("SELECT id, source, amount_milli, starts_at, expires_at, granted_at"
-                                            " FROM grants WHERE workspace_id = ? AND pool = ?", (ws_id, pool))]
+        frozen = dict(
+            self._conn.execute(
+                "SELECT a.grant_id, sum(a.credits_milli) FROM allocations a JOIN events e ON e.id = a.event_id"
+                " WHERE e.workspace_id = ? AND e.pool = ? AND (e.corrects IS NOT NULL"
+                " OR EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)) GROUP BY a.grant_id",
+                (ws_id, pool),
+            )
+        )
+        return [
+            Grant(
+                r[0],
+                pool,
+                r[1],
+                r[2],
+                from_storage(r[3]),
+                from_storage(r[4]) if r[4] else None,
+                from_storage(r[5]),
+                frozen.get(r[0], 0),
+            )
+            for r in self._conn.execute(
+                "SELECT id, source, amount_milli, starts_at, expires_at, granted_at"
+                " FROM grants WHERE workspace_id = ? AND pool = ?",
+                (ws_id, pool),
+            )
+        ]
 
     def standing_events(self, ws_id: int, pool: str) -> Iterator[tuple[int, datetime, int, dict[int, int]]]:
         """(id, instant, credits, {grant id: milli-credits} as allocated) of a pool's events that are neither
@@ -102,7 +139,9 @@ class Audit(Store):
             "SELECT e.id, e.at, e.credits_milli, (SELECT group_concat(a.grant_id || ':' || a.credits_milli)"
             " FROM allocations a WHERE a.event_id = e.id) FROM events e WHERE e.workspace_id = ? AND e.pool = ?"
             " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
-            " ORDER BY e.at, e.id", (ws_id, pool))
+            " ORDER BY e.at, e.id",
+            (ws_id, pool),
+        )
         for eid, at, cost, parts in rows:
             written = {int(g): int(m) for g, m in (p.split(":") for p in parts.split(","))} if parts else {}
             yield eid, from_storage(at), cost, written
@@ -111,22 +150,27 @@ class Audit(Store):
         """{event id: {grant id: milli-credits}} of every void and every voided event (a void's are negative)."""
         drew: dict[int, dict[int, int]] = {}
         for eid, gid, milli in self._conn.execute(
-                "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a WHERE a.event_id IN"
-                " (SELECT corrects FROM events WHERE corrects IS NOT NULL UNION SELECT id FROM events"
-                " WHERE corrects IS NOT NULL)"):
+            "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a WHERE a.event_id IN"
+            " (SELECT corrects FROM events WHERE corrects IS NOT NULL UNION SELECT id FROM events"
+            " WHERE corrects IS NOT NULL)"
+        ):
             drew.setdefault(eid, {})[gid] = milli
         return drew
 
     def voided_grants_expiry(self) -> dict[int, str | None]:
         """{grant id: its expiry as stored, or None} of the grants voided events drew on."""
-        return dict(self._conn.execute(
-            "SELECT id, expires_at FROM grants WHERE id IN (SELECT grant_id FROM allocations WHERE event_id IN"
-            " (SELECT corrects FROM events WHERE corrects IS NOT NULL))"))
+        return dict(
+            self._conn.execute(
+                "SELECT id, expires_at FROM grants WHERE id IN (SELECT grant_id FROM allocations WHERE event_id IN"
+                " (SELECT corrects FROM events WHERE corrects IS NOT NULL))"
+            )
+        )
 
     def voids(self) -> list[tuple[int, int, str]]:
         """(void's id, the id of the event it voids, when the void was recorded, as stored) in id order."""
         return self._conn.execute(
-            "SELECT id, corrects, recorded_at FROM events WHERE corrects IS NOT NULL ORDER BY id").fetchall()
+            "SELECT id, corrects, recorded_at FROM events WHERE corrects IS NOT NULL ORDER BY id"
+        ).fetchall()
 
     # -- check: seals and guards ------------------------------------------------------------
 
@@ -145,12 +189,13 @@ class Audit(Store):
                 continue  # the migrations table's own, sqlite-utils'
             if (kind, name) not in have:
                 missing = True
-            elif " ".join(have[(kind, name)].split()) != " ".join(sql.split()):
+            elif " ".join((have[(kind, name)] or "").split()) != " ".join((sql or "").split()):
                 missing = False
             else:
                 continue
-            out.append({"kind": kind, "name": name, "missing": missing,
-                        "summary": name == schema.USAGE_DAYS_TRIGGER_NAME})
+            out.append(
+                {"kind": kind, "name": name, "missing": missing, "summary": name == schema.USAGE_DAYS_TRIGGER_NAME}
+            )
         return out
 
     # -- doctor: the file -----------------------------------------------------------------
@@ -160,8 +205,12 @@ class Audit(Store):
 
     def migrations_applied(self) -> list[str]:
         """The names of credits' migrations applied to this file, in order."""
-        return [r[0] for r in self._conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid")]
+        return [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits' ORDER BY rowid"
+            )
+        ]
 
     def journal_mode(self) -> str:
         return self._conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -184,6 +233,7 @@ class Audit(Store):
 
 
 # -- a file credits cannot open as a Ledger --------------------------------------------------
+
 
 def expected_schema() -> tuple[int, list[str]]:
     """The schema version and the names of the migrations, in order, of a ledger this credits made."""

@@ -182,7 +182,8 @@ class Store:
             self._conn.execute(
                 f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} ON CONFLICT DO UPDATE"
                 " SET credits_milli = credits_milli + excluded.credits_milli, events = events + excluded.events",
-                (self._summarized,))
+                (self._summarized,),
+            )
             self._summarized = last
 
     def _memoized(self, key: tuple, read: Callable[[], T], keep: Callable[[Any], bool] = lambda value: True) -> T:

@@ -61,17 +61,17 @@ def _create_private(path: str, given: bool) -> None:
     if not os.path.isdir(parent):
         if given:
             what = "is not a directory" if os.path.exists(parent) else "does not exist"
-            raise BadInput("--db", f"the directory {parent!r} {what}; credits creates the file, not its"
+            raise BadInput("db", f"the directory {parent!r} {what}; credits creates the file, not its"
                                    " directory (nothing was created)")
         try:
             os.makedirs(parent, mode=0o700, exist_ok=True)
         except OSError as e:
-            raise BadInput("--db", f"cannot create the directory {parent!r}: {e.strerror}") from None
+            raise BadInput("db", f"cannot create the directory {parent!r}: {e.strerror}") from None
     try:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     except OSError as e:
-        raise BadInput("--db", f"cannot create {path!r}: {e.strerror}") from None
+        raise BadInput("db", f"cannot create {path!r}: {e.strerror}") from None
 
 
 def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
@@ -90,7 +90,7 @@ def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")]
     listed = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
-    raise BadInput("--db", f"{path!r} is an SQLite database but not a credits ledger (its tables: {listed});"
+    raise BadInput("db", f"{path!r} is an SQLite database but not a credits ledger (its tables: {listed});"
                            " nothing was changed; give a new or empty file")
 
 
@@ -102,7 +102,7 @@ def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
 
     p = os.path.expanduser(os.fspath(path))
     if os.path.isdir(p):
-        raise BadInput("--db", f"{p!r} is a directory, not a database file")
+        raise BadInput("db", f"{p!r} is a directory, not a database file")
     _create_private(p, given)
     try:
         # isolation_level=None: no implicit transactions; every write below
@@ -121,7 +121,7 @@ def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
         conn.close()
         if isinstance(e, sqlite3.DatabaseError):
             if "not a database" in str(e):
-                raise BadInput("--db", f"{p!r} is not an SQLite database; nothing was changed") from None
+                raise BadInput("db", f"{p!r} is not an SQLite database; nothing was changed") from None
             raise StoreError(f"cannot open {p!r} as a credits database: {e}") from None
         raise
     if version != schema.VERSION:

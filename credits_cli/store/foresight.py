@@ -32,8 +32,10 @@ class Alert:
 _BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts
 
 # The events of [:a, :b) that count as use: neither a void nor an event a void took back.
-_COUNTED = ("FROM events WHERE workspace_id = :ws AND at >= :a AND at < :b AND corrects IS NULL"
-            " AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = :ws AND corrects IS NOT NULL)")
+_COUNTED = (
+    "FROM events WHERE workspace_id = :ws AND at >= :a AND at < :b AND corrects IS NULL"
+    " AND id NOT IN (SELECT corrects FROM events WHERE workspace_id = :ws AND corrects IS NOT NULL)"
+)
 
 
 class Foresight(Store):
@@ -44,39 +46,63 @@ class Foresight(Store):
 
     def budgets_for(self, ws_id: int, pool: str, app: str | None, member: str | None) -> list[tuple[str, str, int]]:
         """(kind, name, credits_milli) of the budgets an event of this app and member counts against."""
-        return self._memoized(("budgets", ws_id, pool, app, member), lambda: self._conn.execute(
-            "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
-            " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))", (ws_id, pool, app, member),
-        ).fetchall())
+        return self._memoized(
+            ("budgets", ws_id, pool, app, member),
+            lambda: self._conn.execute(
+                "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
+                " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))",
+                (ws_id, pool, app, member),
+            ).fetchall(),
+        )
 
     def budget_used(self, ws_id: int, kind: str, name: str, pool: str, start: datetime, end: datetime) -> int:
         """Credits an app or a member (`kind`) spent from a pool in [start, end): what its budget counts."""
         self._settle()
         return self._conn.execute(
             f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {_BUDGET_COLUMNS[kind]} = ?"
-            " AND pool = ? AND at >= ? AND at < ?", (ws_id, name, pool, storage(start), storage(end)),
+            " AND pool = ? AND at >= ? AND at < ?",
+            (ws_id, name, pool, storage(start), storage(end)),
         ).fetchone()[0]
 
     def budgets(self, ws_id: int) -> list[Budget]:
         """The workspace's budgets, by kind, name and pool."""
-        return [Budget(*r) for r in self._conn.execute(
-            "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
-            (ws_id,)).fetchall()]
+        return [
+            Budget(*r)
+            for r in self._conn.execute(
+                "SELECT kind, name, pool, credits_milli FROM budgets WHERE workspace_id = ? ORDER BY kind, name, pool",
+                (ws_id,),
+            ).fetchall()
+        ]
 
     def budget_limits(self, ws_id: int, kind: str, pool: str) -> dict[str, int]:
         """{name: credits_milli} of the budgets of one kind (app or member) on a pool."""
-        return dict(self._conn.execute(
-            "SELECT name, credits_milli FROM budgets WHERE workspace_id = ? AND kind = ? AND pool = ?",
-            (ws_id, kind, pool)).fetchall())
+        return dict(
+            self._conn.execute(
+                "SELECT name, credits_milli FROM budgets WHERE workspace_id = ? AND kind = ? AND pool = ?",
+                (ws_id, kind, pool),
+            ).fetchall()
+        )
 
     def set_budget(self, ws_id: int, kind: str, name: str, pool: str, credits: int, created_at: datetime) -> None:
         """The budget of an app or a member on a pool, replacing the one it had."""
         self._budgets_changed(ws_id)
-        for (old,) in self._conn.execute("SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ?"
-                                         " AND pool = ?", (ws_id, kind, name, pool)).fetchall():
+        for (old,) in self._conn.execute(
+            "SELECT id FROM budgets WHERE workspace_id = ? AND kind = ? AND name = ? AND pool = ?",
+            (ws_id, kind, name, pool),
+        ).fetchall():
             seals.remove(self._conn, "budgets", old)
-        seals.append(self._conn, "budgets", {"workspace_id": ws_id, "kind": kind, "name": name, "pool": pool,
-                                             "credits_milli": credits, "created_at": storage(created_at)})
+        seals.append(
+            self._conn,
+            "budgets",
+            {
+                "workspace_id": ws_id,
+                "kind": kind,
+                "name": name,
+                "pool": pool,
+                "credits_milli": credits,
+                "created_at": storage(created_at),
+            },
+        )
 
     def remove_budgets(self, ws_id: int, kind: str, name: str, pool: str | None = None) -> int:
         """Remove the budgets of an app or a member (on one pool, or all); how many there were."""
@@ -99,28 +125,55 @@ class Foresight(Store):
 
     def alerts_for(self, ws_id: int, pool: str) -> list[tuple]:
         """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts."""
-        return self._memoized(("alerts", ws_id, pool), lambda: self._conn.execute(
-            "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
-            (ws_id, pool),
-        ).fetchall())
+        return self._memoized(
+            ("alerts", ws_id, pool),
+            lambda: self._conn.execute(
+                "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
+                (ws_id, pool),
+            ).fetchall(),
+        )
 
     def alerts(self, ws_id: int) -> list[Alert]:
         """The workspace's alerts, oldest first."""
-        return [Alert(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._conn.execute(
-            "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ?"
-            " ORDER BY id", (ws_id,)).fetchall()]
+        return [
+            Alert(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+            for r in self._conn.execute(
+                "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ?"
+                " ORDER BY id",
+                (ws_id,),
+            ).fetchall()
+        ]
 
-    def insert_alert(self, ws_id: int, pool: str, at_percent: int | None, left: int | None, by_mid_cycle: bool,
-                     command: str | None, created_at: datetime) -> int:
+    def insert_alert(
+        self,
+        ws_id: int,
+        pool: str,
+        at_percent: int | None,
+        left: int | None,
+        by_mid_cycle: bool,
+        command: str | None,
+        created_at: datetime,
+    ) -> int:
         self._drop(("alerts", ws_id, pool))
-        return seals.append(self._conn, "alerts", {
-            "workspace_id": ws_id, "pool": pool, "at_percent": at_percent, "left_milli": left,
-            "by_mid_cycle": int(by_mid_cycle), "exec": command, "created_at": storage(created_at)})
+        return seals.append(
+            self._conn,
+            "alerts",
+            {
+                "workspace_id": ws_id,
+                "pool": pool,
+                "at_percent": at_percent,
+                "left_milli": left,
+                "by_mid_cycle": int(by_mid_cycle),
+                "exec": command,
+                "created_at": storage(created_at),
+            },
+        )
 
     def remove_alert(self, ws_id: int, alert_id: int) -> bool:
         """Remove one of the workspace's alerts; False when it has no such alert."""
-        row = self._conn.execute("SELECT pool FROM alerts WHERE workspace_id = ? AND id = ?",
-                                 (ws_id, alert_id)).fetchone()
+        row = self._conn.execute(
+            "SELECT pool FROM alerts WHERE workspace_id = ? AND id = ?", (ws_id, alert_id)
+        ).fetchone()
         if row is None:
             return False
         self._drop(("alerts", ws_id, row[0]))
@@ -131,31 +184,41 @@ class Foresight(Store):
 
     def notifications_between(self, ws_id: int, start: datetime, end: datetime) -> int:
         """How many notices the workspace's outbox received in [start, end)."""
-        return self._conn.execute("SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
-                                  (ws_id, storage(start), storage(end))).fetchone()[0]
+        return self._conn.execute(
+            "SELECT count(*) FROM notifications WHERE workspace_id = ? AND at >= ? AND at < ?",
+            (ws_id, storage(start), storage(end)),
+        ).fetchone()[0]
 
     # --- the history advice reads (events in [start, end) that count as use) ---------------------
 
     def counted_uses(self, ws_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
         """(at, pool, credits_milli) of each event."""
         self._settle()
-        return [(from_storage(at), pool, credits) for at, pool, credits in self._conn.execute(
-            f"SELECT at, pool, credits_milli {_COUNTED}", _span(ws_id, start, end)).fetchall()]
+        return [
+            (from_storage(at), pool, credits)
+            for at, pool, credits in self._conn.execute(
+                f"SELECT at, pool, credits_milli {_COUNTED}", _span(ws_id, start, end)
+            ).fetchall()
+        ]
 
-    def top_spending(self, ws_id: int, start: datetime, end: datetime,
-                     limit: int = 3) -> list[tuple[str, str | None, int]]:
+    def top_spending(
+        self, ws_id: int, start: datetime, end: datetime, limit: int = 3
+    ) -> list[tuple[str, str | None, int]]:
         """(action, app, credits_milli) of the `limit` action and app pairs that spent the most."""
         self._settle()
         return self._conn.execute(
             f"SELECT action, app, sum(credits_milli) AS c {_COUNTED} GROUP BY action, app ORDER BY c DESC LIMIT :n",
-            {**_span(ws_id, start, end), "n": limit}).fetchall()
+            {**_span(ws_id, start, end), "n": limit},
+        ).fetchall()
 
-    def calls(self, ws_id: int, start: datetime,
-              end: datetime) -> Iterator[tuple[datetime, str, str | None, int, str | None]]:
+    def calls(
+        self, ws_id: int, start: datetime, end: datetime
+    ) -> Iterator[tuple[datetime, str, str | None, int, str | None]]:
         """(at, action, app, quantity, input_hash) of each event, read as it is walked."""
         self._settle()
         for at, action, app, qty, input_hash in self._conn.execute(
-                f"SELECT at, action, app, quantity, input_hash {_COUNTED}", _span(ws_id, start, end)):
+            f"SELECT at, action, app, quantity, input_hash {_COUNTED}", _span(ws_id, start, end)
+        ):
             yield from_storage(at), action, app, qty, input_hash
 
     def paid_calls_of_model(self, ws_id: int, start: datetime, end: datetime, model: str) -> list[tuple[str, int]]:
@@ -163,8 +226,8 @@ class Foresight(Store):
         self._settle()
         params = {**_span(ws_id, start, end), "model": model}
         return self._conn.execute(
-            f"SELECT action, sum(quantity) {_COUNTED} AND model = :model AND credits_milli > 0 GROUP BY action",
-            params).fetchall()
+            f"SELECT action, sum(quantity) {_COUNTED} AND model = :model AND credits_milli > 0 GROUP BY action", params
+        ).fetchall()
 
 
 def _span(ws_id: int, start: datetime, end: datetime) -> dict:

@@ -63,8 +63,9 @@ def _coupon(row) -> Coupon:
 
 
 def _share(row) -> Share:
-    return Share(row[0], row[1], row[2], row[3], from_storage(row[4]), row[5],
-                 from_storage(row[6]) if row[6] else None, row[7])
+    return Share(
+        row[0], row[1], row[2], row[3], from_storage(row[4]), row[5], from_storage(row[6]) if row[6] else None, row[7]
+    )
 
 
 class Offers(Store):
@@ -78,14 +79,16 @@ class Offers(Store):
         rows = self._conn.execute(
             "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at,"
             " coalesce(u.used_milli, 0), g.reason FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
-            " WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id", (ws_id,),
+            " WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id",
+            (ws_id,),
         ).fetchall()
         return [(_grant(r), r[8]) for r in rows]
 
     def referral_count(self, ws_id: int) -> int:
         """Referral grants the workspace has had."""
-        return self._conn.execute("SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'",
-                                  (ws_id,)).fetchone()[0]
+        return self._conn.execute(
+            "SELECT count(*) FROM grants WHERE workspace_id = ? AND source = 'referral'", (ws_id,)
+        ).fetchone()[0]
 
     # --- coupons -------------------------------------------------------------------------
 
@@ -94,12 +97,29 @@ class Offers(Store):
         row = self._conn.execute(f"SELECT {_COUPON_COLS} FROM coupons WHERE code = ?", (code,)).fetchone()
         return _coupon(row) if row else None
 
-    def insert_coupon(self, code: str, display: str, pool: str, amount: int, expires_at: datetime | None,
-                      max_uses: int | None, created_at: datetime) -> int:
-        return seals.append(self._conn, "coupons", {
-            "code": code, "display": display, "pool": pool, "amount_milli": amount,
-            "expires_at": storage(expires_at) if expires_at else None, "max_uses": max_uses,
-            "created_at": storage(created_at)})
+    def insert_coupon(
+        self,
+        code: str,
+        display: str,
+        pool: str,
+        amount: int,
+        expires_at: datetime | None,
+        max_uses: int | None,
+        created_at: datetime,
+    ) -> int:
+        return seals.append(
+            self._conn,
+            "coupons",
+            {
+                "code": code,
+                "display": display,
+                "pool": pool,
+                "amount_milli": amount,
+                "expires_at": storage(expires_at) if expires_at else None,
+                "max_uses": max_uses,
+                "created_at": storage(created_at),
+            },
+        )
 
     def coupons(self, ws_id: int) -> list[CouponUse]:
         """Every coupon, its redemptions counted, and whether workspace `ws_id` redeemed it."""
@@ -107,51 +127,77 @@ class Offers(Store):
             "SELECT c.id, c.display, c.pool, c.amount_milli, c.expires_at, c.max_uses,"
             " (SELECT count(*) FROM redemptions r WHERE r.coupon_id = c.id),"
             " EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = c.id AND r.workspace_id = ?)"
-            " FROM coupons c ORDER BY c.id", (ws_id,),
+            " FROM coupons c ORDER BY c.id",
+            (ws_id,),
         ).fetchall()
         return [CouponUse(_coupon(r), r[6], bool(r[7])) for r in rows]
 
     def redeemed(self, coupon_id: int, ws_id: int) -> bool:
         """Whether the workspace has redeemed the coupon."""
-        return self._conn.execute("SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?",
-                                  (coupon_id, ws_id)).fetchone() is not None
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM redemptions WHERE coupon_id = ? AND workspace_id = ?", (coupon_id, ws_id)
+            ).fetchone()
+            is not None
+        )
 
     def redemptions(self, coupon_id: int) -> int:
         """How many times (workspaces) the coupon was redeemed."""
         return self._conn.execute("SELECT count(*) FROM redemptions WHERE coupon_id = ?", (coupon_id,)).fetchone()[0]
 
     def insert_redemption(self, coupon_id: int, ws_id: int, grant_id: int, at: datetime) -> None:
-        seals.append(self._conn, "redemptions", {"coupon_id": coupon_id, "workspace_id": ws_id, "grant_id": grant_id,
-                                                 "at": storage(at)})
+        seals.append(
+            self._conn,
+            "redemptions",
+            {"coupon_id": coupon_id, "workspace_id": ws_id, "grant_id": grant_id, "at": storage(at)},
+        )
 
     # --- share-to-earn -------------------------------------------------------------------
 
     def shares(self, ws_id: int) -> list[Share]:
-        return [_share(r) for r in self._conn.execute(
-            f"SELECT {_SHARE_COLS} FROM shares WHERE workspace_id = ? ORDER BY id", (ws_id,)).fetchall()]
+        return [
+            _share(r)
+            for r in self._conn.execute(
+                f"SELECT {_SHARE_COLS} FROM shares WHERE workspace_id = ? ORDER BY id", (ws_id,)
+            ).fetchall()
+        ]
 
     def share(self, ws_id: int, share_id: int) -> Share | None:
-        row = self._conn.execute(f"SELECT {_SHARE_COLS} FROM shares WHERE workspace_id = ? AND id = ?",
-                                 (ws_id, share_id)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_SHARE_COLS} FROM shares WHERE workspace_id = ? AND id = ?", (ws_id, share_id)
+        ).fetchone()
         return _share(row) if row else None
 
     def first_share(self, ws_id: int, *statuses: str) -> Share | None:
         """The workspace's oldest share in one of `statuses`."""
         row = self._conn.execute(
             f"SELECT {_SHARE_COLS} FROM shares WHERE workspace_id = ? AND status IN ({', '.join('?' * len(statuses))})"
-            " ORDER BY id LIMIT 1", (ws_id, *statuses)).fetchone()
+            " ORDER BY id LIMIT 1",
+            (ws_id, *statuses),
+        ).fetchone()
         return _share(row) if row else None
 
     def insert_share(self, ws_id: int, platform: str, url: str, followers: int, submitted_at: datetime) -> int:
         """A submission waiting for approval."""
-        return seals.append(self._conn, "shares", {"workspace_id": ws_id, "platform": platform, "url": url,
-                                                   "followers": followers, "submitted_at": storage(submitted_at),
-                                                   "status": "pending"})
+        return seals.append(
+            self._conn,
+            "shares",
+            {
+                "workspace_id": ws_id,
+                "platform": platform,
+                "url": url,
+                "followers": followers,
+                "submitted_at": storage(submitted_at),
+                "status": "pending",
+            },
+        )
 
     def decide_share(self, share_id: int, status: str, decided_at: datetime, grant_id: int | None) -> None:
         """Approve or reject a submission (sealed again: credits changed it)."""
-        self._conn.execute("UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
-                           (status, storage(decided_at), grant_id, share_id))
+        self._conn.execute(
+            "UPDATE shares SET status = ?, decided_at = ?, grant_id = ? WHERE id = ?",
+            (status, storage(decided_at), grant_id, share_id),
+        )
         seals.reseal(self._conn, "shares", share_id)
 
     # --- the outbox ------------------------------------------------------------------------
@@ -167,8 +213,9 @@ class Offers(Store):
     def event(self, ws_id: int, event_id: int) -> dict | None:
         """One event of the workspace, its columns by name (storage values)."""
         self._settle()
-        row = self._conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?",
-                                 (ws_id, event_id)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
+        ).fetchone()
         return dict(zip(EVENT_COLUMNS, row, strict=True)) if row else None
 
     def void_of(self, event_id: int) -> int | None:

@@ -6,11 +6,11 @@ options or rendering.
 
 from __future__ import annotations
 
-from ..records import record
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..domain.cycles import Interval, from_storage, storage
+from ..records import record
 from .base import Store
 from .repo import EVENT_COLUMNS
 
@@ -68,8 +68,10 @@ def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
         clauses.append("day < ?")
         args.append(last.date().isoformat())
     shown = [f"nullif({c}, '') AS {c}" if c in ("app", "member", "model") else c for c in by]
-    parts.append(f"SELECT {', '.join(shown + ['credits_milli AS c', 'events AS n'])} FROM usage_days"
-                 f" WHERE {' AND '.join(clauses)}")
+    parts.append(
+        f"SELECT {', '.join(shown + ['credits_milli AS c', 'events AS n'])} FROM usage_days"
+        f" WHERE {' AND '.join(clauses)}"
+    )
     params += args
     for a, b in ((start, first), (last, end)):
         if a is not None and b is not None and a < b:
@@ -81,13 +83,22 @@ def _parts(ws_id: int, f: EventFilter, by: tuple[str, ...]) -> tuple[str, list]:
 
 def _midnight(t: datetime, *, up: bool) -> datetime:
     """The UTC midnight at or after (up) / at or before `t`."""
-    day = t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return day + _DAY if up and day < t else day
 
 
 EXPORT_SHAPE = (
-    "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "credits_milli",
-    "app", "member",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
 )
 
 
@@ -102,7 +113,6 @@ def shape_fields(shape) -> tuple:
 
 class Reports(Store):
     """The reports' reads: sums, groups, intervals and event listings under an EventFilter."""
-
 
     def grouped(self, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
         """(group values..., credits_milli, events) largest first, ties by name."""
@@ -123,6 +133,13 @@ class Reports(Store):
         row = self._conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
         return row[0], row[1]
 
+    def sum_credits(self, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
+        """Credits spent from a pool in [start, end) (kept for a bulk transaction, updated as it writes)."""
+        a, b = storage(start), storage(end)
+        return self._memoized(
+            ("sum", ws_id, pool, a, b), lambda: self.total(ws_id, EventFilter(pool=pool, since=start, until=end))[0]
+        )
+
     def per_interval(self, ws_id: int, f: EventFilter, intervals: list[Interval]) -> list[tuple[int, int]]:
         """(credits_milli, events) in each interval (whole UTC days from usage_days, the rest from the events)."""
         out = []
@@ -142,13 +159,13 @@ class Reports(Store):
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {sql} ORDER BY at {order}, id {order}{tail}", params
         )
         for row in cur:
-            yield dict(zip(EVENT_COLUMNS, row))
+            yield dict(zip(EVENT_COLUMNS, row, strict=True))
 
     def event(self, ws_id: int, event_id: int) -> dict | None:
         row = self._conn.execute(
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
         ).fetchone()
-        return dict(zip(EVENT_COLUMNS, row)) if row else None
+        return dict(zip(EVENT_COLUMNS, row, strict=True)) if row else None
 
     def paid_by(self, event_id: int) -> list[dict]:
         rows = self._conn.execute(
@@ -157,11 +174,16 @@ class Reports(Store):
             (event_id,),
         ).fetchall()
         return [
-            {"grant": r[0], "source": r[1], "credits": r[2], "starts_at": from_storage(r[3]),
-             "expires_at": from_storage(r[4]) if r[4] else None, "reason": r[5]}
+            {
+                "grant": r[0],
+                "source": r[1],
+                "credits": r[2],
+                "starts_at": from_storage(r[3]),
+                "expires_at": from_storage(r[4]) if r[4] else None,
+                "reason": r[5],
+            }
             for r in rows
         ]
-
 
     # --- export ----------------------------------------------------------------------------------
     #
@@ -189,8 +211,11 @@ class Reports(Store):
             packed = self._has_json()
         shape = f"json_array({', '.join(EXPORT_SHAPE)})" if packed else ", ".join(EXPORT_SHAPE)
         # ORDER BY sorts the stored text (in ISO form 09:30:00Z would sort after 09:30:00.5Z).
-        cur = self._conn.execute(f"SELECT id, replace(at, '.000000Z', 'Z'), {shape}, key, note, corrects FROM events"
-                           f" WHERE {sql} ORDER BY at, id", params)
+        cur = self._conn.execute(
+            f"SELECT id, replace(at, '.000000Z', 'Z'), {shape}, key, note, corrects FROM events"
+            f" WHERE {sql} ORDER BY at, id",
+            params,
+        )
         while True:
             batch = cur.fetchmany(size)
             if not batch:

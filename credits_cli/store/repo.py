@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..records import record
 from datetime import datetime
 
 from ..domain.cycles import from_storage, storage
 from ..domain.ledger import Grant, PlanChange
+from ..records import record
 from . import seals
 from .base import Store
 
@@ -48,9 +48,36 @@ def _grant(row) -> Grant:
     )
 
 
+def _by_id(grants: list[Grant]) -> dict[int, Grant]:
+    """Stored grants by their id (a grant read from the store has one)."""
+    out = {}
+    for g in grants:
+        assert g.id is not None
+        out[g.id] = g
+    return out
+
+
 EVENT_COLUMNS = (
-    "id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-    "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects", "input_hash",
+    "id",
+    "at",
+    "recorded_at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "note",
+    "key",
+    "payload",
+    "fingerprint",
+    "corrects",
+    "input_hash",
 )
 
 
@@ -98,18 +125,19 @@ class WriteBuffer:
         conn = self.conn
         if self.events:
             cols = ("id", "prev_id", "seal", "workspace_id", *EVENT_COLUMNS[1:])
-            conn.executemany(f"INSERT INTO events ({', '.join(cols)}) VALUES (?{', ?' * (len(cols) - 1)})",
-                             self.events)
+            conn.executemany(f"INSERT INTO events ({', '.join(cols)}) VALUES (?{', ?' * (len(cols) - 1)})", self.events)
             for ws_id, (last, rows) in self.heads.items():
                 seals.write_head(conn, "events", ws_id, last, rows)
         if self.allocations:
-            conn.executemany("INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
-                             self.allocations)
+            conn.executemany(
+                "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)", self.allocations
+            )
         if self.usage:
             conn.executemany(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
                 " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
-                list(self.usage.items()))
+                list(self.usage.items()),
+            )
         self.discard()
 
     def discard(self) -> None:
@@ -128,9 +156,21 @@ class Entries(Store):
         return self._memoized(("workspace", name), read, keep=lambda ws: ws is not None)
 
     def insert_workspace(self, name, plan, billing, anchor, timezone, created_at) -> WorkspaceRow:
-        seals.append(self._conn, "workspaces", {"name": name, "plan": plan, "billing": billing, "anchor": storage(anchor),
-                                          "timezone": timezone, "created_at": storage(created_at)})
-        return self.get_workspace(name)
+        seals.append(
+            self._conn,
+            "workspaces",
+            {
+                "name": name,
+                "plan": plan,
+                "billing": billing,
+                "anchor": storage(anchor),
+                "timezone": timezone,
+                "created_at": storage(created_at),
+            },
+        )
+        ws = self.get_workspace(name)
+        assert ws is not None  # just written, in this transaction
+        return ws
 
     def update_workspace(self, ws_id, plan, billing, anchor, timezone) -> None:
         self._conn.execute(
@@ -144,9 +184,9 @@ class Entries(Store):
         return self._conn.execute(
             "SELECT (SELECT count(*) FROM events WHERE workspace_id = :ws) + (SELECT count(*) FROM grants"
             " WHERE workspace_id = :ws) + (SELECT count(*) FROM plan_changes WHERE workspace_id = :ws)"
-            " + (SELECT count(*) FROM shares WHERE workspace_id = :ws)", {"ws": ws_id},
+            " + (SELECT count(*) FROM shares WHERE workspace_id = :ws)",
+            {"ws": ws_id},
         ).fetchone()[0]
-
 
     # --- grants -------------------------------------------------------------------
 
@@ -171,17 +211,36 @@ class Entries(Store):
     def insert_grant(self, ws_id, pool, source, amount, starts_at, expires_at, granted_at, reason=None) -> int:
         if self._memo:
             self._memo.pop(("grants", ws_id, pool), None)
-        return seals.append(self._conn, "grants", {
-            "workspace_id": ws_id, "pool": pool, "source": source, "amount_milli": amount, "starts_at": storage(starts_at),
-            "expires_at": storage(expires_at) if expires_at else None, "granted_at": storage(granted_at), "reason": reason})
-
+        return seals.append(
+            self._conn,
+            "grants",
+            {
+                "workspace_id": ws_id,
+                "pool": pool,
+                "source": source,
+                "amount_milli": amount,
+                "starts_at": storage(starts_at),
+                "expires_at": storage(expires_at) if expires_at else None,
+                "granted_at": storage(granted_at),
+                "reason": reason,
+            },
+        )
 
     def ensure_allowance(self, ws_id: int, grant: Grant, reason: str) -> None:
         """Write a cycle's allowance grant unless it is written already (asked once a bulk transaction)."""
+
         def write_once() -> bool:
             if self.allowance_grant(ws_id, grant.pool, grant.starts_at) is None:
-                self.insert_grant(ws_id, grant.pool, "allowance", grant.amount, grant.starts_at, grant.expires_at,
-                                  grant.granted_at, reason)
+                self.insert_grant(
+                    ws_id,
+                    grant.pool,
+                    "allowance",
+                    grant.amount,
+                    grant.starts_at,
+                    grant.expires_at,
+                    grant.granted_at,
+                    reason,
+                )
             return True
 
         self._memoized(("allowance", ws_id, grant.pool, grant.starts_at), write_once)
@@ -191,7 +250,9 @@ class Entries(Store):
         self._settle()
         rows = self._conn.execute(
             "SELECT a.grant_id, a.credits_milli, g.expires_at FROM allocations a JOIN grants g ON g.id = a.grant_id"
-            " WHERE a.event_id = ?", (event_id,)).fetchall()
+            " WHERE a.event_id = ?",
+            (event_id,),
+        ).fetchall()
         return [(g, milli, from_storage(expires) if expires else None) for g, milli, expires in rows]
 
     # --- events -------------------------------------------------------------------
@@ -201,7 +262,7 @@ class Entries(Store):
         row = self._conn.execute(
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND key = ?", (ws_id, key)
         ).fetchone()
-        return dict(zip(EVENT_COLUMNS, row)) if row else None
+        return dict(zip(EVENT_COLUMNS, row, strict=True)) if row else None
 
     def insert_event(self, ws_id: int, values: dict) -> int:
         buffer = self._pending
@@ -223,32 +284,29 @@ class Entries(Store):
             if last in memo and (memo[last] is None or memo[last] < at):
                 memo[last] = at
 
-
-    def sum_credits(self, ws_id: int, pool: str, start: datetime, end: datetime) -> int:
-        """Credits spent from a pool in [start, end)."""
-        from .queries import EventFilter
-
-        a, b = storage(start), storage(end)
-        return self._memoized(("sum", ws_id, pool, a, b),
-                        lambda: self.total(ws_id, EventFilter(pool=pool, since=start, until=end))[0])
-
     def nothing_after(self, ws_id: int, pool: str, t: datetime) -> bool:
         """True when the pool has no event after `t` (the common case: a use logged as it happens)."""
-        last = self._memoized(("last", ws_id, pool), lambda: self._conn.execute(
-            "SELECT max(at) FROM events WHERE workspace_id = ? AND pool = ?", (ws_id, pool)).fetchone()[0])
+        last = self._memoized(
+            ("last", ws_id, pool),
+            lambda: self._conn.execute(
+                "SELECT max(at) FROM events WHERE workspace_id = ? AND pool = ?", (ws_id, pool)
+            ).fetchone()[0],
+        )
         return last is None or last <= storage(t)
 
     def live_grants(self, ws_id: int, pool: str, start: datetime, end: datetime) -> dict[int, Grant]:
         """grants_overlapping as {id: grant}; inside log --batch, kept for the transaction (see `drew`)."""
         memo = self._memo
         if memo is None:
-            return {g.id: g for g in self.grants_overlapping(ws_id, pool, start, end)}
+            return _by_id(self.grants_overlapping(ws_id, pool, start, end))
         key = ("grants", ws_id, pool)
         held = memo.get(key)
         if held is None or held[0] > start:  # everything live at or after `since`, with what each has given
-            held = memo[key] = (start, {g.id: g for g in self.grants_overlapping(ws_id, pool, start, datetime.max.replace(
-                tzinfo=start.tzinfo))})
-        return {i: g for i, g in held[1].items() if g.starts_at <= end and (g.expires_at is None or g.expires_at > start)}
+            forever = datetime.max.replace(tzinfo=start.tzinfo)
+            held = memo[key] = (start, _by_id(self.grants_overlapping(ws_id, pool, start, forever)))
+        return {
+            i: g for i, g in held[1].items() if g.starts_at <= end and (g.expires_at is None or g.expires_at > start)
+        }
 
     def drew(self, ws_id: int, pool: str, grant: Grant) -> None:
         """Keep the transaction's copy of a grant in step with what was drawn from it."""
@@ -257,7 +315,9 @@ class Entries(Store):
         if held is not None:
             held[1][grant.id] = grant
 
-    def events_after(self, ws_id: int, pool: str, t: datetime, after_id: int | None = None) -> list[tuple[int, datetime, int]]:
+    def events_after(
+        self, ws_id: int, pool: str, t: datetime, after_id: int | None = None
+    ) -> list[tuple[int, datetime, int]]:
         """(id, at, credits) of the pool's events after `t` in ledger order (time, then id): strictly after
         it, or at `t` itself with an id above `after_id` (the events logged after a voided one at its instant).
 
@@ -266,8 +326,9 @@ class Entries(Store):
         self._settle()
         # NOT EXISTS: one events_corrects lookup a row (NOT IN with the workspace read every event of it)
         rows = self._conn.execute(
-            "SELECT id, at, credits_milli FROM events e WHERE workspace_id = ? AND pool = ? AND (at > ? OR at = ? AND id > ?)"
-            " AND corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY at, id",
+            "SELECT id, at, credits_milli FROM events e WHERE workspace_id = ? AND pool = ?"
+            " AND (at > ? OR at = ? AND id > ?) AND corrects IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY at, id",
             (ws_id, pool, storage(t), storage(t), after_id if after_id is not None else 2**63 - 1),
         ).fetchall()
         return [(r[0], from_storage(r[1]), r[2]) for r in rows]
@@ -282,7 +343,9 @@ class Entries(Store):
             for grant_id, milli in self._conn.execute(
                 "SELECT grant_id, credits_milli FROM allocations WHERE event_id = ?", (event_id,)
             ).fetchall():
-                self._conn.execute("UPDATE grant_usage SET used_milli = used_milli - ? WHERE grant_id = ?", (milli, grant_id))
+                self._conn.execute(
+                    "UPDATE grant_usage SET used_milli = used_milli - ? WHERE grant_id = ?", (milli, grant_id)
+                )
             self._conn.execute("DELETE FROM allocations WHERE event_id = ?", (event_id,))
 
     def add_allocations(self, event_id: int, parts: list[tuple[int, int]]) -> None:
@@ -292,14 +355,14 @@ class Entries(Store):
             return
         for grant_id, milli in parts:
             self._conn.execute(
-                "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)", (event_id, grant_id, milli)
+                "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
+                (event_id, grant_id, milli),
             )
             self._conn.execute(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
                 " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
                 (grant_id, milli),
             )
-
 
     # --- plans ---------------------------------------------------------------------
 
@@ -316,9 +379,17 @@ class Entries(Store):
     def insert_plan_change(self, ws_id: int, plan: str, billing: str, requested_at, effective_at) -> None:
         if self._memo:
             self._memo.pop(("plans", ws_id), None)
-        seals.append(self._conn, "plan_changes", {"workspace_id": ws_id, "plan": plan, "billing": billing,
-                                            "requested_at": storage(requested_at), "effective_at": storage(effective_at)})
-
+        seals.append(
+            self._conn,
+            "plan_changes",
+            {
+                "workspace_id": ws_id,
+                "plan": plan,
+                "billing": billing,
+                "requested_at": storage(requested_at),
+                "effective_at": storage(effective_at),
+            },
+        )
 
     # --- the simulated clock -----------------------------------------------------------
 
@@ -335,17 +406,31 @@ class Entries(Store):
         if now is None:
             self._conn.execute("DELETE FROM sim_clock WHERE workspace_id = ?", (ws_id,))
         else:
-            self._conn.execute("INSERT INTO sim_clock (workspace_id, now) VALUES (?, ?)"
-                         " ON CONFLICT(workspace_id) DO UPDATE SET now = excluded.now", (ws_id, storage(now)))
-
+            self._conn.execute(
+                "INSERT INTO sim_clock (workspace_id, now) VALUES (?, ?)"
+                " ON CONFLICT(workspace_id) DO UPDATE SET now = excluded.now",
+                (ws_id, storage(now)),
+            )
 
     # --- notifications ----------------------------------------------------------------------
 
     def notify(self, ws_id: int, kind: str, pool: str | None, at, message: str, once: str | None = None) -> bool:
         """Add to the outbox; with `once`, a second notice of the same key is dropped."""
-        return seals.append(self._conn, "notifications", {"workspace_id": ws_id, "kind": kind, "pool": pool, "at": storage(at),
-                                                    "message": message, "once": once}, or_ignore=True) is not None
-
+        return (
+            seals.append_once(
+                self._conn,
+                "notifications",
+                {
+                    "workspace_id": ws_id,
+                    "kind": kind,
+                    "pool": pool,
+                    "at": storage(at),
+                    "message": message,
+                    "once": once,
+                },
+            )
+            is not None
+        )
 
     # --- apps (a plan's max_apps) ------------------------------------------------------------
 
@@ -357,6 +442,7 @@ class Entries(Store):
         with --app on a plan with max_apps). Kept for a transaction's length when the connection caches
         (log --batch, import) and updated by `app_seen` as events are written.
         """
+
         def read():
             rows = self._conn.execute(
                 "WITH RECURSIVE a(app) AS ("
@@ -366,7 +452,9 @@ class Entries(Store):
                 " f(app, at) AS (SELECT app, (SELECT min(at) FROM events WHERE workspace_id = :ws AND app = a.app)"
                 " FROM a WHERE a.app IS NOT NULL)"
                 " SELECT app, at, (SELECT min(id) FROM events WHERE workspace_id = :ws AND app = f.app AND at = f.at)"
-                " FROM f", {"ws": ws_id}).fetchall()
+                " FROM f",
+                {"ws": ws_id},
+            ).fetchall()
             return {app: (at, first) for app, at, first in rows}
 
         return self._memoized(("apps", ws_id), read)
@@ -377,17 +465,30 @@ class Entries(Store):
         if held is not None and (app not in held or (at, event_id) < held[app]):
             held[app] = (at, event_id)
 
-
     # --- exports (where copies of the ledger went) ------------------------------------------------------
 
     def record_export(self, ws_id: int, path: str, fmt: str, at, events: int, size: int, whole: bool) -> None:
-        self._conn.execute("INSERT INTO exports (workspace_id, path, format, at, events, bytes, whole) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (ws_id, path, fmt, storage(at), events, size, int(whole)))
+        self._conn.execute(
+            "INSERT INTO exports (workspace_id, path, format, at, events, bytes, whole) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ws_id, path, fmt, storage(at), events, size, int(whole)),
+        )
 
     def last_exports(self, limit: int = 20) -> list[dict]:
         """The newest exports written to a file, newest first, with their workspace's name."""
         rows = self._conn.execute(
             "SELECT x.path, x.format, x.at, x.events, x.bytes, x.whole, w.name FROM exports x"
-            " LEFT JOIN workspaces w ON w.id = x.workspace_id ORDER BY x.id DESC LIMIT ?", (limit,)).fetchall()
-        return [{"path": r[0], "format": r[1], "at": from_storage(r[2]), "events": r[3], "bytes": r[4],
-                 "whole": bool(r[5]), "workspace": r[6]} for r in rows]
+            " LEFT JOIN workspaces w ON w.id = x.workspace_id ORDER BY x.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {
+                "path": r[0],
+                "format": r[1],
+                "at": from_storage(r[2]),
+                "events": r[3],
+                "bytes": r[4],
+                "whole": bool(r[5]),
+                "workspace": r[6],
+            }
+            for r in rows
+        ]

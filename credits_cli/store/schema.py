@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import sqlite3
 
-NAMES = ["001_ledger", "002_event_fingerprints", "003_append_only", "004_simulation", "005_foresight",
-         "006_report_indexes", "007_usage_days", "008_fingerprints_by_instant", "009_events_in_order",
-         "010_seals"]
+NAMES = [
+    "001_ledger",
+    "002_event_fingerprints",
+    "003_append_only",
+    "004_simulation",
+    "005_foresight",
+    "006_report_indexes",
+    "007_usage_days",
+    "008_fingerprints_by_instant",
+    "009_events_in_order",
+    "010_seals",
+]
 VERSION = len(NAMES)
 
 
@@ -25,7 +34,8 @@ USAGE_DAYS_TRIGGER = (
     " INSERT INTO usage_days VALUES (NEW.workspace_id, substr(NEW.at, 1, 10), NEW.pool, ifnull(NEW.app, ''),"
     " ifnull(NEW.member, ''), NEW.action, ifnull(NEW.model, ''), NEW.credits_milli, 1)"
     " ON CONFLICT DO UPDATE SET credits_milli = credits_milli + excluded.credits_milli,"
-    " events = events + 1; END")
+    " events = events + 1; END"
+)
 
 
 def usage_days_rows(after_id: bool = False) -> str:
@@ -36,8 +46,10 @@ def usage_days_rows(after_id: bool = False) -> str:
     covering index (every event) to group them.
     """
     source = "events NOT INDEXED WHERE id > ?" if after_id else "events"
-    return ("SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
-            f" ifnull(model, ''), sum(credits_milli), count(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7")
+    return (
+        "SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
+        f" ifnull(model, ''), sum(credits_milli), count(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
 
 
 def _migrations():
@@ -79,8 +91,7 @@ def _migrations():
         )
         # One allowance grant a pool a cycle.
         db.execute(
-            "CREATE UNIQUE INDEX grants_allowance ON grants(workspace_id, pool, starts_at)"
-            " WHERE source = 'allowance'"
+            "CREATE UNIQUE INDEX grants_allowance ON grants(workspace_id, pool, starts_at) WHERE source = 'allowance'"
         )
         db.execute("CREATE INDEX grants_live ON grants(workspace_id, pool, starts_at)")
         # Derived: what has been drawn from each grant, kept in the same
@@ -135,8 +146,10 @@ def _migrations():
         cols = ", ".join(CONTENT_FIELDS)
         rows = db.execute(f"SELECT id, {cols} FROM events").fetchall()
         for row in rows:
-            db.execute("UPDATE events SET fingerprint = ? WHERE id = ?",
-                       (fingerprint(dict(zip(CONTENT_FIELDS, row[1:]))), row[0]))
+            db.execute(
+                "UPDATE events SET fingerprint = ? WHERE id = ?",
+                (fingerprint(dict(zip(CONTENT_FIELDS, row[1:], strict=True))), row[0]),
+            )
         db.execute("CREATE INDEX events_fingerprint ON events(workspace_id, fingerprint)")
 
     @migrations(name="003_append_only")
@@ -154,38 +167,67 @@ def _migrations():
         # Plan changes: the plan in force at t is the latest decision among those effective by t.
         db["plan_changes"].create(
             {"id": int, "workspace_id": int, "plan": str, "billing": str, "requested_at": str, "effective_at": str},
-            pk="id", not_null={"workspace_id", "plan", "billing", "requested_at", "effective_at"},
+            pk="id",
+            not_null={"workspace_id", "plan", "billing", "requested_at", "effective_at"},
             foreign_keys=[("workspace_id", "workspaces", "id")],
         )
         db.execute("CREATE INDEX plan_changes_ws ON plan_changes(workspace_id, effective_at)")
         # Coupons are shared by every workspace of the database (a gift card's code).
         db["coupons"].create(
-            {"id": int, "code": str, "display": str, "pool": str, "amount_milli": int, "expires_at": str,
-             "max_uses": int, "created_at": str},
-            pk="id", not_null={"code", "display", "pool", "amount_milli", "created_at"},
+            {
+                "id": int,
+                "code": str,
+                "display": str,
+                "pool": str,
+                "amount_milli": int,
+                "expires_at": str,
+                "max_uses": int,
+                "created_at": str,
+            },
+            pk="id",
+            not_null={"code", "display", "pool", "amount_milli", "created_at"},
         )
         db.execute("CREATE UNIQUE INDEX coupons_code ON coupons(code)")
         db["redemptions"].create(
             {"coupon_id": int, "workspace_id": int, "grant_id": int, "at": str},
-            pk=("coupon_id", "workspace_id"), not_null={"grant_id", "at"},
-            foreign_keys=[("coupon_id", "coupons", "id"), ("workspace_id", "workspaces", "id"),
-                          ("grant_id", "grants", "id")],
+            pk=("coupon_id", "workspace_id"),
+            not_null={"grant_id", "at"},
+            foreign_keys=[
+                ("coupon_id", "coupons", "id"),
+                ("workspace_id", "workspaces", "id"),
+                ("grant_id", "grants", "id"),
+            ],
         )
         db["shares"].create(
-            {"id": int, "workspace_id": int, "platform": str, "url": str, "followers": int, "submitted_at": str,
-             "status": str, "decided_at": str, "grant_id": int},
-            pk="id", not_null={"workspace_id", "platform", "url", "followers", "submitted_at", "status"},
+            {
+                "id": int,
+                "workspace_id": int,
+                "platform": str,
+                "url": str,
+                "followers": int,
+                "submitted_at": str,
+                "status": str,
+                "decided_at": str,
+                "grant_id": int,
+            },
+            pk="id",
+            not_null={"workspace_id", "platform", "url", "followers", "submitted_at", "status"},
             foreign_keys=[("workspace_id", "workspaces", "id")],
         )
         db["notifications"].create(
             {"id": int, "workspace_id": int, "kind": str, "pool": str, "at": str, "message": str, "once": str},
-            pk="id", not_null={"workspace_id", "kind", "at", "message"},
+            pk="id",
+            not_null={"workspace_id", "kind", "at", "message"},
             foreign_keys=[("workspace_id", "workspaces", "id")],
         )
         db.execute("CREATE UNIQUE INDEX notifications_once ON notifications(workspace_id, once) WHERE once IS NOT NULL")
         # A workspace's own simulated clock (absent: the real clock).
-        db["sim_clock"].create({"workspace_id": int, "now": str}, pk="workspace_id", not_null={"now"},
-                               foreign_keys=[("workspace_id", "workspaces", "id")])
+        db["sim_clock"].create(
+            {"workspace_id": int, "now": str},
+            pk="workspace_id",
+            not_null={"now"},
+            foreign_keys=[("workspace_id", "workspaces", "id")],
+        )
         # A void is a correcting event: `corrects` names the event it cancels.
         db.execute("ALTER TABLE events ADD COLUMN corrects INTEGER REFERENCES events(id)")
         db.execute("CREATE UNIQUE INDEX events_corrects ON events(corrects) WHERE corrects IS NOT NULL")
@@ -193,16 +235,33 @@ def _migrations():
     @migrations(name="005_foresight")
     def foresight(db):
         db["budgets"].create(
-            {"id": int, "workspace_id": int, "kind": str, "name": str, "pool": str, "credits_milli": int,
-             "created_at": str},
-            pk="id", not_null={"workspace_id", "kind", "name", "pool", "credits_milli", "created_at"},
+            {
+                "id": int,
+                "workspace_id": int,
+                "kind": str,
+                "name": str,
+                "pool": str,
+                "credits_milli": int,
+                "created_at": str,
+            },
+            pk="id",
+            not_null={"workspace_id", "kind", "name", "pool", "credits_milli", "created_at"},
             foreign_keys=[("workspace_id", "workspaces", "id")],
         )
         db.execute("CREATE UNIQUE INDEX budgets_target ON budgets(workspace_id, kind, name, pool)")
         db["alerts"].create(
-            {"id": int, "workspace_id": int, "pool": str, "at_percent": int, "left_milli": int,
-             "by_mid_cycle": int, "exec": str, "created_at": str},
-            pk="id", not_null={"workspace_id", "pool", "by_mid_cycle", "created_at"},
+            {
+                "id": int,
+                "workspace_id": int,
+                "pool": str,
+                "at_percent": int,
+                "left_milli": int,
+                "by_mid_cycle": int,
+                "exec": str,
+                "created_at": str,
+            },
+            pk="id",
+            not_null={"workspace_id", "pool", "by_mid_cycle", "created_at"},
             foreign_keys=[("workspace_id", "workspaces", "id")],
         )
         # A fingerprint of the input a call was made with (`log --input`), to count repeats.
@@ -215,17 +274,21 @@ def _migrations():
         # Every report reads a time range: these covering indexes hold all it groups by, so a report
         # reads only the index entries of its range, never the table, whatever the ledger's size.
         db.execute("DROP INDEX events_pool_at")
-        db.execute("CREATE INDEX events_pool_at ON events(workspace_id, pool, at, credits_milli, app, member,"
-                   " action, model)")
-        db.execute("CREATE INDEX events_at ON events(workspace_id, at, pool, credits_milli, app, member, action,"
-                   " model)")
+        db.execute(
+            "CREATE INDEX events_pool_at ON events(workspace_id, pool, at, credits_milli, app, member, action, model)"
+        )
+        db.execute(
+            "CREATE INDEX events_at ON events(workspace_id, at, pool, credits_milli, app, member, action, model)"
+        )
         # An app's or a member's range (a budget's cycle, a report's --app): time before pool.
         db.execute("DROP INDEX events_app_at")
-        db.execute("CREATE INDEX events_app_at ON events(workspace_id, app, at, pool, credits_milli, member, action,"
-                   " model)")
+        db.execute(
+            "CREATE INDEX events_app_at ON events(workspace_id, app, at, pool, credits_milli, member, action, model)"
+        )
         db.execute("DROP INDEX events_member_at")
-        db.execute("CREATE INDEX events_member_at ON events(workspace_id, member, at, pool, credits_milli, app,"
-                   " action, model)")
+        db.execute(
+            "CREATE INDEX events_member_at ON events(workspace_id, member, at, pool, credits_milli, app, action, model)"
+        )
 
     @migrations(name="007_usage_days")
     def usage_days(db):
@@ -237,9 +300,12 @@ def _migrations():
             "CREATE TABLE usage_days (workspace_id INTEGER NOT NULL REFERENCES workspaces(id), day TEXT NOT NULL,"
             " pool TEXT NOT NULL, app TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL, model TEXT NOT NULL,"
             " credits_milli INTEGER NOT NULL, events INTEGER NOT NULL,"
-            " PRIMARY KEY (workspace_id, pool, day, app, member, action, model)) WITHOUT ROWID")
-        db.execute("CREATE INDEX usage_days_day ON usage_days(workspace_id, day, pool, app, member, action, model,"
-                   " credits_milli, events)")
+            " PRIMARY KEY (workspace_id, pool, day, app, member, action, model)) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE INDEX usage_days_day ON usage_days(workspace_id, day, pool, app, member, action, model,"
+            " credits_milli, events)"
+        )
         db.execute(USAGE_DAYS_TRIGGER)
         db.execute(f"INSERT INTO usage_days {usage_days_rows()}")
 
@@ -258,8 +324,9 @@ def _migrations():
         # order: events of one instant no longer go through a sorter (on a 1M ledger, a tenth of an
         # export). A report's range reads the same index entries, now a few bytes longer.
         db.execute("DROP INDEX events_at")
-        db.execute("CREATE INDEX events_at ON events(workspace_id, at, id, pool, credits_milli, app, member, action,"
-                   " model)")
+        db.execute(
+            "CREATE INDEX events_at ON events(workspace_id, at, id, pool, credits_milli, app, member, action, model)"
+        )
 
     @migrations(name="010_seals")
     def seals_everywhere(db):
@@ -271,8 +338,10 @@ def _migrations():
         for table in SEALED:
             db.execute(f"ALTER TABLE {table} ADD COLUMN prev_id INTEGER")
             db.execute(f"ALTER TABLE {table} ADD COLUMN seal TEXT")
-        db.execute("CREATE TABLE seal_heads (tbl TEXT NOT NULL, chain INTEGER NOT NULL, last_id INTEGER,"
-                   " rows INTEGER NOT NULL, seal TEXT NOT NULL, PRIMARY KEY (tbl, chain))")
+        db.execute(
+            "CREATE TABLE seal_heads (tbl TEXT NOT NULL, chain INTEGER NOT NULL, last_id INTEGER,"
+            " rows INTEGER NOT NULL, seal TEXT NOT NULL, PRIMARY KEY (tbl, chain))"
+        )
         for table in ("events", "grants"):
             for op in ("update", "delete"):
                 db.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
@@ -285,18 +354,22 @@ def _migrations():
             db.execute(f"CREATE INDEX {table}_prev ON {table}(prev_id)")
         # The exports written to a file, so that `credits doctor` can say where the last one is when the
         # ledger is damaged. Not an entry of the ledger: a note of where copies of it went.
-        db.execute("CREATE TABLE exports (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, path TEXT NOT NULL,"
-                   " format TEXT NOT NULL, at TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-                   " whole INTEGER NOT NULL)")
+        db.execute(
+            "CREATE TABLE exports (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, path TEXT NOT NULL,"
+            " format TEXT NOT NULL, at TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+            " whole INTEGER NOT NULL)"
+        )
 
     return migrations
 
 
 def append_only_triggers(table: str) -> list[str]:
     """The triggers that refuse UPDATE and DELETE on an append-only table (named {table}_no_update, _no_delete)."""
-    return [f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}"
-            f" BEGIN SELECT RAISE(ABORT, 'the credits ledger is append-only: {table} cannot be changed'); END"
-            for op in ("UPDATE", "DELETE")]
+    return [
+        f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}"
+        f" BEGIN SELECT RAISE(ABORT, 'the credits ledger is append-only: {table} cannot be changed'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
 
 
 def migrate(conn: sqlite3.Connection, found: int) -> None:
@@ -350,8 +423,12 @@ def _wal(conn: sqlite3.Connection) -> None:
 
 def guards(conn: sqlite3.Connection) -> dict[tuple[str, str], str | None]:
     """The indexes and triggers of a database as {(type, name): sql} (SQLite's own unique indexes left out)."""
-    return {(t, n): s for t, n, s in conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL")}
+    return {
+        (t, n): s
+        for t, n, s in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+        )
+    }
 
 
 def expected_guards() -> dict[tuple[str, str], str | None]:

@@ -33,20 +33,47 @@ except ImportError:  # pragma: no cover - other Pythons
 # table: (the column that names its chain, or None for one chain; the content columns, in order)
 SEALED: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "workspaces": (None, ("name", "plan", "billing", "anchor", "timezone", "created_at")),
-    "events": ("workspace_id", (
-        "workspace_id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-        "custom_domain", "credits_milli", "app", "member", "note", "key", "payload", "fingerprint", "corrects",
-        "input_hash")),
-    "grants": ("workspace_id", ("workspace_id", "pool", "source", "amount_milli", "starts_at", "expires_at",
-                                "granted_at", "reason")),
+    "events": (
+        "workspace_id",
+        (
+            "workspace_id",
+            "at",
+            "recorded_at",
+            "pool",
+            "action",
+            "model",
+            "scope",
+            "quantity",
+            "seconds",
+            "chars",
+            "custom_domain",
+            "credits_milli",
+            "app",
+            "member",
+            "note",
+            "key",
+            "payload",
+            "fingerprint",
+            "corrects",
+            "input_hash",
+        ),
+    ),
+    "grants": (
+        "workspace_id",
+        ("workspace_id", "pool", "source", "amount_milli", "starts_at", "expires_at", "granted_at", "reason"),
+    ),
     "plan_changes": ("workspace_id", ("workspace_id", "plan", "billing", "requested_at", "effective_at")),
     "coupons": (None, ("code", "display", "pool", "amount_milli", "expires_at", "max_uses", "created_at")),
     "redemptions": ("workspace_id", ("coupon_id", "workspace_id", "grant_id", "at")),
-    "shares": ("workspace_id", ("workspace_id", "platform", "url", "followers", "submitted_at", "status",
-                                "decided_at", "grant_id")),
+    "shares": (
+        "workspace_id",
+        ("workspace_id", "platform", "url", "followers", "submitted_at", "status", "decided_at", "grant_id"),
+    ),
     "budgets": ("workspace_id", ("workspace_id", "kind", "name", "pool", "credits_milli", "created_at")),
-    "alerts": ("workspace_id", ("workspace_id", "pool", "at_percent", "left_milli", "by_mid_cycle", "exec",
-                                "created_at")),
+    "alerts": (
+        "workspace_id",
+        ("workspace_id", "pool", "at_percent", "left_milli", "by_mid_cycle", "exec", "created_at"),
+    ),
     "notifications": ("workspace_id", ("workspace_id", "kind", "pool", "at", "message", "once")),
 }
 
@@ -89,7 +116,8 @@ def write_head(conn, table: str, chain: int, last_id: int | None, rows: int) -> 
     conn.execute(
         "INSERT INTO seal_heads (tbl, chain, last_id, rows, seal) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(tbl, chain) DO UPDATE SET last_id = excluded.last_id, rows = excluded.rows, seal = excluded.seal",
-        (table, chain, last_id, rows, head_seal(table, chain, last_id, rows)))
+        (table, chain, last_id, rows, head_seal(table, chain, last_id, rows)),
+    )
 
 
 def next_id(conn, table: str) -> int:
@@ -97,9 +125,19 @@ def next_id(conn, table: str) -> int:
     return conn.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchone()[0]
 
 
-def append(conn, table: str, values: dict, *, or_ignore: bool = False) -> int | None:
-    """Insert one sealed entry at the end of its chain; its id (None when `or_ignore` and a unique index
-    already holds such an entry)."""
+def append(conn, table: str, values: dict) -> int:
+    """Insert one sealed entry at the end of its chain; its id."""
+    row_id = _append(conn, table, values, or_ignore=False)
+    assert row_id is not None  # without or_ignore, a refused insert raises
+    return row_id
+
+
+def append_once(conn, table: str, values: dict) -> int | None:
+    """`append`, unless a unique index already holds such an entry (then None)."""
+    return _append(conn, table, values, or_ignore=True)
+
+
+def _append(conn, table: str, values: dict, *, or_ignore: bool) -> int | None:
     columns = SEALED[table][1]
     chain = chain_of(table, values)
     last, rows = read_head(conn, table, chain)
@@ -109,7 +147,8 @@ def append(conn, table: str, values: dict, *, or_ignore: bool = False) -> int | 
     cur = conn.execute(  # ON CONFLICT DO NOTHING: what SQLite and PostgreSQL both accept
         f"INSERT INTO {table} ({col}, prev_id, seal, {', '.join(columns)}) VALUES (?, ?, ?{', ?' * len(columns)})"
         + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
-        (row_id, last, seal(table, row_id, last, row), *row))
+        (row_id, last, seal(table, row_id, last, row), *row),
+    )
     if cur.rowcount != 1:
         return None
     write_head(conn, table, chain, row_id, rows + 1)
@@ -128,8 +167,9 @@ def remove(conn, table: str, row_id: int) -> None:
     """Delete an entry credits no longer keeps (a budget replaced, an alert removed): the entry after it
     takes its place in the chain and is sealed again, and the chain's head counts one entry fewer."""
     col = id_column(table)
-    found = conn.execute(f"SELECT prev_id, {SEALED[table][0] or '0'} FROM {table} WHERE {col} = ?",
-                         (row_id,)).fetchone()
+    found = conn.execute(
+        f"SELECT prev_id, {SEALED[table][0] or '0'} FROM {table} WHERE {col} = ?", (row_id,)
+    ).fetchone()
     if found is None:
         return
     prev, chain = found
@@ -154,7 +194,9 @@ def seal_all(conn) -> None:
         last: dict[int, int | None] = {}
         counts: dict[int, int] = {}
         updates = []
-        for r in conn.execute(f"SELECT {col}, {key}, {', '.join(columns)} FROM {table} ORDER BY {_order(chain_col, col)}"):
+        for r in conn.execute(
+            f"SELECT {col}, {key}, {', '.join(columns)} FROM {table} ORDER BY {_order(chain_col, col)}"
+        ):
             row_id, chain = r[0], r[1]
             prev = last.get(chain)
             updates.append((prev, seal(table, row_id, prev, r[2:]), row_id))
@@ -181,19 +223,22 @@ def verify(conn, limit: int = 20) -> list[dict]:
     def problem(kind, table, row_id, message):
         problems.append({"kind": kind, "table": table, "id": row_id, "message": message})
 
-    heads = {(t, c): (last, rows, s) for t, c, last, rows, s in conn.execute(
-        "SELECT tbl, chain, last_id, rows, seal FROM seal_heads")}
+    heads = {
+        (t, c): (last, rows, s)
+        for t, c, last, rows, s in conn.execute("SELECT tbl, chain, last_id, rows, seal FROM seal_heads")
+    }
     for table, (chain_col, columns) in SEALED.items():
         col = id_column(table)
         key = chain_col or "0"
         found = 0
         seen: dict[int, tuple[int, int]] = {}  # chain: (its last entry so far, its entries so far)
 
-        def exists(row_id) -> bool:
+        def exists(row_id, table=table, col=col) -> bool:
             return conn.execute(f"SELECT 1 FROM {table} WHERE {col} = ?", (row_id,)).fetchone() is not None
 
-        for r in conn.execute(f"SELECT {col}, {key}, prev_id, seal, {', '.join(columns)} FROM {table}"
-                              f" ORDER BY {_order(chain_col, col)}"):
+        for r in conn.execute(
+            f"SELECT {col}, {key}, prev_id, seal, {', '.join(columns)} FROM {table} ORDER BY {_order(chain_col, col)}"
+        ):
             row_id, chain, prev, stored = r[0], r[1], r[2], r[3]
             last, count = seen.get(chain, (None, 0))
             seen[chain] = (row_id, count + 1)
@@ -205,40 +250,78 @@ def verify(conn, limit: int = 20) -> list[dict]:
             if seal(table, row_id, prev, r[4:]) != stored:
                 found += 1
                 if found <= limit:
-                    problem("tampered", table, row_id,
-                            f"{table} {row_id} was changed after credits wrote it (it no longer matches its seal)")
+                    problem(
+                        "tampered",
+                        table,
+                        row_id,
+                        f"{table} {row_id} was changed after credits wrote it (it no longer matches its seal)",
+                    )
                 continue
             if prev == last:
                 continue
             if prev is not None and not exists(prev):
-                problem("missing", table, prev, f"{table} {prev} is missing: it was deleted after credits wrote it"
-                        f" ({table} {row_id} came after it)")
+                problem(
+                    "missing",
+                    table,
+                    prev,
+                    f"{table} {prev} is missing: it was deleted after credits wrote it"
+                    f" ({table} {row_id} came after it)",
+                )
             else:  # it names an entry that is there, but not the one before it: a second entry claims that place
-                problem("inserted", table, row_id, f"{table} {row_id} was put in the ledger behind credits' back"
-                        f" (it claims the place after {prev if prev is not None else 'the start'}, which another"
-                        " entry holds)")
+                problem(
+                    "inserted",
+                    table,
+                    row_id,
+                    f"{table} {row_id} was put in the ledger behind credits' back"
+                    f" (it claims the place after {prev if prev is not None else 'the start'}, which another"
+                    " entry holds)",
+                )
         for chain in sorted(set(seen) | {c for t, c in heads if t == table}):
             last, count = seen.get(chain, (None, 0))
             head = heads.get((table, chain))
             head_last, rows, stored = head if head else (None, 0, None)
             if head is None:
                 if count:
-                    problem("chain_head", table, None, f"{table}: the record of the newest entry of chain {chain} is"
-                            " missing (seal_heads was changed)")
+                    problem(
+                        "chain_head",
+                        table,
+                        None,
+                        f"{table}: the record of the newest entry of chain {chain} is missing (seal_heads was changed)",
+                    )
                 continue
             if stored != head_seal(table, chain, head_last, rows):
-                problem("chain_head", table, head_last, f"{table}: the record of its newest entry (chain {chain}) was"
-                        " changed after credits wrote it")
+                problem(
+                    "chain_head",
+                    table,
+                    head_last,
+                    f"{table}: the record of its newest entry (chain {chain}) was changed after credits wrote it",
+                )
             elif head_last is not None and head_last != last and not exists(head_last):
-                problem("missing", table, head_last, f"{table} {head_last} is missing: it was the newest entry"
-                        " credits wrote, and it was deleted")
+                problem(
+                    "missing",
+                    table,
+                    head_last,
+                    f"{table} {head_last} is missing: it was the newest entry credits wrote, and it was deleted",
+                )
             elif head_last is not None and last is not None and last > head_last:
-                problem("inserted", table, last, f"{table} {last} was put in the ledger behind credits' back"
-                        f" (after {table} {head_last}, the newest entry credits wrote)")
+                problem(
+                    "inserted",
+                    table,
+                    last,
+                    f"{table} {last} was put in the ledger behind credits' back"
+                    f" (after {table} {head_last}, the newest entry credits wrote)",
+                )
             elif count != rows and not any(p["table"] == table for p in problems):
-                problem("missing", table, None, f"{table}: credits wrote {rows} entries of chain {chain},"
-                        f" {count} are there")
+                problem(
+                    "missing", table, None, f"{table}: credits wrote {rows} entries of chain {chain}, {count} are there"
+                )
         if found > limit:
-            problems.append({"kind": "tampered", "table": table, "id": None,
-                             "message": f"{table}: {found - limit} more entries do not match their seal"})
+            problems.append(
+                {
+                    "kind": "tampered",
+                    "table": table,
+                    "id": None,
+                    "message": f"{table}: {found - limit} more entries do not match their seal",
+                }
+            )
     return problems

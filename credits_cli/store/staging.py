@@ -16,8 +16,26 @@ from itertools import islice
 
 from .base import Store
 
-STAGED = ("line", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-          "credits_milli", "app", "member", "key", "note", "fingerprint", "src_id", "corrects")
+STAGED = (
+    "line",
+    "at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "key",
+    "note",
+    "fingerprint",
+    "src_id",
+    "corrects",
+)
 ROW = STAGED[1:16]  # the events table's values of a staged row
 _STAGE_EVERY = 10_000  # rows a batch
 
@@ -36,8 +54,9 @@ class Staging(Store):
         """Stage (line, values) pairs as they come: values holds ROW's columns, `src_id` and `corrects`."""
         insert = f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(STAGED))})"
         rows = iter(rows)
-        while batch := [(line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"])
-                        for line, v in islice(rows, _STAGE_EVERY)]:
+        while batch := [
+            (line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"]) for line, v in islice(rows, _STAGE_EVERY)
+        ]:
             self._conn.executemany(insert, batch)
             del batch  # freed before the next is read: one batch in memory at a time
 
@@ -67,14 +86,15 @@ class Staging(Store):
         """The staged voids (rows with `corrects`) in the file's order, each a dict of STAGED's columns."""
         cols = ", ".join(STAGED)
         for row in self._conn.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line"):
-            yield dict(zip(STAGED, row))
+            yield dict(zip(STAGED, row, strict=True))
 
     def staged_event(self, src_id: int) -> dict | None:
         """The file's event of id `src_id` (its last row, when the file repeats the id), or None."""
         cols = ", ".join(STAGED)
-        found = self._conn.execute(f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
-                                   (src_id,)).fetchone()
-        return dict(zip(STAGED, found)) if found else None
+        found = self._conn.execute(
+            f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
+        ).fetchone()
+        return dict(zip(STAGED, found, strict=True)) if found else None
 
     def staged_key_in_use(self, ws_id: int) -> tuple[int, str, int] | None:
         """(line, key, event id) of the first staged key the ledger holds for an event of other content."""
@@ -82,7 +102,9 @@ class Staging(Store):
         return self._conn.execute(
             "SELECT s.line, s.key, e.id FROM (SELECT key, min(line) AS line, fingerprint FROM temp.staged"
             " WHERE key IS NOT NULL GROUP BY key) s JOIN main.events e ON e.workspace_id = ? AND e.key = s.key"
-            " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1", (ws_id,)).fetchone()
+            " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1",
+            (ws_id,),
+        ).fetchone()
 
     def staged_void_pairs(self, ws_id: int) -> set[int]:
         """The file's ids of events new here together with their void; forces those voids new.
@@ -95,23 +117,29 @@ class Staging(Store):
         """
         conn = self._conn
         self._settle()
-        voids = conn.execute("SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL"
-                             " ORDER BY line").fetchall()
+        voids = conn.execute(
+            "SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line"
+        ).fetchall()
         if not voids:
             return set()
         conn.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
 
         def is_new(line, fp, key, at) -> bool:  # as staged_new_rows tells a new row
-            k = conn.execute("SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
-                             ).fetchone()[0]
-            have = conn.execute("SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ?"
-                                " AND fingerprint = ?", (ws_id, at, fp)).fetchone()[0]
+            k = conn.execute(
+                "SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
+            ).fetchone()[0]
+            have = conn.execute(
+                "SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
+                (ws_id, at, fp),
+            ).fetchone()[0]
             return (key is None or k == 1) and k > have
 
         pairs = set()
         for line, target, fp, key, at in voids:
-            event = conn.execute("SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ?"
-                                 " ORDER BY line DESC LIMIT 1", (target,)).fetchone()
+            event = conn.execute(
+                "SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+                (target,),
+            ).fetchone()
             if not is_new(*event):
                 continue  # a void of an event the ledger has: written as a correction of it
             pairs.add(target)
@@ -136,7 +164,8 @@ class Staging(Store):
                 f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
                 " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
                 " OR n.line IN (SELECT line FROM temp.forced)"
-                " ORDER BY n.at, n.corrects IS NOT NULL, n.line")
+                " ORDER BY n.at, n.corrects IS NOT NULL, n.line"
+            )
         else:
             rows = conn.execute(
                 f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k"
@@ -144,9 +173,11 @@ class Staging(Store):
                 " (SELECT count(*) FROM main.events e WHERE e.workspace_id = ? AND e.at = n.at"
                 " AND e.fingerprint = n.fingerprint)"
                 " OR n.line IN (SELECT line FROM temp.forced)"
-                " ORDER BY n.at, n.corrects IS NOT NULL, n.line", (ws_id,))
+                " ORDER BY n.at, n.corrects IS NOT NULL, n.line",
+                (ws_id,),
+            )
         for line, *values, src_id, corrects in rows:
-            yield line, src_id, corrects, dict(zip(ROW, values))
+            yield line, src_id, corrects, dict(zip(ROW, values, strict=True))
 
     def staged_in_ledger(self, ws_id: int, src_id: int) -> int | None:
         """The id of the ledger's copy, not yet voided, of the file's event `src_id` (imported before), or None.
@@ -154,8 +185,9 @@ class Staging(Store):
         The copy is found by content: the same instant and fingerprint.
         """
         self._settle()
-        at, fp = self._conn.execute("SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC"
-                                    " LIMIT 1", (src_id,)).fetchone()
+        at, fp = self._conn.execute(
+            "SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
+        ).fetchone()
         row = self._conn.execute(
             "SELECT id FROM events e WHERE workspace_id = ? AND at = ? AND fingerprint = ? AND corrects IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id) ORDER BY id LIMIT 1",
