@@ -165,8 +165,8 @@ def _source(file: str):
         with open(Path(file).expanduser(), "rb") as f:
             yield f
         return
-    f = sys.stdin.buffer
-    yield f if hasattr(f, "peek") else io.BufferedReader(f)
+    stdin = sys.stdin.buffer
+    yield stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)
 
 
 def _read(f, label: str, zone, named_xlsx: bool):
@@ -239,7 +239,7 @@ def _records(f, label: str):
                 yield reader.line_num, ValueError("has more cells than the header"), True
                 continue
             if len(row) < width:
-                row += [None] * (width - len(row))
+                row += [None] * (width - len(row))  # type: ignore[list-item]  # missing cells: not given
             yield reader.line_num, dict(zip(header, row)), True
     except csv.Error as e:
         raise BadInput("file", f"{label} line {reader.line_num}: {e}") from None
@@ -259,6 +259,13 @@ def _text(value, field: str, is_csv: bool, limit: int = 200) -> str | None:
 # scientific notation (1.00E+03). Thousands separators, decimal commas, percentages and
 # currencies are refused: "1,300" is 1300 in one locale and 1.3 in another.
 _SHEET_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def _required(text: str | None, field: str) -> str:
+    """A required column's text (the header check has made sure the column is there)."""
+    if text is None:
+        raise BadInput(field, "is missing")
+    return text
 
 
 def _number_text(value, field: str = "") -> str | None:
@@ -330,7 +337,7 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
     if model is None and action.models:
         model = action.default_model
     scope_name = _one_of(_text(raw.get("scope"), "scope", is_csv), action.scopes, "scope", action.name)
-    quantity = parse_count(_number_text(raw["quantity"], "quantity"), "quantity")
+    quantity = parse_count(_required(_number_text(raw["quantity"], "quantity"), "quantity"), "quantity")
     seconds = _number_text(raw.get("seconds"), "seconds")
     chars = _number_text(raw.get("chars"), "chars")
     cd = raw.get("custom_domain")
@@ -344,10 +351,11 @@ def _row(session: Session, raw: dict, is_csv: bool, zone, ws, now, plans: Plans)
     refused = plan_refuses(action, plans.at(at), bool(custom_domain))  # as `log` refuses it, at the row's instant
     if refused is not None:
         raise BadInput(*refused)
-    corrects = _number_text(raw.get("corrects"), "corrects")
-    credits_text = _number_text(raw["credits"], "credits")
-    if corrects is not None:
-        corrects = parse_count(corrects, "corrects", maximum=2**62)
+    corrects_text = _number_text(raw.get("corrects"), "corrects")
+    credits_text = _required(_number_text(raw["credits"], "credits"), "credits")
+    corrects = None
+    if corrects_text is not None:
+        corrects = parse_count(corrects_text, "corrects", maximum=2**62)
         if not credits_text.startswith("-"):
             raise BadInput("credits", "a correcting entry (corrects) has negative credits")
         credits_text = credits_text[1:]

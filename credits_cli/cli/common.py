@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 from contextlib import contextmanager
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import click
 import typer
@@ -34,10 +34,16 @@ def option(p: Param):
     return Annotated[bool if p.flag else Optional[str], info]
 
 
-JsonOption = option(JSON)
-CsvOption = option(CSV)
-QuietOption = option(QUIET)
-PoolOption = option(POOL)
+if TYPE_CHECKING:  # what the command receives; typer reads the annotations built below
+    JsonOption = bool
+    CsvOption = bool
+    QuietOption = bool
+    PoolOption = Optional[str]
+else:
+    JsonOption = option(JSON)
+    CsvOption = option(CSV)
+    QuietOption = option(QUIET)
+    PoolOption = option(POOL)
 
 
 def refuse_quiet_json(quiet: bool, json: bool) -> None:
@@ -179,7 +185,7 @@ class CreditsGroup(TyperGroup):
             notices(session)  # what the command itself did not print
         return rv
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         if args is None:
             args = sys.argv[1:]
         args = hoist_globals(list(args), self)
@@ -196,7 +202,7 @@ class CreditsGroup(TyperGroup):
         except click.UsageError as e:
             if getattr(e, "possibilities", None) and " Did you mean" in e.message:
                 # click (8.4+) suggests a command itself, and typer's group has already added its own
-                e.message = e.message[:e.message.index(" Did you mean")]
+                e.message = e.message[: e.message.index(" Did you mean")]  # type: ignore[misc]
             hint = f" (see: {e.ctx.command_path} --help)" if e.ctx else ""
             say(f"{e.format_message()}{hint}")
             sys.exit(EXIT_BAD_INPUT)

@@ -56,7 +56,7 @@ def parse(args: list[str]) -> tuple[dict, dict] | None:
         params[p.name] = value
     for p in GLOBALS:
         if p.name not in glob:
-            glob[p.name] = os.environ.get(p.envvar) or None
+            glob[p.name] = (os.environ.get(p.envvar) if p.envvar else None) or None
     for p in LOG:
         params.setdefault(p.name, p.default)
     return glob, params

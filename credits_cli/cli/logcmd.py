@@ -149,7 +149,10 @@ def _once(pairs: list) -> dict:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen = set()
-        raise _Twice(next(k for k, _ in pairs if k in seen or seen.add(k)))
+        for k, _ in pairs:
+            if k in seen:
+                raise _Twice(k)
+            seen.add(k)
     return obj
 
 

@@ -31,12 +31,13 @@ def error_json(e: CreditsError) -> dict:
     """The {"error": {...}} body --json mode writes on stdout."""
     from ..render.jsonout import Credits
 
-    body = {"code": e.code, "message": e.message}
+    body: dict[str, object] = {"code": e.code, "message": e.message}
     for attr in ("field", "pool", "resets_at", "limit"):
         if getattr(e, attr, None):
             body[attr] = getattr(e, attr)
-    if getattr(e, "short", None) is not None:
-        body["short"] = Credits(e.short)
+    short = getattr(e, "short", None)
+    if short is not None:
+        body["short"] = Credits(short)
     return {"error": body}
 
 
@@ -48,7 +49,7 @@ NOT_EMPTY = ("db", "now", "catalog")
 def refuse_empty_env(glob: dict) -> None:
     """Refuse an environment variable standing for a global option that is set to nothing."""
     for p in GLOBALS:
-        if p.name in NOT_EMPTY and glob[p.name] is None and os.environ.get(p.envvar) == "":
+        if p.name in NOT_EMPTY and p.envvar and glob[p.name] is None and os.environ.get(p.envvar) == "":
             raise BadInput(p.envvar, "is set but empty (unset it for the default)")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -74,7 +74,7 @@ class _progress_bar:
 
     def __init__(self):
         self.bar = None
-        self.task = None
+        self.task: Any = None  # rich's TaskID once the bar is shown
 
     def __call__(self, done: int, total: int) -> None:
         if total < 20_000:
