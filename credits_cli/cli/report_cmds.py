@@ -47,7 +47,7 @@ def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: d
             return
         from ..render import human
 
-        human.distribution(d, {r[by]: r["budget"].milli for r in rows if r.get("budget")})
+        human.distribution(d, {r[by]: r["budget"] for r in rows if r.get("budget")})
 
 
 @app.command()
