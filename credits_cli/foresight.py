@@ -12,7 +12,7 @@ from datetime import timedelta
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_zone
 from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
-from .domain.money import parse_count, parse_credits, shown
+from .domain.money import Credits, parse_count, parse_credits, shown
 from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
@@ -65,9 +65,10 @@ def budget_remove(session: Session, app, member, pool) -> int:
     return n
 
 
-def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
+def budgets_by(session: Session, kind: str, pool: str) -> dict[str, Credits]:
+    """Each app's or member's (`kind`) budget on `pool`."""
     ws = session.workspace()
-    return session.store.budget_limits(ws.id, kind, pool)
+    return {k: Credits(v) for k, v in session.store.budget_limits(ws.id, kind, pool).items()}
 
 
 # --- alerts ------------------------------------------------------------------------------
