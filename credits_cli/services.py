@@ -442,7 +442,7 @@ def check_budgets(store, ws, pool: str, cost: int, at: datetime, app: str | None
             raise Refused(
                 f"over budget: {kind} {name!r} may spend {fmt(budget)} {pool} credits a cycle, {fmt(used)} spent,"
                 f" this costs {fmt(cost)} ({fmt(short)} short); the budget resets at {iso(cycle.end)}",
-                pool=pool, short=short, resets_at=cycle.end, limit="budget",
+                pool=pool, short=Credits(short), resets_at=cycle.end, limit="budget",
             )
 
 
@@ -709,7 +709,7 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
                 f"daily cap reached: this costs {amount(cost, pool)} and the {plan.name} plan allows"
                 f" {fmt(daily.cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
                 f" the day resets at {iso(daily.day.end)} ({local_end})",
-                pool=pool, short=cost - day_left, resets_at=daily.day.end, limit="daily_cap",
+                pool=pool, short=Credits(cost - day_left), resets_at=daily.day.end, limit="daily_cap",
             )
     event_id = store.insert_event(ws.id, values)
     try:

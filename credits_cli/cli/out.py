@@ -29,14 +29,12 @@ def emit_json(obj) -> None:
 
 def error_json(e: CreditsError) -> dict:
     """The {"error": {...}} body --json mode writes on stdout."""
-    from ..render.jsonout import Credits
-
     body = {"code": e.code, "message": e.message}
     for attr in ("field", "pool", "resets_at", "limit"):
         if getattr(e, attr, None):
             body[attr] = getattr(e, attr)
     if getattr(e, "short", None) is not None:
-        body["short"] = Credits(e.short)
+        body["short"] = e.short
     return {"error": body}
 
 
