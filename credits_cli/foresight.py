@@ -267,7 +267,8 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     clean = [r for r in rows if r["days_blocked"] == 0]
     recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
 
-    top = [{"action": a, "app": app, "credits": Credits(credits)} for a, app, credits in store.top_spending(ws.id, first, last)]
+    top = [{"action": a, "app": app, "credits": Credits(credits)}
+           for a, app, credits in store.top_spending(ws.id, first, last)]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
     for at, action, app, qty, ih in store.calls(ws.id, first, last):

@@ -72,8 +72,8 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
                                   f" rewards at most {rules.referral_max} friends")
             extra = {"referrals": n + 1, "referral_max": rules.referral_max}
         gid = write_grant(session.store, ws, pool, kind, milli, now, until, now, reason)
-    return {"grant": gid, "pool": pool, "source": kind, "credits": Credits(milli), "expires_at": until, "reason": reason,
-            **extra}
+    return {"grant": gid, "pool": pool, "source": kind, "credits": Credits(milli), "expires_at": until,
+            "reason": reason, **extra}
 
 
 def _referral_terms(rules, pool: str | None, credits: str | None, expires: str | None) -> tuple[str, int]:
@@ -134,7 +134,8 @@ def list_grants(session: Session) -> list[dict]:
         if g is not None:
             out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
                         " plan allowance (not drawn on yet)", "credits": Credits(g.amount), "used": Credits(0),
-                        "left": Credits(g.amount), "lost": Credits(0), "starts_at": g.starts_at, "expires_at": g.expires_at, "status": "live"})
+                        "left": Credits(g.amount), "lost": Credits(0), "starts_at": g.starts_at,
+                        "expires_at": g.expires_at, "status": "live"})
     return out
 
 
