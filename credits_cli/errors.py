@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
+if TYPE_CHECKING:
+    from .domain.money import Credits
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -63,9 +67,9 @@ class Refused(CreditsError):
     exit_code = EXIT_REFUSED
     code = "refused"
 
-    def __init__(self, message: str, *, pool: str, short: int | None, resets_at=None, limit: str = "pool"):
+    def __init__(self, message: str, *, pool: str, short: Credits | None, resets_at=None, limit: str = "pool"):
         super().__init__(message)
         self.pool = pool
-        self.short = short  # milli-credits missing (None: not a matter of credits)
+        self.short = short  # credits missing (None: not a matter of credits)
         self.resets_at = resets_at
         self.limit = limit  # what was not enough: "pool" (its credits), "daily_cap", "budget" or "apps" (max_apps)

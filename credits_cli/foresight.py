@@ -12,7 +12,7 @@ from datetime import timedelta
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_zone
 from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
-from .domain.money import parse_count, parse_credits, shown
+from .domain.money import Credits, credits_or_none, parse_count, parse_credits, shown
 from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
@@ -40,7 +40,7 @@ def budget_set(session: Session, app, member, pool, credits) -> dict:
     milli = required_credits(credits)
     with session.writing() as ws:
         session.store.set_budget(ws.id, kind, name, pool, milli, session.now_in(ws))
-    return {"kind": kind, "name": name, "pool": pool, "credits": milli}
+    return {"kind": kind, "name": name, "pool": pool, "credits": Credits(milli)}
 
 
 def budget_list(session: Session) -> list[dict]:
@@ -51,8 +51,8 @@ def budget_list(session: Session) -> list[dict]:
     out = []
     for b in store.budgets(ws.id):
         used = store.budget_used(ws.id, b.kind, b.name, b.pool, cycle.start, cycle.end)
-        out.append({"kind": b.kind, "name": b.name, "pool": b.pool, "credits": b.credits, "used": used,
-                    "left": max(0, b.credits - used), "resets_at": cycle.end})
+        out.append({"kind": b.kind, "name": b.name, "pool": b.pool, "credits": Credits(b.credits),
+                    "used": Credits(used), "left": Credits(max(0, b.credits - used)), "resets_at": cycle.end})
     return out
 
 
@@ -65,9 +65,10 @@ def budget_remove(session: Session, app, member, pool) -> int:
     return n
 
 
-def budgets_by(session: Session, kind: str, pool: str) -> dict[str, int]:
+def budgets_by(session: Session, kind: str, pool: str) -> dict[str, Credits]:
+    """Each app's or member's (`kind`) budget on `pool`."""
     ws = session.workspace()
-    return session.store.budget_limits(ws.id, kind, pool)
+    return {k: Credits(v) for k, v in session.store.budget_limits(ws.id, kind, pool).items()}
 
 
 # --- alerts ------------------------------------------------------------------------------
@@ -88,14 +89,14 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
     with session.writing() as ws:
         alert_id = session.store.insert_alert(ws.id, pool, percent, left_milli, by is not None, command,
                                               session.now_in(ws))
-    return {"id": alert_id, "pool": pool, "at_percent": percent, "left": left_milli,
+    return {"id": alert_id, "pool": pool, "at_percent": percent, "left": credits_or_none(left_milli),
             "by_mid_cycle": by is not None, "exec": command}
 
 
 def alert_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"id": a.id, "pool": a.pool, "at_percent": a.at_percent, "left": a.left, "by_mid_cycle": a.by_mid_cycle,
-             "exec": a.exec} for a in session.store.alerts(ws.id)]
+    return [{"id": a.id, "pool": a.pool, "at_percent": a.at_percent, "left": credits_or_none(a.left),
+             "by_mid_cycle": a.by_mid_cycle, "exec": a.exec} for a in session.store.alerts(ws.id)]
 
 
 def alert_remove(session: Session, alert_id: str) -> None:
@@ -161,14 +162,14 @@ def forecast(session: Session, pool: str | None = None) -> dict:
         seed = sum(history) % 2**32 + len(history)
         p50, p90 = resampled_burns(history or [c for c, _ in windows], days_ahead, seed=seed)
         out[p] = {
-            "burn_per_day": burn,
-            "available": left,
+            "burn_per_day": Credits(burn),
+            "available": Credits(left),
             "runs_out_at": out_at,
             "next_reset": cycle.end,
             "before_reset": out_at is not None and out_at < cycle.end,
             "days_before_reset": _days(cycle.end - out_at) if out_at is not None and out_at < cycle.end else None,
-            "p50": {"burn_per_day": p50, "runs_out_at": runs_out(now, left, p50)},
-            "p90": {"burn_per_day": p90, "runs_out_at": runs_out(now, left, p90)},
+            "p50": {"burn_per_day": Credits(p50), "runs_out_at": runs_out(now, left, p50)},
+            "p90": {"burn_per_day": Credits(p90), "runs_out_at": runs_out(now, left, p90)},
         }
     return {"now": now, "pools": out}
 
@@ -212,12 +213,12 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         else:
             fits, why = True, None
         rows.append({"plan": plan.name, "allowance": allowance, "fits": fits,
-                     "spare": allowance - per_cycle if fits else None, "why": why})
+                     "spare": Credits(allowance - per_cycle) if fits else None, "why": why})
     if unit is None:
         raise BadInput("action", f"no plan offers {action.name}")
     per_day_milli = unit * times
-    return {"action": action.name, "pool": pool, "unit_cost": unit, "times_per_day": times,
-            "per_day": per_day_milli, "per_cycle": round(per_day_milli * cycle_days),
+    return {"action": action.name, "pool": pool, "unit_cost": Credits(unit), "times_per_day": times,
+            "per_day": Credits(per_day_milli), "per_cycle": Credits(round(per_day_milli * cycle_days)),
             "cycle_days": _days(cycle.end - cycle.start), "plans": rows, "fits": [r["plan"] for r in rows if r["fits"]]}
 
 
@@ -255,18 +256,19 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
             "plan": plan.name,
             "days_blocked": len(r.days_blocked),
             "actions_refused": r.refused,
-            "credits_unused": {p: r.unused.get(p, 0) for p in POOLS},
+            "credits_unused": {p: Credits(r.unused.get(p, 0)) for p in POOLS},
             "topup_packs": packs,
-            "cost": plan.price_monthly * len(spans),
-            "cost_yearly_billing": plan.price_yearly * len(spans),
+            "cost": Credits(plan.price_monthly * len(spans)),
+            "cost_yearly_billing": Credits(plan.price_yearly * len(spans)),
         })
     if flat_milli is not None:
         rows.append({"plan": "flat", "days_blocked": 0, "actions_refused": 0, "credits_unused": None,
-                     "topup_packs": None, "cost": flat_milli * len(spans), "cost_yearly_billing": None})
+                     "topup_packs": None, "cost": Credits(flat_milli * len(spans)), "cost_yearly_billing": None})
     clean = [r for r in rows if r["days_blocked"] == 0]
     recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
 
-    top = [{"action": a, "app": app, "credits": credits} for a, app, credits in store.top_spending(ws.id, first, last)]
+    top = [{"action": a, "app": app, "credits": Credits(credits)}
+           for a, app, credits in store.top_spending(ws.id, first, last)]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
     for at, action, app, qty, ih in store.calls(ws.id, first, last):
@@ -299,7 +301,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         "cycles": len(spans), "complete_cycles": complete, "from": first, "until": last,
         "recommended": recommended, "plans": rows, "top_features": top,
         "cache_candidates": sorted(candidates.values(), key=lambda c: -c["max_per_day"]),
-        "gpt5_to_automatic": {"calls": calls, "credits_saved": savings},
+        "gpt5_to_automatic": {"calls": calls, "credits_saved": Credits(savings)},
     }
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from .domain.catalog import POOLS
 from .domain.cycles import from_storage, iso, local_time, parse_instant, parse_zone, storage
 from .domain.events import EXPORT_FIELDS, TEXT_FIELDS, XLSX_FIELDS, fingerprint, unquote_cell
-from .domain.money import parse_count, parse_credits, shown
+from .domain.money import Credits, parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
 from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
@@ -47,7 +47,7 @@ class ImportResult:
     rows: int
     added: int
     skipped: int  # already in the ledger
-    credits: dict  # pool -> milli-credits added
+    credits: dict[str, Credits]  # pool -> credits added
     dry_run: bool
 
 
@@ -473,7 +473,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         n_added, added = _write(session, ws, zone, now, label, dry_run, progress)
     finally:
         store.stage_end()
-    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added, credits=added, dry_run=dry_run)
+    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added,
+                        credits={p: Credits(v) for p, v in added.items()}, dry_run=dry_run)
 
 
 class _Rollback(Exception):

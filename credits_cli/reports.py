@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from .domain.catalog import POOLS
 from .domain.cycles import Interval, cycle_at, from_storage, local_midnight, parse_instant, parse_zone
+from .domain.money import Credits
 from .errors import BadInput
 from .records import record
-from .services import Session, check_name
+from .services import Session, check_name, paid_by
 from .store.queries import EventFilter
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -108,7 +109,7 @@ class Distribution:
     scope: Scope
     total: int
     events: int
-    rows: list[dict]  # group columns, credits (milli), events, share (percent, 1 decimal, as text)
+    rows: list[dict]  # group columns, credits (Credits), events, share (percent, 1 decimal, as text)
 
 
 def distribution(session: Session, by: str, **options) -> Distribution:
@@ -119,7 +120,7 @@ def distribution(session: Session, by: str, **options) -> Distribution:
     out = []
     for r in rows:
         row = dict(zip(columns, r[: len(columns)], strict=True))
-        row["credits"] = r[-2]
+        row["credits"] = Credits(r[-2])
         row["events"] = r[-1]
         row["share"] = share(r[-2], total)
         out.append(row)
@@ -140,7 +141,7 @@ def share(part: int, whole: int):
 @record
 class Daily:
     scope: Scope
-    days: list[dict]  # date (YYYY-MM-DD), credits (milli), events
+    days: list[dict]  # date (YYYY-MM-DD), credits (Credits), events
 
 
 def daily(session: Session, **options) -> Daily:
@@ -159,14 +160,14 @@ def daily(session: Session, **options) -> Daily:
         dates.append(d)
         d += timedelta(days=1)
     sums = session.store.per_interval(sc.workspace_id, sc.filter, spans)
-    days = [{"date": d.isoformat(), "credits": c, "events": n} for d, (c, n) in zip(dates, sums, strict=True)]
+    days = [{"date": d.isoformat(), "credits": Credits(c), "events": n} for d, (c, n) in zip(dates, sums, strict=True)]
     return Daily(sc, days)
 
 
 # --- history ----------------------------------------------------------------------------
 
 def event_dict(row: dict) -> dict:
-    """An event as the export and the reports show it (credits still in milli)."""
+    """An event as the reports show it."""
     return {
         "id": row["id"],
         "at": from_storage(row["at"]),
@@ -178,7 +179,7 @@ def event_dict(row: dict) -> dict:
         "seconds": row["seconds"],
         "chars": row["chars"],
         "custom_domain": bool(row["custom_domain"]),
-        "credits": row["credits_milli"],
+        "credits": Credits(row["credits_milli"]),
         "app": row["app"],
         "member": row["member"],
         "key": row["key"],
@@ -207,5 +208,5 @@ def show(session: Session, event_id: str) -> dict:
         raise BadInput("event", f"no event {n} in workspace {session.workspace_name!r}")
     out = event_dict(row)
     out["recorded_at"] = from_storage(row["recorded_at"])
-    out["paid_by"] = session.store.paid_by(n)
+    out["paid_by"] = paid_by(session.store, n)
     return out

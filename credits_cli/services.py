@@ -17,7 +17,7 @@ from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import fingerprint
 from .domain.ledger import Grant, allocate, available, change_in_force, daily_left, pending_change, plan_in_force
-from .domain.money import amount, fmt, shown
+from .domain.money import Credits, amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
 from .store.db import default_path
@@ -198,9 +198,9 @@ class Session:
 
 @record
 class DailyCap:
-    cap: int
-    used: int
-    left: int
+    cap: Credits
+    used: Credits
+    left: Credits
     day: Interval
     zone: object  # the workspace's ZoneInfo: the day is counted there
 
@@ -216,15 +216,15 @@ class PoolBalance:
     """
 
     pool: str
-    allowance: int  # the plan's credits for this cycle: its allowance and any upgrade's top-up
-    used: int  # all use this cycle (events dated in it, voids netted), whatever paid
-    allowance_left: int
-    bonus: int  # left in live grants other than the plan's (coupons, shares, promotions, top-ups)
-    available: int  # what can be spent now (daily cap included)
+    allowance: Credits  # the plan's credits for this cycle: its allowance and any upgrade's top-up
+    used: Credits  # all use this cycle (events dated in it, voids netted), whatever paid
+    allowance_left: Credits
+    bonus: Credits  # left in live grants other than the plan's (coupons, shares, promotions, top-ups)
+    available: Credits  # what can be spent now (daily cap included)
     cycle: Interval
     daily: DailyCap | None
-    allowance_used: int = 0  # this cycle's use the plan's credits paid
-    bonus_used: int = 0  # this cycle's use bonus credits paid
+    allowance_used: Credits = Credits(0)  # this cycle's use the plan's credits paid
+    bonus_used: Credits = Credits(0)  # this cycle's use bonus credits paid
 
     @property
     def left(self) -> int:
@@ -324,7 +324,7 @@ def daily_cap(store, ws, plans: Plans, zone, pool: str, t: datetime) -> DailyCap
         return None
     day = day_at(t, zone)
     used = store.sum_credits(ws.id, pool, max(day.start, plans.since(t)), day.end)
-    return DailyCap(cap, used, daily_left(cap, used), day, zone)
+    return DailyCap(Credits(cap), Credits(used), Credits(daily_left(cap, used)), day, zone)
 
 
 def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalance:
@@ -344,17 +344,17 @@ def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalan
     allowance_used = sum(g.used for g in plan_grants)  # the plan's grants live in this cycle only: all its use
     return PoolBalance(
         pool=pool,
-        allowance=allowance,
-        used=used,
-        allowance_left=allowance_left,
-        bonus=bonus,
-        available=available_now,
+        allowance=Credits(allowance),
+        used=Credits(used),
+        allowance_left=Credits(allowance_left),
+        bonus=Credits(bonus),
+        available=Credits(available_now),
         cycle=cycle,
         daily=daily,
-        allowance_used=allowance_used,
+        allowance_used=Credits(allowance_used),
         # the rest of the cycle's use; not read from the allocations: a void that could not give credits
         # back to an expired coupon nets its event out of `used`, and what it lost was not use
-        bonus_used=used - allowance_used,
+        bonus_used=Credits(used - allowance_used),
     )
 
 
@@ -442,7 +442,7 @@ def check_budgets(store, ws, pool: str, cost: int, at: datetime, app: str | None
             raise Refused(
                 f"over budget: {kind} {name!r} may spend {fmt(budget)} {pool} credits a cycle, {fmt(used)} spent,"
                 f" this costs {fmt(cost)} ({fmt(short)} short); the budget resets at {iso(cycle.end)}",
-                pool=pool, short=short, resets_at=cycle.end, limit="budget",
+                pool=pool, short=Credits(short), resets_at=cycle.end, limit="budget",
             )
 
 
@@ -629,7 +629,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             store.app_seen(ws.id, req.app, values["at"], event_id)
             after = pool_balance(store, ws, plans, quote.pool, now)
             result = LogResult(
-                id=event_id, quote=quote, at=at, balance=after,
+                id=event_id, quote=replace(quote, credits=Credits(quote.credits)), at=at, balance=after,
                 dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
                 paid_by=parts,
             )
@@ -671,10 +671,15 @@ def _replayed(store, ws, plans, now, quote, seen) -> LogResult:
     from .domain.cycles import from_storage
 
     return LogResult(
-        id=seen["id"], quote=replace(quote, credits=seen["credits_milli"]), at=from_storage(seen["at"]),
+        id=seen["id"], quote=replace(quote, credits=Credits(seen["credits_milli"])), at=from_storage(seen["at"]),
         balance=pool_balance(store, ws, plans, quote.pool, now), replayed=True, app=seen["app"],
-        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=store.paid_by(seen["id"]),
+        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(store, seen["id"]),
     )
+
+
+def paid_by(store, event_id: int) -> list[dict]:
+    """The grants that paid an event, with what each paid."""
+    return [{**p, "credits": Credits(p["credits"])} for p in store.paid_by(event_id)]
 
 
 def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict,
@@ -704,13 +709,13 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
                 f"daily cap reached: this costs {amount(cost, pool)} and the {plan.name} plan allows"
                 f" {fmt(daily.cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
                 f" the day resets at {iso(daily.day.end)} ({local_end})",
-                pool=pool, short=cost - day_left, resets_at=daily.day.end, limit="daily_cap",
+                pool=pool, short=Credits(cost - day_left), resets_at=daily.day.end, limit="daily_cap",
             )
     event_id = store.insert_event(ws.id, values)
     try:
         first = _pay_in_order(store, ws.id, pool, grants, [(event_id, at, cost)] + later)
         if paid is not None:
-            paid.extend({"grant": g.id, "source": g.source, "credits": take} for g, take in first)
+            paid.extend({"grant": g.id, "source": g.source, "credits": Credits(take)} for g, take in first)
     except _Unpaid as u:
         if u.event_id == event_id:
             raise Refused(f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",

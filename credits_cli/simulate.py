@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_instant, parse_zone
 from .domain.events import fingerprint
-from .domain.money import fmt, parse_count, shown
+from .domain.money import Credits, fmt, parse_count, shown
 from .errors import BadInput, CreditsError, EXIT_REFUSED
 from .reports import check_pool, required_credits, required_pool
 from .services import (Plans, Session, apps_view, check_name, correct, cycle_allowance, ensure_allowance, plan_credits,
@@ -72,8 +72,8 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
                                   f" rewards at most {rules.referral_max} friends")
             extra = {"referrals": n + 1, "referral_max": rules.referral_max}
         gid = write_grant(session.store, ws, pool, kind, milli, now, until, now, reason)
-    return {"grant": gid, "pool": pool, "source": kind, "credits": milli, "expires_at": until, "reason": reason,
-            **extra}
+    return {"grant": gid, "pool": pool, "source": kind, "credits": Credits(milli), "expires_at": until,
+            "reason": reason, **extra}
 
 
 def _referral_terms(rules, pool: str | None, credits: str | None, expires: str | None) -> tuple[str, int]:
@@ -110,7 +110,7 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
         until = now + relativedelta(months=rules.topup_valid_months)
         gid = write_grant(session.store, ws, pool, "topup", milli, now, until, now,
                         f"top-up: {n} pack{'s' if n > 1 else ''}")
-    return {"grant": gid, "pool": pool, "packs": n, "credits": milli, "expires_at": until}
+    return {"grant": gid, "pool": pool, "packs": n, "credits": Credits(milli), "expires_at": until}
 
 
 def list_grants(session: Session) -> list[dict]:
@@ -122,8 +122,9 @@ def list_grants(session: Session) -> list[dict]:
         starts, expires, left = g.starts_at, g.expires_at, g.left
         status = "expired" if expires is not None and expires <= now else ("future" if starts > now else "live")
         out.append({
-            "grant": g.id, "pool": g.pool, "source": g.source, "reason": reason, "credits": g.amount, "used": g.used,
-            "left": left if status != "expired" else 0, "lost": left if status == "expired" else 0,
+            "grant": g.id, "pool": g.pool, "source": g.source, "reason": reason, "credits": Credits(g.amount),
+            "used": Credits(g.used), "left": Credits(left if status != "expired" else 0),
+            "lost": Credits(left if status == "expired" else 0),
             "starts_at": starts, "expires_at": expires, "status": status,
         })
     plans = Plans(session, store, ws)
@@ -132,8 +133,9 @@ def list_grants(session: Session) -> list[dict]:
         g = unwritten_allowance(store, ws, plans, pool, cycle)
         if g is not None:
             out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
-                        " plan allowance (not drawn on yet)", "credits": g.amount, "used": 0, "left": g.amount,
-                        "lost": 0, "starts_at": g.starts_at, "expires_at": g.expires_at, "status": "live"})
+                        " plan allowance (not drawn on yet)", "credits": Credits(g.amount), "used": Credits(0),
+                        "left": Credits(g.amount), "lost": Credits(0), "starts_at": g.starts_at,
+                        "expires_at": g.expires_at, "status": "live"})
     return out
 
 
@@ -171,7 +173,7 @@ def coupon_create(session: Session, code: str | None, credits: str | None, pool:
         if store.coupon(normalize_code(display)) is not None:
             raise BadInput("code", f"a coupon {shown(display)} already exists")
         store.insert_coupon(normalize_code(display), display, pool, milli, until, max_uses, now)
-    return {"code": display, "pool": pool, "credits": milli, "expires_at": until, "uses": max_uses}
+    return {"code": display, "pool": pool, "credits": Credits(milli), "expires_at": until, "uses": max_uses}
 
 
 def coupon_redeem(session: Session, code: str) -> dict:
@@ -196,13 +198,13 @@ def coupon_redeem(session: Session, code: str) -> dict:
         gid = write_grant(store, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
         store.insert_redemption(coupon.id, ws.id, gid, now)
         after = pool_balance(store, ws, Plans(session, store, ws), pool, now)
-    return {"code": display, "grant": gid, "pool": pool, "credits": milli, "expires_at": until,
+    return {"code": display, "grant": gid, "pool": pool, "credits": Credits(milli), "expires_at": until,
             "available": after.available}
 
 
 def coupon_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"code": c.coupon.code, "pool": c.coupon.pool, "credits": c.coupon.amount,
+    return [{"code": c.coupon.code, "pool": c.coupon.pool, "credits": Credits(c.coupon.amount),
              "expires_at": c.coupon.expires_at, "uses": c.coupon.max_uses, "used": c.used,
              "redeemed_here": c.redeemed_here} for c in session.store.coupons(ws.id)]
 
@@ -241,7 +243,7 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
             raise RuleRefused(f"share {other.id} {what}; the bonus is once per workspace")
         share_id = store.insert_share(ws.id, platform, url.strip(), n, now)
     return {"id": share_id, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
-            "credits": rules.share_bonus}
+            "credits": Credits(rules.share_bonus)}
 
 
 def _pending_share(store, ws, share_id: str | None):
@@ -271,7 +273,7 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
                             f"share-to-earn (share {n})")
         store.decide_share(n, "approved" if approve else "rejected", now, gid)
     return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
-            "credits": rules.share_bonus if approve else 0}
+            "credits": Credits(rules.share_bonus if approve else 0)}
 
 
 def share_status(session: Session) -> list[dict]:
@@ -309,7 +311,7 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
                 extra = new.allowance(pool) - granted
                 if extra > 0:
                     write_grant(store, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
-                    added[pool] = extra
+                    added[pool] = Credits(extra)
         store.insert_plan_change(ws.id, new.name, billing, now, effective)
         apps = _apps_kept(session, store, ws, new, effective)
     return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,
@@ -410,10 +412,10 @@ def reset(session: Session, advance: bool = False) -> dict:
             expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
             after = pool_balance(store, ws, plans, pool, at)
             pools[pool] = {
-                "expires": [{"grant": g.id, "source": g.source, "left": max(0, g.left), "expires_at": g.expires_at}
-                            for g in expiring],
-                "lost": sum(max(0, g.left) for g in expiring),
-                "granted": cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount,
+                "expires": [{"grant": g.id, "source": g.source, "left": Credits(max(0, g.left)),
+                             "expires_at": g.expires_at} for g in expiring],
+                "lost": Credits(sum(max(0, g.left) for g in expiring)),
+                "granted": Credits(cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount),
                 "available_after": after.available,
             }
         if advance:
@@ -442,6 +444,6 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
         void_id, restored, lost = correct(store, ws, n, values, now)
-    return {"id": void_id, "voids": n, "pool": e["pool"], "credits": e["credits_milli"], "restored": restored,
-            "expired": lost}
+    return {"id": void_id, "voids": n, "pool": e["pool"], "credits": Credits(e["credits_milli"]),
+            "restored": Credits(restored), "expired": Credits(lost)}
 

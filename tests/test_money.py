@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credits_cli.domain.money import MILLI, fmt, parse_count, parse_credits, to_decimal
+from credits_cli.domain.money import MILLI, Credits, amount, fmt, parse_count, parse_credits, to_decimal
 from credits_cli.errors import BadInput
-from credits_cli.render.jsonout import Credits, dumps
+from credits_cli.render.jsonout import dumps
+from credits_cli.render.output import csv_value
 
 
 def exact(text: str):
@@ -196,6 +197,18 @@ def test_json_credits_is_the_exact_number_1_3():
     assert exact(out) == Decimal("1.3")
     doc = exact(dumps({"used": Credits(1300), "left": Credits(98700), "zero": Credits(0)}))
     assert doc == {"used": Decimal("1.3"), "left": Decimal("98.7"), "zero": 0}
+
+
+def test_credits_is_an_amount_both_writers_know():
+    """A result's amount is an int to the domain and the human renderer, an exact number to JSON and CSV."""
+    c = Credits(98700)
+    assert c == 98700 and isinstance(c, int)
+    assert str(c) == fmt(98700) == "98.7" and amount(c) == "98.7 credits"
+    assert repr(c) == "Credits(98700)"
+    total = c + Credits(1300)
+    assert total == 100000 and type(total) is int  # arithmetic is the domain's: plain milli-credits
+    assert dumps({"left": c, "milli": 98700}, indent=None) == '{"left": 98.7, "milli": 98700}'
+    assert csv_value(c) == "98.7" and csv_value(Credits(-1500)) == "-1.5"
 
 
 @pytest.mark.parametrize(

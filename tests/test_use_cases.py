@@ -11,8 +11,10 @@ import sqlite3
 import pytest
 
 from credits_cli import reports, services
+from credits_cli.domain.money import Credits, to_decimal
 from credits_cli.domain.pricing import Usage
 from credits_cli.errors import BadInput, KeyConflict, Refused
+from credits_cli.render.jsonout import dumps
 from credits_cli.services import LogRequest, Session
 from credits_cli.store.ledger import Ledger
 from credits_cli.store.queries import EventFilter
@@ -96,6 +98,29 @@ def test_log_returns_the_pool_after_the_event_and_what_paid_it(db):
     pool = b.pools["integration"]
     assert pool.allowance_used + pool.allowance_left == pool.allowance
     assert pool.allowance_used + pool.bonus_used == pool.used
+
+
+def test_results_carry_their_amounts_as_money_the_json_writer_prints_exactly(db):
+    """Every amount a use case returns is Credits: the JSON of a result shows credits (0.5), never the
+    milli-credits it counts in (500), whichever view reshapes it."""
+    s = session(db)
+    r = log(s, action="invokeLLM", model="gpt-5", app="crm")
+    log(s, action="invokeLLM", model="gpt-5", app="crm", key="k")
+    again = log(s, action="invokeLLM", model="gpt-5", app="crm", key="k")
+    assert again.replayed
+    b = services.balance(s)
+    d = reports.distribution(s, "app", pool="integration")
+    shown = reports.show(s, str(r.id))
+    with pytest.raises(Refused) as refused:
+        log(s, action="GenerateVideo", seconds=20, count=1000)
+    s.close()
+    pool = b.pools["integration"]
+    amounts = [r.quote.credits, r.balance.available, again.quote.credits, *(p["credits"] for p in again.paid_by),
+               *(p["credits"] for p in r.paid_by), pool.allowance, pool.used, pool.allowance_used, pool.bonus_used,
+               pool.allowance_left, pool.bonus, pool.available, d.rows[0]["credits"], shown["credits"],
+               shown["paid_by"][0]["credits"], refused.value.short]
+    assert all(type(x) is Credits for x in amounts), [x for x in amounts if type(x) is not Credits]
+    assert dumps({"credits": r.quote.credits}, indent=None) == f'{{"credits": {to_decimal(r.quote.credits)}}}'
 
 
 def test_a_replayed_key_returns_the_first_event_and_another_payload_conflicts(db):

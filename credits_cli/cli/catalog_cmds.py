@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from ..render.jsonout import Credits
 from .common import JsonOption, respond
 
 app = typer.Typer()
@@ -20,11 +19,11 @@ def _plans(catalog) -> list[dict]:
     return [
         {
             "plan": p.name,
-            "price_monthly": Credits(p.price_monthly),
-            "price_yearly": Credits(p.price_yearly),
-            "message": Credits(p.message),
-            "integration": Credits(p.integration),
-            "daily_message_cap": Credits(p.daily_message_cap) if p.daily_message_cap is not None else None,
+            "price_monthly": p.price_monthly,
+            "price_yearly": p.price_yearly,
+            "message": p.message,
+            "integration": p.integration,
+            "daily_message_cap": p.daily_message_cap,
             "max_apps": p.max_apps,
             "features": sorted(p.features),
         }
@@ -58,9 +57,7 @@ def _prices(catalog) -> list[dict]:
         row = {"action": a.name, "pool": a.pool, "unit": a.unit}
         for k in _OPTIONAL:
             v = getattr(a, k)
-            if k in _AMOUNTS and v is not None:
-                row[k] = Credits(v)
-            elif k not in _AMOUNTS and v:
-                row[k] = {n: Credits(x) for n, x in v.items()} if k in ("models", "scopes") else v
+            if (v is not None) if k in _AMOUNTS else v:
+                row[k] = v
         rows.append(row)
     return rows

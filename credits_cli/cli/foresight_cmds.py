@@ -10,7 +10,6 @@ import typer
 
 from ..domain.cycles import when
 from ..domain.money import amount, fmt
-from ..render.jsonout import Credits
 from . import spec
 from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
 
@@ -21,10 +20,6 @@ MemberTarget = Annotated[Optional[str], typer.Option("--member", metavar="NAME",
 
 def _per_day(milli: int) -> str:
     return f"{fmt(round(milli, -2))} a day"  # to 0.1 credit for a person; JSON stays exact
-
-
-def _c(v):
-    return Credits(v) if v is not None else None
 
 
 budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.",
@@ -43,14 +38,7 @@ def _foresight():
 @app.command()
 def forecast(ctx: typer.Context, pool: PoolOption = None, json: JsonOption = False):
     """When each pool runs out at the current pace (last 7 days, weighted to the latest), with a P50/P90 range."""
-    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text, _forecast_json)
-
-
-def _forecast_json(f: dict) -> dict:
-    return {p: {**v, "burn_per_day": Credits(v["burn_per_day"]), "available": Credits(v["available"]),
-                "p50": {**v["p50"], "burn_per_day": Credits(v["p50"]["burn_per_day"])},
-                "p90": {**v["p90"], "burn_per_day": Credits(v["p90"]["burn_per_day"])}}
-            for p, v in f["pools"].items()}
+    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text, lambda f: f["pools"])
 
 
 def _forecast_text(f: dict) -> None:
@@ -85,11 +73,7 @@ def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=F
         return {**e, "plans": [{**r, "why": name_field(r["why"], shown).message
                                 if isinstance(r["why"], Exception) else r["why"]} for r in e["plans"]]}
 
-    respond(ctx, json, run, _estimate_text,
-            lambda e: {**e, "unit_cost": Credits(e["unit_cost"]), "per_day": Credits(e["per_day"]),
-                       "per_cycle": Credits(e["per_cycle"]),
-                       "plans": [{**r, "allowance": Credits(r["allowance"]), "spare": _c(r["spare"])}
-                                 for r in e["plans"]]})
+    respond(ctx, json, run, _estimate_text)
 
 
 def _estimate_text(e: dict) -> None:
@@ -107,16 +91,7 @@ def advise(ctx: typer.Context,
                                                        help="Also compare a flat-rate offer ($ a month).")] = None,
            json: JsonOption = False):
     """Replay recent cycles under every plan: what each blocks, wastes and costs; features to cache or cheapen."""
-    respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text, _advice_json)
-
-
-def _advice_json(a: dict) -> dict:
-    return {**a, "plans": [{**r, "credits_unused": {p: Credits(v) for p, v in r["credits_unused"].items()}
-                            if r["credits_unused"] else None, "cost": Credits(r["cost"]),
-                            "cost_yearly_billing": _c(r["cost_yearly_billing"])} for r in a["plans"]],
-            "top_features": [{**t, "credits": Credits(t["credits"])} for t in a["top_features"]],
-            "gpt5_to_automatic": {**a["gpt5_to_automatic"],
-                                  "credits_saved": Credits(a["gpt5_to_automatic"]["credits_saved"])}}
+    respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text)
 
 
 def _advice_text(a: dict) -> None:
@@ -133,16 +108,13 @@ def budget_set(ctx: typer.Context, app: AppTarget = None, member: MemberTarget =
     """Give an app or a member a budget a cycle: `credits log` refuses (exit 3) what would exceed it."""
     respond(ctx, json, lambda s: _foresight().budget_set(s, app, member, pool, credits),
             lambda r: print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])}"
-                            " a cycle."),
-            lambda r: {**r, "credits": Credits(r["credits"])})
+                            " a cycle."))
 
 
 @budget_app.command("list")
 def budget_list(ctx: typer.Context, json: JsonOption = False):
     """Every budget with this cycle's use against it."""
-    respond(ctx, json, lambda s: _foresight().budget_list(s), _budgets_text,
-            lambda rows: [{**r, "credits": Credits(r["credits"]), "used": Credits(r["used"]),
-                           "left": Credits(r["left"])} for r in rows])
+    respond(ctx, json, lambda s: _foresight().budget_list(s), _budgets_text)
 
 
 def _budgets_text(rows: list[dict]) -> None:
@@ -174,14 +146,13 @@ def alert_add(ctx: typer.Context, pool: PoolOption = None,
               json: JsonOption = False):
     """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
     respond(ctx, json, lambda s: _foresight().alert_add(s, pool, at, left, by, command),
-            lambda r: print(f"Alert {r['id']} added."), lambda r: {**r, "left": _c(r["left"])})
+            lambda r: print(f"Alert {r['id']} added."))
 
 
 @alert_app.command("list")
 def alert_list(ctx: typer.Context, json: JsonOption = False):
     """Every alert."""
-    respond(ctx, json, lambda s: _foresight().alert_list(s), _alerts_text,
-            lambda rows: [{**r, "left": _c(r["left"])} for r in rows])
+    respond(ctx, json, lambda s: _foresight().alert_list(s), _alerts_text)
 
 
 def _alerts_text(rows: list[dict]) -> None:
@@ -205,7 +176,7 @@ def status(ctx: typer.Context,
            json: JsonOption = False):
     """Both pools, days to reset and a warning mark, in one short line."""
     respond(ctx, json, lambda s: _foresight().status_line(s), lambda st: _status_text(st, line),
-            lambda st: {"pools": {p: {"available": Credits(b.available), "allowance": Credits(b.allowance)}
+            lambda st: {"pools": {p: {"available": b.available, "allowance": b.allowance}
                                   for p, b in st["pools"].items()},
                         "days_to_reset": st["days_to_reset"], "warning": st["warning"]})
 

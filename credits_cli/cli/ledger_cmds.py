@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 from ..domain.cycles import iso
-from ..render.jsonout import Credits
 from . import spec
 from .common import JsonOption, from_spec, respond, say
 
@@ -16,20 +15,20 @@ app = typer.Typer()
 
 def pool_json(p) -> dict:
     body = {
-        "allowance": Credits(p.allowance),
-        "used": Credits(p.used),
-        "allowance_used": Credits(p.allowance_used),
-        "bonus_used": Credits(p.bonus_used),
-        "allowance_left": Credits(p.allowance_left),
-        "bonus": Credits(p.bonus),
-        "available": Credits(p.available),
+        "allowance": p.allowance,
+        "used": p.used,
+        "allowance_used": p.allowance_used,
+        "bonus_used": p.bonus_used,
+        "allowance_left": p.allowance_left,
+        "bonus": p.bonus,
+        "available": p.available,
         "next_reset": p.cycle.end,
     }
     if p.daily is not None:
         body["daily"] = {
-            "cap": Credits(p.daily.cap),
-            "used": Credits(p.daily.used),
-            "left": Credits(p.daily.left),
+            "cap": p.daily.cap,
+            "used": p.daily.used,
+            "left": p.daily.left,
             "resets_at": p.daily.day.end,
         }
     return body

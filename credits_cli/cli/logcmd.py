@@ -80,8 +80,6 @@ def _after(session, r) -> None:
 
 
 def result_json(r) -> dict:
-    from ..render.jsonout import Credits
-
     return {
         "id": r.id,
         "action": r.quote.action,
@@ -89,16 +87,15 @@ def result_json(r) -> dict:
         "scope": r.quote.scope,
         "pool": r.quote.pool,
         "quantity": r.quote.count,
-        "credits": Credits(r.quote.credits),
-        "available": Credits(r.balance.available),
+        "credits": r.quote.credits,
+        "available": r.balance.available,
         "at": r.at,
         "app": r.app,
         "member": r.member,
         "key": r.key,
         "replayed": r.replayed,
         "dry_run": r.dry_run,
-        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": Credits(x["credits"])}
-                    for x in r.paid_by],
+        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": x["credits"]} for x in r.paid_by],
         "next_reset": r.balance.cycle.end,
         "alerts": [a["message"] for a in r.alerts],
     }

@@ -29,15 +29,13 @@ def emit_json(obj) -> None:
 
 def error_json(e: CreditsError) -> dict:
     """The {"error": {...}} body --json mode writes on stdout."""
-    from ..render.jsonout import Credits
-
     body: dict[str, object] = {"code": e.code, "message": e.message}
     for attr in ("field", "pool", "resets_at", "limit"):
         if getattr(e, attr, None):
             body[attr] = getattr(e, attr)
     short = getattr(e, "short", None)
     if short is not None:
-        body["short"] = Credits(short)
+        body["short"] = short  # Credits, from where the refusal was decided
     return {"error": body}
 
 

@@ -9,7 +9,6 @@ import typer
 
 from ..domain.money import parse_count
 from ..records import replace
-from ..render.jsonout import Credits
 from . import spec
 from .common import JsonOption, failures, from_spec, output_format, respond
 
@@ -21,24 +20,20 @@ REPORT = (replace(_FILTER["pool"], help="The pool to report on (default integrat
           *(_FILTER[name] for name in ("since", "until", "app", "member", "action")))
 
 
-def _with_credits(row: dict, *fields: str) -> dict:
-    return {k: (Credits(v) if k in fields else v) for k, v in row.items()}
-
-
 def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: dict) -> None:
     from .. import reports
 
     fmt = output_format(json, csv)
     with failures(fmt == "json"):
         d = reports.distribution(ctx.obj, by, **{**filters, "pool": filters["pool"] or "integration"})
-        rows = [_with_credits(r, "credits") for r in d.rows]
+        rows = d.rows
         if by in ("app", "member"):
             from ..foresight import budgets_by
 
             budgets = budgets_by(ctx.obj, by, d.scope.filter.pool)
             if budgets:
                 for r in rows:
-                    r["budget"] = Credits(budgets[r[by]]) if r[by] in budgets else None
+                    r["budget"] = budgets.get(r[by])
         if fmt != "table":
             from ..render.output import write
 
@@ -47,7 +42,7 @@ def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: d
             return
         from ..render import human
 
-        human.distribution(d, {r[by]: r["budget"].milli for r in rows if r.get("budget")})
+        human.distribution(d, {r[by]: r["budget"] for r in rows if r.get("budget")})
 
 
 @app.command()
@@ -80,7 +75,7 @@ def daily(ctx: typer.Context, json=False, csv=False, **filters):
     fmt = output_format(json, csv)
     with failures(fmt == "json"):
         d = reports.daily(ctx.obj, **{**filters, "pool": filters["pool"] or "integration"})
-        rows = [_with_credits(r, "credits") for r in d.days]
+        rows = d.days
         if fmt != "table":
             from ..render.output import write
 
@@ -106,7 +101,6 @@ def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
         n = parse_count(limit, "limit", minimum=0)
         s = ctx.obj
         sc, rows = reports.events(s, limit=n or None, **filters)
-        rows = (_with_credits(r, "credits") for r in rows)
         if fmt != "table":
             from ..render.output import write
 
@@ -130,8 +124,7 @@ def show(
     """One event with the grants that paid for it (the platform's "Credits Used")."""
     from .. import reports
 
-    respond(ctx, json, lambda s: reports.show(s, event), _show_text,
-            lambda e: {**_with_credits(e, "credits"), "paid_by": [_with_credits(p, "credits") for p in e["paid_by"]]})
+    respond(ctx, json, lambda s: reports.show(s, event), _show_text)
 
 
 def _show_text(e: dict) -> None:

@@ -8,7 +8,6 @@ import typer
 
 from ..domain.cycles import iso, when
 from ..domain.money import amount, fmt
-from ..render.jsonout import Credits
 from .common import JsonOption, PoolOption, QuietOption, respond
 
 app = typer.Typer()
@@ -37,15 +36,6 @@ def _simulate():
     return simulate
 
 
-def _credits(*fields: str):
-    """A result (or a list of them) with these fields as exact credits in JSON."""
-
-    def one(d: dict) -> dict:
-        return {k: (Credits(v) if k in fields and v is not None else v) for k, v in d.items()}
-
-    return lambda r: [one(x) for x in r] if isinstance(r, list) else one(r)
-
-
 @plan_app.command("set")
 def plan_set(
     ctx: typer.Context,
@@ -54,8 +44,7 @@ def plan_set(
     json: JsonOption = False,
 ):
     """Upgrade at once (this cycle's use is kept) or downgrade at the next reset."""
-    respond(ctx, json, lambda s: _simulate().plan_set(s, plan, billing), _plan_text,
-            lambda r: {**r, "added": {p: Credits(v) for p, v in r["added"].items()}})
+    respond(ctx, json, lambda s: _simulate().plan_set(s, plan, billing), _plan_text)
 
 
 def _plan_text(r: dict) -> None:
@@ -81,8 +70,7 @@ def coupon_create(
     json: JsonOption = False,
 ):
     """Create a coupon (a code worth credits in one pool)."""
-    respond(ctx, json, lambda s: _simulate().coupon_create(s, code, credits, pool, expires, uses), _coupon_text,
-            _credits("credits"))
+    respond(ctx, json, lambda s: _simulate().coupon_create(s, code, credits, pool, expires, uses), _coupon_text)
 
 
 def _coupon_text(r: dict) -> None:
@@ -104,14 +92,13 @@ def coupon_redeem(
     respond(ctx, json, lambda s: _simulate().coupon_redeem(s, code),
             lambda r: print(f"Redeemed {r['code']}: {amount(r['credits'], r['pool'])} added"
                             + (f", valid until {when(r['expires_at'])}" if r["expires_at"] else "")
-                            + f"; {amount(r['available'], r['pool'])} available"),
-            _credits("credits", "available"))
+                            + f"; {amount(r['available'], r['pool'])} available"))
 
 
 @coupon_app.command("list")
 def coupon_list(ctx: typer.Context, json: JsonOption = False):
     """Every coupon: value, pool, expiry, uses."""
-    respond(ctx, json, lambda s: _simulate().coupon_list(s), _coupons_text, _credits("credits"))
+    respond(ctx, json, lambda s: _simulate().coupon_list(s), _coupons_text)
 
 
 def _coupons_text(rows: list[dict]) -> None:
@@ -135,8 +122,7 @@ def share_submit(
     """Submit a post for the share-to-earn bonus (credited once approved)."""
     respond(ctx, json, lambda s: _simulate().share_submit(s, platform, url, followers),
             lambda r: print(f"Share {r['id']} submitted: {amount(r['credits'], 'message')} once it is approved"
-                            f" (credits share approve {r['id']})."),
-            _credits("credits"))
+                            f" (credits share approve {r['id']})."))
 
 
 @share_app.command("approve")
@@ -144,15 +130,14 @@ def share_approve(ctx: typer.Context, share: ShareId = None, json: JsonOption = 
     """Approve a pending share: its bonus is credited."""
     respond(ctx, json, lambda s: _simulate().share_decide(s, share, True),
             lambda r: print(f"Share {r['id']} approved: {amount(r['credits'], 'message')} added"
-                            " (they do not expire)."),
-            _credits("credits"))
+                            " (they do not expire)."))
 
 
 @share_app.command("reject")
 def share_reject(ctx: typer.Context, share: ShareId = None, json: JsonOption = False):
     """Reject a pending share (another may be submitted)."""
     respond(ctx, json, lambda s: _simulate().share_decide(s, share, False),
-            lambda r: print(f"Share {r['id']} rejected."), _credits("credits"))
+            lambda r: print(f"Share {r['id']} rejected."))
 
 
 @share_app.command("status")
@@ -211,13 +196,7 @@ def reset(ctx: typer.Context,
           advance: Annotated[bool, typer.Option("--advance", help="Move the simulated clock to the reset.")] = False,
           json: JsonOption = False):
     """Simulate the next reset: when, what expires in each pool, what is granted, the balance after."""
-    respond(ctx, json, lambda s: _simulate().reset(s, advance), lambda r: _reset_text(r, advance), _reset_json)
-
-
-def _reset_json(r: dict) -> dict:
-    return {**r, "pools": {p: {"expires": _credits("left")(v["expires"]), "lost": Credits(v["lost"]),
-                               "granted": Credits(v["granted"]), "available_after": Credits(v["available_after"])}
-                           for p, v in r["pools"].items()}}
+    respond(ctx, json, lambda s: _simulate().reset(s, advance), lambda r: _reset_text(r, advance))
 
 
 def _reset_text(r: dict, advance: bool) -> None:
@@ -238,8 +217,7 @@ def topup(ctx: typer.Context, pool: PoolOption = None,
     respond(ctx, json, lambda s: _simulate().topup(s, pool, packs),
             lambda r: print(f"Topped up {amount(r['credits'], r['pool'])}"
                             f" ({r['packs']} pack{'s' if r['packs'] > 1 else ''}),"
-                            f" valid until {when(r['expires_at'])}."),
-            _credits("credits"), quiet=quiet)
+                            f" valid until {when(r['expires_at'])}."), quiet=quiet)
 
 
 @app.command()
@@ -250,15 +228,13 @@ def grant(ctx: typer.Context, pool: PoolOption = None, credits: CreditsOption = 
             lambda r: print(f"Granted {amount(r['credits'], r['pool'])} ({r['source']}: {r['reason']})"
                             + (f", until {when(r['expires_at'])}" if r["expires_at"] else "") + f"; grant {r['grant']}"
                             + (f" (referral {r['referrals']} of {r['referral_max']})" if "referrals" in r else "")
-                            + "."),
-            _credits("credits"))
+                            + "."))
 
 
 @app.command()
 def grants(ctx: typer.Context, json: JsonOption = False):
     """Every grant: source, amount, what is left (or was lost at expiry), expiry."""
-    as_credits = _credits("credits", "used", "left", "lost")
-    respond(ctx, json, lambda s: as_credits(_simulate().list_grants(s)), _grants_text)
+    respond(ctx, json, _simulate().list_grants, _grants_text)
 
 
 def _grants_text(rows: list[dict]) -> None:
@@ -275,8 +251,7 @@ def void(ctx: typer.Context, event: Annotated[str, typer.Argument(metavar="ID")]
     respond(ctx, json, lambda s: _simulate().void(s, event, reason),
             lambda r: print(f"Event {r['voids']} voided by event {r['id']}: {amount(r['restored'], r['pool'])} restored"
                             + (f" ({fmt(r['expired'])} had expired since and stay spent)" if r["expired"] else "")
-                            + "."),
-            _credits("credits", "restored", "expired"))
+                            + "."))
 
 
 @app.command()

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from ..domain.money import fmt
-from ..render.jsonout import Credits
 from . import spec
 from .common import JsonOption, QuietOption, failures, from_spec, respond
 
@@ -57,7 +56,7 @@ def import_(
 
     respond(ctx, json, run, _import_text, quiet=quiet,
             as_json=lambda r: {"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
-                               "credits": {p: Credits(v) for p, v in r.credits.items()}})
+                               "credits": r.credits})
 
 
 def _import_text(r) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ..errors import BadInput
 from ..records import field, record
-from .money import MAX_INPUT, parse_count, parse_credits, shown
+from .money import MAX_INPUT, Credits, parse_count, parse_credits, shown
 
 TYPE_CHECKING = False  # (typing is not imported for this: `credits log` would pay for it)
 if TYPE_CHECKING:
@@ -25,11 +25,11 @@ MONTHLY, YEARLY = BILLINGS  # every plan resets monthly; billing is only how it 
 @record
 class Plan:
     name: str
-    price_monthly: int  # milli-dollars a month, billed monthly
-    price_yearly: int  # milli-dollars a month, billed yearly
-    message: int  # milli-credits a cycle
-    integration: int
-    daily_message_cap: int | None  # milli-credits a day, None: no daily cap
+    price_monthly: Credits  # milli-dollars a month, billed monthly
+    price_yearly: Credits  # milli-dollars a month, billed yearly
+    message: Credits  # milli-credits a cycle
+    integration: Credits
+    daily_message_cap: Credits | None  # milli-credits a day, None: no daily cap
     max_apps: int | None
     features: frozenset[str]
 
@@ -59,13 +59,13 @@ class Action:
     name: str
     pool: str
     unit: str
-    price: int | None = None  # milli-credits a unit
+    price: Credits | None = None  # milli-credits a unit
     per: str | None = None  # None (each), "second" or "block"
     block_chars: int | None = None
-    max_per_call: int | None = None
-    models: dict[str, int] = field(default_factory=dict)
-    scopes: dict[str, int] = field(default_factory=dict)
-    custom_domain_price: int | None = None
+    max_per_call: Credits | None = None
+    models: dict[str, Credits] = field(default_factory=dict)
+    scopes: dict[str, Credits] = field(default_factory=dict)
+    custom_domain_price: Credits | None = None
     custom_domain_requires: str | None = None
     requires: str | None = None
 
@@ -184,19 +184,19 @@ class _Reader:
         where = f"{self.path}.{key}" if key else self.path
         raise BadInput("catalog", f"{self.source}: {where}: {message}")
 
-    def credits(self, key: str) -> int:
+    def credits(self, key: str) -> Credits:
         if key not in self.table:
             self.fail(key, "is missing")
         return self._amount(key, self.table[key])
 
-    def optional_credits(self, key: str) -> int | None:
+    def optional_credits(self, key: str) -> Credits | None:
         return self._amount(key, self.table[key]) if key in self.table else None
 
-    def _amount(self, key, value, maximum=MAX_INPUT) -> int:
+    def _amount(self, key, value, maximum=MAX_INPUT) -> Credits:
         if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
             self.fail(key, f"must be a number of credits such as 2 or 0.5, not {shown(value)}")
         try:
-            return parse_credits(str(value), "", maximum=maximum)
+            return Credits(parse_credits(str(value), "", maximum=maximum))
         except BadInput as e:
             self.fail(key, e.message.lstrip(": "))
 
@@ -224,7 +224,7 @@ class _Reader:
             self.fail(key, f"must be one of {', '.join(choices)}, not {shown(value)}")
         return value
 
-    def prices(self, key: str) -> dict[str, int]:
+    def prices(self, key: str) -> dict[str, Credits]:
         if key not in self.table:
             return {}
         table = self.table[key]

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..errors import Refused
 from ..records import record, replace
-from .money import fmt
+from .money import Credits, fmt
 
 
 @record
@@ -62,7 +62,7 @@ def allocate(grants: list[Grant], pool: str, t: datetime, cost: int) -> list[tup
         raise Refused(
             f"not enough {pool} credits: this costs {fmt(cost)}, {fmt(have)} available ({fmt(short)} short)",
             pool=pool,
-            short=short,
+            short=Credits(short),
         )
     out: list[tuple[Grant, int]] = []
     need = cost

@@ -2,7 +2,9 @@
 
 1 credit == 1000 milli-credits. Every amount the platform publishes (0.3, 0.5,
 3.5 ...) is a whole number of milli-credits, so sums are exact integers and no
-float ever touches a balance.
+float ever touches a balance. A use case's result holds its amounts as
+`Credits`, an int that says it is money: the JSON and CSV writers print it as
+an exact decimal (1.3), the human renderer reads it as the int it is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,25 @@ MAX_INPUT = 1_000_000  # the largest number accepted on the command line
 
 _DECIMAL = re.compile(r"[+]?([0-9]+)(?:\.([0-9]+))?|[+]?\.([0-9]+)")
 _INTEGER = re.compile(r"[+]?[0-9]+")
+
+
+class Credits(int):
+    """An amount of milli-credits in a result: written as an exact decimal number (1300 -> 1.3).
+
+    Arithmetic on it gives plain ints; str() is the human form (`fmt`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Credits({int(self)})"
+
+    def __str__(self) -> str:
+        return fmt(self)
+
+
+def credits_or_none(milli: int | None) -> Credits | None:
+    """`milli` as Credits, None kept (an amount that may not apply: no cap, no budget)."""
+    return None if milli is None else Credits(milli)
 
 
 def shown(text, limit: int = 40) -> str:

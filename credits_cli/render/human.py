@@ -130,11 +130,11 @@ def plans_table(rows, source: str) -> None:
     t.add_column("features", ratio=1, min_width=16)
     for r in rows:
         cap = r["daily_message_cap"]
-        message = fmt(r["message"].milli) + (f" ({fmt(cap.milli)}/day)" if cap is not None else "")
+        message = fmt(r["message"]) + (f" ({fmt(cap)}/day)" if cap is not None else "")
         apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
         t.add_row(
-            r["plan"], fmt(r["price_monthly"].milli), fmt(r["price_yearly"].milli), message,
-            fmt(r["integration"].milli), ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
+            r["plan"], fmt(r["price_monthly"]), fmt(r["price_yearly"]), message,
+            fmt(r["integration"]), ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
         )
     console().print(t)
 
@@ -260,7 +260,7 @@ def events(rows, sc) -> None:
     t.add_column("credits", justify="right", no_wrap=True)
     records = []
     for e in rows:
-        credits = e["credits"].milli if hasattr(e["credits"], "milli") else e["credits"]
+        credits = e["credits"]
         pool = "msg" if e["pool"] == "message" else "int"
         records.append((str(e["id"]), f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}", _what(e),
                         f"{fmt(credits)} {pool}", e["app"] or "", e["member"] or ""))
@@ -309,14 +309,14 @@ def grants(rows) -> None:
         t.add_column(col, justify=just, overflow="fold")
     for r in rows:
         if r["status"] == "expired":
-            left = f"[dim]{fmt(r['lost'].milli)} lost[/dim]" if r["lost"].milli else "[dim]0[/dim]"
+            left = f"[dim]{fmt(r['lost'])} lost[/dim]" if r["lost"] else "[dim]0[/dim]"
         else:
-            left = fmt(r["left"].milli)
+            left = fmt(r["left"])
         expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
         if r["status"] == "expired":
             expires = f"[dim]{expires}[/dim]"
         t.add_row(str(r["grant"]) if r["grant"] is not None else "—", r["pool"], r["reason"] or r["source"],
-                  fmt(r["credits"].milli), left, expires)
+                  fmt(r["credits"]), left, expires)
     c.print(t)
 
 

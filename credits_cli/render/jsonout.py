@@ -1,8 +1,8 @@
 """JSON with exact decimal numbers.
 
 The stdlib encoder knows no Decimal and a float would print 1.2999999 one day;
-this small encoder writes amounts as exact JSON numbers (1.3) and instants as
-ISO 8601 UTC strings.
+this small encoder writes amounts (`domain.money.Credits`) as exact JSON numbers
+(1.3) and instants as ISO 8601 UTC strings.
 """
 
 from __future__ import annotations
@@ -12,15 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..domain.cycles import iso
+from ..domain.money import Credits
 
-
-class Credits:
-    """Marks an integer of milli-credits to be written as an exact decimal number."""
-
-    __slots__ = ("milli",)
-
-    def __init__(self, milli: int):
-        self.milli = milli
+__all__ = ["Credits", "dumps"]
 
 
 _TEXT = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False), one encoder for all
@@ -45,10 +39,10 @@ def _encode(obj, indent, level) -> str:
         return _STR(obj)
     if obj is None or kind is bool:
         return _CONSTANTS[obj]
+    if kind is Credits:  # before int: a result line's amounts (`log --batch` writes thousands)
+        return _number(obj)
     if kind is int:
         return str(obj)
-    if kind is Credits:
-        return _number(obj.milli)
     if kind is dict:
         if not obj:
             return "{}"

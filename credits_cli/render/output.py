@@ -22,7 +22,8 @@ from typing import IO, Any
 
 from ..domain.cycles import iso
 from ..domain.events import EXPORT_FIELDS, TEXT_FIELDS
-from .jsonout import Credits, _number, dumps
+from ..domain.money import Credits
+from .jsonout import _number, dumps
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 # Text a spreadsheet's CSV import turns into a value: it starts (after spaces, a bracket or a
@@ -42,7 +43,7 @@ def csv_value(value, as_text: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, Credits):
-        return _number(value.milli)
+        return _number(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, Decimal)):
