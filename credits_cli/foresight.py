@@ -7,7 +7,7 @@ from decimal import Decimal
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_zone
@@ -29,9 +29,10 @@ def _days(span: timedelta) -> Decimal:
 def _target(app: str | None, member: str | None) -> tuple[str, str]:
     if (app is None) == (member is None):
         raise BadInput("app", lambda n: f"give either {n('app')} NAME or {n('member')} NAME")
-    if app is not None:
-        return "app", check_name(app, "app")
-    return "member", check_name(member, "member")
+    kind, name = ("app", app) if app is not None else ("member", member)
+    assert name is not None  # one of the two, checked above
+    check_name(name, kind)
+    return kind, name
 
 
 def budget_set(session: Session, app, member, pool, credits) -> dict:
@@ -129,7 +130,7 @@ def run_alert_commands(alerts: list[dict], workspace: str) -> None:
 # --- forecast ----------------------------------------------------------------------------------
 
 def forecast(session: Session, pool: str | None = None) -> dict:
-    pools = [check_pool(pool)] if pool is not None else list(POOLS)
+    pools = [required_pool(pool)] if pool is not None else list(POOLS)
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
@@ -231,7 +232,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
     store = session.store
     zone = parse_zone(ws.timezone, "workspace timezone")
     current = cycle_at(ws.anchor, now)
-    spans = []
+    spans: list[tuple[datetime, datetime]] = []
     c = current
     while len(spans) < cycles_back and c.start > ws.anchor:
         c = cycle_at(ws.anchor, c.start - timedelta(microseconds=1))
@@ -265,7 +266,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         rows.append({"plan": "flat", "days_blocked": 0, "actions_refused": 0, "credits_unused": None,
                      "topup_packs": None, "cost": Credits(flat_milli * len(spans)), "cost_yearly_billing": None})
     clean = [r for r in rows if r["days_blocked"] == 0]
-    recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
+    recommended = min(clean, key=lambda r: int(r["cost"]))["plan"] if clean else None  # type: ignore[call-overload]
 
     top = [{"action": a, "app": app, "credits": Credits(credits)}
            for a, app, credits in store.top_spending(ws.id, first, last)]
@@ -278,14 +279,14 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         if ih is not None:
             entry[1] += qty
             entry[2].add(ih)
-    candidates = {}
+    candidates: dict[tuple, dict] = {}
     for (action, app, day), (n, with_input, distinct) in per_day.items():
         if n > 100:
-            c = candidates.setdefault((action, app), {"action": action, "app": app, "days": 0, "max_per_day": 0,
-                                                      "repeated_inputs": 0})
-            c["days"] += 1
-            c["max_per_day"] = max(c["max_per_day"], n)
-            c["repeated_inputs"] += with_input - len(distinct)
+            found = candidates.setdefault((action, app), {"action": action, "app": app, "days": 0,
+                                                          "max_per_day": 0, "repeated_inputs": 0})
+            found["days"] += 1
+            found["max_per_day"] = max(found["max_per_day"], n)
+            found["repeated_inputs"] += with_input - len(distinct)
     # moving gpt-5 to the automatic model
     savings = 0
     calls = 0

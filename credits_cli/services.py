@@ -493,9 +493,9 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
     with store.write():
         ws = store.get_workspace(session.workspace_name)
         if ws is None:
-            ws = store.insert_workspace(session.workspace_name, plan.name, billing, anchor, zone.key, now)
+            ws = store.insert_workspace(session.workspace_name, plan.name, billing, anchor, str(zone), now)
             return InitResult(ws, created=True, changed=True)
-        same = (ws.plan, ws.billing, ws.anchor, ws.timezone) == (plan.name, billing, anchor, zone.key)
+        same = (ws.plan, ws.billing, ws.anchor, ws.timezone) == (plan.name, billing, anchor, str(zone))
         if same:
             return InitResult(ws, created=False, changed=False)
         entries = store.count_entries(ws.id)
@@ -505,8 +505,9 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
                 f"workspace {ws.name!r} already holds {entries} ledger entries; init cannot re-anchor a ledger"
                 " in use (start another with --workspace NAME)",
             )
-        store.update_workspace(ws.id, plan.name, billing, anchor, zone.key)
-        return InitResult(store.get_workspace(ws.name), created=False, changed=True)
+        store.update_workspace(ws.id, plan.name, billing, anchor, str(zone))
+        return InitResult(replace(ws, plan=plan.name, billing=billing, anchor=anchor, timezone=str(zone)),
+                          created=False, changed=True)
 
 
 # -- log -----------------------------------------------------------------------
@@ -626,7 +627,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             check_budgets(store, ws, quote.pool, quote.credits, at, req.app, req.member)
             parts: list[dict] = []
             event_id = debit(store, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
-            store.app_seen(ws.id, req.app, values["at"], event_id)
+            store.app_seen(ws.id, req.app, storage(at), event_id)
             after = pool_balance(store, ws, plans, quote.pool, now)
             result = LogResult(
                 id=event_id, quote=replace(quote, credits=Credits(quote.credits)), at=at, balance=after,
@@ -722,7 +723,7 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
                           pool=pool, short=u.refused.short, resets_at=cycle.end) from None
         raise Refused(
             f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {u.event_id}"
-            f" (at {iso(u.at)}) unpaid ({fmt(u.refused.short)} short); the {pool} pool of that cycle resets at"
+            f" (at {iso(u.at)}) unpaid ({fmt(u.refused.short or 0)} short); the {pool} pool of that cycle resets at"
             f" {iso(cycle_at(ws.anchor, u.at).end)}",
             pool=pool, short=u.refused.short, resets_at=cycle.end,
         ) from None

@@ -130,12 +130,12 @@ def list_grants(session: Session) -> list[dict]:
     plans = Plans(session, store, ws)
     cycle = cycle_at(ws.anchor, now)
     for pool in POOLS:  # this cycle's allowance before anything drew on it
-        g = unwritten_allowance(store, ws, plans, pool, cycle)
-        if g is not None:
+        unwritten = unwritten_allowance(store, ws, plans, pool, cycle)
+        if unwritten is not None:
             out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
-                        " plan allowance (not drawn on yet)", "credits": Credits(g.amount), "used": Credits(0),
-                        "left": Credits(g.amount), "lost": Credits(0), "starts_at": g.starts_at,
-                        "expires_at": g.expires_at, "status": "live"})
+                        " plan allowance (not drawn on yet)", "credits": Credits(unwritten.amount), "used": Credits(0),
+                        "left": Credits(unwritten.amount), "lost": Credits(0), "starts_at": unwritten.starts_at,
+                        "expires_at": unwritten.expires_at, "status": "live"})
     return out
 
 
@@ -373,12 +373,12 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         current = store.sim_clock(ws.id)
         zone = parse_zone(ws.timezone, "workspace timezone")
         if action == "set":
-            t = parse_instant(value, "instant", zone)
+            t = parse_instant(value or "", "instant", zone)
             if t < ws.anchor:
                 raise BadInput("instant", f"{iso(t)} is before the workspace began ({iso(ws.anchor)})")
             store.set_sim_clock(ws.id, t)
         elif action == "advance":
-            step = parse_duration(value)
+            step = parse_duration(value or "")
             base = current or session.clock.now(zone)
             try:
                 moved = base + step

@@ -185,7 +185,6 @@ def test_exactly_enough_is_not_refused():
 
 
 def test_daily_left():
-    assert daily_left(None, 123) is None
     assert daily_left(5000, 0) == 5000
     assert daily_left(5000, 4700) == 300
     assert daily_left(5000, 5000) == 0

@@ -10,6 +10,7 @@ import typer
 
 from ..domain.cycles import when
 from ..domain.money import amount, fmt
+from ..errors import CreditsError
 from . import spec
 from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
 
@@ -71,7 +72,7 @@ def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=F
     def run(s):
         e = _foresight().estimate(s, usage(use), per_day, users, per_user)
         return {**e, "plans": [{**r, "why": name_field(r["why"], shown).message
-                                if isinstance(r["why"], Exception) else r["why"]} for r in e["plans"]]}
+                                if isinstance(r["why"], CreditsError) else r["why"]} for r in e["plans"]]}
 
     respond(ctx, json, run, _estimate_text)
 

@@ -30,7 +30,7 @@ def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: d
         if by in ("app", "member"):
             from ..foresight import budgets_by
 
-            budgets = budgets_by(ctx.obj, by, d.scope.filter.pool)
+            budgets = budgets_by(ctx.obj, by, d.scope.filter.pool or "integration")
             if budgets:
                 for r in rows:
                     r["budget"] = budgets.get(r[by])

@@ -75,10 +75,8 @@ def allocate(grants: list[Grant], pool: str, t: datetime, cost: int) -> list[tup
     return out
 
 
-def daily_left(cap: int | None, used_today: int) -> int | None:
-    """What a daily cap still allows today (None when there is no cap)."""
-    if cap is None:
-        return None
+def daily_left(cap: int, used_today: int) -> int:
+    """What a daily cap still allows today."""
     return max(0, cap - used_today)
 
 
