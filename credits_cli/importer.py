@@ -499,6 +499,7 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
             recorded = storage(now)
             local: dict[int, int] = {}  # the file's ids of voided events -> this ledger's
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
+            unpaid: set[int] = set()  # the ledger's ids of those whose void is not written yet
             # the app limit is asked only of a workspace that has been on a plan with max_apps
             app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
                            for name in {ws.plan, *(c.plan for c in plans.changes)})
@@ -516,12 +517,15 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
                                                      else None})
                     if src in voided:
                         raw.add(src)
+                        unpaid.add(eid)
+                    else:
+                        unpaid.discard(local[target])
                 elif target is not None:
                     original = local.get(target) or store.staged_in_ledger(ws.id, target)
                     if original is None:
                         raise BadInput("file", f"{label} line {line}: corrects: event {target} is already voided"
                                                " in the ledger; nothing was imported")
-                    eid = correct(store, ws, original, row, now)[0]
+                    eid = correct(store, ws, original, row, now, unpaid)[0]
                 else:
                     try:
                         eid = debit(store, ws, plans, zone, row["pool"], row["credits_milli"], from_storage(at),

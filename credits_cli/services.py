@@ -396,9 +396,12 @@ def out_of_credits(store, ws, catalog: Catalog, after: PoolBalance, at: datetime
     )
 
 
-def correct(store, ws, original: int, values: dict, now: datetime) -> tuple[int, int, int]:
+def correct(store, ws, original: int, values: dict, now: datetime, unpaid=frozenset()) -> tuple[int, int, int]:
     """Write the correcting entry of event `original` (a void): the grants it drew from and that
-    are still live get their credits back. Returns (id, restored, lost) in milli-credits."""
+    are still live get their credits back. Returns (id, restored, lost) in milli-credits.
+
+    `unpaid`: events written without drawing on a grant because their own void follows in the same
+    write (an import's voided event and its void net to nothing); they are not paid again."""
     void_id = store.insert_event(ws.id, {**values, "recorded_at": storage(now), "payload": None,
                                               "corrects": original})
     restored, lost, parts = 0, 0, []
@@ -410,7 +413,7 @@ def correct(store, ws, original: int, values: dict, now: datetime) -> tuple[int,
             lost += milli
     store.add_allocations(void_id, parts)
     if restored:
-        repay_after(store, ws, values["pool"], from_storage(values["at"]), after_id=original)
+        repay_after(store, ws, values["pool"], from_storage(values["at"]), after_id=original, unpaid=unpaid)
     return void_id, restored, lost
 
 
@@ -753,10 +756,12 @@ def _pay_in_order(store, ws_id: int, pool: str, grants: dict, items: list[tuple[
     return first or []
 
 
-def repay_after(store, ws, pool: str, t: datetime, after_id: int | None = None) -> None:
+def repay_after(store, ws, pool: str, t: datetime, after_id: int | None = None, unpaid=frozenset()) -> None:
     """Pay the events after `t` again, in time order (after a void freed credits before them),
-    so the soonest-expiring credits are the ones used, as if the voided event had never been."""
-    later = store.events_after(ws.id, pool, t, after_id)
+    so the soonest-expiring credits are the ones used, as if the voided event had never been.
+
+    The events in `unpaid` (see `correct`) are left out: each is about to be voided and never drew."""
+    later = [e for e in store.events_after(ws.id, pool, t, after_id) if e[0] not in unpaid]
     if not later:
         return
     store.remove_allocations([e[0] for e in later])

@@ -712,3 +712,27 @@ def test_importing_a_void_of_an_already_voided_event_says_so(cli, tmp_path):
     r = cli("import", str(tmp_path / "b.csv"), now=now)
     assert r.exit_code == 2
     assert "voided" in r.stderr and "not imported" not in r.stderr, r.stderr
+
+
+def test_voiding_an_imported_event_leaves_a_voided_pair_of_the_same_file_unpaid(tmp_path):
+    """Found by the state machine: a file re-imports event 1 with its void, and brings a new event with its
+    own void at the same instant. Both new rows are written first and draw on nothing; the void of event 1
+    then paid the events after it again, the new one included: one larger than the pool was refused ("could
+    not be paid again after the void"), a smaller one was paid and its void gave nothing back."""
+    now = "2026-01-10T00:00:00Z"
+    head = "id,at,pool,action,quantity,credits,app,note,corrects\n"
+    row = "{},2026-01-05T00:00:00Z,integration,invokeLLM,1,{},imp,{},{}\n"
+    for new in (5000, 100):  # more than the 2,000 the starter plan gives, and less
+        cli = Cli(tmp_path / f"{new}.db")
+        assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
+        (tmp_path / "a.csv").write_text(head + row.format(1, 750, "", ""))
+        (tmp_path / "b.csv").write_text(head + row.format(1, 750, "", "") + row.format(2, -750, "v", 1)
+                                        + row.format(3, new, "", "") + row.format(4, -new, "v", 3))
+        assert cli("import", str(tmp_path / "a.csv"), now=now).exit_code == 0
+        r = cli("import", str(tmp_path / "b.csv"), "--json", now=now)
+        assert r.exit_code == 0, r.stderr
+        assert (json.loads(r.stdout)["added"], json.loads(r.stdout)["skipped"]) == (3, 1)
+        b = cli.json("balance", now=now)["integration"]
+        assert (b["used"], b["allowance_left"], b["available"]) == (0, 2000, 2000)
+        c = cli("check", now=now)
+        assert c.exit_code == 0, c.stderr
