@@ -14,7 +14,9 @@ conn = sqlite3.connect(sys.argv[1], timeout=60.0, isolation_level=None)
 conn.execute("PRAGMA journal_mode=WAL")
 conn.execute("PRAGMA synchronous=FULL")
 conn.execute("BEGIN IMMEDIATE")
-conn.execute("INSERT INTO events (at, action, quantity, credits_milli) VALUES (?, ?, ?, ?)",
-             ("2026-12-31T20:00:00Z", "SendEmail", 1, 1000))
+conn.execute(
+    "INSERT INTO events (at, action, quantity, credits_milli) VALUES (?, ?, ?, ?)",
+    ("2026-12-31T20:00:00Z", "SendEmail", 1, 1000),
+)
 conn.execute("COMMIT")
 conn.close()

@@ -62,19 +62,71 @@ features = ["backend_functions", "custom_domain_email", "automations"]
 """
 
 MEMBERS = ("ana", "bob", "cy")
-APPS = ("crm", "newsletter", "support-bot", "landing", "billing", "onboarding", "analytics", "inventory",
-        "booking", "helpdesk", "blog", "shop", "survey", "recruiting", "wiki", "chat", "scheduler",
-        "invoices", "portal", "reports")
+APPS = (
+    "crm",
+    "newsletter",
+    "support-bot",
+    "landing",
+    "billing",
+    "onboarding",
+    "analytics",
+    "inventory",
+    "booking",
+    "helpdesk",
+    "blog",
+    "shop",
+    "survey",
+    "recruiting",
+    "wiki",
+    "chat",
+    "scheduler",
+    "invoices",
+    "portal",
+    "reports",
+)
 # How often each action happens (an action of the catalog not named here gets DEFAULT_WEIGHT).
-WEIGHTS = {"invokeLLM": 30, "agent": 14, "SendEmail": 14, "message": 12, "automation": 8, "UploadFile": 5,
-           "ExtractDataFromUploadedFile": 5, "GenerateImage": 5, "GenerateSpeech": 3, "GenerateVideo": 2}
+WEIGHTS = {
+    "invokeLLM": 30,
+    "agent": 14,
+    "SendEmail": 14,
+    "message": 12,
+    "automation": 8,
+    "UploadFile": 5,
+    "ExtractDataFromUploadedFile": 5,
+    "GenerateImage": 5,
+    "GenerateSpeech": 3,
+    "GenerateVideo": 2,
+}
 DEFAULT_WEIGHT = 3
 MESSAGE_CREDITS = ("0.3", "0.7", "0.9", "1.3", "2.4")  # a builder prompt's real cost, as the platform shows it
-NOTES = ("add a login page", "fix the pricing table", "=2+2 showed up in the sheet", "dark mode", "faster search",
-         "rename the onboarding steps", "export to PDF", "-- ask about webhooks", "@channel: demo friday",
-         "+1 from the client")
-FIELDS = ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain", "credits",
-          "app", "member", "key", "note")
+NOTES = (
+    "add a login page",
+    "fix the pricing table",
+    "=2+2 showed up in the sheet",
+    "dark mode",
+    "faster search",
+    "rename the onboarding steps",
+    "export to PDF",
+    "-- ask about webhooks",
+    "@channel: demo friday",
+    "+1 from the client",
+)
+FIELDS = (
+    "at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits",
+    "app",
+    "member",
+    "key",
+    "note",
+)
 # Activity by UTC hour: the team builds in working hours; the apps run all day, busier by day.
 HOURS = (2, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 10, 9, 10, 10, 10, 9, 8, 6, 5, 4, 3, 3, 2)
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -128,8 +180,16 @@ def generate(n: int, out, seed: int = 2026) -> dict:
         key = (action.name, model, scope, seconds, chars, custom, override)
         q = quotes.get(key)
         if q is None:
-            usage = Usage(action=action.name, count=1, model=model, scope=scope, seconds=seconds, chars=chars,
-                          custom_domain=custom, credits=None if override is None else parse_credits(override, "credits"))
+            usage = Usage(
+                action=action.name,
+                count=1,
+                model=model,
+                scope=scope,
+                seconds=seconds,
+                chars=chars,
+                custom_domain=custom,
+                credits=None if override is None else parse_credits(override, "credits"),
+            )
             q = quotes[key] = price(action, usage, plan)
         return q
 
@@ -183,14 +243,30 @@ def generate(n: int, out, seed: int = 2026) -> dict:
         counts[action.name] = counts.get(action.name, 0) + 1
         key = f"bench-{seed}-{i}" if rng.random() < 0.02 else ""
         note = rng.choice(NOTES) if action.pool == "message" and rng.random() < 0.05 else ""
-        w.writerow((at.strftime("%Y-%m-%dT%H:%M:%SZ"), q.pool, q.action, q.model or "", q.scope or "", quantity,
-                    "" if seconds is None else seconds, "" if chars is None else chars,
-                    "true" if custom else "false", credits_text(credits), quoted(app), quoted(member), key,
-                    quoted(note)))
+        w.writerow(
+            (
+                at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                q.pool,
+                q.action,
+                q.model or "",
+                q.scope or "",
+                quantity,
+                "" if seconds is None else seconds,
+                "" if chars is None else chars,
+                "true" if custom else "false",
+                credits_text(credits),
+                quoted(app),
+                quoted(member),
+                key,
+                quoted(note),
+            )
+        )
     worst = max(used.values(), default=0)
     if worst > ALLOWANCE * 1000:
-        raise SystemExit(f"generate: a cycle spends {credits_text(worst)} credits, more than the bench plan's"
-                         f" {ALLOWANCE:,}: lower the event count or the weights")
+        raise SystemExit(
+            f"generate: a cycle spends {credits_text(worst)} credits, more than the bench plan's"
+            f" {ALLOWANCE:,}: lower the event count or the weights"
+        )
     missing = [a.name for a in actions if a.name not in counts]
     if missing and n >= 1000:
         raise SystemExit(f"generate: no event for {', '.join(missing)}")
@@ -248,8 +324,9 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.catalog:
         write_catalog(Path(a.catalog))
-        print(f"wrote the bench catalog to {a.catalog} (plan {PLAN!r}); start {START_ISO}, now {NOW_ISO}",
-              file=sys.stderr)
+        print(
+            f"wrote the bench catalog to {a.catalog} (plan {PLAN!r}); start {START_ISO}, now {NOW_ISO}", file=sys.stderr
+        )
         if not a.out:
             return 0
     n = SIZES.get(a.events.lower()) or int(a.events.replace("_", "").replace(",", ""))
@@ -258,8 +335,10 @@ def main(argv=None) -> int:
             summary = generate(n, out, a.seed)
     else:
         summary = generate(n, sys.stdout, a.seed)
-    print(f"{summary['events']:,} events; the busiest cycle and pool spends {summary['max_cycle_credits']} credits",
-          file=sys.stderr)
+    print(
+        f"{summary['events']:,} events; the busiest cycle and pool spends {summary['max_cycle_credits']} credits",
+        file=sys.stderr,
+    )
     return 0
 
 

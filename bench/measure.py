@@ -40,16 +40,27 @@ def main():
             os.write(2, f"measure: cannot run {argv[0]!r}: {e}\n".encode())
         os._exit(127)
     if req.get("timeout"):
+
         def expire(signum, frame):
             timed_out.append(True)
             os.kill(pid, signal.SIGKILL)
+
         signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, float(req["timeout"]))
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
     signal.setitimer(signal.ITIMER_REAL, 0)
-    sys.stdout.write(json.dumps({"wall": wall, "maxrss_kib": usage.ru_maxrss, "rc": os.waitstatus_to_exitcode(status),
-                                 "timed_out": bool(timed_out), "floor_kib": floor}))
+    sys.stdout.write(
+        json.dumps(
+            {
+                "wall": wall,
+                "maxrss_kib": usage.ru_maxrss,
+                "rc": os.waitstatus_to_exitcode(status),
+                "timed_out": bool(timed_out),
+                "floor_kib": floor,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ RSS_MB = 60
 
 # --- measuring one child ----------------------------------------------------------------
 
+
 @dataclass
 class Run:
     wall: float  # seconds
@@ -74,10 +75,21 @@ class Run:
 def run(argv, *, env=None, stdin=None, stdout=None, timeout=None) -> Run:
     """Run one child to its end, through bench/measure.py: its wall time and its own peak RSS (os.wait4)."""
     with tempfile.NamedTemporaryFile(prefix="bench-err-") as err:
-        req = {"argv": [str(a) for a in argv], "env": env, "stdin": str(stdin) if stdin else None,
-               "stdout": str(stdout) if stdout else None, "stderr": err.name, "timeout": timeout}
-        p = subprocess.run([sys.executable, "-S", "-I", str(MEASURE)], input=json.dumps(req), capture_output=True,
-                           text=True, check=False)
+        req = {
+            "argv": [str(a) for a in argv],
+            "env": env,
+            "stdin": str(stdin) if stdin else None,
+            "stdout": str(stdout) if stdout else None,
+            "stderr": err.name,
+            "timeout": timeout,
+        }
+        p = subprocess.run(
+            [sys.executable, "-S", "-I", str(MEASURE)],
+            input=json.dumps(req),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if p.returncode != 0:
             raise SystemExit(f"bench: bench/measure.py failed: {p.stderr.strip()[-500:]}")
         res = json.loads(p.stdout)
@@ -112,6 +124,7 @@ def failed(r: Run, what: str = "") -> str:
 
 
 # --- formatting -------------------------------------------------------------------------
+
 
 def t(s: float) -> str:
     return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
@@ -159,6 +172,7 @@ class Rss:
 
 # --- the bench ------------------------------------------------------------------------
 
+
 @dataclass
 class Bench:
     args: argparse.Namespace
@@ -197,8 +211,10 @@ class Bench:
 
     def init(self, db: Path) -> None:
         remove_db(db)
-        r = run([*self.credits, "--db", db, "init", "--plan", gen.PLAN, "--start", gen.START_ISO,
-                 "--now", gen.START_ISO], env=self.env)
+        r = run(
+            [*self.credits, "--db", db, "init", "--plan", gen.PLAN, "--start", gen.START_ISO, "--now", gen.START_ISO],
+            env=self.env,
+        )
         if r.rc != 0:
             raise SystemExit(f"bench: credits init failed: {first_line(r.err)}")
 
@@ -211,8 +227,12 @@ class Bench:
         csv = self.csv(size)
         path = CACHE / f"ledger-{size.lower()}.db"
         stamp = path.with_name(path.name + ".stamp")
-        if path.exists() and stamp.exists() and stamp.read_text() == self.ledger_stamp(size) \
-                and not (self.args.fresh and path not in self._fresh):
+        if (
+            path.exists()
+            and stamp.exists()
+            and stamp.read_text() == self.ledger_stamp(size)
+            and not (self.args.fresh and path not in self._fresh)
+        ):
             return path
         if size in self.import_failed:
             return self.import_failed[size]
@@ -301,8 +321,10 @@ class Bench:
         remove_db(floor_db)
         with sqlite3.connect(floor_db) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
-                         " quantity INTEGER NOT NULL, credits_milli INTEGER NOT NULL)")
+            conn.execute(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
+                " quantity INTEGER NOT NULL, credits_milli INTEGER NOT NULL)"
+            )
         legs = {
             "floor": [sys.executable, FLOOR, floor_db],
             "ours": self.c(ledger, "log", "SendEmail", "-q"),
@@ -313,7 +335,7 @@ class Bench:
             run(argv, env=self.env)
         order = list(legs)
         for i in range(self.args.log_runs):
-            for k in order[i % 3:] + order[: i % 3]:
+            for k in order[i % 3 :] + order[: i % 3]:
                 r = run(legs[k], env=self.env)
                 if r.rc != 0:
                     self.rows.append(Row(1, f"log SendEmail -q ({self.big} ledger)", ours=failed(r)))
@@ -322,11 +344,25 @@ class Bench:
         floor = med(times["floor"])
         for k, label in (("ours", f"{self.big} ledger"), ("empty", "empty ledger")):
             ours = med(times[k])
-            self.rows.append(Row(1, f"log SendEmail -q ({label}) vs floor.py", t(floor) + n(times["floor"]),
-                                 t(ours) + n(times[k]), f"{ours / floor:.2f}", f"≤ {LOG_RATIO:g}",
-                                 yes(ours / floor <= LOG_RATIO)))
-        self.rss.append(Rss(f"log SendEmail -q ({self.big})", max(r.rss for r in times["ours"]),
-                            max(r.rss for r in times["floor"]), "floor.py"))
+            self.rows.append(
+                Row(
+                    1,
+                    f"log SendEmail -q ({label}) vs floor.py",
+                    t(floor) + n(times["floor"]),
+                    t(ours) + n(times[k]),
+                    f"{ours / floor:.2f}",
+                    f"≤ {LOG_RATIO:g}",
+                    yes(ours / floor <= LOG_RATIO),
+                )
+            )
+        self.rss.append(
+            Rss(
+                f"log SendEmail -q ({self.big})",
+                max(r.rss for r in times["ours"]),
+                max(r.rss for r in times["floor"]),
+                "floor.py",
+            )
+        )
 
     # 2. log --batch
 
@@ -340,26 +376,54 @@ class Bench:
         ledger = self.copy(big, "batch.db")
         # December's allowance is mostly spent by the ledger's own year: a promotion pays for every line
         # of the runs, so the row measures recording, not refusals (a refused line is still counted)
-        r = run(self.c(ledger, "grant", "--pool", "integration", "--credits", "1000000", "--reason",
-                       "bench: credits for every log --batch line"), env=self.env)
+        r = run(
+            self.c(
+                ledger,
+                "grant",
+                "--pool",
+                "integration",
+                "--credits",
+                "1000000",
+                "--reason",
+                "bench: credits for every log --batch line",
+            ),
+            env=self.env,
+        )
         if r.rc != 0:
             self.rows.append(Row(2, name, ours=failed(r, "grant: ")))
             return
         floor_db = self.copy(big, "floor-batch.db")
         floors = []
-        actions = (("SendEmail", {}), ("invokeLLM", {"model": "automatic"}), ("UploadFile", {}),
-                   ("GenerateImage", {}), ("agent", {"model": "gemini-3-flash"}))
+        actions = (
+            ("SendEmail", {}),
+            ("invokeLLM", {"model": "automatic"}),
+            ("UploadFile", {}),
+            ("GenerateImage", {}),
+            ("agent", {"model": "gemini-3-flash"}),
+        )
         runs = []
         for k in range(self.args.batch_runs):
             src = WORK / "batch.jsonl"
             with open(src, "w", encoding="utf-8") as f:
                 for i in range(self.args.batch_events):
                     action, extra = actions[i % len(actions)]
-                    f.write(json.dumps({"action": action, "count": 1 + i % 3, "app": gen.APPS[i % len(gen.APPS)],
-                                        "member": gen.MEMBERS[i % 3], "key": f"batch-{k}-{i}", **extra}) + "\n")
+                    f.write(
+                        json.dumps(
+                            {
+                                "action": action,
+                                "count": 1 + i % 3,
+                                "app": gen.APPS[i % len(gen.APPS)],
+                                "member": gen.MEMBERS[i % 3],
+                                "key": f"batch-{k}-{i}",
+                                **extra,
+                            }
+                        )
+                        + "\n"
+                    )
             out = WORK / "batch.out"
-            r = run(self.c(ledger, "log", "--batch"), env=self.env, stdin=src, stdout=out,
-                    timeout=self.args.batch_timeout)
+            r = run(
+                self.c(ledger, "log", "--batch"), env=self.env, stdin=src, stdout=out, timeout=self.args.batch_timeout
+            )
             lines = count_lines(out)
             # exit 3: some lines were refused for credits (each still got its result line)
             if lines == 0 or (r.rc not in (0, 3) and not r.timed_out):
@@ -367,8 +431,13 @@ class Bench:
                 return
             refused = sum(1 for line in out.read_text(encoding="utf-8").splitlines() if '"error"' in line)
             runs.append((r, lines))
-            f = run([sys.executable, WRITE_FLOOR, "--batch", floor_db], env=self.env, stdin=src, stdout=out,
-                    timeout=self.args.batch_timeout)
+            f = run(
+                [sys.executable, WRITE_FLOOR, "--batch", floor_db],
+                env=self.env,
+                stdin=src,
+                stdout=out,
+                timeout=self.args.batch_timeout,
+            )
             if f.rc == 0 and count_lines(out) == self.args.batch_events:
                 floors.append(f)
             if r.timed_out or lines != self.args.batch_events:
@@ -376,18 +445,33 @@ class Bench:
         rates = [lines / r.wall for r, lines in runs]
         x = statistics.median(rates)
         r, lines = runs[-1]
-        note = f", {lines:,} done in {r.wall:.0f} s, then timed out" if r.timed_out else (
-            f", {lines:,} result lines for {self.args.batch_events:,} events" if lines != self.args.batch_events else "")
+        note = (
+            f", {lines:,} done in {r.wall:.0f} s, then timed out"
+            if r.timed_out
+            else (
+                f", {lines:,} result lines for {self.args.batch_events:,} events"
+                if lines != self.args.batch_events
+                else ""
+            )
+        )
         if refused:
             name += f" ({refused:,} refused: the pool ran out)"
-        self.rows.append(Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s",
-                             yes(x >= BATCH_RATE and not note)))
+        self.rows.append(
+            Row(2, name + note, "—", rate(x) + n(runs), "—", f"≥ {BATCH_RATE:,}/s", yes(x >= BATCH_RATE and not note))
+        )
         remove_db(floor_db)
         if floors:
             # one event at a time into this schema, nothing checked: the bound under the target above
             y = statistics.median(self.args.batch_events / f.wall for f in floors)
-            self.rows.append(Row(2, "log --batch vs the schema's write floor (bench/write_floor.py --batch)",
-                                 rate(y) + n(floors), rate(x), f"{x / y:.2f}"))
+            self.rows.append(
+                Row(
+                    2,
+                    "log --batch vs the schema's write floor (bench/write_floor.py --batch)",
+                    rate(y) + n(floors),
+                    rate(x),
+                    f"{x / y:.2f}",
+                )
+            )
         self.rss.append(Rss(f"log --batch ({self.big})", max(r.rss for r, _ in runs)))
 
     # 3. reports
@@ -428,10 +512,25 @@ class Bench:
                 self.rows.append(Row(3, label, ours=broken[(x, form)]))
                 continue
             ratio = med(o) / med(b)
-            self.rows.append(Row(3, label, t(med(b)) + n(b), t(med(o)) + n(o), f"{ratio:.2f}",
-                                 f"≤ {REPORT_RATIO:g}", yes(ratio <= REPORT_RATIO)))
-            self.rss.append(Rss(f"{x} {form}".strip() + f" ({self.big})", max(r.rss for r in o),
-                                max(r.rss for r in b), "empty ledger"))
+            self.rows.append(
+                Row(
+                    3,
+                    label,
+                    t(med(b)) + n(b),
+                    t(med(o)) + n(o),
+                    f"{ratio:.2f}",
+                    f"≤ {REPORT_RATIO:g}",
+                    yes(ratio <= REPORT_RATIO),
+                )
+            )
+            self.rss.append(
+                Rss(
+                    f"{x} {form}".strip() + f" ({self.big})",
+                    max(r.rss for r in o),
+                    max(r.rss for r in b),
+                    "empty ledger",
+                )
+            )
 
     # 4. import
 
@@ -483,22 +582,44 @@ class Bench:
             return
         x = rows / med(ours)
         ratio = x / (rows / med(base)) if base else None
-        self.rows.append(Row(4, name, b, f"{rate(x)} = {t(med(ours))}" + n(ours),
-                             f"{ratio:.2f}" if ratio is not None else "—", target,
-                             yes(x >= IMPORT_RATE and (ratio is None or ratio >= IMPORT_RATIO))))
+        self.rows.append(
+            Row(
+                4,
+                name,
+                b,
+                f"{rate(x)} = {t(med(ours))}" + n(ours),
+                f"{ratio:.2f}" if ratio is not None else "—",
+                target,
+                yes(x >= IMPORT_RATE and (ratio is None or ratio >= IMPORT_RATIO)),
+            )
+        )
         if floor:
             # what the schema costs any writer from Python: the bound under the target above
             y = rows / med(floor)
-            self.rows.append(Row(4, f"import {size} CSV vs the schema's write floor (bench/write_floor.py)",
-                                 f"{rate(y)} = {t(med(floor))}" + n(floor), f"{rate(x)}", f"{x / y:.2f}"))
+            self.rows.append(
+                Row(
+                    4,
+                    f"import {size} CSV vs the schema's write floor (bench/write_floor.py)",
+                    f"{rate(y)} = {t(med(floor))}" + n(floor),
+                    f"{rate(x)}",
+                    f"{x / y:.2f}",
+                )
+            )
         if sql_floor:
             # the same writes by SQLite alone: what the schema costs in any language
             y = rows / med(sql_floor)
-            self.rows.append(Row(4, f"import {size} CSV vs the schema's write floor in SQL alone"
-                                    " (sqlite3 < write_floor.py --sql)",
-                                 f"{rate(y)} = {t(med(sql_floor))}" + n(sql_floor), f"{rate(x)}", f"{x / y:.2f}"))
-        self.rss.append(Rss(f"import {size}", max(r.rss for r in ours), max((r.rss for r in base), default=None),
-                            "sqlite3 .import"))
+            self.rows.append(
+                Row(
+                    4,
+                    f"import {size} CSV vs the schema's write floor in SQL alone (sqlite3 < write_floor.py --sql)",
+                    f"{rate(y)} = {t(med(sql_floor))}" + n(sql_floor),
+                    f"{rate(x)}",
+                    f"{x / y:.2f}",
+                )
+            )
+        self.rss.append(
+            Rss(f"import {size}", max(r.rss for r in ours), max((r.rss for r in base), default=None), "sqlite3 .import")
+        )
         if last_ok is not None:
             self.adopt(size, last_ok)
 
@@ -518,8 +639,11 @@ class Bench:
             ours, base, fail = [], [], None
             for i in range(self.args.export_runs):
                 if sqlite:
-                    r = run([sqlite, "-readonly", mode, "-header", big, "SELECT * FROM events ORDER BY at, id"],
-                            env=self.env, stdout=out)
+                    r = run(
+                        [sqlite, "-readonly", mode, "-header", big, "SELECT * FROM events ORDER BY at, id"],
+                        env=self.env,
+                        stdout=out,
+                    )
                     if r.rc == 0:
                         base.append(r)
                 r = run(self.c(big, "export", "--format", fmt), env=self.env, stdout=out)
@@ -537,16 +661,37 @@ class Bench:
                 self.rows.append(Row(5, name, b, fail, target=f"≥ {EXPORT_RATE:,}/s"))
                 continue
             x = events / med(ours)
-            self.rows.append(Row(5, name, b, f"{rate(x)} = {t(med(ours))}" + n(ours),
-                                 f"{x / (events / med(base)):.2f}" if base else "—", f"≥ {EXPORT_RATE:,}/s",
-                                 yes(x >= EXPORT_RATE)))
+            self.rows.append(
+                Row(
+                    5,
+                    name,
+                    b,
+                    f"{rate(x)} = {t(med(ours))}" + n(ours),
+                    f"{x / (events / med(base)):.2f}" if base else "—",
+                    f"≥ {EXPORT_RATE:,}/s",
+                    yes(x >= EXPORT_RATE),
+                )
+            )
             peak = max(r.rss for r in ours)
-            self.rows.append(Row(5, f"export --format {fmt} ({self.big}): peak RSS",
-                                 mb(max(r.rss for r in base)) if base else "—", mb(peak),
-                                 f"{peak / max(r.rss for r in base):.2f}" if base else "—",
-                                 f"< {EXPORT_RSS_MB} MB", yes(peak < EXPORT_RSS_MB * 1024)))
-            self.rss.append(Rss(f"export --format {fmt} ({self.big})", peak,
-                                max((r.rss for r in base), default=None), f"sqlite3 {mode}"))
+            self.rows.append(
+                Row(
+                    5,
+                    f"export --format {fmt} ({self.big}): peak RSS",
+                    mb(max(r.rss for r in base)) if base else "—",
+                    mb(peak),
+                    f"{peak / max(r.rss for r in base):.2f}" if base else "—",
+                    f"< {EXPORT_RSS_MB} MB",
+                    yes(peak < EXPORT_RSS_MB * 1024),
+                )
+            )
+            self.rss.append(
+                Rss(
+                    f"export --format {fmt} ({self.big})",
+                    peak,
+                    max((r.rss for r in base), default=None),
+                    f"sqlite3 {mode}",
+                )
+            )
 
     # 7. journal and hledger
 
@@ -564,8 +709,9 @@ class Bench:
             self.rows.append(Row(7, "export --format journal (100k)", ours=failed(r)))
             journal = None
         else:
-            self.rows.append(Row(7, "export --format journal (100k)", "—",
-                                 f"{rate(events / r.wall)} = {t(r.wall)} (n=1)"))
+            self.rows.append(
+                Row(7, "export --format journal (100k)", "—", f"{rate(events / r.wall)} = {t(r.wall)} (n=1)")
+            )
             self.rss.append(Rss("export --format journal (100k)", r.rss))
         hledger = shutil.which("hledger")
         pairs = (
@@ -595,11 +741,19 @@ class Bench:
             if fail or ours_fail:
                 self.rows.append(Row(7, name, fail or t(med(hl)) + n(hl), ours_fail or "—", target="(comparison)"))
                 continue
-            self.rows.append(Row(7, name, t(med(hl)) + n(hl), t(med(ours)) + n(ours), f"{med(ours) / med(hl):.3f}",
-                                 "(comparison)"))
-            self.rows.append(Row(7, f"{label}: peak RSS, credits vs hledger (100k)", mb(max(r.rss for r in hl)),
-                                 mb(max(r.rss for r in ours)),
-                                 f"{max(r.rss for r in ours) / max(r.rss for r in hl):.3f}", "(comparison)"))
+            self.rows.append(
+                Row(7, name, t(med(hl)) + n(hl), t(med(ours)) + n(ours), f"{med(ours) / med(hl):.3f}", "(comparison)")
+            )
+            self.rows.append(
+                Row(
+                    7,
+                    f"{label}: peak RSS, credits vs hledger (100k)",
+                    mb(max(r.rss for r in hl)),
+                    mb(max(r.rss for r in ours)),
+                    f"{max(r.rss for r in ours) / max(r.rss for r in hl):.3f}",
+                    "(comparison)",
+                )
+            )
             self.rss.append(Rss(f"{' '.join(c_args)} (100k)", max(r.rss for r in ours)))
 
     # 6. peak memory of every command above
@@ -608,13 +762,24 @@ class Bench:
         for x in self.rss:
             base = f"{mb(x.baseline)} ({x.baseline_name})" if x.baseline else "—"
             ratio = f"{x.ours / x.baseline:.2f}" if x.baseline else "—"
-            self.rows.append(Row(6, f"peak RSS: {x.name}", base, mb(x.ours), ratio, f"< {x.limit_mb} MB",
-                                 yes(x.ours < x.limit_mb * 1024)))
+            self.rows.append(
+                Row(
+                    6,
+                    f"peak RSS: {x.name}",
+                    base,
+                    mb(x.ours),
+                    ratio,
+                    f"< {x.limit_mb} MB",
+                    yes(x.ours < x.limit_mb * 1024),
+                )
+            )
 
     def table(self) -> str:
         head = ("#", "benchmark", "baseline", "ours", "ratio", "target", "met?")
-        body = [(str(r.group), r.name, r.baseline, r.ours, r.ratio, r.target, r.met)
-                for r in sorted(self.rows, key=lambda r: r.group)]
+        body = [
+            (str(r.group), r.name, r.baseline, r.ours, r.ratio, r.target, r.met)
+            for r in sorted(self.rows, key=lambda r: r.group)
+        ]
         widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
 
         def line(cells):
@@ -642,16 +807,25 @@ def version(argv) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="10k and 100k events only (no 1M ledger)")
-    p.add_argument("--only", type=lambda s: [x.strip().lower() for x in s.split(",") if x.strip()], default=[],
-                   help=f"comma-separated rows to run: {', '.join(GROUPS)}")
-    p.add_argument("--sizes", type=lambda s: [x.strip() for x in s.split(",")], default=None,
-                   help="the ledger sizes, smallest first (default 10k,100k,1M; 10k,100k with --quick); the largest"
-                        " is the one the reports, export and log run on")
+    p.add_argument(
+        "--only",
+        type=lambda s: [x.strip().lower() for x in s.split(",") if x.strip()],
+        default=[],
+        help=f"comma-separated rows to run: {', '.join(GROUPS)}",
+    )
+    p.add_argument(
+        "--sizes",
+        type=lambda s: [x.strip() for x in s.split(",")],
+        default=None,
+        help="the ledger sizes, smallest first (default 10k,100k,1M; 10k,100k with --quick); the largest"
+        " is the one the reports, export and log run on",
+    )
     p.add_argument("--fresh", action="store_true", help="regenerate the CSVs and rebuild the ledgers")
     p.add_argument("--runs", type=int, default=None, help="runs of each report (default 7; 5 with --quick)")
     p.add_argument("--log-runs", type=int, default=None, help="interleaved runs of log (default 31; 21 with --quick)")
-    p.add_argument("--batch-events", type=int, default=None, help="events fed to log --batch (default 20,000; 5,000"
-                                                                    " with --quick)")
+    p.add_argument(
+        "--batch-events", type=int, default=None, help="events fed to log --batch (default 20,000; 5,000 with --quick)"
+    )
     p.add_argument("--batch-runs", type=int, default=3, help="runs of log --batch, each on new keys (default 3)")
     p.add_argument("--batch-timeout", type=float, default=300, help="seconds before a log --batch run is stopped")
     p.add_argument("--import-timeout", type=float, default=3600)
@@ -671,8 +845,9 @@ def main(argv=None) -> int:
     a.hledger_runs = a.hledger_runs or (1 if q else 3)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITS_")}
-    env.update(CREDITS_CATALOG=str(gen.write_catalog(CACHE / "catalog.toml")), NO_COLOR="1", COLUMNS="100",
-               LC_ALL="C.UTF-8")
+    env.update(
+        CREDITS_CATALOG=str(gen.write_catalog(CACHE / "catalog.toml")), NO_COLOR="1", COLUMNS="100", LC_ALL="C.UTF-8"
+    )
     WORK.mkdir(parents=True, exist_ok=True)
     for f in WORK.iterdir():
         if f.is_file():
@@ -703,16 +878,22 @@ def main(argv=None) -> int:
 
     load1 = os.getloadavg()
     sqlite_tool = version(["sqlite3", "--version"]).split(" ")[0]
-    report = "\n".join([
-        f"$ {cmdline}",
-        (f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
-         f" (Python's), sqlite3 tool {sqlite_tool}; hledger: {version(['hledger', '--version'])}"),
-        (f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
-         f" ledgers of {', '.join(sizes)} events from bench/generate.py, --now {gen.NOW_ISO}, plan {gen.PLAN!r};"
-         f" took {time.time() - started:.0f} s"),
-        "",
-        b.table(),
-    ])
+    report = "\n".join(
+        [
+            f"$ {cmdline}",
+            (
+                f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+                f" (Python's), sqlite3 tool {sqlite_tool}; hledger: {version(['hledger', '--version'])}"
+            ),
+            (
+                f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
+                f" ledgers of {', '.join(sizes)} events from bench/generate.py, --now {gen.NOW_ISO}, plan {gen.PLAN!r};"
+                f" took {time.time() - started:.0f} s"
+            ),
+            "",
+            b.table(),
+        ]
+    )
     print(report)
     (CACHE / "last-run.txt").write_text(report + "\n", encoding="utf-8")
     return 0

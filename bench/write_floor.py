@@ -39,17 +39,51 @@ import sqlite3
 import sys
 from decimal import Decimal
 
-CONTENT = ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-           "credits_milli", "app", "member", "key", "note")
-COLUMNS = ("id", "workspace_id", "at", "recorded_at", "pool", "action", "model", "scope", "quantity", "seconds",
-           "chars", "custom_domain", "credits_milli", "app", "member", "note", "key", "fingerprint")
+CONTENT = (
+    "at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "key",
+    "note",
+)
+COLUMNS = (
+    "id",
+    "workspace_id",
+    "at",
+    "recorded_at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "note",
+    "key",
+    "fingerprint",
+)
 ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 CHUNK = 10_000
 # The daily summary of the events after an id, added to what it holds (the bulk way of its trigger).
-SUMMARY = ("INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''),"
-           " action, ifnull(model, ''), sum(credits_milli), count(*) FROM events NOT INDEXED WHERE id > ?"
-           " GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE SET credits_milli = credits_milli"
-           " + excluded.credits_milli, events = events + excluded.events")
+SUMMARY = (
+    "INSERT INTO usage_days SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''),"
+    " action, ifnull(model, ''), sum(credits_milli), count(*) FROM events NOT INDEXED WHERE id > ?"
+    " GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE SET credits_milli = credits_milli"
+    " + excluded.credits_milli, events = events + excluded.events"
+)
 
 
 def main(path: str, db: str) -> None:
@@ -67,20 +101,61 @@ def main(path: str, db: str) -> None:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         head = {name: i for i, name in enumerate(next(reader))}
-        cols = [head.get(c) for c in ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-                                      "custom_domain", "credits", "app", "member", "key", "note")]
+        cols = [
+            head.get(c)
+            for c in (
+                "at",
+                "pool",
+                "action",
+                "model",
+                "scope",
+                "quantity",
+                "seconds",
+                "chars",
+                "custom_domain",
+                "credits",
+                "app",
+                "member",
+                "key",
+                "note",
+            )
+        ]
         rows, allocations = [], []
         for cells in reader:
             at, pool, action, model, scope, qty, secs, chars, cd, cr, app, member, key, note = (
-                cells[i] if i is not None else "" for i in cols)
+                cells[i] if i is not None else "" for i in cols
+            )
             stored = at[:19] + ".000000Z"
             milli = int(Decimal(cr) * 1000)
-            values = (stored, pool, action, model or None, scope or None, int(qty), int(secs) if secs else None,
-                      int(chars) if chars else None, int(cd == "true"), milli, app or None, member or None,
-                      key or None, note or None)
+            values = (
+                stored,
+                pool,
+                action,
+                model or None,
+                scope or None,
+                int(qty),
+                int(secs) if secs else None,
+                int(chars) if chars else None,
+                int(cd == "true"),
+                milli,
+                app or None,
+                member or None,
+                key or None,
+                note or None,
+            )
             event_id += 1
-            rows.append((event_id, ws, stored, recorded, *values[1:12], values[13], values[12],
-                         hashlib.sha256(ENCODE(list(values)).encode()).hexdigest()[:32]))
+            rows.append(
+                (
+                    event_id,
+                    ws,
+                    stored,
+                    recorded,
+                    *values[1:12],
+                    values[13],
+                    values[12],
+                    hashlib.sha256(ENCODE(list(values)).encode()).hexdigest()[:32],
+                )
+            )
             cycle = (pool, stored[:7])
             grant = grants.get(cycle)
             if grant is None:
@@ -107,7 +182,9 @@ def _allowance(conn, ws: int, pool: str, month: str, note: str) -> int:
     start = f"{month}-01T00:00:00.000000Z"
     return conn.execute(
         "INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)"
-        " VALUES (?, ?, 'allowance', 1000000000, ?, ?, ?, ?)", (ws, pool, start, end, start, note)).lastrowid
+        " VALUES (?, ?, 'allowance', 1000000000, ?, ?, ?, ?)",
+        (ws, pool, start, end, start, note),
+    ).lastrowid
 
 
 def batch(db: str) -> None:
@@ -125,20 +202,50 @@ def batch(db: str) -> None:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DROP TRIGGER events_usage_days")
         since = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-        grant = conn.execute("SELECT id FROM grants WHERE workspace_id = ? AND pool = 'integration'"
-                             " AND starts_at <= ? AND expires_at > ?", (ws, now, now)).fetchone()
+        grant = conn.execute(
+            "SELECT id FROM grants WHERE workspace_id = ? AND pool = 'integration'"
+            " AND starts_at <= ? AND expires_at > ?",
+            (ws, now, now),
+        ).fetchone()
         grant = grant[0] if grant else _allowance(conn, ws, "integration", now[:7], plan_note)
         results = []
-        for n, raw in enumerate(lines[first:first + 2000], first + 1):
+        for n, raw in enumerate(lines[first : first + 2000], first + 1):
             e = json.loads(raw)
-            values = (now, "integration", e["action"], e.get("model"), None, int(e.get("count", 1)), None, None, 0,
-                      1000, e.get("app"), e.get("member"), e.get("key"), None)
+            values = (
+                now,
+                "integration",
+                e["action"],
+                e.get("model"),
+                None,
+                int(e.get("count", 1)),
+                None,
+                None,
+                0,
+                1000,
+                e.get("app"),
+                e.get("member"),
+                e.get("key"),
+                None,
+            )
             conn.execute("SAVEPOINT one")
-            event_id = conn.execute(insert, (ws, now, now, *values[1:12], None, values[12],
-                                             hashlib.sha256(ENCODE(list(values)).encode()).hexdigest()[:32])).lastrowid
+            event_id = conn.execute(
+                insert,
+                (
+                    ws,
+                    now,
+                    now,
+                    *values[1:12],
+                    None,
+                    values[12],
+                    hashlib.sha256(ENCODE(list(values)).encode()).hexdigest()[:32],
+                ),
+            ).lastrowid
             conn.execute("INSERT INTO allocations VALUES (?, ?, ?)", (event_id, grant, 1000))
-            conn.execute("INSERT INTO grant_usage VALUES (?, ?) ON CONFLICT(grant_id) DO UPDATE"
-                         " SET used_milli = used_milli + excluded.used_milli", (grant, 1000))
+            conn.execute(
+                "INSERT INTO grant_usage VALUES (?, ?) ON CONFLICT(grant_id) DO UPDATE"
+                " SET used_milli = used_milli + excluded.used_milli",
+                (grant, 1000),
+            )
             conn.execute("RELEASE one")
             results.append(json.dumps({"line": n, "id": event_id}))
         conn.execute(SUMMARY, (since,))
@@ -156,8 +263,10 @@ def sql_script(path: str, db: str) -> str:
     with sqlite3.connect(db) as conn:
         trigger = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0]
     month_start = "substr(at, 1, 7) || '-01T00:00:00.000000Z'"
-    content = ("stored, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli,"
-               " app, member, key, note")
+    content = (
+        "stored, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits_milli,"
+        " app, member, key, note"
+    )
     return f"""PRAGMA synchronous=FULL;
 BEGIN IMMEDIATE;
 CREATE TEMP TABLE raw (at, pool, action, model, scope, quantity, seconds, chars, custom_domain, credits, app,
@@ -176,7 +285,7 @@ WITH e AS (
          custom_domain = 'true' AS custom_domain, CAST(round(credits * 1000) AS INTEGER) AS credits_milli,
          nullif(app, '') AS app, nullif(member, '') AS member, nullif(key, '') AS key, nullif(note, '') AS note
   FROM raw ORDER BY rowid)
-INSERT INTO events ({', '.join(COLUMNS[1:])})
+INSERT INTO events ({", ".join(COLUMNS[1:])})
   SELECT (SELECT id FROM workspaces), stored, '2026-12-31T20:00:00.000000Z', pool, action, model, scope, quantity,
          seconds, chars, custom_domain, credits_milli, app, member, note, key,
          lower(hex(substr(sha3(json_array({content}), 256), 1, 16)))

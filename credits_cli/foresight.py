@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_zone
@@ -17,6 +17,7 @@ from .domain.pricing import price
 from .errors import BadInput
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
+
 
 def _days(span: timedelta) -> Decimal:
     """A span in days, exactly, to one decimal (JSON numbers are never floats)."""
@@ -52,8 +53,17 @@ def budget_list(session: Session) -> list[dict]:
     out = []
     for b in store.budgets(ws.id):
         used = store.budget_used(ws.id, b.kind, b.name, b.pool, cycle.start, cycle.end)
-        out.append({"kind": b.kind, "name": b.name, "pool": b.pool, "credits": Credits(b.credits),
-                    "used": Credits(used), "left": Credits(max(0, b.credits - used)), "resets_at": cycle.end})
+        out.append(
+            {
+                "kind": b.kind,
+                "name": b.name,
+                "pool": b.pool,
+                "credits": Credits(b.credits),
+                "used": Credits(used),
+                "left": Credits(max(0, b.credits - used)),
+                "resets_at": cycle.end,
+            }
+        )
     return out
 
 
@@ -74,6 +84,7 @@ def budgets_by(session: Session, kind: str, pool: str) -> dict[str, Credits]:
 
 # --- alerts ------------------------------------------------------------------------------
 
+
 def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
     pool = required_pool(pool)
     if (at_percent is None) == (left is None):
@@ -88,16 +99,32 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
     if command is not None:
         check_name(command, "command", limit=2000)
     with session.writing() as ws:
-        alert_id = session.store.insert_alert(ws.id, pool, percent, left_milli, by is not None, command,
-                                              session.now_in(ws))
-    return {"id": alert_id, "pool": pool, "at_percent": percent, "left": credits_or_none(left_milli),
-            "by_mid_cycle": by is not None, "exec": command}
+        alert_id = session.store.insert_alert(
+            ws.id, pool, percent, left_milli, by is not None, command, session.now_in(ws)
+        )
+    return {
+        "id": alert_id,
+        "pool": pool,
+        "at_percent": percent,
+        "left": credits_or_none(left_milli),
+        "by_mid_cycle": by is not None,
+        "exec": command,
+    }
 
 
 def alert_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"id": a.id, "pool": a.pool, "at_percent": a.at_percent, "left": credits_or_none(a.left),
-             "by_mid_cycle": a.by_mid_cycle, "exec": a.exec} for a in session.store.alerts(ws.id)]
+    return [
+        {
+            "id": a.id,
+            "pool": a.pool,
+            "at_percent": a.at_percent,
+            "left": credits_or_none(a.left),
+            "by_mid_cycle": a.by_mid_cycle,
+            "exec": a.exec,
+        }
+        for a in session.store.alerts(ws.id)
+    ]
 
 
 def alert_remove(session: Session, alert_id: str) -> None:
@@ -114,11 +141,17 @@ def run_alert_commands(alerts: list[dict], workspace: str) -> None:
     for a in alerts:
         if not a.get("exec"):
             continue
-        env = {**os.environ, "CREDITS_ALERT_ID": str(a["id"]), "CREDITS_ALERT_POOL": a["pool"],
-               "CREDITS_ALERT_MESSAGE": a["message"], "CREDITS_ALERT_USED": str(to_decimal(a["used"])),
-               "CREDITS_ALERT_AVAILABLE": str(to_decimal(a["available"])),
-               "CREDITS_ALERT_ALLOWANCE": str(to_decimal(a["allowance"])),
-               "CREDITS_ALERT_RESETS_AT": iso(a["resets_at"]), "CREDITS_ALERT_WORKSPACE": workspace}
+        env = {
+            **os.environ,
+            "CREDITS_ALERT_ID": str(a["id"]),
+            "CREDITS_ALERT_POOL": a["pool"],
+            "CREDITS_ALERT_MESSAGE": a["message"],
+            "CREDITS_ALERT_USED": str(to_decimal(a["used"])),
+            "CREDITS_ALERT_AVAILABLE": str(to_decimal(a["available"])),
+            "CREDITS_ALERT_ALLOWANCE": str(to_decimal(a["allowance"])),
+            "CREDITS_ALERT_RESETS_AT": iso(a["resets_at"]),
+            "CREDITS_ALERT_WORKSPACE": workspace,
+        }
         try:
             r = subprocess.run(["sh", "-c", a["exec"]], env=env, stdin=subprocess.DEVNULL, timeout=30)
             if r.returncode != 0:
@@ -128,6 +161,7 @@ def run_alert_commands(alerts: list[dict], workspace: str) -> None:
 
 
 # --- forecast ----------------------------------------------------------------------------------
+
 
 def forecast(session: Session, pool: str | None = None) -> dict:
     pools = [required_pool(pool)] if pool is not None else list(POOLS)
@@ -177,10 +211,12 @@ def forecast(session: Session, pool: str | None = None) -> dict:
 
 # --- estimate ----------------------------------------------------------------------------------
 
+
 def estimate(session: Session, use, per_day: str | None, users: str | None, per_user: str | None) -> dict:
     if per_day is not None and (users is not None or per_user is not None):
-        raise BadInput("per_day",
-                       lambda n: f"give {n('per_day')} N, or {n('users')} N with {n('per_user')} N, not both")
+        raise BadInput(
+            "per_day", lambda n: f"give {n('per_day')} N, or {n('users')} N with {n('per_user')} N, not both"
+        )
     if per_day is not None:
         times = parse_count(per_day, "per_day")
     elif users is not None and per_user is not None:
@@ -198,8 +234,9 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
             quote = price(action, use, plan)
         except BadInput as e:
             if e.field in ("action", "custom_domain"):  # the plan lacks a feature it needs
-                rows.append({"plan": plan.name, "allowance": plan.allowance(pool), "fits": False, "spare": None,
-                             "why": e})
+                rows.append(
+                    {"plan": plan.name, "allowance": plan.allowance(pool), "fits": False, "spare": None, "why": e}
+                )
                 continue
             raise
         unit = quote.credits
@@ -213,17 +250,33 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
             fits, why = False, "the cycle's allowance is too small"
         else:
             fits, why = True, None
-        rows.append({"plan": plan.name, "allowance": allowance, "fits": fits,
-                     "spare": Credits(allowance - per_cycle) if fits else None, "why": why})
+        rows.append(
+            {
+                "plan": plan.name,
+                "allowance": allowance,
+                "fits": fits,
+                "spare": Credits(allowance - per_cycle) if fits else None,
+                "why": why,
+            }
+        )
     if unit is None:
         raise BadInput("action", f"no plan offers {action.name}")
     per_day_milli = unit * times
-    return {"action": action.name, "pool": pool, "unit_cost": Credits(unit), "times_per_day": times,
-            "per_day": Credits(per_day_milli), "per_cycle": Credits(round(per_day_milli * cycle_days)),
-            "cycle_days": _days(cycle.end - cycle.start), "plans": rows, "fits": [r["plan"] for r in rows if r["fits"]]}
+    return {
+        "action": action.name,
+        "pool": pool,
+        "unit_cost": Credits(unit),
+        "times_per_day": times,
+        "per_day": Credits(per_day_milli),
+        "per_cycle": Credits(round(per_day_milli * cycle_days)),
+        "cycle_days": _days(cycle.end - cycle.start),
+        "plans": rows,
+        "fits": [r["plan"] for r in rows if r["fits"]],
+    }
 
 
 # --- advise ------------------------------------------------------------------------------------------
+
 
 def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> dict:
     flat_milli = parse_credits(flat, "flat") if flat is not None else None
@@ -253,23 +306,36 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         r = replay(events, spans, plan.allowance, plan.daily_cap, day_of)
         paid = plan.price_monthly > 0
         packs = {p: math.ceil(r.refused_credits.get(p, 0) / rules.topup_pack(p)) for p in POOLS} if paid else None
-        rows.append({
-            "plan": plan.name,
-            "days_blocked": len(r.days_blocked),
-            "actions_refused": r.refused,
-            "credits_unused": {p: Credits(r.unused.get(p, 0)) for p in POOLS},
-            "topup_packs": packs,
-            "cost": Credits(plan.price_monthly * len(spans)),
-            "cost_yearly_billing": Credits(plan.price_yearly * len(spans)),
-        })
+        rows.append(
+            {
+                "plan": plan.name,
+                "days_blocked": len(r.days_blocked),
+                "actions_refused": r.refused,
+                "credits_unused": {p: Credits(r.unused.get(p, 0)) for p in POOLS},
+                "topup_packs": packs,
+                "cost": Credits(plan.price_monthly * len(spans)),
+                "cost_yearly_billing": Credits(plan.price_yearly * len(spans)),
+            }
+        )
     if flat_milli is not None:
-        rows.append({"plan": "flat", "days_blocked": 0, "actions_refused": 0, "credits_unused": None,
-                     "topup_packs": None, "cost": Credits(flat_milli * len(spans)), "cost_yearly_billing": None})
+        rows.append(
+            {
+                "plan": "flat",
+                "days_blocked": 0,
+                "actions_refused": 0,
+                "credits_unused": None,
+                "topup_packs": None,
+                "cost": Credits(flat_milli * len(spans)),
+                "cost_yearly_billing": None,
+            }
+        )
     clean = [r for r in rows if r["days_blocked"] == 0]
     recommended = min(clean, key=lambda r: int(r["cost"]))["plan"] if clean else None  # type: ignore[call-overload]
 
-    top = [{"action": a, "app": app, "credits": Credits(credits)}
-           for a, app, credits in store.top_spending(ws.id, first, last)]
+    top = [
+        {"action": a, "app": app, "credits": Credits(credits)}
+        for a, app, credits in store.top_spending(ws.id, first, last)
+    ]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
     for at, action, app, qty, ih in store.calls(ws.id, first, last):
@@ -280,10 +346,11 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
             entry[1] += qty
             entry[2].add(ih)
     candidates: dict[tuple, dict] = {}
-    for (action, app, day), (n, with_input, distinct) in per_day.items():
+    for (action, app, _day), (n, with_input, distinct) in per_day.items():
         if n > 100:
-            found = candidates.setdefault((action, app), {"action": action, "app": app, "days": 0,
-                                                          "max_per_day": 0, "repeated_inputs": 0})
+            found = candidates.setdefault(
+                (action, app), {"action": action, "app": app, "days": 0, "max_per_day": 0, "repeated_inputs": 0}
+            )
             found["days"] += 1
             found["max_per_day"] = max(found["max_per_day"], n)
             found["repeated_inputs"] += with_input - len(distinct)
@@ -299,14 +366,20 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
             savings += qty * (a.models["gpt-5"] - a.models[a.default_model])
             calls += qty
     return {
-        "cycles": len(spans), "complete_cycles": complete, "from": first, "until": last,
-        "recommended": recommended, "plans": rows, "top_features": top,
+        "cycles": len(spans),
+        "complete_cycles": complete,
+        "from": first,
+        "until": last,
+        "recommended": recommended,
+        "plans": rows,
+        "top_features": top,
         "cache_candidates": sorted(candidates.values(), key=lambda c: -c["max_per_day"]),
         "gpt5_to_automatic": {"calls": calls, "credits_saved": Credits(savings)},
     }
 
 
 # --- status line -------------------------------------------------------------------------------------
+
 
 def status_line(session: Session) -> dict:
     ws = session.workspace()

@@ -19,7 +19,6 @@ import re
 import shutil
 import sys
 import tempfile
-from .records import record
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +29,7 @@ from .domain.events import EXPORT_FIELDS, TEXT_FIELDS, XLSX_FIELDS, fingerprint,
 from .domain.money import Credits, parse_count, parse_credits, shown
 from .domain.pricing import plan_refuses
 from .errors import BadInput, Refused
+from .records import record
 from .services import Plans, Session, app_refused, check_name, correct, debit, user_file_errors
 
 REQUIRED = ("at", "pool", "action", "quantity", "credits")
@@ -37,6 +37,7 @@ MAX_ERRORS_SHOWN = 50
 
 
 # --- import --------------------------------------------------------------------------
+
 
 class FileErrors(BadInput):
     """Bad rows in an imported file: every one is named in `details`."""
@@ -66,7 +67,7 @@ def _lines(f, label: str):
         if first:
             first = False
             if block.startswith(codecs.BOM_UTF8):
-                block = block[len(codecs.BOM_UTF8):]
+                block = block[len(codecs.BOM_UTF8) :]
         if block:
             data = pending + block
             cut = data.rfind(b"\n") + 1
@@ -96,12 +97,18 @@ def _check_header(header: list, label: str, fields: tuple) -> None:
         raise BadInput("file", f"{label} line 1: the header names {', '.join(twice)} twice")
     unknown = [c for c in header if c not in fields]
     if unknown:  # a misspelled column (membr) would be dropped from every row without a word
-        raise BadInput("file", f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
-                               f" of an export (columns: {', '.join(fields)})")
+        raise BadInput(
+            "file",
+            f"{label} line 1: the header names {', '.join(map(shown, unknown))}, not a column"
+            f" of an export (columns: {', '.join(fields)})",
+        )
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise BadInput("file", f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
-                               f" {', '.join(missing)} (a file needs {', '.join(REQUIRED)})")
+        raise BadInput(
+            "file",
+            f"{label} line 1: the header lacks the column{'s' if len(missing) > 1 else ''}"
+            f" {', '.join(missing)} (a file needs {', '.join(REQUIRED)})",
+        )
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # an xlsx workbook is a zip archive
@@ -136,7 +143,7 @@ def _xlsx_records(f, label: str, zone):
             cells = list(cells[:width]) + [None] * (width - len(cells))
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue  # an empty row
-            raw = dict(zip(header, cells))
+            raw = dict(zip(header, cells, strict=False))  # a sheet's row may stop short of the header
             try:
                 for k in (*TEXT_FIELDS, "at_utc"):  # a spreadsheet reads a typed 2024 as a number
                     if type(raw.get(k)) is int:
@@ -145,11 +152,16 @@ def _xlsx_records(f, label: str, zone):
                 if exact not in (None, ""):
                     t = parse_instant(exact, "at_utc")
                     if isinstance(at, datetime) and abs(at - local_time(iso(t), zone)) >= timedelta(seconds=1):
-                        raise BadInput("at", f"{at:%Y-%m-%d %H:%M:%S} is not at_utc {exact} in {_zone_name(zone)};"
-                                             " change both, or clear at_utc")
+                        raise BadInput(
+                            "at",
+                            f"{at:%Y-%m-%d %H:%M:%S} is not at_utc {exact} in {_zone_name(zone)};"
+                            " change both, or clear at_utc",
+                        )
                     raw["at"] = exact
                 elif isinstance(at, datetime):
-                    raw["at"] = at.isoformat()  # local: parse_instant reads it in the zone, refusing DST's gaps and repeats
+                    raw["at"] = (
+                        at.isoformat()
+                    )  # local: parse_instant reads it in the zone, refusing DST's gaps and repeats
             except BadInput as e:
                 yield n, ValueError(e.message), False
                 continue
@@ -176,7 +188,7 @@ def _read(f, label: str, zone, named_xlsx: bool):
             raise BadInput("file", f"{label}: not an xlsx workbook (it is not a zip archive)")
         return _records(f, label)
     if not f.seekable():  # stdin: a zip is read from its end, so it is spooled first
-        spool = tempfile.TemporaryFile()
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (read after this function returns; closed with the file)
         shutil.copyfileobj(f, spool)
         spool.seek(0)
         f = spool
@@ -217,8 +229,9 @@ def _records(f, label: str):
         try:
             items = json.loads(text, parse_float=Decimal)
         except ValueError as e:
-            raise BadInput("file", f"{label} line {getattr(e, 'lineno', 1)}: not valid JSON"
-                                   f" ({getattr(e, 'msg', e)})") from None
+            raise BadInput(
+                "file", f"{label} line {getattr(e, 'lineno', 1)}: not valid JSON ({getattr(e, 'msg', e)})"
+            ) from None
         except RecursionError:
             raise BadInput("file", f"{label}: not valid JSON (nested too deeply)") from None
         if not isinstance(items, list):
@@ -240,7 +253,7 @@ def _records(f, label: str):
                 continue
             if len(row) < width:
                 row += [None] * (width - len(row))  # type: ignore[list-item]  # missing cells: not given
-            yield reader.line_num, dict(zip(header, row)), True
+            yield reader.line_num, dict(zip(header, row, strict=True)), True
     except csv.Error as e:
         raise BadInput("file", f"{label} line {reader.line_num}: {e}") from None
 
@@ -395,8 +408,9 @@ def _void_errors(store, label: str) -> list[tuple[int, str]]:
         elif original["corrects"] is not None:
             errors.append((line, f"{label} line {line}: corrects: event {target} is itself a void"))
         elif target in voided:
-            errors.append((line, f"{label} line {line}: corrects: event {target} is already voided on line"
-                                 f" {voided[target]}"))
+            errors.append(
+                (line, f"{label} line {line}: corrects: event {target} is already voided on line {voided[target]}")
+            )
         else:
             voided[target] = line
             differs = [f for f in same if original[f] != v[f]]
@@ -405,20 +419,26 @@ def _void_errors(store, label: str) -> list[tuple[int, str]]:
             if original["credits_milli"] != -v["credits_milli"]:
                 differs.append("credits")
             if differs:
-                errors.append((line, f"{label} line {line}: {differs[0]}: a void must match the event it cancels"
-                                     f" (event {target}), with credits negated"))
+                errors.append(
+                    (
+                        line,
+                        f"{label} line {line}: {differs[0]}: a void must match the event it cancels"
+                        f" (event {target}), with credits negated",
+                    )
+                )
     return errors
 
 
 def _key_errors(store, label: str) -> list[tuple[int, str]]:
     """A key names one event: a later row of the file with the key and other content is refused."""
-    return [(line, f"{label} line {line}: key: {shown(key)} is also used by line {first} for another event")
-            for line, key, first in store.staged_key_clashes()]
+    return [
+        (line, f"{label} line {line}: key: {shown(key)} is also used by line {first} for another event")
+        for line, key, first in store.staged_key_clashes()
+    ]
 
 
 def _fail(errors: list[tuple[int, str]], label: str):
-    err = FileErrors("file", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label};"
-                             " nothing was imported")
+    err = FileErrors("file", f"{len(errors)} bad row{'s' if len(errors) > 1 else ''} in {label}; nothing was imported")
     err.details = [m for _, m in errors[:MAX_ERRORS_SHOWN]]
     if len(errors) > MAX_ERRORS_SHOWN:
         err.details.append(f"... and {len(errors) - MAX_ERRORS_SHOWN} more")
@@ -473,8 +493,13 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         n_added, added = _write(session, ws, zone, now, label, dry_run, progress)
     finally:
         store.stage_end()
-    return ImportResult(rows=n_rows, added=n_added, skipped=n_rows - n_added,
-                        credits={p: Credits(v) for p, v in added.items()}, dry_run=dry_run)
+    return ImportResult(
+        rows=n_rows,
+        added=n_added,
+        skipped=n_rows - n_added,
+        credits={p: Credits(v) for p, v in added.items()},
+        dry_run=dry_run,
+    )
 
 
 class _Rollback(Exception):
@@ -491,8 +516,11 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
             clash = store.staged_key_in_use(ws.id)
             if clash is not None:
                 line, key, other = clash
-                raise BadInput("file", f"{label} line {line}: key: {shown(key)} is already used by event"
-                                       f" {other}, another event; nothing was imported")
+                raise BadInput(
+                    "file",
+                    f"{label} line {line}: key: {shown(key)} is already used by event"
+                    f" {other}, another event; nothing was imported",
+                )
             voided = store.staged_void_pairs(ws.id)  # the file's ids of events that arrive with their void
             plans = Plans(session, store, ws)
             total = store.staged_count()
@@ -501,38 +529,67 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
             raw: set[int] = set()  # the file's ids of voided events written without drawing on grants
             unpaid: set[int] = set()  # the ledger's ids of those whose void is not written yet
             # the app limit is asked only of a workspace that has been on a plan with max_apps
-            app_rule = any(getattr(session.catalog.plans.get(name), "max_apps", None) is not None
-                           for name in {ws.plan, *(c.plan for c in plans.changes)})
+            app_rule = any(
+                getattr(session.catalog.plans.get(name), "max_apps", None) is not None
+                for name in {ws.plan, *(c.plan for c in plans.changes)}
+            )
             for i, (line, src, target, row) in enumerate(store.staged_new_rows(ws.id)):
                 at, app = row["at"], row["app"]
                 if app_rule and target is None and app is not None:  # as `log` refuses it, at the row's instant
                     why = app_refused(store, ws, plans.at(from_storage(at)), app)
                     if why is not None:
-                        raise Refused(f"{label} line {line}: app: {why}; nothing was imported", pool=row["pool"],
-                                      short=None, limit="apps")
+                        raise Refused(
+                            f"{label} line {line}: app: {why}; nothing was imported",
+                            pool=row["pool"],
+                            short=None,
+                            limit="apps",
+                        )
                 if src in voided or (target is not None and target in raw):
                     # a voided event and its void, both new here: they net to nothing, so neither draws on a grant
-                    eid = store.insert_event(ws.id, {**row, "recorded_at": recorded, "payload": None,
-                                                     "corrects": local.get(target) if target is not None
-                                                     else None})
+                    eid = store.insert_event(
+                        ws.id,
+                        {
+                            **row,
+                            "recorded_at": recorded,
+                            "payload": None,
+                            "corrects": local.get(target) if target is not None else None,
+                        },
+                    )
                     if src in voided:
                         raw.add(src)
                         unpaid.add(eid)
-                    else:
+                    else:  # the void of a pair this file wrote: its event is paid for (by nothing) now
+                        assert target is not None
                         unpaid.discard(local[target])
                 elif target is not None:
                     original = local.get(target) or store.staged_in_ledger(ws.id, target)
                     if original is None:
-                        raise BadInput("file", f"{label} line {line}: corrects: event {target} is already voided"
-                                               " in the ledger; nothing was imported")
+                        raise BadInput(
+                            "file",
+                            f"{label} line {line}: corrects: event {target} is already voided"
+                            " in the ledger; nothing was imported",
+                        )
                     eid = correct(store, ws, original, row, now, unpaid)[0]
                 else:
                     try:
-                        eid = debit(store, ws, plans, zone, row["pool"], row["credits_milli"], from_storage(at),
-                                    {**row, "recorded_at": recorded, "payload": None})
+                        eid = debit(
+                            store,
+                            ws,
+                            plans,
+                            zone,
+                            row["pool"],
+                            row["credits_milli"],
+                            from_storage(at),
+                            {**row, "recorded_at": recorded, "payload": None},
+                        )
                     except Refused as r:
-                        raise Refused(f"{label} line {line}: {r.message}; nothing was imported", pool=r.pool,
-                                      short=r.short, resets_at=r.resets_at, limit=r.limit) from None
+                        raise Refused(
+                            f"{label} line {line}: {r.message}; nothing was imported",
+                            pool=r.pool,
+                            short=r.short,
+                            resets_at=r.resets_at,
+                            limit=r.limit,
+                        ) from None
                 store.app_seen(ws.id, app, at, eid)
                 if src is not None and src in voided:
                     local[src] = eid

@@ -66,8 +66,17 @@ class Scope:
     filter: EventFilter
 
 
-def scope(session: Session, *, pool=None, app=None, member=None, action=None, since=None, until=None,
-          default_span: str = "cycle") -> Scope:
+def scope(
+    session: Session,
+    *,
+    pool=None,
+    app=None,
+    member=None,
+    action=None,
+    since=None,
+    until=None,
+    default_span: str = "cycle",
+) -> Scope:
     ws = session.workspace()
     zone = parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
@@ -138,6 +147,7 @@ def share(part: int, whole: int):
 
 # --- daily --------------------------------------------------------------------------
 
+
 @record
 class Daily:
     scope: Scope
@@ -149,8 +159,9 @@ def daily(session: Session, **options) -> Daily:
     first = sc.span.start.astimezone(sc.zone).date()
     last = (sc.span.end - _TINY).astimezone(sc.zone).date()
     if (last - first).days > 3660:
-        raise BadInput("since",
-                       lambda n: f"the range is longer than ten years; narrow it with {n('since')}/{n('until')}")
+        raise BadInput(
+            "since", lambda n: f"the range is longer than ten years; narrow it with {n('since')}/{n('until')}"
+        )
     spans, dates = [], []
     d = first
     while d <= last:
@@ -165,6 +176,7 @@ def daily(session: Session, **options) -> Daily:
 
 
 # --- history ----------------------------------------------------------------------------
+
 
 def event_dict(row: dict) -> dict:
     """An event as the reports show it."""
@@ -191,8 +203,9 @@ def event_dict(row: dict) -> dict:
 def events(session: Session, *, limit: int | None, **options):
     """The history, newest first (a generator: rows stream from the database)."""
     sc = scope(session, default_span="all", **options)
-    return sc, (event_dict(r) for r in session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True,
-                                                             limit=limit))
+    return sc, (
+        event_dict(r) for r in session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True, limit=limit)
+    )
 
 
 def count_events(session: Session, sc: Scope) -> int:

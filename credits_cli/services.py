@@ -7,7 +7,6 @@ import json
 import os
 import re
 from contextlib import ExitStack, contextmanager
-from .records import field, record, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -20,6 +19,7 @@ from .domain.ledger import Grant, allocate, available, change_in_force, daily_le
 from .domain.money import Credits, amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
+from .records import field, record, replace
 from .store.db import default_path
 from .store.ledger import Ledger
 from .store.repo import WorkspaceRow
@@ -46,9 +46,8 @@ def user_file_errors(path, field: str):
 
 def read_user_file(path, field: str) -> bytes:
     """A file the user named, whole."""
-    with user_file_errors(path, field):
-        with open(path, "rb") as f:
-            return f.read()
+    with user_file_errors(path, field), open(path, "rb") as f:
+        return f.read()
 
 
 def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None:
@@ -69,8 +68,9 @@ def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None
 class Session:
     """What every command shares: where the ledger is, the clock, the workspace, the catalog."""
 
-    def __init__(self, db: str | None = None, now: str | None = None, workspace: str | None = None,
-                 catalog: str | None = None):
+    def __init__(
+        self, db: str | None = None, now: str | None = None, workspace: str | None = None, catalog: str | None = None
+    ):
         for name, value in (("db", db), ("now", now), ("catalog", catalog)):
             if value is not None and not value.strip():
                 raise BadInput(name, "is empty (leave it out for the default)")
@@ -133,8 +133,9 @@ class Session:
         ws = self.existing_workspace()
         if ws is None:
             now = self.clock.now().replace(microsecond=0)
-            ws = self.store.insert_workspace(self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now,
-                                             "UTC", now)
+            ws = self.store.insert_workspace(
+                self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now, "UTC", now
+            )
             self.created = ws
         return ws
 
@@ -179,8 +180,11 @@ class Session:
         notes, self.notices = self.notices, []
         if self.created is not None and self.created is not self._announced:
             ws = self._announced = self.created
-            notes.insert(0, f"created workspace {ws.name!r} on the {ws.plan} plan, cycles anchored at"
-                            f" {iso(ws.anchor)} (set the real plan and start with: credits init)")
+            notes.insert(
+                0,
+                f"created workspace {ws.name!r} on the {ws.plan} plan, cycles anchored at"
+                f" {iso(ws.anchor)} (set the real plan and start with: credits init)",
+            )
         return notes
 
     _announced: WorkspaceRow | None = None
@@ -209,10 +213,10 @@ class DailyCap:
 class PoolBalance:
     """One pool this cycle. Every view of it adds up (README, `credits balance`):
 
-        allowance_used + allowance_left == allowance
-        allowance_used + bonus_used     == used
-        allowance_left + bonus          == left         (>= available; equal without a daily cap)
-        used + left                     == the meter's total
+    allowance_used + allowance_left == allowance
+    allowance_used + bonus_used     == used
+    allowance_left + bonus          == left         (>= available; equal without a daily cap)
+    used + left                     == the meter's total
     """
 
     pool: str
@@ -294,8 +298,9 @@ def ensure_allowance(store, ws, plans: Plans, pool: str, cycle: Interval) -> Non
     store.ensure_allowance(ws.id, cycle_allowance(plans, pool, cycle), f"{plans.at(cycle.start).name} plan allowance")
 
 
-def write_grant(store, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at,
-                reason: str) -> int:
+def write_grant(
+    store, ws, pool: str, source: str, amount: int, starts_at: datetime, expires_at, granted_at, reason: str
+) -> int:
     """Write a grant and pay again, in time order, the pool's events from its start on.
 
     Instants decide which grants are live for an event, whatever order things were written
@@ -367,8 +372,11 @@ def balance(session: Session) -> Balance:
         pools = {p: pool_balance(store, ws, plans, p, now) for p in catalog_mod.POOLS}
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
-        limited = [p for p in (plans.at(now), pending and session.catalog.plan(pending.plan, "workspace plan"))
-                   if p and p.max_apps is not None]
+        limited = [
+            p
+            for p in (plans.at(now), pending and session.catalog.plan(pending.plan, "workspace plan"))
+            if p and p.max_apps is not None
+        ]
         apps = apps_view(limited[0], store.app_firsts(ws.id)) if limited else None
     return Balance(ws.name, plan, billing, ws.timezone, now, cycle_at(ws.anchor, now), pools, pending, apps)
 
@@ -376,8 +384,13 @@ def balance(session: Session) -> Balance:
 def apps_view(plan: Plan, firsts: dict) -> dict:
     """A plan's app limit against the workspace's apps: those it keeps (the oldest) and those it refuses."""
     ordered = apps_kept(firsts, len(firsts))
-    return {"plan": plan.name, "max": plan.max_apps, "count": len(ordered), "kept": ordered[:plan.max_apps],
-            "refused": ordered[plan.max_apps:]}
+    return {
+        "plan": plan.name,
+        "max": plan.max_apps,
+        "count": len(ordered),
+        "kept": ordered[: plan.max_apps],
+        "refused": ordered[plan.max_apps :],
+    }
 
 
 def out_of_credits(store, ws, catalog: Catalog, after: PoolBalance, at: datetime) -> None:
@@ -389,7 +402,10 @@ def out_of_credits(store, ws, catalog: Catalog, after: PoolBalance, at: datetime
         return
     cycle = cycle_at(ws.anchor, at)
     store.notify(
-        ws.id, "out_of_credits", pool, at,
+        ws.id,
+        "out_of_credits",
+        pool,
+        at,
         f"Your workspace {ws.name!r} has used up its {pool} credits for this billing cycle."
         f" They reset on {when(cycle.end)}.",
         once=f"out_of_credits:{pool}:{storage(cycle.start)}",
@@ -402,8 +418,7 @@ def correct(store, ws, original: int, values: dict, now: datetime, unpaid=frozen
 
     `unpaid`: events written without drawing on a grant because their own void follows in the same
     write (an import's voided event and its void net to nothing); they are not paid again."""
-    void_id = store.insert_event(ws.id, {**values, "recorded_at": storage(now), "payload": None,
-                                              "corrects": original})
+    void_id = store.insert_event(ws.id, {**values, "recorded_at": storage(now), "payload": None, "corrects": original})
     restored, lost, parts = 0, 0, []
     for gid, milli, expires in store.drawn(original):
         if expires is None or expires > now:
@@ -418,6 +433,7 @@ def correct(store, ws, original: int, values: dict, now: datetime, unpaid=frozen
 
 
 # -- a plan's apps, budgets and alerts ------------------------------------------------
+
 
 def app_refused(store, ws, plan: Plan, app: str | None) -> str | None:
     """Why the plan in force at an event's instant refuses its app (max_apps), or None.
@@ -445,7 +461,10 @@ def check_budgets(store, ws, pool: str, cost: int, at: datetime, app: str | None
             raise Refused(
                 f"over budget: {kind} {name!r} may spend {fmt(budget)} {pool} credits a cycle, {fmt(used)} spent,"
                 f" this costs {fmt(cost)} ({fmt(short)} short); the budget resets at {iso(cycle.end)}",
-                pool=pool, short=Credits(short), resets_at=cycle.end, limit="budget",
+                pool=pool,
+                short=Credits(short),
+                resets_at=cycle.end,
+                limit="budget",
             )
 
 
@@ -469,13 +488,23 @@ def fire_alerts(store, ws, pool: str, after: PoolBalance, now: datetime) -> list
             continue
         message = f"alert {alert_id}: {what}; the pool resets at {when(cycle.end)}"
         if store.notify(ws.id, "alert", pool, now, message, once=f"alert:{alert_id}:{storage(cycle.start)}"):
-            fired.append({"id": alert_id, "pool": pool, "message": message, "exec": command,
-                          "used": after.used, "available": after.available, "allowance": after.allowance,
-                          "resets_at": cycle.end})
+            fired.append(
+                {
+                    "id": alert_id,
+                    "pool": pool,
+                    "message": message,
+                    "exec": command,
+                    "used": after.used,
+                    "available": after.available,
+                    "allowance": after.allowance,
+                    "resets_at": cycle.end,
+                }
+            )
     return fired
 
 
 # -- init ----------------------------------------------------------------------
+
 
 @record
 class InitResult:
@@ -509,11 +538,13 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
                 " in use (start another with --workspace NAME)",
             )
         store.update_workspace(ws.id, plan.name, billing, anchor, str(zone))
-        return InitResult(replace(ws, plan=plan.name, billing=billing, anchor=anchor, timezone=str(zone)),
-                          created=False, changed=True)
+        return InitResult(
+            replace(ws, plan=plan.name, billing=billing, anchor=anchor, timezone=str(zone)), created=False, changed=True
+        )
 
 
 # -- log -----------------------------------------------------------------------
+
 
 @record
 class LogRequest:
@@ -614,10 +645,22 @@ def log(session: Session, req: LogRequest) -> LogResult:
                         )
                     return _replayed(store, ws, plans, now, quote, seen)
             values = {
-                "at": storage(at), "recorded_at": storage(now), "pool": quote.pool, "action": quote.action,
-                "model": quote.model, "scope": quote.scope, "quantity": quote.count, "seconds": quote.seconds,
-                "chars": quote.chars, "custom_domain": int(quote.custom_domain), "credits_milli": quote.credits,
-                "app": req.app, "member": req.member, "note": req.note, "key": req.key, "payload": payload,
+                "at": storage(at),
+                "recorded_at": storage(now),
+                "pool": quote.pool,
+                "action": quote.action,
+                "model": quote.model,
+                "scope": quote.scope,
+                "quantity": quote.count,
+                "seconds": quote.seconds,
+                "chars": quote.chars,
+                "custom_domain": int(quote.custom_domain),
+                "credits_milli": quote.credits,
+                "app": req.app,
+                "member": req.member,
+                "note": req.note,
+                "key": req.key,
+                "payload": payload,
             }
             values["fingerprint"] = fingerprint(values)
             if req.input is not None:
@@ -633,8 +676,15 @@ def log(session: Session, req: LogRequest) -> LogResult:
             store.app_seen(ws.id, req.app, storage(at), event_id)
             after = pool_balance(store, ws, plans, quote.pool, now)
             result = LogResult(
-                id=event_id, quote=replace(quote, credits=Credits(quote.credits)), at=at, balance=after,
-                dry_run=req.dry_run, app=req.app, member=req.member, note=req.note, key=req.key,
+                id=event_id,
+                quote=replace(quote, credits=Credits(quote.credits)),
+                at=at,
+                balance=after,
+                dry_run=req.dry_run,
+                app=req.app,
+                member=req.member,
+                note=req.note,
+                key=req.key,
                 paid_by=parts,
             )
             if req.dry_run:
@@ -663,9 +713,19 @@ def _note_refusal(session: Session, r: Refused) -> None:
 
 def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:
     """An imported event (it has no payload) against a retried request: the same use?"""
-    mine = {"action": quote.action, "model": quote.model, "scope": quote.scope, "quantity": quote.count,
-            "seconds": quote.seconds, "chars": quote.chars, "custom_domain": int(quote.custom_domain),
-            "credits_milli": quote.credits, "app": req.app, "member": req.member, "note": req.note}
+    mine = {
+        "action": quote.action,
+        "model": quote.model,
+        "scope": quote.scope,
+        "quantity": quote.count,
+        "seconds": quote.seconds,
+        "chars": quote.chars,
+        "custom_domain": int(quote.custom_domain),
+        "credits_milli": quote.credits,
+        "app": req.app,
+        "member": req.member,
+        "note": req.note,
+    }
     if given_at is not None and storage(given_at) != seen["at"]:
         return False
     return all(seen[k] == v for k, v in mine.items())
@@ -675,9 +735,16 @@ def _replayed(store, ws, plans, now, quote, seen) -> LogResult:
     from .domain.cycles import from_storage
 
     return LogResult(
-        id=seen["id"], quote=replace(quote, credits=Credits(seen["credits_milli"])), at=from_storage(seen["at"]),
-        balance=pool_balance(store, ws, plans, quote.pool, now), replayed=True, app=seen["app"],
-        member=seen["member"], note=seen["note"], key=seen["key"], paid_by=paid_by(store, seen["id"]),
+        id=seen["id"],
+        quote=replace(quote, credits=Credits(seen["credits_milli"])),
+        at=from_storage(seen["at"]),
+        balance=pool_balance(store, ws, plans, quote.pool, now),
+        replayed=True,
+        app=seen["app"],
+        member=seen["member"],
+        note=seen["note"],
+        key=seen["key"],
+        paid_by=paid_by(store, seen["id"]),
     )
 
 
@@ -686,8 +753,9 @@ def paid_by(store, event_id: int) -> list[dict]:
     return [{**p, "credits": Credits(p["credits"])} for p in store.paid_by(event_id)]
 
 
-def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict,
-          paid: list | None = None) -> int:
+def debit(
+    store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, values: dict, paid: list | None = None
+) -> int:
     """Write one event and the grants that pay it, inside the caller's BEGIN IMMEDIATE.
 
     An event logged in the past (`--at`) is placed in time order: the events
@@ -713,7 +781,10 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
                 f"daily cap reached: this costs {amount(cost, pool)} and the {plan.name} plan allows"
                 f" {fmt(daily.cap)} a day, {fmt(day_left)} left today ({fmt(cost - day_left)} short);"
                 f" the day resets at {iso(daily.day.end)} ({local_end})",
-                pool=pool, short=Credits(cost - day_left), resets_at=daily.day.end, limit="daily_cap",
+                pool=pool,
+                short=Credits(cost - day_left),
+                resets_at=daily.day.end,
+                limit="daily_cap",
             )
     event_id = store.insert_event(ws.id, values)
     try:
@@ -722,13 +793,19 @@ def debit(store, ws, plans: Plans, zone, pool: str, cost: int, at: datetime, val
             paid.extend({"grant": g.id, "source": g.source, "credits": Credits(take)} for g, take in first)
     except _Unpaid as u:
         if u.event_id == event_id:
-            raise Refused(f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",
-                          pool=pool, short=u.refused.short, resets_at=cycle.end) from None
+            raise Refused(
+                f"{u.refused.message}; the {pool} pool resets at {iso(cycle.end)}",
+                pool=pool,
+                short=u.refused.short,
+                resets_at=cycle.end,
+            ) from None
         raise Refused(
             f"not enough {pool} credits at {iso(at)}: recording this event there would leave event {u.event_id}"
             f" (at {iso(u.at)}) unpaid ({fmt(u.refused.short or 0)} short); the {pool} pool of that cycle resets at"
             f" {iso(cycle_at(ws.anchor, u.at).end)}",
-            pool=pool, short=u.refused.short, resets_at=cycle.end,
+            pool=pool,
+            short=u.refused.short,
+            resets_at=cycle.end,
         ) from None
     return event_id
 
@@ -769,5 +846,8 @@ def repay_after(store, ws, pool: str, t: datetime, after_id: int | None = None, 
     try:
         _pay_in_order(store, ws.id, pool, grants, later)
     except _Unpaid as u:  # cannot happen: a void only adds credits; refuse rather than write a wrong ledger
-        raise Refused(f"event {u.event_id} could not be paid again after the void ({u.refused.message})",
-                      pool=pool, short=u.refused.short) from None
+        raise Refused(
+            f"event {u.event_id} could not be paid again after the void ({u.refused.message})",
+            pool=pool,
+            short=u.refused.short,
+        ) from None

@@ -4,8 +4,8 @@ changes, coupons, share-to-earn, top-ups, voids, the simulated clock, resets and
 from __future__ import annotations
 
 import re
-from datetime import datetime
 import secrets
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
@@ -14,10 +14,22 @@ from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_instant, parse_zone
 from .domain.events import fingerprint
 from .domain.money import Credits, fmt, parse_count, shown
-from .errors import BadInput, CreditsError, EXIT_REFUSED
+from .errors import EXIT_REFUSED, BadInput, CreditsError
 from .reports import check_pool, required_credits, required_pool
-from .services import (Plans, Session, apps_view, check_name, correct, cycle_allowance, ensure_allowance, plan_credits,
-                       pool_balance, unwritten_allowance, with_allowance, write_grant)
+from .services import (
+    Plans,
+    Session,
+    apps_view,
+    check_name,
+    correct,
+    cycle_allowance,
+    ensure_allowance,
+    plan_credits,
+    pool_balance,
+    unwritten_allowance,
+    with_allowance,
+    write_grant,
+)
 
 
 class RuleRefused(CreditsError):
@@ -29,10 +41,13 @@ class RuleRefused(CreditsError):
 
 # --- out of credits --------------------------------------------------------------------
 
+
 def notifications(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"id": n.id, "kind": n.kind, "pool": n.pool, "at": n.at, "message": n.message}
-            for n in session.store.notifications(ws.id)]
+    return [
+        {"id": n.id, "kind": n.kind, "pool": n.pool, "at": n.at, "message": n.message}
+        for n in session.store.notifications(ws.id)
+    ]
 
 
 def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
@@ -47,8 +62,15 @@ def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
 
 # --- grants -----------------------------------------------------------------------------
 
-def add_grant(session: Session, pool: str | None, credits: str | None, expires: str | None, reason: str | None,
-              kind: str = "promo") -> dict:
+
+def add_grant(
+    session: Session,
+    pool: str | None,
+    credits: str | None,
+    expires: str | None,
+    reason: str | None,
+    kind: str = "promo",
+) -> dict:
     kind = kind.strip().lower()
     if kind not in ("promo", "referral"):
         raise BadInput("kind", f"{shown(kind)} is not promo or referral")
@@ -68,26 +90,41 @@ def add_grant(session: Session, pool: str | None, credits: str | None, expires: 
         if kind == "referral":
             n = session.store.referral_count(ws.id)
             if n >= rules.referral_max:
-                raise RuleRefused(f"workspace {ws.name!r} already has {n} referral grants: the referral program"
-                                  f" rewards at most {rules.referral_max} friends")
+                raise RuleRefused(
+                    f"workspace {ws.name!r} already has {n} referral grants: the referral program"
+                    f" rewards at most {rules.referral_max} friends"
+                )
             extra = {"referrals": n + 1, "referral_max": rules.referral_max}
         gid = write_grant(session.store, ws, pool, kind, milli, now, until, now, reason)
-    return {"grant": gid, "pool": pool, "source": kind, "credits": Credits(milli), "expires_at": until,
-            "reason": reason, **extra}
+    return {
+        "grant": gid,
+        "pool": pool,
+        "source": kind,
+        "credits": Credits(milli),
+        "expires_at": until,
+        "reason": reason,
+        **extra,
+    }
 
 
 def _referral_terms(rules, pool: str | None, credits: str | None, expires: str | None) -> tuple[str, int]:
     """A referral grant's pool and amount are the catalog's: an option that says otherwise is refused."""
     given = check_pool(pool)
     if given is not None and given != rules.referral_pool:
-        raise BadInput("pool", f"a referral grant is {rules.referral_pool} credits (the catalog's referral_pool),"
-                                 f" not {given}")
+        raise BadInput(
+            "pool", f"a referral grant is {rules.referral_pool} credits (the catalog's referral_pool), not {given}"
+        )
     if credits is not None:
         milli = required_credits(credits, positive=True)
         if milli != rules.referral_bonus:
-            raise BadInput("credits", lambda n: f"a referral grant is {fmt(rules.referral_bonus)} credits"
-                                                  f" (the catalog's referral_bonus), not {fmt(milli)};"
-                                                  f" leave {n('credits')} out")
+            raise BadInput(
+                "credits",
+                lambda n: (
+                    f"a referral grant is {fmt(rules.referral_bonus)} credits"
+                    f" (the catalog's referral_bonus), not {fmt(milli)};"
+                    f" leave {n('credits')} out"
+                ),
+            )
     if expires is not None:
         raise BadInput("expires", "referral credits do not expire")
     return rules.referral_pool, rules.referral_bonus
@@ -108,8 +145,9 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
             raise RuleRefused(f"top-ups are for paid plans; the workspace is on the {plan.name} plan")
         milli = n * rules.topup_pack(pool)
         until = now + relativedelta(months=rules.topup_valid_months)
-        gid = write_grant(session.store, ws, pool, "topup", milli, now, until, now,
-                        f"top-up: {n} pack{'s' if n > 1 else ''}")
+        gid = write_grant(
+            session.store, ws, pool, "topup", milli, now, until, now, f"top-up: {n} pack{'s' if n > 1 else ''}"
+        )
     return {"grant": gid, "pool": pool, "packs": n, "credits": Credits(milli), "expires_at": until}
 
 
@@ -121,21 +159,41 @@ def list_grants(session: Session) -> list[dict]:
     for g, reason in store.grants_listed(ws.id):
         starts, expires, left = g.starts_at, g.expires_at, g.left
         status = "expired" if expires is not None and expires <= now else ("future" if starts > now else "live")
-        out.append({
-            "grant": g.id, "pool": g.pool, "source": g.source, "reason": reason, "credits": Credits(g.amount),
-            "used": Credits(g.used), "left": Credits(left if status != "expired" else 0),
-            "lost": Credits(left if status == "expired" else 0),
-            "starts_at": starts, "expires_at": expires, "status": status,
-        })
+        out.append(
+            {
+                "grant": g.id,
+                "pool": g.pool,
+                "source": g.source,
+                "reason": reason,
+                "credits": Credits(g.amount),
+                "used": Credits(g.used),
+                "left": Credits(left if status != "expired" else 0),
+                "lost": Credits(left if status == "expired" else 0),
+                "starts_at": starts,
+                "expires_at": expires,
+                "status": status,
+            }
+        )
     plans = Plans(session, store, ws)
     cycle = cycle_at(ws.anchor, now)
     for pool in POOLS:  # this cycle's allowance before anything drew on it
         unwritten = unwritten_allowance(store, ws, plans, pool, cycle)
         if unwritten is not None:
-            out.append({"grant": None, "pool": pool, "source": "allowance", "reason": f"{plans.at(cycle.start).name}"
-                        " plan allowance (not drawn on yet)", "credits": Credits(unwritten.amount), "used": Credits(0),
-                        "left": Credits(unwritten.amount), "lost": Credits(0), "starts_at": unwritten.starts_at,
-                        "expires_at": unwritten.expires_at, "status": "live"})
+            out.append(
+                {
+                    "grant": None,
+                    "pool": pool,
+                    "source": "allowance",
+                    "reason": f"{plans.at(cycle.start).name} plan allowance (not drawn on yet)",
+                    "credits": Credits(unwritten.amount),
+                    "used": Credits(0),
+                    "left": Credits(unwritten.amount),
+                    "lost": Credits(0),
+                    "starts_at": unwritten.starts_at,
+                    "expires_at": unwritten.expires_at,
+                    "status": "live",
+                }
+            )
     return out
 
 
@@ -153,18 +211,19 @@ def normalize_code(code: str) -> str:
 def new_code() -> str:
     """16 characters from a 32-letter alphabet (80 bits), as XXXX-XXXX-XXXX-XXXX."""
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def coupon_create(session: Session, code: str | None, credits: str | None, pool: str | None,
-                  expires: str | None, uses: str | None) -> dict:
+def coupon_create(
+    session: Session, code: str | None, credits: str | None, pool: str | None, expires: str | None, uses: str | None
+) -> dict:
     pool = required_pool(pool)
     milli = required_credits(credits, positive=True)
     max_uses = parse_count(uses, "uses") if uses is not None else None
-    if code is not None:
-        if not _CODE_TEXT.fullmatch(code) or len(normalize_code(code)) < 4:
-            raise BadInput("code", f"{shown(code)} is not a code (4 or more letters and digits; spaces and"
-                                   " hyphens are ignored)")
+    if code is not None and (not _CODE_TEXT.fullmatch(code) or len(normalize_code(code)) < 4):
+        raise BadInput(
+            "code", f"{shown(code)} is not a code (4 or more letters and digits; spaces and hyphens are ignored)"
+        )
     display = code.strip() if code is not None else new_code()
     with session.writing() as ws:
         now = session.now_in(ws)
@@ -186,8 +245,13 @@ def coupon_redeem(session: Session, code: str) -> dict:
         coupon = store.coupon(key)
         if coupon is None:
             raise BadInput("code", f"no coupon {shown(code)}")
-        display, pool, milli, until, max_uses = (coupon.code, coupon.pool, coupon.amount, coupon.expires_at,
-                                                 coupon.max_uses)
+        display, pool, milli, until, max_uses = (
+            coupon.code,
+            coupon.pool,
+            coupon.amount,
+            coupon.expires_at,
+            coupon.max_uses,
+        )
         if until is not None and now >= until:
             raise RuleRefused(f"coupon {display} expired at {iso(until)}")
         if store.redeemed(coupon.id, ws.id):
@@ -198,15 +262,30 @@ def coupon_redeem(session: Session, code: str) -> dict:
         gid = write_grant(store, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
         store.insert_redemption(coupon.id, ws.id, gid, now)
         after = pool_balance(store, ws, Plans(session, store, ws), pool, now)
-    return {"code": display, "grant": gid, "pool": pool, "credits": Credits(milli), "expires_at": until,
-            "available": after.available}
+    return {
+        "code": display,
+        "grant": gid,
+        "pool": pool,
+        "credits": Credits(milli),
+        "expires_at": until,
+        "available": after.available,
+    }
 
 
 def coupon_list(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"code": c.coupon.code, "pool": c.coupon.pool, "credits": Credits(c.coupon.amount),
-             "expires_at": c.coupon.expires_at, "uses": c.coupon.max_uses, "used": c.used,
-             "redeemed_here": c.redeemed_here} for c in session.store.coupons(ws.id)]
+    return [
+        {
+            "code": c.coupon.code,
+            "pool": c.coupon.pool,
+            "credits": Credits(c.coupon.amount),
+            "expires_at": c.coupon.expires_at,
+            "uses": c.coupon.max_uses,
+            "used": c.used,
+            "redeemed_here": c.redeemed_here,
+        }
+        for c in session.store.coupons(ws.id)
+    ]
 
 
 # --- share-to-earn ------------------------------------------------------------------------------
@@ -224,8 +303,9 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
     check_name(url, "url", limit=2000)
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not any(host == h or host.endswith("." + h)
-                                                        for h in PLATFORM_HOSTS[platform]):
+    if parts.scheme not in ("https", "http") or not any(
+        host == h or host.endswith("." + h) for h in PLATFORM_HOSTS[platform]
+    ):
         raise BadInput("url", f"{shown(url)} is not a post on {platform} ({', '.join(PLATFORM_HOSTS[platform])})")
     if parts.path.strip("/") == "":
         raise BadInput("url", f"{shown(url)} is the site, not a post")
@@ -242,8 +322,14 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
             what = "is waiting for approval" if other.status == "pending" else "already earned the bonus"
             raise RuleRefused(f"share {other.id} {what}; the bonus is once per workspace")
         share_id = store.insert_share(ws.id, platform, url.strip(), n, now)
-    return {"id": share_id, "platform": platform, "url": url.strip(), "followers": n, "status": "pending",
-            "credits": Credits(rules.share_bonus)}
+    return {
+        "id": share_id,
+        "platform": platform,
+        "url": url.strip(),
+        "followers": n,
+        "status": "pending",
+        "credits": Credits(rules.share_bonus),
+    }
 
 
 def _pending_share(store, ws, share_id: str | None):
@@ -269,21 +355,37 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
         n = _pending_share(store, ws, share_id)
         gid = None
         if approve:
-            gid = write_grant(store, ws, "message", "share", rules.share_bonus, now, None, now,
-                            f"share-to-earn (share {n})")
+            gid = write_grant(
+                store, ws, "message", "share", rules.share_bonus, now, None, now, f"share-to-earn (share {n})"
+            )
         store.decide_share(n, "approved" if approve else "rejected", now, gid)
-    return {"id": n, "status": "approved" if approve else "rejected", "grant": gid,
-            "credits": Credits(rules.share_bonus if approve else 0)}
+    return {
+        "id": n,
+        "status": "approved" if approve else "rejected",
+        "grant": gid,
+        "credits": Credits(rules.share_bonus if approve else 0),
+    }
 
 
 def share_status(session: Session) -> list[dict]:
     ws = session.workspace()
-    return [{"id": s.id, "platform": s.platform, "url": s.url, "followers": s.followers,
-             "submitted_at": s.submitted_at, "status": s.status, "decided_at": s.decided_at, "grant": s.grant_id}
-            for s in session.store.shares(ws.id)]
+    return [
+        {
+            "id": s.id,
+            "platform": s.platform,
+            "url": s.url,
+            "followers": s.followers,
+            "submitted_at": s.submitted_at,
+            "status": s.status,
+            "decided_at": s.decided_at,
+            "grant": s.grant_id,
+        }
+        for s in session.store.shares(ws.id)
+    ]
 
 
 # --- plan changes -------------------------------------------------------------------------------
+
 
 def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
     new = session.catalog.plan(plan_name, field="plan")
@@ -306,16 +408,22 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
             change, effective = ("upgrade" if new.name != current.name else "billing"), now
             for pool in POOLS:  # the cycle keeps what it used; the new allowance tops it up
                 ensure_allowance(store, ws, plans, pool, cycle)
-                granted = sum(g.amount for g in plan_credits(store.grants_overlapping(ws.id, pool, now, now),
-                                                              cycle))
+                granted = sum(g.amount for g in plan_credits(store.grants_overlapping(ws.id, pool, now, now), cycle))
                 extra = new.allowance(pool) - granted
                 if extra > 0:
                     write_grant(store, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
                     added[pool] = Credits(extra)
         store.insert_plan_change(ws.id, new.name, billing, now, effective)
         apps = _apps_kept(session, store, ws, new, effective)
-    return {"plan": new.name, "billing": billing, "change": change, "effective_at": effective, "added": added,
-            "from": current_name, **apps}
+    return {
+        "plan": new.name,
+        "billing": billing,
+        "change": change,
+        "effective_at": effective,
+        "added": added,
+        "from": current_name,
+        **apps,
+    }
 
 
 def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
@@ -327,7 +435,8 @@ def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
         session.notices.append(
             f"the {plan.name} plan keeps {plan.max_apps} apps, the workspace's oldest"
             f" ({', '.join(map(shown, view['kept']))}); from {iso(effective)} events for"
-            f" {', '.join(map(shown, view['refused']))} are refused (history is kept)")
+            f" {', '.join(map(shown, view['refused']))} are refused (history is kept)"
+        )
     return {"apps_kept": view["kept"], "apps_refused": view["refused"]}
 
 
@@ -392,11 +501,16 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         simulated = store.sim_clock(ws.id)
     # `now` is the instant commands run at: --now / CREDITS_NOW overrides the simulated clock
     now = session.clock.now(zone) if session.clock.is_set else simulated or session.clock.now(zone)
-    return {"simulated": simulated is not None, "now": now, "simulated_at": simulated,
-            "overridden": session.clock.is_set}
+    return {
+        "simulated": simulated is not None,
+        "now": now,
+        "simulated_at": simulated,
+        "overridden": session.clock.is_set,
+    }
 
 
 # --- the next reset ---------------------------------------------------------------------------------
+
 
 def reset(session: Session, advance: bool = False) -> dict:
     with session.writing() as ws:
@@ -407,13 +521,16 @@ def reset(session: Session, advance: bool = False) -> dict:
         at = cycle.end
         pools = {}
         for pool in POOLS:
-            live = with_allowance([g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)],
-                                  plans, pool, cycle)
+            live = with_allowance(
+                [g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)], plans, pool, cycle
+            )
             expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
             after = pool_balance(store, ws, plans, pool, at)
             pools[pool] = {
-                "expires": [{"grant": g.id, "source": g.source, "left": Credits(max(0, g.left)),
-                             "expires_at": g.expires_at} for g in expiring],
+                "expires": [
+                    {"grant": g.id, "source": g.source, "left": Credits(max(0, g.left)), "expires_at": g.expires_at}
+                    for g in expiring
+                ],
                 "lost": Credits(sum(max(0, g.left) for g in expiring)),
                 "granted": Credits(cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount),
                 "available_after": after.available,
@@ -424,6 +541,7 @@ def reset(session: Session, advance: bool = False) -> dict:
 
 
 # --- voids ------------------------------------------------------------------------------------------
+
 
 def void(session: Session, event_id: str, reason: str | None) -> dict:
     n = parse_count(event_id, "event", maximum=2**62)
@@ -439,11 +557,30 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
         done = store.void_of(n)
         if done is not None:
             raise RuleRefused(f"event {n} was already voided by event {done}")
-        values = {k: e[k] for k in ("at", "pool", "action", "model", "scope", "quantity", "seconds", "chars",
-                                    "custom_domain", "app", "member")}
+        values = {
+            k: e[k]
+            for k in (
+                "at",
+                "pool",
+                "action",
+                "model",
+                "scope",
+                "quantity",
+                "seconds",
+                "chars",
+                "custom_domain",
+                "app",
+                "member",
+            )
+        }
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
         void_id, restored, lost = correct(store, ws, n, values, now)
-    return {"id": void_id, "voids": n, "pool": e["pool"], "credits": Credits(e["credits_milli"]),
-            "restored": Credits(restored), "expired": Credits(lost)}
-
+    return {
+        "id": void_id,
+        "voids": n,
+        "pool": e["pool"],
+        "credits": Credits(e["credits_milli"]),
+        "restored": Credits(restored),
+        "expired": Credits(lost),
+    }

@@ -24,6 +24,7 @@ FORMATS = ("csv", "json", "jsonl", "journal", "xlsx")
 
 # --- export -------------------------------------------------------------------------
 
+
 def export(session: Session, fmt: str, output: str | None, *, bom: bool = False, **filters) -> int:
     """Write the events to `output` (a path; None or "-": stdout); the number written.
 
@@ -51,8 +52,14 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         if fmt == "journal":
             from .render.journal import write_journal
 
-            return write_journal(batches, out, queries.shape_fields, workspace=sc.workspace, zone=sc.zone,
-                                 selection=_selection(sc.filter))
+            return write_journal(
+                batches,
+                out,
+                queries.shape_fields,
+                workspace=sc.workspace,
+                zone=sc.zone,
+                selection=_selection(sc.filter),
+            )
         from .render.output import write_events
 
         return write_events(batches, fmt, out, queries.shape_fields)
@@ -91,8 +98,7 @@ def _remember(session: Session, sc, path: Path, fmt: str, n: int) -> None:
     f = sc.filter
     whole = all(getattr(f, k) is None for k in ("pool", "app", "member", "action", "since", "until"))
     with session.store.write():
-        session.store.record_export(sc.workspace_id, str(path.resolve()), fmt, sc.now, n,
-                           path.stat().st_size, whole)
+        session.store.record_export(sc.workspace_id, str(path.resolve()), fmt, sc.now, n, path.stat().st_size, whole)
 
 
 def _selection(f) -> str:

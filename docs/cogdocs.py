@@ -25,9 +25,20 @@ from credits_cli.cli.app import app
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = "100"
 # What a terminal user has unset is unset here too: the output must not depend on who runs cog.
-STABLE = {"COLUMNS": WIDTH, "NO_COLOR": "1", "TERM": "dumb", "CREDITS_DB": None, "CREDITS_NOW": None,
-          "CREDITS_WORKSPACE": None, "CREDITS_CATALOG": None, "FORCE_COLOR": None, "COLORTERM": None,
-          "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "LINES": None}
+STABLE = {
+    "COLUMNS": WIDTH,
+    "NO_COLOR": "1",
+    "TERM": "dumb",
+    "CREDITS_DB": None,
+    "CREDITS_NOW": None,
+    "CREDITS_WORKSPACE": None,
+    "CREDITS_CATALOG": None,
+    "FORCE_COLOR": None,
+    "COLORTERM": None,
+    "TTY_COMPATIBLE": None,
+    "TTY_INTERACTIVE": None,
+    "LINES": None,
+}
 
 
 def _run(args: list[str], env: dict | None = None):
@@ -71,8 +82,14 @@ def reference() -> str:
     for panel, paths in commands():
         parts += ["", f"## {panel}"]
         for path in paths:
-            parts += ["", f"{'###' if len(path) == 1 else '####'} `credits {' '.join(path)}`", "",
-                      "```text", help_of(path), "```"]
+            parts += [
+                "",
+                f"{'###' if len(path) == 1 else '####'} `credits {' '.join(path)}`",
+                "",
+                "```text",
+                help_of(path),
+                "```",
+            ]
     return "\n".join(parts)
 
 
@@ -123,12 +140,23 @@ def schema() -> str:
         conn = sqlite3.connect(db)
         try:
             migrations = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-            rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-                                " ORDER BY rowid").fetchall()
+            rows = conn.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+            ).fetchall()
         finally:
             conn.close()
     tables = [sql + ";" for kind, _, sql in rows if kind == "table"]
     named = {kind: ", ".join(f"`{name}`" for k, name, _ in rows if k == kind) for kind in ("index", "trigger")}
-    return "\n".join([f"Migrations applied, in order: {', '.join(f'`{m}`' for m in migrations)}.", "",
-                      "```sql", "\n\n".join(tables), "```", "",
-                      f"Indexes: {named['index']}.", "", f"Triggers: {named['trigger']}."])
+    return "\n".join(
+        [
+            f"Migrations applied, in order: {', '.join(f'`{m}`' for m in migrations)}.",
+            "",
+            "```sql",
+            "\n\n".join(tables),
+            "```",
+            "",
+            f"Indexes: {named['index']}.",
+            "",
+            f"Triggers: {named['trigger']}.",
+        ]
+    )

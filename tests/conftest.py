@@ -16,8 +16,13 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args, now=None, env=None, input=None):
-        full_env = {"CREDITS_DB": str(self.db), "CREDITS_NOW": now, "CREDITS_WORKSPACE": None,
-                    "CREDITS_CATALOG": None, "NO_COLOR": "1"}
+        full_env = {
+            "CREDITS_DB": str(self.db),
+            "CREDITS_NOW": now,
+            "CREDITS_WORKSPACE": None,
+            "CREDITS_CATALOG": None,
+            "NO_COLOR": "1",
+        }
         full_env.update(env or {})
         return self.runner.invoke(app, [str(a) for a in args], env=full_env, input=input)
 
@@ -36,9 +41,15 @@ class Cli:
             return ""
         conn = sqlite3.connect(self.db)
         try:
-            return "\n".join(line for line in conn.iterdump()
-                             if outbox or not (line.startswith('INSERT INTO "notifications"')
-                                               or line.startswith('INSERT INTO "seal_heads" VALUES(\'notifications\'')))
+            return "\n".join(
+                line
+                for line in conn.iterdump()
+                if outbox
+                or not (
+                    line.startswith('INSERT INTO "notifications"')
+                    or line.startswith("INSERT INTO \"seal_heads\" VALUES('notifications'")
+                )
+            )
         finally:
             conn.close()
 

@@ -15,8 +15,9 @@ def credits(db, *args, stdin=None):
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
     for var in ("CREDITS_WORKSPACE", "CREDITS_CATALOG"):
         env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, input=stdin, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "credits_cli", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def lines(*objs):
@@ -26,9 +27,11 @@ def lines(*objs):
 def events(db):
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("SELECT at, pool, action, model, scope, quantity, seconds, chars, custom_domain,"
-                            " credits_milli, app, member, note, key, payload, fingerprint FROM events"
-                            " ORDER BY id").fetchall()
+        return conn.execute(
+            "SELECT at, pool, action, model, scope, quantity, seconds, chars, custom_domain,"
+            " credits_milli, app, member, note, key, payload, fingerprint FROM events"
+            " ORDER BY id"
+        ).fetchall()
     finally:
         conn.close()
 
@@ -80,16 +83,21 @@ def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
 def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_path):
     db = tmp_path / "b.db"
     credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
-    r = credits(db, "log", "--batch", stdin=lines(
-        {"action": "SendEmail"},
-        "not json",
-        {"action": "SendEmail", "colour": "red"},
-        {"action": "GenerateVideo", "seconds": 1000},  # the free plan's 100 integration credits cannot pay it
-        {"action": "SendEmail", "count": "nan"},
-        ["SendEmail"],
-        "",
-        {"action": "SendEmail", "key": "same"},
-    ))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        stdin=lines(
+            {"action": "SendEmail"},
+            "not json",
+            {"action": "SendEmail", "colour": "red"},
+            {"action": "GenerateVideo", "seconds": 1000},  # the free plan's 100 integration credits cannot pay it
+            {"action": "SendEmail", "count": "nan"},
+            ["SendEmail"],
+            "",
+            {"action": "SendEmail", "key": "same"},
+        ),
+    )
     assert r.returncode == 2  # some line was bad input
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["line"] for x in out] == [1, 2, 3, 4, 5, 6, 8]  # the blank line 7 is skipped
@@ -107,11 +115,20 @@ def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_pat
 def test_refusals_alone_exit_3_and_replays_exit_0(tmp_path):
     db = tmp_path / "r.db"
     credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
-    r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "key": "a"},
-                                                  {"action": "GenerateVideo", "seconds": 1000}))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        stdin=lines({"action": "SendEmail", "key": "a"}, {"action": "GenerateVideo", "seconds": 1000}),
+    )
     assert r.returncode == 3
-    r = credits(db, "log", "--batch", "-q", stdin=lines({"action": "SendEmail", "key": "a"},
-                                                        {"action": "SendEmail", "key": "a"}))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        "-q",
+        stdin=lines({"action": "SendEmail", "key": "a"}, {"action": "SendEmail", "key": "a"}),
+    )
     assert r.returncode == 0 and r.stdout == ""
     assert len(events(db)) == 1  # the key is one event however often it is sent
     r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "key": "a", "count": 2}))
@@ -192,9 +209,17 @@ def test_text_that_is_not_utf8_is_one_bad_line_and_the_others_are_recorded(tmp_p
     """A lone surrogate (a JSON \\ud800 escape) in a value or a key: that line's error, not the batch's."""
     db = tmp_path / "b.db"
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
-    r = credits(db, "log", "--batch", stdin=lines({"action": "SendEmail", "app": "ok"}, '{"action": "SendEmail",'
-                                                  ' "app": "\\ud800"}', '{"\\udc00": 1}',
-                                                  {"action": "SendEmail", "app": "ok2"}))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        stdin=lines(
+            {"action": "SendEmail", "app": "ok"},
+            '{"action": "SendEmail", "app": "\\ud800"}',
+            '{"\\udc00": 1}',
+            {"action": "SendEmail", "app": "ok2"},
+        ),
+    )
     assert r.returncode == 2 and r.stderr == ""
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x.get("id") for x in out] == [1, None, None, 2]
@@ -208,8 +233,12 @@ def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(tmp_path
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
     for args in ([b"--app", b"caf\xe9"], [b"--note=\xff", b"-q"]):
-        r = subprocess.run([os.fsencode(sys.executable), b"-m", b"credits_cli", b"log", b"SendEmail", *args],
-                           env=env, capture_output=True, timeout=120)
+        r = subprocess.run(
+            [os.fsencode(sys.executable), b"-m", b"credits_cli", b"log", b"SendEmail", *args],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
         assert r.returncode == 2 and r.stdout == b""
         assert r.stderr.decode().count("\n") == 1 and "is not valid UTF-8 text" in r.stderr.decode()
     assert events(db) == []
@@ -219,8 +248,12 @@ def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
     """{"count": 3, "count": 4} is a mistake: JSON parsers keep one of the two, silently."""
     db = tmp_path / "b.db"
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
-    r = credits(db, "log", "--batch", stdin=lines('{"action": "SendEmail", "count": 3, "count": 4}',
-                                                  {"action": "SendEmail", "count": 2}))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        stdin=lines('{"action": "SendEmail", "count": 3, "count": 4}', {"action": "SendEmail", "count": 2}),
+    )
     assert r.returncode == 2 and r.stderr == ""
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert out[0]["line"] == 1 and out[0]["error"]["field"] == "count" and "twice" in out[0]["error"]["message"]
@@ -230,19 +263,32 @@ def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
 def test_a_line_names_each_field_by_its_key_and_the_command_line_by_its_options(tmp_path):
     db = tmp_path / "n.db"
     credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z")
-    r = credits(db, "log", "--batch", stdin=lines({"action": "message"}, {"action": "invokeLLM", "model": "gpt-9"},
-                                                  {"action": "UploadFile", "custom_domain": True},
-                                                  {"action": "GenerateVideo"}))
+    r = credits(
+        db,
+        "log",
+        "--batch",
+        stdin=lines(
+            {"action": "message"},
+            {"action": "invokeLLM", "model": "gpt-9"},
+            {"action": "UploadFile", "custom_domain": True},
+            {"action": "GenerateVideo"},
+        ),
+    )
     errors = [json.loads(x)["error"] for x in r.stdout.splitlines()]
     assert [e["field"] for e in errors] == ["credits", "model", "custom_domain", "seconds"]
-    assert errors[0]["message"].startswith("credits: message has no fixed price: give credits (the real cost) or"
-                                           " scope (")
+    assert errors[0]["message"].startswith(
+        "credits: message has no fixed price: give credits (the real cost) or scope ("
+    )
     assert errors[3]["message"] == "seconds: GenerateVideo is priced per second: give seconds N"
     r = credits(db, "log", "message")  # the same errors on the command line name its options
-    assert r.returncode == 2 and "--credits: message has no fixed price: give --credits (the real cost) or --scope" \
-        in r.stderr
+    assert (
+        r.returncode == 2
+        and "--credits: message has no fixed price: give --credits (the real cost) or --scope" in r.stderr
+    )
     r = credits(db, "log", "GenerateVideo", "--json")
     assert json.loads(r.stdout)["error"] == {
-        "code": "bad_input", "field": "--seconds",
-        "message": "--seconds: GenerateVideo is priced per second: give --seconds N"}
+        "code": "bad_input",
+        "field": "--seconds",
+        "message": "--seconds: GenerateVideo is priced per second: give --seconds N",
+    }
     assert events(db) == []

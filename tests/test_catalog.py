@@ -74,8 +74,18 @@ def test_unknown_plan_is_refused_with_the_field():
 
 # --- actions ------------------------------------------------------------------
 
-ACTIONS = ["SendEmail", "UploadFile", "ExtractDataFromUploadedFile", "GenerateImage", "GenerateVideo",
-           "GenerateSpeech", "invokeLLM", "agent", "automation", "message"]
+ACTIONS = [
+    "SendEmail",
+    "UploadFile",
+    "ExtractDataFromUploadedFile",
+    "GenerateImage",
+    "GenerateVideo",
+    "GenerateSpeech",
+    "invokeLLM",
+    "agent",
+    "automation",
+    "message",
+]
 
 
 def test_shipped_catalog_has_every_action_of_spec():
@@ -86,8 +96,15 @@ def test_shipped_catalog_has_every_action_of_spec():
 
 @pytest.mark.parametrize(
     "asked, name",
-    [("sendemail", "SendEmail"), ("SENDEMAIL", "SendEmail"), ("InvokeLLM", "invokeLLM"), ("invokellm", "invokeLLM"),
-     ("  generatespeech ", "GenerateSpeech"), ("AGENT", "agent"), ("Message", "message")],
+    [
+        ("sendemail", "SendEmail"),
+        ("SENDEMAIL", "SendEmail"),
+        ("InvokeLLM", "invokeLLM"),
+        ("invokellm", "invokeLLM"),
+        ("  generatespeech ", "GenerateSpeech"),
+        ("AGENT", "agent"),
+        ("Message", "message"),
+    ],
 )
 def test_actions_match_ignoring_case(asked, name):
     assert CAT.action(asked).name == name
@@ -210,7 +227,7 @@ def test_invalid_toml_is_refused_naming_the_file():
     assert "line" in e.message
 
 
-@pytest.mark.parametrize("text", ["", "[plans]\n", "[actions.X]\npool = \"message\"\nprice = 1\n"])
+@pytest.mark.parametrize("text", ["", "[plans]\n", '[actions.X]\npool = "message"\nprice = 1\n'])
 def test_a_catalog_without_plans_is_refused(text):
     e = refused(text)
     assert "catalog.plans" in e.message

@@ -4,7 +4,6 @@ from decimal import Decimal as D
 from importlib import resources
 
 import pytest
-
 from conftest import one_line_error
 
 BUILT_IN = resources.files("credits_cli").joinpath("data/catalog.toml").read_text()
@@ -38,22 +37,34 @@ def test_a_users_catalog_replaces_the_prices(cli, tmp_path):
     custom = tmp_path / "mine.toml"
     custom.write_text(BUILT_IN.replace('"gpt-5" = 15', '"gpt-5" = "12.5"'))
     cli("init", "--plan", "starter", now="2026-02-01T00:00:00Z")
-    out = cli.json("log", "invokeLLM", "--model", "gpt-5", now="2026-02-01T00:00:00Z",
-                   env={"CREDITS_CATALOG": str(custom)})
+    out = cli.json(
+        "log", "invokeLLM", "--model", "gpt-5", now="2026-02-01T00:00:00Z", env={"CREDITS_CATALOG": str(custom)}
+    )
     assert out["credits"] == D("12.5")
     out = cli.json("log", "invokeLLM", "--model", "gpt-5", "--catalog", str(custom), now="2026-02-01T00:00:00Z")
     assert out["available"] == 2000 - 25
 
 
-@pytest.mark.parametrize("edit,where", [
-    (lambda t: t.replace("[actions.UploadFile]\npool = \"integration\"\nprice = 1",
-                         "[actions.UploadFile]\npool = \"integration\"\nprice = -1"), "actions.UploadFile.price"),
-    (lambda t: t.replace("integration = 2000\n", "integration = \"lots\"\n", 1), "plans.starter.integration"),
-    (lambda t: t.replace("[plans.pro]\n", "[plans.pro]\ncolour = \"red\"\n"), "plans.pro.colour"),
-    (lambda t: t.replace("automatic = 3, \"gemini", "automatic = \"3.0001\", \"gemini", 1), "actions.invokeLLM.models.automatic"),
-    (lambda t: t + "\n[actions.broken\n", "not valid TOML"),
-    (lambda t: t.replace("pool = \"message\"", "pool = \"both\""), "actions.message.pool"),
-])
+@pytest.mark.parametrize(
+    "edit,where",
+    [
+        (
+            lambda t: t.replace(
+                '[actions.UploadFile]\npool = "integration"\nprice = 1',
+                '[actions.UploadFile]\npool = "integration"\nprice = -1',
+            ),
+            "actions.UploadFile.price",
+        ),
+        (lambda t: t.replace("integration = 2000\n", 'integration = "lots"\n', 1), "plans.starter.integration"),
+        (lambda t: t.replace("[plans.pro]\n", '[plans.pro]\ncolour = "red"\n'), "plans.pro.colour"),
+        (
+            lambda t: t.replace('automatic = 3, "gemini', 'automatic = "3.0001", "gemini', 1),
+            "actions.invokeLLM.models.automatic",
+        ),
+        (lambda t: t + "\n[actions.broken\n", "not valid TOML"),
+        (lambda t: t.replace('pool = "message"', 'pool = "both"'), "actions.message.pool"),
+    ],
+)
 def test_a_bad_catalog_is_refused_naming_the_key(cli, tmp_path, edit, where):
     bad = tmp_path / "bad.toml"
     bad.write_text(edit(BUILT_IN))

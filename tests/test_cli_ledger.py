@@ -2,10 +2,10 @@
 
 import os
 import stat
+from datetime import UTC
 from decimal import Decimal as D
 
 import pytest
-
 from conftest import one_line_error
 
 T0 = "2026-01-31T09:30:00Z"
@@ -19,6 +19,7 @@ def init(cli, plan="free", start=T0, now="2026-02-01T00:00:00Z", *extra):
 
 # --- first use -------------------------------------------------------------------
 
+
 def test_first_balance_creates_default_free_workspace_and_says_so(cli):
     r = cli("balance", "--json", now="2026-03-10T12:00:00Z")
     assert r.exit_code == 0, r.stderr
@@ -31,8 +32,14 @@ def test_first_balance_creates_default_free_workspace_and_says_so(cli):
     assert b["cycle"] == {"start": "2026-03-10T12:00:00Z", "end": "2026-04-10T12:00:00Z"}
     assert b["message"]["allowance"] == 25 and b["message"]["available"] == 5  # the daily cap
     assert b["integration"] == {
-        "allowance": 100, "used": 0, "allowance_used": 0, "bonus_used": 0, "allowance_left": 100, "bonus": 0,
-        "available": 100, "next_reset": "2026-04-10T12:00:00Z",
+        "allowance": 100,
+        "used": 0,
+        "allowance_used": 0,
+        "bonus_used": 0,
+        "allowance_left": 100,
+        "bonus": 0,
+        "available": 100,
+        "next_reset": "2026-04-10T12:00:00Z",
     }
     again = cli("balance", now="2026-03-10T12:00:00Z")
     assert again.exit_code == 0 and again.stderr == ""
@@ -52,13 +59,17 @@ def test_unknown_named_workspace_is_refused(cli):
 
 # --- init and cycles --------------------------------------------------------------
 
-@pytest.mark.parametrize("now,start,end", [
-    ("2026-02-01T00:00:00Z", "2026-01-31T09:30:00Z", "2026-02-28T09:30:00Z"),
-    ("2026-02-28T09:29:59Z", "2026-01-31T09:30:00Z", "2026-02-28T09:30:00Z"),
-    ("2026-02-28T09:30:00Z", "2026-02-28T09:30:00Z", "2026-03-31T09:30:00Z"),  # at the anchor: new cycle
-    ("2026-04-15T00:00:00Z", "2026-03-31T09:30:00Z", "2026-04-30T09:30:00Z"),
-    ("2028-02-29T10:00:00Z", "2028-02-29T09:30:00Z", "2028-03-31T09:30:00Z"),  # leap year
-])
+
+@pytest.mark.parametrize(
+    "now,start,end",
+    [
+        ("2026-02-01T00:00:00Z", "2026-01-31T09:30:00Z", "2026-02-28T09:30:00Z"),
+        ("2026-02-28T09:29:59Z", "2026-01-31T09:30:00Z", "2026-02-28T09:30:00Z"),
+        ("2026-02-28T09:30:00Z", "2026-02-28T09:30:00Z", "2026-03-31T09:30:00Z"),  # at the anchor: new cycle
+        ("2026-04-15T00:00:00Z", "2026-03-31T09:30:00Z", "2026-04-30T09:30:00Z"),
+        ("2028-02-29T10:00:00Z", "2028-02-29T09:30:00Z", "2028-03-31T09:30:00Z"),  # leap year
+    ],
+)
 def test_cycles_follow_the_anchor_clamped_to_month_end(cli, now, start, end):
     init(cli, "starter")
     b = cli.json("balance", now=now)
@@ -67,8 +78,19 @@ def test_cycles_follow_the_anchor_clamped_to_month_end(cli, now, start, end):
 
 
 def test_init_with_offset_and_zone(cli):
-    r = cli("init", "--plan", "PRO", "--start", "2026-01-15T10:00:00+01:00", "--timezone", "Europe/Paris",
-            "--billing", "yearly", "--json", now="2026-02-20T00:00:00Z")
+    r = cli(
+        "init",
+        "--plan",
+        "PRO",
+        "--start",
+        "2026-01-15T10:00:00+01:00",
+        "--timezone",
+        "Europe/Paris",
+        "--billing",
+        "yearly",
+        "--json",
+        now="2026-02-20T00:00:00Z",
+    )
     assert r.exit_code == 0, r.stderr
     b = cli.json("balance", now="2026-02-20T00:00:00Z")
     assert (b["plan"], b["billing"], b["timezone"]) == ("pro", "yearly", "Europe/Paris")
@@ -90,16 +112,19 @@ def test_init_after_auto_created_default_replaces_it_until_the_ledger_is_used(cl
     assert cli("init", "--plan", "builder", "--start", T0, now="2026-03-01T00:00:00Z").exit_code == 0
 
 
-@pytest.mark.parametrize("args,field", [
-    (["--plan", "platinum"], "--plan"),
-    (["--plan", "free", "--start", "yesterday"], "--start"),
-    (["--plan", "free", "--start", "2026-13-01T00:00:00Z"], "--start"),
-    (["--plan", "free", "--start", "2027-01-01T00:00:00Z"], "--start"),  # after now
-    (["--plan", "free", "--timezone", "Mars/Olympus"], "--timezone"),
-    (["--plan", "free", "--billing", "weekly"], "--billing"),
-    (["--plan", "free", "--timezone", "America/New_York", "--start", "2026-03-08T02:30:00"], "--start"),
-    (["--plan", "free", "--timezone", "America/New_York", "--start", "2026-11-01T01:30:00"], "--start"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--plan", "platinum"], "--plan"),
+        (["--plan", "free", "--start", "yesterday"], "--start"),
+        (["--plan", "free", "--start", "2026-13-01T00:00:00Z"], "--start"),
+        (["--plan", "free", "--start", "2027-01-01T00:00:00Z"], "--start"),  # after now
+        (["--plan", "free", "--timezone", "Mars/Olympus"], "--timezone"),
+        (["--plan", "free", "--billing", "weekly"], "--billing"),
+        (["--plan", "free", "--timezone", "America/New_York", "--start", "2026-03-08T02:30:00"], "--start"),
+        (["--plan", "free", "--timezone", "America/New_York", "--start", "2026-11-01T01:30:00"], "--start"),
+    ],
+)
 def test_init_bad_input(cli, args, field):
     r = cli("init", *args, now="2026-11-21T00:00:00Z")
     one_line_error(r, field=field)
@@ -108,26 +133,30 @@ def test_init_bad_input(cli, args, field):
 
 # --- pricing through log ------------------------------------------------------------
 
-@pytest.mark.parametrize("args,pool,credits", [
-    (["SendEmail"], "integration", "1"),
-    (["sendemail", "--custom-domain"], "integration", "2"),
-    (["UploadFile", "--count", "3"], "integration", "3"),
-    (["ExtractDataFromUploadedFile"], "integration", "1"),
-    (["GenerateImage", "--count", "4"], "integration", "4"),
-    (["GenerateVideo", "--seconds", "7"], "integration", "35"),
-    (["GenerateSpeech", "--chars", "120"], "integration", "3"),
-    (["GenerateSpeech", "--chars", "5001"], "integration", "100"),
-    (["invokeLLM"], "integration", "3"),
-    (["INVOKELLM", "--model", "gemini-3-flash"], "integration", "5"),
-    (["invokeLLM", "--model", "GPT-5", "--count", "2"], "integration", "30"),
-    (["agent", "--model", "gpt-5"], "integration", "15"),
-    (["automation", "--count", "10"], "integration", "10"),
-    (["message", "--scope", "simple"], "message", "0.5"),
-    (["message", "--scope", "app-wide"], "message", "3.5"),
-    (["message", "--scope", "discuss"], "message", "0.3"),
-    (["message", "--credits", "1.3"], "message", "1.3"),
-    (["invokeLLM", "--credits", "2.5", "--count", "3"], "integration", "7.5"),
-])
+
+@pytest.mark.parametrize(
+    "args,pool,credits",
+    [
+        (["SendEmail"], "integration", "1"),
+        (["sendemail", "--custom-domain"], "integration", "2"),
+        (["UploadFile", "--count", "3"], "integration", "3"),
+        (["ExtractDataFromUploadedFile"], "integration", "1"),
+        (["GenerateImage", "--count", "4"], "integration", "4"),
+        (["GenerateVideo", "--seconds", "7"], "integration", "35"),
+        (["GenerateSpeech", "--chars", "120"], "integration", "3"),
+        (["GenerateSpeech", "--chars", "5001"], "integration", "100"),
+        (["invokeLLM"], "integration", "3"),
+        (["INVOKELLM", "--model", "gemini-3-flash"], "integration", "5"),
+        (["invokeLLM", "--model", "GPT-5", "--count", "2"], "integration", "30"),
+        (["agent", "--model", "gpt-5"], "integration", "15"),
+        (["automation", "--count", "10"], "integration", "10"),
+        (["message", "--scope", "simple"], "message", "0.5"),
+        (["message", "--scope", "app-wide"], "message", "3.5"),
+        (["message", "--scope", "discuss"], "message", "0.3"),
+        (["message", "--credits", "1.3"], "message", "1.3"),
+        (["invokeLLM", "--credits", "2.5", "--count", "3"], "integration", "7.5"),
+    ],
+)
 def test_log_prices_every_action_and_debits_its_pool(cli, args, pool, credits):
     init(cli, "builder")
     out = cli.json("log", *args, now="2026-02-01T00:00:00Z")
@@ -172,6 +201,7 @@ def test_automation_and_custom_domain_need_builder(cli):
 
 # --- refusals -------------------------------------------------------------------------
 
+
 def test_running_out_refuses_with_exit_3_and_records_nothing(cli):
     init(cli, "free")
     now = "2026-02-01T00:00:00Z"
@@ -205,12 +235,20 @@ def test_no_rollover_unused_allowance_expires_at_reset(cli):
     b = cli.json("balance", now="2026-02-28T09:29:59.999999Z")
     assert b["integration"]["available"] == 1950
     b = cli.json("balance", now="2026-02-28T09:30:00Z")  # the exact reset instant
-    assert b["integration"] == {"allowance": 2000, "used": 0, "allowance_used": 0, "bonus_used": 0,
-                                "allowance_left": 2000, "bonus": 0, "available": 2000,
-                                "next_reset": "2026-03-31T09:30:00Z"}
+    assert b["integration"] == {
+        "allowance": 2000,
+        "used": 0,
+        "allowance_used": 0,
+        "bonus_used": 0,
+        "allowance_left": 2000,
+        "bonus": 0,
+        "available": 2000,
+        "next_reset": "2026-03-31T09:30:00Z",
+    }
 
 
 # --- the free plan's caps ---------------------------------------------------------------
+
 
 def test_free_daily_cap_is_five_message_credits_a_utc_day(cli):
     init(cli, "free")
@@ -230,8 +268,16 @@ def test_free_daily_cap_is_five_message_credits_a_utc_day(cli):
 
 def test_free_daily_cap_follows_local_midnight_across_dst(cli):
     # New York springs forward on 2026-03-08: that local day is 23 hours long.
-    r = cli("init", "--plan", "free", "--start", "2026-03-01T00:00:00Z", "--timezone", "America/New_York",
-            now="2026-03-01T00:00:00Z")
+    r = cli(
+        "init",
+        "--plan",
+        "free",
+        "--start",
+        "2026-03-01T00:00:00Z",
+        "--timezone",
+        "America/New_York",
+        now="2026-03-01T00:00:00Z",
+    )
     assert r.exit_code == 0
     # 2026-03-08 00:30 EST = 05:30Z; the next local midnight is 2026-03-09 00:00 EDT = 04:00Z.
     assert cli("log", "message", "--credits", "5", now="2026-03-08T05:30:00Z").exit_code == 0
@@ -256,12 +302,15 @@ def test_free_monthly_cap_of_25_whatever_the_days(cli):
 
 # --- idempotency --------------------------------------------------------------------------
 
+
 def test_same_key_same_payload_is_recorded_once(cli):
     init(cli, "starter")
-    first = cli.json("log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", "--app", "crm",
-                     now="2026-02-01T00:00:00Z")
-    again = cli.json("log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", "--app", "crm",
-                     now="2026-02-01T00:01:00Z")  # a retry a minute later
+    first = cli.json(
+        "log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", "--app", "crm", now="2026-02-01T00:00:00Z"
+    )
+    again = cli.json(
+        "log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", "--app", "crm", now="2026-02-01T00:01:00Z"
+    )  # a retry a minute later
     assert again["id"] == first["id"] and again["replayed"] is True
     assert cli.json("balance", now="2026-02-01T00:02:00Z")["integration"]["used"] == 15
     r = cli("log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", "--app", "crm", now="2026-02-01T00:01:00Z")
@@ -274,7 +323,9 @@ def test_same_key_other_payload_is_an_error_that_changes_nothing(cli):
     before = cli.dump()
     line = one_line_error(cli("log", "invokeLLM", "--model", "gpt-5", "--key", "job-1", now="2026-02-01T00:00:00Z"))
     assert "--key" in line
-    one_line_error(cli("log", "invokeLLM", "--key", "job-1", "--at", "2026-02-01T00:00:00Z", now="2026-02-01T00:00:00Z"))
+    one_line_error(
+        cli("log", "invokeLLM", "--key", "job-1", "--at", "2026-02-01T00:00:00Z", now="2026-02-01T00:00:00Z")
+    )
     assert cli.dump() == before
 
 
@@ -286,6 +337,7 @@ def test_replay_succeeds_even_when_the_pool_is_now_empty(cli):
 
 
 # --- dry run --------------------------------------------------------------------------------
+
 
 def test_dry_run_quotes_and_records_nothing(cli):
     init(cli, "free")
@@ -303,6 +355,7 @@ def test_dry_run_quotes_and_records_nothing(cli):
 
 
 # --- back-dated events ----------------------------------------------------------------------
+
 
 def test_backdated_event_lands_in_its_own_cycle(cli):
     init(cli, "starter")
@@ -322,58 +375,69 @@ def test_backdated_event_that_would_leave_a_later_one_unpaid_is_refused(cli):
     assert "not enough integration credits" in line and "leave event 1" in line
     assert "resets at 2026-02-28T09:30:00Z" in line
     assert cli.dump() == before
-    assert cli("log", "GenerateVideo", "--seconds", "2", "--at", "2026-02-05T00:00:00Z",
-               now="2026-02-11T00:00:00Z").exit_code == 0
+    assert (
+        cli(
+            "log", "GenerateVideo", "--seconds", "2", "--at", "2026-02-05T00:00:00Z", now="2026-02-11T00:00:00Z"
+        ).exit_code
+        == 0
+    )
     assert cli.json("balance", now="2026-02-11T00:00:00Z")["integration"]["available"] == 0
 
 
 def test_backdated_message_checks_the_daily_cap_of_its_own_day(cli):
     init(cli, "free")
     cli("log", "message", "--credits", "4", "--at", "2026-02-03T10:00:00Z", now="2026-02-05T00:00:00Z")
-    one_line_error(cli("log", "message", "--credits", "2", "--at", "2026-02-03T11:00:00Z",
-                       now="2026-02-05T00:00:00Z"), code=3)
-    assert cli("log", "message", "--credits", "2", "--at", "2026-02-04T11:00:00Z",
-               now="2026-02-05T00:00:00Z").exit_code == 0
+    one_line_error(
+        cli("log", "message", "--credits", "2", "--at", "2026-02-03T11:00:00Z", now="2026-02-05T00:00:00Z"), code=3
+    )
+    assert (
+        cli("log", "message", "--credits", "2", "--at", "2026-02-04T11:00:00Z", now="2026-02-05T00:00:00Z").exit_code
+        == 0
+    )
 
 
 # --- bad input ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,field", [
-    (["Teleport"], "ACTION"),
-    (["invokeLLM", "--model", "gpt-9"], "--model"),
-    (["SendEmail", "--model", "gpt-5"], "--model"),
-    (["UploadFile", "--seconds", "3"], "--seconds"),
-    (["GenerateVideo"], "--seconds"),
-    (["GenerateSpeech"], "--chars"),
-    (["message"], "--credits"),
-    (["message", "--scope", "huge"], "--scope"),
-    (["message", "--scope", "simple", "--credits", "1"], "--scope"),
-    (["SendEmail", "--count", "0"], "--count"),
-    (["SendEmail", "--count", "-1"], "--count"),
-    (["SendEmail", "--count", "1.5"], "--count"),
-    (["SendEmail", "--count", "1000001"], "--count"),
-    (["SendEmail", "--count", "9223372036854775808"], "--count"),
-    (["SendEmail", "--count", ""], "--count"),
-    (["GenerateVideo", "--seconds", "nan"], "--seconds"),
-    (["GenerateSpeech", "--chars", "inf"], "--chars"),
-    (["message", "--credits", "nan"], "--credits"),
-    (["message", "--credits", "inf"], "--credits"),
-    (["message", "--credits", "-1"], "--credits"),
-    (["message", "--credits", "1e400"], "--credits"),
-    (["message", "--credits", "1000000.001"], "--credits"),
-    (["message", "--credits", "abc"], "--credits"),
-    (["message", "--credits", "0.0001"], "--credits"),
-    (["SendEmail", "--at", "last tuesday"], "--at"),
-    (["SendEmail", "--at", "2026-02-30T00:00:00Z"], "--at"),
-    (["SendEmail", "--at", "2030-01-01T00:00:00Z"], "--at"),  # the future
-    (["SendEmail", "--at", "2025-01-01T00:00:00Z"], "--at"),  # before the workspace began
-    (["SendEmail", "--app", ""], "--app"),
-    (["SendEmail", "--app", "x" * 10_000], "--app"),
-    (["SendEmail", "--member", "bob\x1b[31m"], "--member"),
-    (["SendEmail", "--note", "evil\u202etxt"], "--note"),
-    (["SendEmail", "--json", "--quiet"], "--quiet"),
-    (["SendEmail", "--bogus"], "--bogus"),
-])
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["Teleport"], "ACTION"),
+        (["invokeLLM", "--model", "gpt-9"], "--model"),
+        (["SendEmail", "--model", "gpt-5"], "--model"),
+        (["UploadFile", "--seconds", "3"], "--seconds"),
+        (["GenerateVideo"], "--seconds"),
+        (["GenerateSpeech"], "--chars"),
+        (["message"], "--credits"),
+        (["message", "--scope", "huge"], "--scope"),
+        (["message", "--scope", "simple", "--credits", "1"], "--scope"),
+        (["SendEmail", "--count", "0"], "--count"),
+        (["SendEmail", "--count", "-1"], "--count"),
+        (["SendEmail", "--count", "1.5"], "--count"),
+        (["SendEmail", "--count", "1000001"], "--count"),
+        (["SendEmail", "--count", "9223372036854775808"], "--count"),
+        (["SendEmail", "--count", ""], "--count"),
+        (["GenerateVideo", "--seconds", "nan"], "--seconds"),
+        (["GenerateSpeech", "--chars", "inf"], "--chars"),
+        (["message", "--credits", "nan"], "--credits"),
+        (["message", "--credits", "inf"], "--credits"),
+        (["message", "--credits", "-1"], "--credits"),
+        (["message", "--credits", "1e400"], "--credits"),
+        (["message", "--credits", "1000000.001"], "--credits"),
+        (["message", "--credits", "abc"], "--credits"),
+        (["message", "--credits", "0.0001"], "--credits"),
+        (["SendEmail", "--at", "last tuesday"], "--at"),
+        (["SendEmail", "--at", "2026-02-30T00:00:00Z"], "--at"),
+        (["SendEmail", "--at", "2030-01-01T00:00:00Z"], "--at"),  # the future
+        (["SendEmail", "--at", "2025-01-01T00:00:00Z"], "--at"),  # before the workspace began
+        (["SendEmail", "--app", ""], "--app"),
+        (["SendEmail", "--app", "x" * 10_000], "--app"),
+        (["SendEmail", "--member", "bob\x1b[31m"], "--member"),
+        (["SendEmail", "--note", "evil\u202etxt"], "--note"),
+        (["SendEmail", "--json", "--quiet"], "--quiet"),
+        (["SendEmail", "--bogus"], "--bogus"),
+    ],
+)
 def test_log_bad_input_exits_2_names_the_field_and_changes_nothing(cli, args, field):
     init(cli, "starter")
     before = cli.dump()
@@ -401,14 +465,18 @@ def test_global_options_may_follow_the_command(cli, tmp_path):
 
 # --- found in review ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [
-    ["log", "message"],  # bad input
-    ["log", "invokeLLM", "--model", "gpt-6"],
-    ["log", "SendEmail", "--at", "2030-01-01T00:00:00Z"],
-    ["log", "GenerateVideo", "--seconds", "21"],  # refused
-    ["log", "GenerateVideo", "--seconds", "21", "--dry-run", "--json"],
-    ["log", "SendEmail", "--dry-run"],  # a dry run writes nothing either
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["log", "message"],  # bad input
+        ["log", "invokeLLM", "--model", "gpt-6"],
+        ["log", "SendEmail", "--at", "2030-01-01T00:00:00Z"],
+        ["log", "GenerateVideo", "--seconds", "21"],  # refused
+        ["log", "GenerateVideo", "--seconds", "21", "--dry-run", "--json"],
+        ["log", "SendEmail", "--dry-run"],  # a dry run writes nothing either
+    ],
+)
 def test_a_failed_or_dry_first_log_creates_no_workspace(cli, args):
     r = cli(*args, now="2026-01-10T00:00:00Z")
     assert "created workspace" not in r.stderr
@@ -421,19 +489,22 @@ def test_a_successful_first_log_creates_default_and_says_so(cli):
     assert cli.json("balance", now="2026-01-10T00:00:00Z")["integration"]["used"] == 1
 
 
-@pytest.mark.parametrize("args,env,field", [
-    (["log", "SendEmail", "--at", ""], {}, "--at"),
-    (["--now", "", "balance"], {"CREDITS_NOW": None}, "--now"),
-    (["--db", "", "balance"], {}, "--db"),
-    (["balance"], {"CREDITS_DB": ""}, "CREDITS_DB"),
-    (["balance"], {"CREDITS_NOW": ""}, "CREDITS_NOW"),
-    (["--catalog", "", "plans"], {}, "--catalog"),
-    (["init", "--plan", "free", "--start", ""], {}, "--start"),
-    (["init", "--plan", "free", "--timezone", ""], {}, "--timezone"),
-    (["init", "--plan", "free", "--billing", ""], {}, "--billing"),
-    (["init", "--plan", "free", "--timezone", "localtime"], {}, "--timezone"),
-    (["init", "--plan", "free", "--timezone", "Factory"], {}, "--timezone"),
-])
+@pytest.mark.parametrize(
+    "args,env,field",
+    [
+        (["log", "SendEmail", "--at", ""], {}, "--at"),
+        (["--now", "", "balance"], {"CREDITS_NOW": None}, "--now"),
+        (["--db", "", "balance"], {}, "--db"),
+        (["balance"], {"CREDITS_DB": ""}, "CREDITS_DB"),
+        (["balance"], {"CREDITS_NOW": ""}, "CREDITS_NOW"),
+        (["--catalog", "", "plans"], {}, "--catalog"),
+        (["init", "--plan", "free", "--start", ""], {}, "--start"),
+        (["init", "--plan", "free", "--timezone", ""], {}, "--timezone"),
+        (["init", "--plan", "free", "--billing", ""], {}, "--billing"),
+        (["init", "--plan", "free", "--timezone", "localtime"], {}, "--timezone"),
+        (["init", "--plan", "free", "--timezone", "Factory"], {}, "--timezone"),
+    ],
+)
 def test_an_explicit_empty_value_is_bad_input_not_the_default(cli, args, env, field):
     r = cli(*args, now="2026-02-01T00:00:00Z", env=env)
     one_line_error(r, field=field)
@@ -474,8 +545,12 @@ def test_balance_reports_the_allowance_granted_for_this_cycle(cli, tmp_path):
     init(cli, "free")
     cli("log", "SendEmail", now="2026-02-01T00:00:00Z")
     big = tmp_path / "big.toml"
-    big.write_text(resources.files("credits_cli").joinpath("data/catalog.toml").read_text()
-                   .replace("integration = 100\n", "integration = 300\n"))
+    big.write_text(
+        resources.files("credits_cli")
+        .joinpath("data/catalog.toml")
+        .read_text()
+        .replace("integration = 100\n", "integration = 300\n")
+    )
     b = cli.json("balance", "--catalog", str(big), now="2026-02-01T00:00:00Z")["integration"]
     assert (b["allowance"], b["used"], b["available"]) == (100, 1, 99)  # the new catalog applies next cycle
     b = cli.json("balance", "--catalog", str(big), now="2026-03-01T00:00:00Z")["integration"]
@@ -496,7 +571,11 @@ def test_refusal_json_carries_the_shortfall_and_the_reset(cli):
     r = cli("log", "SendEmail", "--count", "2", "--json", now="2026-02-01T00:00:00Z")
     err = json.loads(r.stdout, parse_float=D)["error"]
     assert (err["code"], err["pool"], err["short"], err["resets_at"]) == (
-        "refused", "integration", 2, "2026-02-28T09:30:00Z")
+        "refused",
+        "integration",
+        2,
+        "2026-02-28T09:30:00Z",
+    )
 
 
 def test_the_ledger_refuses_edits_made_behind_its_back(cli):
@@ -513,8 +592,9 @@ def test_the_ledger_refuses_edits_made_behind_its_back(cli):
 
 # --- the daily cap, called as a use case ---------------------------------------------------
 
+
 def test_the_daily_cap_use_case_counts_the_local_day_and_refuses_one_milli_credit_over(cli):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from credits_cli import services
     from credits_cli.domain.pricing import Usage
@@ -529,7 +609,7 @@ def test_the_daily_cap_use_case_counts_the_local_day_and_refuses_one_milli_credi
         try:
             ws = s.workspace()
             t = s.now_in(ws)
-            return services.daily_cap(s.store, ws, services.Plans(s, s.store, ws), timezone.utc, pool, t)
+            return services.daily_cap(s.store, ws, services.Plans(s, s.store, ws), UTC, pool, t)
         finally:
             s.close()
 
@@ -542,7 +622,7 @@ def test_the_daily_cap_use_case_counts_the_local_day_and_refuses_one_milli_credi
 
     cap = cap_at(last)
     assert (cap.cap, cap.used, cap.left) == (5000, 4000, 1000)
-    assert cap.day.end == datetime(2026, 2, 3, tzinfo=timezone.utc)
+    assert cap.day.end == datetime(2026, 2, 3, tzinfo=UTC)
     assert cap_at(last, "integration") is None  # only the message pool has a daily cap
     assert log(last, 1000).balance.daily.left == 0  # exactly what is left: recorded
     with pytest.raises(Refused) as refused:

@@ -21,8 +21,14 @@ def run(db, *args, input=None, timeout=120):
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW, "NO_COLOR": "1"}
     env.pop("CREDITS_WORKSPACE", None)
     env.pop("CREDITS_CATALOG", None)
-    return subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, input=input, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "credits_cli", *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow
@@ -103,8 +109,11 @@ def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(tm
 
     def batcher(w):
         for k in range(3):
-            body = "".join(json.dumps({"action": "SendEmail", "app": f"app{i % 5}", "member": f"m{w}",
-                                       "key": f"b{w}-{k}-{i}"}) + "\n" for i in range(lines_each // 3))
+            body = "".join(
+                json.dumps({"action": "SendEmail", "app": f"app{i % 5}", "member": f"m{w}", "key": f"b{w}-{k}-{i}"})
+                + "\n"
+                for i in range(lines_each // 3)
+            )
             r = run(db, "log", "--batch", "-q", input=body, timeout=300)
             if r.returncode != 0 or r.stderr:
                 failures.append(("batch", r.returncode, r.stderr))

@@ -9,7 +9,7 @@ runs 00:00 to 00:00 in the workspace's zone.
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +30,7 @@ from credits_cli.domain.cycles import (
 )
 from credits_cli.errors import BadInput
 
-UTC = timezone.utc
+UTC = UTC
 US = timedelta(microseconds=1)
 NY = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
@@ -163,8 +163,12 @@ def anchors(draw):
     month = draw(st.integers(1, 12))
     day = min(draw(anchor_days), calendar.monthrange(year, month)[1])
     return datetime(
-        year, month, day,
-        draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59)),
+        year,
+        month,
+        day,
+        draw(st.integers(0, 23)),
+        draw(st.integers(0, 59)),
+        draw(st.integers(0, 59)),
         draw(st.sampled_from([0, 1, 999_999, draw(st.integers(0, 999_999))])),
         tzinfo=UTC,
     )
@@ -196,7 +200,11 @@ def test_property_cycle_contains_t_starts_on_a_boundary_and_tiles(anchor, delta)
     assert c.start == boundary(anchor, n) == expected_boundary(anchor, n)
     assert c.end == boundary(anchor, n + 1) == expected_boundary(anchor, n + 1)
     assert (c.start.hour, c.start.minute, c.start.second, c.start.microsecond) == (
-        anchor.hour, anchor.minute, anchor.second, anchor.microsecond)
+        anchor.hour,
+        anchor.minute,
+        anchor.second,
+        anchor.microsecond,
+    )
     # Tiling: the next cycle begins exactly where this one ends, the previous
     # one ends exactly where this one begins; no gap, no overlap.
     nxt = cycle_at(anchor, c.end)
@@ -289,8 +297,17 @@ def test_zone_whose_midnight_happens_twice_havana():
 @settings(max_examples=300, deadline=None)
 @given(
     t=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)),
-    zone=st.sampled_from([UTC, NY, PARIS, ZoneInfo("America/Santiago"), ZoneInfo("America/Havana"),
-                          ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Asia/Kolkata")]),
+    zone=st.sampled_from(
+        [
+            UTC,
+            NY,
+            PARIS,
+            ZoneInfo("America/Santiago"),
+            ZoneInfo("America/Havana"),
+            ZoneInfo("Australia/Lord_Howe"),
+            ZoneInfo("Asia/Kolkata"),
+        ]
+    ),
 )
 def test_property_days_contain_t_and_tile(t, zone):
     d = day_at(t, zone)
@@ -451,8 +468,19 @@ def test_parse_zone_accepts_iana_names(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["Mars/Olympus", "Europe/Pariss", "", " ", "Europe", "../etc/passwd", "/etc/localtime",
-     "Europe/Paris\x00", "x" * 10_000, "zone.tab", "+01:00"],
+    [
+        "Mars/Olympus",
+        "Europe/Pariss",
+        "",
+        " ",
+        "Europe",
+        "../etc/passwd",
+        "/etc/localtime",
+        "Europe/Paris\x00",
+        "x" * 10_000,
+        "zone.tab",
+        "+01:00",
+    ],
 )
 def test_parse_zone_refuses_unknown_zones(name):
     with pytest.raises(BadInput) as e:
@@ -485,8 +513,13 @@ def test_storage_is_fixed_width_utc():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9000, 1, 1),
-                             timezones=st.just(UTC)), min_size=2, max_size=10))
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9000, 1, 1), timezones=st.just(UTC)),
+        min_size=2,
+        max_size=10,
+    )
+)
 def test_property_storage_sorts_in_time_order(ts):
     texts = [storage(t) for t in ts]
     assert len({len(x) for x in texts}) == 1

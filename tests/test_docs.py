@@ -14,8 +14,11 @@ REGENERATE = "cog -r " + " ".join(PAGES)
 
 def test_the_generated_pages_are_the_cog_pages():
     """Every page with a cog block is in PAGES, so the check and the command below cover it."""
-    cogged = sorted(p.relative_to(ROOT).as_posix() for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
-                    if "[[[cog" in p.read_text())
+    cogged = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+        if "[[[cog" in p.read_text()
+    )
     assert cogged == sorted(PAGES)
 
 
@@ -42,5 +45,6 @@ def test_every_link_between_pages_points_into_the_repository():
             assert path.is_relative_to(ROOT.resolve()), f"{page.name} links outside the repository: {target}"
             assert path.exists(), f"{page.relative_to(ROOT)} links to a missing file: {target}"
             if anchor and path.suffix == ".md":
-                assert anchor in _anchors(path), \
+                assert anchor in _anchors(path), (
                     f"{page.relative_to(ROOT)} links to a missing heading: {target}#{anchor}"
+                )

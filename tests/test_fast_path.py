@@ -41,25 +41,49 @@ def test_the_typer_command_is_built_from_the_one_definition():
 
 
 def test_the_usual_script_calls_take_the_lean_path():
-    for args in (["log", "SendEmail", "-q"], ["--db", "x.db", "log", "invokeLLM", "--model", "gpt-5", "--json"],
-                 ["log", "message", "--scope", "feature", "--app", "crm", "--member", "ana", "--key", "k1"],
-                 ["log", "SendEmail", "--count=3", "--now", "2026-01-01T00:00:00Z", "--quiet"],
-                 ["log", "--batch"]):
+    for args in (
+        ["log", "SendEmail", "-q"],
+        ["--db", "x.db", "log", "invokeLLM", "--model", "gpt-5", "--json"],
+        ["log", "message", "--scope", "feature", "--app", "crm", "--member", "ana", "--key", "k1"],
+        ["log", "SendEmail", "--count=3", "--now", "2026-01-01T00:00:00Z", "--quiet"],
+        ["log", "--batch"],
+    ):
         assert fast.parse(args) is not None, args
         assert fast.parse(args) == typer_parse(args), args
 
 
 # The fuzzer's words: every option of cli/spec.py's tables, spelled each way it can be (alone, "--x=", "--x=v"),
 # a value for each, and the tokens a parser gets wrong (help, a lone dash, "--", unknown and negated options).
-VALUES = {"action": ["SendEmail", "message"], "model": ["gpt-5"], "count": ["3"], "app": ["crm"], "db": ["x.db"],
-          "now": ["2026-01-01T00:00:00Z"], "key": ["k"], "workspace": ["w"], "credits": ["-1"]}
-TOKENS = sorted({"log", "-x", "--", "=", "-", "-qq", "-h", "--help", "--version", "--unknown",
-                 *(f"--no-{p.shown[2:]}" for p in LOG if p.flag),
-                 *(d for p in GLOBALS + LOG for d in p.decls),
-                 *(f"{p.shown}=" for p in GLOBALS + LOG if p.decls and not p.flag),
-                 *(f"{p.shown}={v}" for p in GLOBALS + LOG if p.decls and not p.flag
-                   for v in VALUES.get(p.name, [])[:1]),
-                 *(v for p in GLOBALS + LOG for v in VALUES.get(p.name, []))})
+VALUES = {
+    "action": ["SendEmail", "message"],
+    "model": ["gpt-5"],
+    "count": ["3"],
+    "app": ["crm"],
+    "db": ["x.db"],
+    "now": ["2026-01-01T00:00:00Z"],
+    "key": ["k"],
+    "workspace": ["w"],
+    "credits": ["-1"],
+}
+TOKENS = sorted(
+    {
+        "log",
+        "-x",
+        "--",
+        "=",
+        "-",
+        "-qq",
+        "-h",
+        "--help",
+        "--version",
+        "--unknown",
+        *(f"--no-{p.shown[2:]}" for p in LOG if p.flag),
+        *(d for p in GLOBALS + LOG for d in p.decls),
+        *(f"{p.shown}=" for p in GLOBALS + LOG if p.decls and not p.flag),
+        *(f"{p.shown}={v}" for p in GLOBALS + LOG if p.decls and not p.flag for v in VALUES.get(p.name, [])[:1]),
+        *(v for p in GLOBALS + LOG for v in VALUES.get(p.name, [])),
+    }
+)
 
 
 def test_the_fuzzer_speaks_every_option_of_the_spec():
@@ -86,17 +110,23 @@ def test_env_vars_reach_both_paths_alike(monkeypatch):
 
 def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_utils(tmp_path):
     env = {**os.environ, "CREDITS_DB": str(tmp_path / "c.db"), "CREDITS_NOW": "2026-01-01T00:00:00Z"}
-    subprocess.run([sys.executable, "-m", "credits_cli", "init", "--plan", "builder"], env=env, check=True,
-                   capture_output=True)
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "credits_cli", "log", "SendEmail", "-q"], env=env,
-                       capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "credits_cli", "init", "--plan", "builder"], env=env, check=True, capture_output=True
+    )
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "credits_cli", "log", "SendEmail", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     loaded = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
     assert "credits_cli.services" in loaded  # it did the work
     assert not {"typer", "click", "rich", "sqlite_utils", "pydantic"} & loaded
     # a call the lean parser leaves to typer still works, with typer's message
-    r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "SendEmail", "--bogus"], env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "credits_cli", "log", "SendEmail", "--bogus"], env=env, capture_output=True, text=True
+    )
     assert r.returncode == 2 and "--bogus" in r.stderr and "Traceback" not in r.stderr
 
 

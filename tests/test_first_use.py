@@ -18,11 +18,26 @@ def workspaces(db) -> list[str]:
         return [r[0] for r in conn.execute("SELECT name FROM workspaces")]
 
 
-@pytest.mark.parametrize("args", [
-    ["balance"], ["balance", "--json"], ["status"], ["apps"], ["members", "--json"], ["daily"], ["events"],
-    ["forecast"], ["grants"], ["notifications"], ["budget", "list"], ["alert", "list"], ["advise"],
-    ["log", "SendEmail"], ["grant", "--pool", "message", "--credits", "5", "--reason", "welcome"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["balance"],
+        ["balance", "--json"],
+        ["status"],
+        ["apps"],
+        ["members", "--json"],
+        ["daily"],
+        ["events"],
+        ["forecast"],
+        ["grants"],
+        ["notifications"],
+        ["budget", "list"],
+        ["alert", "list"],
+        ["advise"],
+        ["log", "SendEmail"],
+        ["grant", "--pool", "message", "--credits", "5", "--reason", "welcome"],
+    ],
+)
 def test_every_command_creates_default_the_same_way_and_says_so_once(cli, args):
     r = cli(*args, now=NOW)
     assert r.exit_code == 0, (r.stdout, r.stderr)
@@ -32,11 +47,18 @@ def test_every_command_creates_default_the_same_way_and_says_so_once(cli, args):
     assert "created workspace" not in again.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["apps", "--since", "yesterday-ish"], ["daily", "--pool", "bananas"], ["events", "--limit", "-3"],
-    ["log", "SendEmail", "--dry-run"], ["log", "GenerateVideo", "--seconds", "999"], ["show", "7"],
-    ["topup", "--pool", "message", "--packs", "1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["apps", "--since", "yesterday-ish"],
+        ["daily", "--pool", "bananas"],
+        ["events", "--limit", "-3"],
+        ["log", "SendEmail", "--dry-run"],
+        ["log", "GenerateVideo", "--seconds", "999"],
+        ["show", "7"],
+        ["topup", "--pool", "message", "--packs", "1"],
+    ],
+)
 def test_a_command_that_fails_or_only_quotes_leaves_no_workspace(cli, args):
     r = cli(*args, now=NOW)
     assert "created workspace" not in r.stderr

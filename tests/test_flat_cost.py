@@ -8,6 +8,7 @@ lookups). The plans are SQLite's own (EXPLAIN QUERY PLAN), on a real ledger.
 
 import re
 import sqlite3
+from datetime import UTC
 
 import pytest
 
@@ -23,8 +24,14 @@ NOW = "2026-03-20T12:00:00Z"
 @pytest.fixture
 def ledger(cli):
     cli("init", "--plan", "builder", "--start", "2026-01-05T09:00:00Z", "--timezone", "Asia/Kolkata", now=NOW)
-    for i, (action, app, member) in enumerate([("SendEmail", "crm", "ana"), ("invokeLLM", "bot", "bo"),
-                                               ("message --scope feature", None, "ana"), ("GenerateImage", "crm", None)]):
+    for i, (action, app, member) in enumerate(
+        [
+            ("SendEmail", "crm", "ana"),
+            ("invokeLLM", "bot", "bo"),
+            ("message --scope feature", None, "ana"),
+            ("GenerateImage", "crm", None),
+        ]
+    ):
         args = ["log", *action.split(), "--at", f"2026-03-{10 + i}T08:00:00Z"]
         args += ["--app", app] if app else []
         args += ["--member", member] if member else []
@@ -42,8 +49,9 @@ def plans_of(db, run):
     _staging_tables(conn)
     out = []
     for sql in seen:
-        if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT INTO USAGE_DAYS")) \
-                or not re.search(r"\bevents\b", sql):
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT INTO USAGE_DAYS")) or not re.search(
+            r"\bevents\b", sql
+        ):
             continue
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
         out.append((sql, plan))
@@ -146,29 +154,38 @@ def test_report_ranges_read_a_covering_index_only(ledger, name):
 
 # --- the daily summary equals a full recomputation -------------------------------------------------
 
+
 def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path):
     """Random ranges, filters and groupings over a ledger of many days: usage_days plus the edges
     gives exactly what a GROUP BY over every event gives."""
     import random
+    from datetime import datetime, timedelta
+
+    from conftest import Cli
 
     from credits_cli.store import queries
     from credits_cli.store.queries import EventFilter
-    from datetime import datetime, timedelta, timezone
-
-    from conftest import Cli
 
     cli = Cli(tmp_path / "s.db")
     cli("init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", now="2026-01-01T00:00:00Z")
     rnd = random.Random(4)
     head = "at,pool,action,model,quantity,credits,app,member,corrects,id\n"
     rows = []
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(600):
         t = t0 + timedelta(seconds=rnd.randrange(0, 40 * 86400))
-        action, pool, model = rnd.choice([("SendEmail", "integration", ""), ("invokeLLM", "integration", "gpt-5"),
-                                          ("invokeLLM", "integration", "automatic"), ("message", "message", "")])
-        rows.append(f"{t:%Y-%m-%dT%H:%M:%SZ},{pool},{action},{model},1,{rnd.randint(1, 3)},"
-                    f"{rnd.choice(['', 'crm', 'bot'])},{rnd.choice(['', 'ana', 'bo'])},,{i + 1}\n")
+        action, pool, model = rnd.choice(
+            [
+                ("SendEmail", "integration", ""),
+                ("invokeLLM", "integration", "gpt-5"),
+                ("invokeLLM", "integration", "automatic"),
+                ("message", "message", ""),
+            ]
+        )
+        rows.append(
+            f"{t:%Y-%m-%dT%H:%M:%SZ},{pool},{action},{model},1,{rnd.randint(1, 3)},"
+            f"{rnd.choice(['', 'crm', 'bot'])},{rnd.choice(['', 'ana', 'bo'])},,{i + 1}\n"
+        )
     (tmp_path / "e.csv").write_text(head + "".join(rows))
     assert cli("import", str(tmp_path / "e.csv"), now="2026-02-15T00:00:00Z").exit_code == 0
     conn = sqlite3.connect(tmp_path / "s.db")
@@ -176,23 +193,33 @@ def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path
     for _ in range(150):
         a = t0 + timedelta(seconds=rnd.randrange(-86400, 42 * 86400))
         b = a + timedelta(seconds=rnd.randrange(1, 20 * 86400))
-        f = EventFilter(pool=rnd.choice([None, "integration"]), app=rnd.choice([None, "crm"]),
-                        member=rnd.choice([None, "ana"]), action=rnd.choice([None, "invokeLLM"]),
-                        since=rnd.choice([a, None]), until=rnd.choice([b, None]))
+        f = EventFilter(
+            pool=rnd.choice([None, "integration"]),
+            app=rnd.choice([None, "crm"]),
+            member=rnd.choice([None, "ana"]),
+            action=rnd.choice([None, "invokeLLM"]),
+            since=rnd.choice([a, None]),
+            until=rnd.choice([b, None]),
+        )
         by = rnd.choice([("app",), ("member",), ("action", "model"), ("pool", "app")])
         sql, params = queries.where(1, f)
         cols = ", ".join(by)
-        expected = conn.execute(f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
-                                f" GROUP BY {cols} ORDER BY c DESC, {cols}", params).fetchall()
+        expected = conn.execute(
+            f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
+            f" GROUP BY {cols} ORDER BY c DESC, {cols}",
+            params,
+        ).fetchall()
         assert store.grouped(1, f, by) == expected, (f, by)
-        total = conn.execute(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}",
-                             params).fetchone()
+        total = conn.execute(
+            f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}", params
+        ).fetchone()
         assert store.total(1, f) == tuple(total), f
     conn.close()
     store.close()
 
 
 # --- export streams the ledger in its own order --------------------------------------------------
+
 
 @pytest.mark.parametrize("since", [None, "2026-03-11"])
 def test_an_export_reads_the_events_in_order_with_no_sorter(ledger, tmp_path, since):
@@ -201,9 +228,11 @@ def test_an_export_reads_the_events_in_order_with_no_sorter(ledger, tmp_path, si
     from credits_cli import transfer
 
     with sqlite3.connect(ledger) as conn:  # two more events at the instant of the first, to tie
-        conn.execute("INSERT INTO events (workspace_id, at, recorded_at, pool, action, quantity, credits_milli,"
-                     " fingerprint) SELECT workspace_id, at, recorded_at, pool, action, 1, 0, 'tie' || n FROM events,"
-                     " (SELECT 1 AS n UNION SELECT 2) WHERE id = 1")
+        conn.execute(
+            "INSERT INTO events (workspace_id, at, recorded_at, pool, action, quantity, credits_milli,"
+            " fingerprint) SELECT workspace_id, at, recorded_at, pool, action, 1, 0, 'tie' || n FROM events,"
+            " (SELECT 1 AS n UNION SELECT 2) WHERE id = 1"
+        )
     out = tmp_path / "out.csv"
     plans = plans_of(ledger, lambda s: transfer.export(s, "csv", str(out), since=since))
     assert plans

@@ -1,9 +1,9 @@
 """Foresight on constructed histories with known answers."""
 
+from datetime import UTC
 from decimal import Decimal as D
 
 import pytest
-
 from conftest import one_line_error
 
 
@@ -18,6 +18,7 @@ def steady(cli, per_day_args, days, start_day=1, month="2026-02"):
 
 
 # --- forecast -------------------------------------------------------------------------
+
 
 def test_a_steady_100_a_day_on_2000_runs_out_on_day_20(cli):
     setup(cli, "starter")  # 2,000 integration credits a cycle, Feb 1 to Mar 1
@@ -56,6 +57,7 @@ def test_forecast_early_in_a_cycle_uses_only_this_cycle(cli):
 
 # --- estimate ------------------------------------------------------------------------------
 
+
 def test_estimate_the_worked_example(cli):
     setup(cli, "starter")  # a 28-day cycle (February)
     e = cli.json("estimate", "invokeLLM", "--users", "500", "--per-user", "1", now="2026-02-10T00:00:00Z")
@@ -70,18 +72,22 @@ def test_estimate_the_worked_example(cli):
     assert "free" not in e["fits"] and "starter" not in e["fits"] and "builder" in e["fits"]
 
 
-@pytest.mark.parametrize("args,field", [
-    (["invokeLLM"], "--per-day"),
-    (["invokeLLM", "--per-day", "5", "--users", "3"], "--per-day"),
-    (["invokeLLM", "--users", "0", "--per-user", "1"], "--users"),
-    (["Teleport", "--per-day", "1"], "ACTION"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["invokeLLM"], "--per-day"),
+        (["invokeLLM", "--per-day", "5", "--users", "3"], "--per-day"),
+        (["invokeLLM", "--users", "0", "--per-user", "1"], "--users"),
+        (["Teleport", "--per-day", "1"], "ACTION"),
+    ],
+)
 def test_estimate_bad_input(cli, args, field):
     setup(cli)
     one_line_error(cli("estimate", *args, now="2026-02-10T00:00:00Z"), field=field)
 
 
 # --- budgets -----------------------------------------------------------------------------------
+
 
 def test_a_budget_stops_the_third_gpt5_call_on_a_30_credit_budget(cli):
     setup(cli, "starter")
@@ -97,8 +103,17 @@ def test_a_budget_stops_the_third_gpt5_call_on_a_30_credit_budget(cli):
     assert cli.json("notifications", now=now) == []
     assert cli("log", "invokeLLM", "--model", "gpt-5", "--app", "other", now=now).exit_code == 0
     rows = cli.json("budget", "list", now=now)
-    assert rows == [{"kind": "app", "name": "crm", "pool": "integration", "credits": 30, "used": 30, "left": 0,
-                     "resets_at": "2026-03-01T00:00:00Z"}]
+    assert rows == [
+        {
+            "kind": "app",
+            "name": "crm",
+            "pool": "integration",
+            "credits": 30,
+            "used": 30,
+            "left": 0,
+            "resets_at": "2026-03-01T00:00:00Z",
+        }
+    ]
     apps = {r["app"]: r for r in cli.json("apps", now=now)}
     assert apps["crm"]["budget"] == 30 and apps["other"]["budget"] is None
     assert "30 of 30" in cli("apps", now=now).stdout
@@ -115,19 +130,32 @@ def test_member_budget_and_bad_input(cli):
     assert cli("log", "message", "--credits", "2", "--member", "bob", now=now).exit_code == 0
     one_line_error(cli("log", "message", "--credits", "0.5", "--member", "bob", now=now), code=3)
     one_line_error(cli("budget", "set", "--pool", "message", "--credits", "2", now=now), field="--app")
-    one_line_error(cli("budget", "set", "--app", "a", "--member", "b", "--pool", "message", "--credits", "2",
-                       now=now), field="--app")
+    one_line_error(
+        cli("budget", "set", "--app", "a", "--member", "b", "--pool", "message", "--credits", "2", now=now),
+        field="--app",
+    )
     one_line_error(cli("budget", "remove", "--app", "nobody", now=now), field="--app")
 
 
 # --- alerts -----------------------------------------------------------------------------------
 
+
 def test_half_the_credits_gone_before_mid_cycle_fires_once(cli, tmp_path):
     setup(cli, "starter")  # Feb 1 to Mar 1: mid-cycle Feb 15 00:00
     out = tmp_path / "alert.txt"
-    r = cli("alert", "add", "--pool", "integration", "--at", "50%", "--by", "mid-cycle",
-            "--exec", f'echo "$CREDITS_ALERT_POOL $CREDITS_ALERT_USED $CREDITS_ALERT_MESSAGE" >> {out}',
-            now="2026-02-01T00:00:00Z")
+    r = cli(
+        "alert",
+        "add",
+        "--pool",
+        "integration",
+        "--at",
+        "50%",
+        "--by",
+        "mid-cycle",
+        "--exec",
+        f'echo "$CREDITS_ALERT_POOL $CREDITS_ALERT_USED $CREDITS_ALERT_MESSAGE" >> {out}',
+        now="2026-02-01T00:00:00Z",
+    )
     assert r.exit_code == 0
     r = cli("log", "GenerateVideo", "--seconds", "199", now="2026-02-05T00:00:00Z")  # 995: not yet
     assert r.exit_code == 0 and "alert" not in r.stderr
@@ -154,15 +182,18 @@ def test_an_alert_after_mid_cycle_does_not_fire_and_left_alerts_do(cli):
     assert [a["id"] for a in cli.json("alert", "list", now="2026-02-21T00:00:00Z")] == [2]
 
 
-@pytest.mark.parametrize("args,field", [
-    (["--pool", "integration"], "--at"),
-    (["--pool", "integration", "--at", "50%", "--left", "3"], "--at"),
-    (["--pool", "integration", "--at", "150%"], "--at"),
-    (["--pool", "integration", "--at", "0%"], "--at"),
-    (["--pool", "integration", "--left", "-3"], "--left"),
-    (["--pool", "integration", "--at", "50%", "--by", "tuesday"], "--by"),
-    (["--at", "50%"], "--pool"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--pool", "integration"], "--at"),
+        (["--pool", "integration", "--at", "50%", "--left", "3"], "--at"),
+        (["--pool", "integration", "--at", "150%"], "--at"),
+        (["--pool", "integration", "--at", "0%"], "--at"),
+        (["--pool", "integration", "--left", "-3"], "--left"),
+        (["--pool", "integration", "--at", "50%", "--by", "tuesday"], "--by"),
+        (["--at", "50%"], "--pool"),
+    ],
+)
 def test_alert_bad_input(cli, args, field):
     setup(cli)
     one_line_error(cli("alert", "add", *args, now="2026-02-01T00:00:00Z"), field=field)
@@ -170,16 +201,39 @@ def test_alert_bad_input(cli, args, field):
 
 # --- advise --------------------------------------------------------------------------------------
 
+
 def test_advise_replays_history_under_every_plan(cli):
     setup(cli, "builder", start="2025-11-01T00:00:00Z")
     # three complete cycles (Nov, Dec, Jan) of 2,500 integration credits each, spread over 5 days,
     # plus 150 gpt-5 calls on one day (a cache candidate)
     for month in ("2025-11", "2025-12", "2026-01"):
         for d in range(1, 6):
-            cli("log", "GenerateVideo", "--seconds", "100", "--app", "promo", "--at", f"{month}-0{d}T10:00:00Z",
-                now="2026-02-10T00:00:00Z")
-    cli("log", "invokeLLM", "--model", "gpt-5", "--count", "150", "--app", "crm", "--input", "same question",
-        "--at", "2026-01-20T10:00:00Z", now="2026-02-10T00:00:00Z")
+            cli(
+                "log",
+                "GenerateVideo",
+                "--seconds",
+                "100",
+                "--app",
+                "promo",
+                "--at",
+                f"{month}-0{d}T10:00:00Z",
+                now="2026-02-10T00:00:00Z",
+            )
+    cli(
+        "log",
+        "invokeLLM",
+        "--model",
+        "gpt-5",
+        "--count",
+        "150",
+        "--app",
+        "crm",
+        "--input",
+        "same question",
+        "--at",
+        "2026-01-20T10:00:00Z",
+        now="2026-02-10T00:00:00Z",
+    )
     a = cli.json("advise", "--flat", "45", now="2026-02-10T00:00:00Z")
     assert a["cycles"] == 3
     plans = {p["plan"]: p for p in a["plans"]}
@@ -192,14 +246,16 @@ def test_advise_replays_history_under_every_plan(cli):
     assert a["recommended"] == "flat"  # 3 x 45 < 3 x 50
     assert cli.json("advise", now="2026-02-10T00:00:00Z")["recommended"] == "builder"
     assert a["top_features"][0] == {"action": "GenerateVideo", "app": "promo", "credits": 7500}
-    assert a["cache_candidates"] == [{"action": "invokeLLM", "app": "crm", "days": 1, "max_per_day": 150,
-                                      "repeated_inputs": 149}]
+    assert a["cache_candidates"] == [
+        {"action": "invokeLLM", "app": "crm", "days": 1, "max_per_day": 150, "repeated_inputs": 149}
+    ]
     assert a["gpt5_to_automatic"] == {"calls": 150, "credits_saved": 1800}
     human = cli("advise", now="2026-02-10T00:00:00Z").stdout
     assert "Cheapest that would have blocked nothing: builder" in human
 
 
 # --- status line and watch -------------------------------------------------------------------------
+
 
 def test_status_line(cli):
     setup(cli, "starter")
@@ -219,16 +275,25 @@ def test_watch_draws_the_dashboard(cli):
 
 
 def test_replaying_a_history_under_a_plan_with_a_daily_cap_refuses_past_the_cap_only():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from credits_cli.domain.forecast import replay
 
-    t = datetime(2026, 2, 2, tzinfo=timezone.utc)
+    t = datetime(2026, 2, 2, tzinfo=UTC)
     h = timedelta(hours=1)
-    events = [(t, "message", 3000), (t + h, "message", 2000), (t + 2 * h, "message", 1),  # the cap, then 0.001 over
-              (t + 3 * h, "integration", 9000),  # another pool: no daily cap
-              (t + 24 * h, "message", 5000)]  # the next day: the whole cap again
-    r = replay(events, [(t, t + 30 * 24 * h)], lambda pool: 100_000,
-               lambda pool: 5000 if pool == "message" else None, lambda at: at.date())
+    events = [
+        (t, "message", 3000),
+        (t + h, "message", 2000),
+        (t + 2 * h, "message", 1),  # the cap, then 0.001 over
+        (t + 3 * h, "integration", 9000),  # another pool: no daily cap
+        (t + 24 * h, "message", 5000),
+    ]  # the next day: the whole cap again
+    r = replay(
+        events,
+        [(t, t + 30 * 24 * h)],
+        lambda pool: 100_000,
+        lambda pool: 5000 if pool == "message" else None,
+        lambda at: at.date(),
+    )
     assert (r.refused, r.refused_credits, r.days_blocked) == (1, {"message": 1}, {t.date()})
     assert r.unused == {"message": 100_000 - 10_000, "integration": 100_000 - 9000}

@@ -33,6 +33,7 @@ APPS = ["crm", "shop: eu", "a,b", "50% off", "two  spaces", " edge ", "(no app)"
 
 # --- the format's rules -----------------------------------------------------------------------------
 
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30))
 def test_a_name_is_read_back_exactly_and_never_holds_what_hledger_would_split_on(text):
@@ -55,9 +56,21 @@ def test_names_amounts_and_descriptions():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
-       st.sampled_from(["Asia/Kolkata", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
-                        "Europe/Paris", "UTC", "Pacific/Chatham", "Europe/Dublin"]))
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(
+        [
+            "Asia/Kolkata",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Asia/Kathmandu",
+            "Europe/Paris",
+            "UTC",
+            "Pacific/Chatham",
+            "Europe/Dublin",
+        ]
+    ),
+)
 def test_the_local_day_is_exact_in_any_zone(t, zone_name):
     zone = ZoneInfo(zone_name)
     days = journal._Days(zone)
@@ -69,6 +82,7 @@ def test_the_local_day_is_exact_in_any_zone(t, zone_name):
 
 
 # --- hledger reads it, and its totals are ours ---------------------------------------------------------
+
 
 def hledger(*args) -> str:
     r = subprocess.run([HLEDGER, *args], capture_output=True, text=True, timeout=120, check=False)
@@ -91,8 +105,10 @@ def totals(path, query, *more) -> dict:
 def by_app(path, pool) -> dict:
     """hledger's per-app totals of a pool, with the names decoded (the no-app account as None)."""
     prefix = f"spent:{pool}:"
-    return {None if a == prefix + journal.NO_APP else unquote(a[len(prefix):]): v
-            for a, v in totals(path, f"^{prefix}").items()}
+    return {
+        None if a == prefix + journal.NO_APP else unquote(a[len(prefix) :]): v
+        for a, v in totals(path, f"^{prefix}").items()
+    }
 
 
 def ours(cli, report, pool, *filters) -> dict:
@@ -103,27 +119,51 @@ def ours(cli, report, pool, *filters) -> dict:
 def ledger(cli):
     """Several apps with awkward names, both pools, members, a void, a back-dated event, a
     workspace half an hour off UTC, amounts from 0.001 to 999,999.999."""
-    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", ZONE,
-               now="2026-10-05T10:00:00Z").exit_code == 0
+    assert (
+        cli(
+            "init",
+            "--plan",
+            "builder",
+            "--start",
+            "2026-10-05T10:00:00Z",
+            "--timezone",
+            ZONE,
+            now="2026-10-05T10:00:00Z",
+        ).exit_code
+        == 0
+    )
     assert cli("grant", "--pool", "integration", "--credits", "1000000", "--reason", "big", now=NOW).exit_code == 0
     members = ["ana", "bob, jr", None]
     t = datetime(2026, 10, 6, 18, 29, 59, 999999, tzinfo=UTC)  # a second before local midnight
     for i, app in enumerate(APPS * 3):
-        args = ["log", ["invokeLLM", "SendEmail", "GenerateVideo"][i % 3], "--app", app,
-                "--at", (t + timedelta(days=i, microseconds=i % 2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+        args = [
+            "log",
+            ["invokeLLM", "SendEmail", "GenerateVideo"][i % 3],
+            "--app",
+            app,
+            "--at",
+            (t + timedelta(days=i, microseconds=i % 2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        ]
         if i % 3 == 2:
             args += ["--seconds", str(i)]
         if members[i % 3]:
             args += ["--member", members[i % 3]]
         assert cli(*args, now=NOW).exit_code == 0, args
-    for args in (["message", "--credits", "0.001", "--app", "crm"], ["message", "--scope", "discuss"],
-                 ["message", "--credits", "1.3", "--member", "ana", "--note", "a, b: c; d"],
-                 ["invokeLLM", "--credits", "999999.999", "--app", "crm", "--key", "k,1"],
-                 ["SendEmail", "--count", "3", "--custom-domain"]):
+    for args in (
+        ["message", "--credits", "0.001", "--app", "crm"],
+        ["message", "--scope", "discuss"],
+        ["message", "--credits", "1.3", "--member", "ana", "--note", "a, b: c; d"],
+        ["invokeLLM", "--credits", "999999.999", "--app", "crm", "--key", "k,1"],
+        ["SendEmail", "--count", "3", "--custom-domain"],
+    ):
         assert cli("log", *args, now=NOW).exit_code == 0, args
     # back-dated into the first cycle, then voided (its void: negative credits, `corrects` set)
-    assert cli("log", "GenerateImage", "--count", "4", "--app", "shop: eu", "--at", "2026-10-06T00:00:00Z",
-               now=NOW).exit_code == 0
+    assert (
+        cli(
+            "log", "GenerateImage", "--count", "4", "--app", "shop: eu", "--at", "2026-10-06T00:00:00Z", now=NOW
+        ).exit_code
+        == 0
+    )
     last = cli.json("events", "--limit", "1", now=NOW)[0]  # newest by instant: not the back-dated one
     back = next(e for e in cli.json("events", "--limit", "0", now=NOW) if e["action"] == "GenerateImage")
     assert last["id"] != back["id"]
@@ -166,19 +206,39 @@ def test_the_current_cycle_and_filters_apply_as_for_the_other_formats(ledger, tm
     assert HLEDGER, "CI must have hledger (.ci/run installs it)"
     cycle = ledger.json("balance", now=NOW)
     path = tmp_path / "cycle.journal"
-    assert ledger("export", "--format", "journal", "-o", str(path), "--since", cycle["cycle"]["start"],
-                  now=NOW).exit_code == 0
+    assert (
+        ledger("export", "--format", "journal", "-o", str(path), "--since", cycle["cycle"]["start"], now=NOW).exit_code
+        == 0
+    )
     spent = totals(path, "^spent", "--depth", "2")
     for pool in ("integration", "message"):
         assert spent[f"spent:{pool}"] == sum(ours(ledger, "app", pool).values())  # the current cycle
         assert spent[f"spent:{pool}"] == cycle[pool]["used"]
     path = tmp_path / "crm.journal"
-    assert ledger("export", "--format", "journal", "-o", str(path), "--app", "shop: eu", "--pool", "integration",
-                  "--until", "2026-10-20", now=NOW).exit_code == 0
-    assert by_app(path, "integration") == ours(ledger, "app", "integration", "--app", "shop: eu",
-                                               "--since", "2026-10-01", "--until", "2026-10-20")
-    assert "; credits export --format journal: workspace 'default', events pool 'integration', app 'shop: eu'," \
+    assert (
+        ledger(
+            "export",
+            "--format",
+            "journal",
+            "-o",
+            str(path),
+            "--app",
+            "shop: eu",
+            "--pool",
+            "integration",
+            "--until",
+            "2026-10-20",
+            now=NOW,
+        ).exit_code
+        == 0
+    )
+    assert by_app(path, "integration") == ours(
+        ledger, "app", "integration", "--app", "shop: eu", "--since", "2026-10-01", "--until", "2026-10-20"
+    )
+    assert (
+        "; credits export --format journal: workspace 'default', events pool 'integration', app 'shop: eu',"
         in path.read_text()
+    )
 
 
 @needs_hledger

@@ -7,17 +7,25 @@ includes its start instant and excludes its end instant.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credits_cli.domain.ledger import (Grant, PlanChange, allocate, available, change_in_force, daily_left,
-                                      pending_change, plan_in_force)
+from credits_cli.domain.ledger import (
+    Grant,
+    PlanChange,
+    allocate,
+    available,
+    change_in_force,
+    daily_left,
+    pending_change,
+    plan_in_force,
+)
 from credits_cli.errors import Refused
 
-UTC = timezone.utc
+UTC = UTC
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 US = timedelta(microseconds=1)
 
@@ -29,8 +37,14 @@ def day(n: float) -> timedelta:
 def grant(id, amount, *, source="coupon", pool="integration", starts=None, expires=None, granted=None, used=0):
     starts = T - day(5) if starts is None else starts
     return Grant(
-        id=id, pool=pool, source=source, amount=amount, starts_at=starts, expires_at=expires,
-        granted_at=starts if granted is None else granted, used=used,
+        id=id,
+        pool=pool,
+        source=source,
+        amount=amount,
+        starts_at=starts,
+        expires_at=expires,
+        granted_at=starts if granted is None else granted,
+        used=used,
     )
 
 
@@ -242,23 +256,36 @@ def grants(draw):
         used = draw(st.integers(0, amount))
         starts = T + timedelta(hours=draw(st.integers(-2000, 24)))
         expires = draw(st.one_of(st.none(), st.integers(-48, 3000).map(lambda h: T + timedelta(hours=h))))
-        out.append(Grant(
-            id=i, pool=draw(st.sampled_from(["message", "integration"])), source=draw(st.sampled_from(SOURCES)),
-            amount=amount, starts_at=starts, expires_at=expires,
-            granted_at=starts - timedelta(hours=draw(st.integers(0, 48))), used=used,
-        ))
+        out.append(
+            Grant(
+                id=i,
+                pool=draw(st.sampled_from(["message", "integration"])),
+                source=draw(st.sampled_from(SOURCES)),
+                amount=amount,
+                starts_at=starts,
+                expires_at=expires,
+                granted_at=starts - timedelta(hours=draw(st.integers(0, 48))),
+                used=used,
+            )
+        )
     return out
 
 
 def order_key(g: Grant):
     """docs/rules.md's order, independently: top-ups last; soonest expiry, never-expiring last; earliest granted."""
-    return (g.source == "topup", g.expires_at is None, g.expires_at or datetime.max.replace(tzinfo=UTC), g.granted_at, g.id)
+    return (
+        g.source == "topup",
+        g.expires_at is None,
+        g.expires_at or datetime.max.replace(tzinfo=UTC),
+        g.granted_at,
+        g.id,
+    )
 
 
 @settings(max_examples=200, deadline=None)
 @given(gs=grants(), pool=st.sampled_from(["message", "integration"]), cost=st.integers(0, 100_000))
 def test_property_allocation_never_overdraws_and_sums_to_the_cost(gs, pool, cost):
-    live = [g for g in gs if g.pool == pool and g.starts_at <= T and (g.expires_at is None or T < g.expires_at)]
+    live = [g for g in gs if g.pool == pool and g.starts_at <= T and (g.expires_at is None or g.expires_at > T)]
     have = sum(g.left for g in live)
     assert available(gs, pool, T) == have
     if have < cost:

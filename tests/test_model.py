@@ -29,7 +29,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import ClassVar
@@ -37,21 +37,32 @@ from typing import ClassVar
 import click.testing
 import typer.main
 import typer.testing
+from conftest import Cli
 from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, __version__, reproduce_failure, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from conftest import Cli
 from credits_cli.cli.app import app
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 UTC_Z = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # plan -> (price a month, integration allowance in milli-credits), as docs/rules.md and the built-in catalog say
-PLANS = {"free": (0, 100_000), "starter": (20, 2_000_000), "builder": (50, 10_000_000),
-         "pro": (100, 20_000_000), "elite": (200, 50_000_000)}
+PLANS = {
+    "free": (0, 100_000),
+    "starter": (20, 2_000_000),
+    "builder": (50, 10_000_000),
+    "pro": (100, 20_000_000),
+    "elite": (200, 50_000_000),
+}
 PLAN_SOURCES = ("allowance", "upgrade")  # the plan's credits for a cycle; every other grant is bonus
 
 EXAMPLES = int(os.environ.get("CREDITS_MODEL_EXAMPLES", "60"))
@@ -98,6 +109,7 @@ def fast_cli(db):
 
 
 # --- the model ----------------------------------------------------------------------------------
+
 
 class Refused(Exception):
     """The ledger refuses (exit 3) and nothing changes."""
@@ -167,8 +179,11 @@ class Model:
         else:
             change, effective = ("upgrade" if new != current else "billing"), self.now
             self.ensure_allowance(self.now)
-            granted = sum(g["amount"] for g in self.grants
-                          if g["source"] in PLAN_SOURCES and g["expires"] == end and is_live(g, self.now))
+            granted = sum(
+                g["amount"]
+                for g in self.grants
+                if g["source"] in PLAN_SOURCES and g["expires"] == end and is_live(g, self.now)
+            )
             if PLANS[new][1] > granted:
                 added = PLANS[new][1] - granted
                 self.add_grant("upgrade", added, self.now, end)
@@ -178,8 +193,15 @@ class Model:
     # -- grants --------------------------------------------------------------------------------
 
     def add_grant(self, source, amount, starts, expires):
-        g = {"seq": len(self.grants) + 1, "source": source, "amount": amount, "starts": starts,
-             "expires": expires, "granted": starts, "used": 0}
+        g = {
+            "seq": len(self.grants) + 1,
+            "source": source,
+            "amount": amount,
+            "starts": starts,
+            "expires": expires,
+            "granted": starts,
+            "used": 0,
+        }
         self.grants.append(g)
         assert self.replay() is None, "a grant only adds credits"  # events of its instant may draw on it
         return g
@@ -195,8 +217,17 @@ class Model:
         start, end = self.cycle(t)
         out = [g for g in self.grants if is_live(g, t)]
         if start not in self.allowances:
-            out.append({"seq": None, "source": "allowance", "amount": PLANS[self.plan_at(start)][1], "starts": start,
-                        "expires": end, "granted": start, "used": 0})
+            out.append(
+                {
+                    "seq": None,
+                    "source": "allowance",
+                    "amount": PLANS[self.plan_at(start)][1],
+                    "starts": start,
+                    "expires": end,
+                    "granted": start,
+                    "used": 0,
+                }
+            )
         return out
 
     def balance(self, t=None):
@@ -210,11 +241,16 @@ class Model:
             return sum(max(0, g["amount"] - g["used"]) for g in gs)
 
         in_cycle = [e for e in self.live_events() if start <= e["at"] < end]
-        return {"allowance": sum(g["amount"] for g in plan), "allowance_left": left(plan), "bonus": left(bonus),
-                "available": left(live), "used": sum(e["cost"] for e in self.events if start <= e["at"] < end),
-                # what paid this cycle's live events, from their allocations (a voided pair nets out of `used`)
-                "allowance_used": sum(take for e in in_cycle for g, take in e["alloc"] if g in plan),
-                "bonus_used": sum(take for e in in_cycle for g, take in e["alloc"] if g not in plan)}
+        return {
+            "allowance": sum(g["amount"] for g in plan),
+            "allowance_left": left(plan),
+            "bonus": left(bonus),
+            "available": left(live),
+            "used": sum(e["cost"] for e in self.events if start <= e["at"] < end),
+            # what paid this cycle's live events, from their allocations (a voided pair nets out of `used`)
+            "allowance_used": sum(take for e in in_cycle for g, take in e["alloc"] if g in plan),
+            "bonus_used": sum(take for e in in_cycle for g, take in e["alloc"] if g not in plan),
+        }
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -229,8 +265,9 @@ class Model:
             for g, take in e["lost"]:
                 g["used"] += take  # what a void could not give back (its grant had expired) stays spent
         for e in sorted(self.live_events(), key=lambda e: (e["at"], e["id"])):
-            live = sorted((g for g in self.grants if is_live(g, e["at"]) and g["amount"] > g["used"]),
-                          key=consumption_key)
+            live = sorted(
+                (g for g in self.grants if is_live(g, e["at"]) and g["amount"] > g["used"]), key=consumption_key
+            )
             if sum(g["amount"] - g["used"] for g in live) < e["cost"]:
                 return e
             need, e["alloc"] = e["cost"], []
@@ -243,8 +280,17 @@ class Model:
         return None
 
     def new_event(self, at, cost, fp, corrects=None):
-        e = {"id": self.next_event, "at": at, "cost": cost, "fp": fp, "corrects": corrects, "voided_by": None,
-             "alloc": [], "lost": [], "raw": False}
+        e = {
+            "id": self.next_event,
+            "at": at,
+            "cost": cost,
+            "fp": fp,
+            "corrects": corrects,
+            "voided_by": None,
+            "alloc": [],
+            "lost": [],
+            "raw": False,
+        }
         self.events.append(e)
         self.next_event += 1
         return e
@@ -268,8 +314,9 @@ class Model:
 
     def existing(self, fp):
         """The ledger's first copy of some content that is not voided (an import's void cancels it)."""
-        return next((e for e in self.events if e["fp"] == fp and e["corrects"] is None and e["voided_by"] is None),
-                    None)
+        return next(
+            (e for e in self.events if e["fp"] == fp and e["corrects"] is None and e["voided_by"] is None), None
+        )
 
     def import_rows(self, rows):
         """An import, as the importer does it: returns how many rows were added."""
@@ -318,14 +365,18 @@ WHEN = st.one_of(
     st.tuples(st.just("cycle"), st.integers(0, 2)),  # the start of this cycle or of one before it
     st.tuples(st.just("event"), st.integers(0, 10**6)),  # the instant of an event in the ledger
 )
-ROW = st.fixed_dictionaries({
-    "when": WHEN,
-    "milli": st.one_of(st.integers(1, 1200).map(lambda n: n * 500),  # up to 600 credits
-                       st.integers(1, 40).map(lambda n: n * 250_000)),  # up to 10,000
-    "app": st.sampled_from([None, "imp"]),  # None: the same content as a `credits log` may have
-    "void": st.integers(0, 3).map(lambda n: n == 3),
-    "copies": st.integers(0, 3).map(lambda n: 2 if n == 3 else 1),
-})
+ROW = st.fixed_dictionaries(
+    {
+        "when": WHEN,
+        "milli": st.one_of(
+            st.integers(1, 1200).map(lambda n: n * 500),  # up to 600 credits
+            st.integers(1, 40).map(lambda n: n * 250_000),
+        ),  # up to 10,000
+        "app": st.sampled_from([None, "imp"]),  # None: the same content as a `credits log` may have
+        "void": st.integers(0, 3).map(lambda n: n == 3),
+        "copies": st.integers(0, 3).map(lambda n: 2 if n == 3 else 1),
+    }
+)
 FORMAT = st.sampled_from(["csv", "jsonl"])
 
 
@@ -391,8 +442,10 @@ class Ledger(RuleBasedStateMachine):
         else:
             self.m.now += timedelta(hours=hours)
 
-    @rule(credits=st.one_of(st.integers(1, 900), st.integers(1000, 30_000)),
-          back=st.one_of(st.none(), st.integers(0, 60 * 86400)))
+    @rule(
+        credits=st.one_of(st.integers(1, 900), st.integers(1000, 30_000)),
+        back=st.one_of(st.none(), st.integers(0, 60 * 86400)),
+    )
     def log(self, credits, back):
         """A use now, or back-dated (--at): the events after it are paid again in time order."""
         cost = credits * 1000
@@ -523,9 +576,20 @@ class Ledger(RuleBasedStateMachine):
     def write(self, rows, fmt):
         path = Path(self.dir.name) / f"import-{len(self.files)}.{fmt}"
         fields = ["id", "at", "pool", "action", "quantity", "credits", "app", "note", "corrects"]
-        cells = [{"id": r["id"], "at": iso(r["at"]), "pool": "integration", "action": "invokeLLM", "quantity": 1,
-                  "credits": credits_text(r["cost"]), "app": r["app"], "note": r["note"], "corrects": r["corrects"]}
-                 for r in rows]
+        cells = [
+            {
+                "id": r["id"],
+                "at": iso(r["at"]),
+                "pool": "integration",
+                "action": "invokeLLM",
+                "quantity": 1,
+                "credits": credits_text(r["cost"]),
+                "app": r["app"],
+                "note": r["note"],
+                "corrects": r["corrects"],
+            }
+            for r in rows
+        ]
         with open(path, "w", encoding="utf-8", newline="") as f:
             if fmt == "csv":
                 w = csv.DictWriter(f, fieldnames=fields)
@@ -538,8 +602,14 @@ class Ledger(RuleBasedStateMachine):
     def import_file(self, rows, fmt, how="new"):
         """All or nothing: accepted as the model applies it, or refused with the ledger untouched."""
         outcome, added = self.attempt(lambda m: m.import_rows(rows))
-        self.saw(f"import ({how}): " + {"ok": "added all" if added == len(rows) else "added some" if added else
-                                        "added nothing", "refused": "refused (exit 3)", "bad": "bad file (exit 2)"}[outcome])
+        self.saw(
+            f"import ({how}): "
+            + {
+                "ok": "added all" if added == len(rows) else "added some" if added else "added nothing",
+                "refused": "refused (exit 3)",
+                "bad": "bad file (exit 2)",
+            }[outcome]
+        )
         self.files.append(rows)
         path = self.write(rows, fmt)
         before = self.cli.dump() if outcome != "ok" else None
@@ -567,8 +637,9 @@ class Ledger(RuleBasedStateMachine):
         if how == "plus_void":
             targets = [r for r in rows if r["corrects"] is None and r["id"] not in {v["corrects"] for v in rows}]
             if targets:
-                rows.append(self.void_row(targets[data.draw(st.integers(0, len(targets) - 1), label="target")],
-                                          next_id))
+                rows.append(
+                    self.void_row(targets[data.draw(st.integers(0, len(targets) - 1), label="target")], next_id)
+                )
         elif how == "plus_rows":
             rows += self.rows(data.draw(st.lists(ROW, min_size=1, max_size=3), label="more"), next_id)
         self.import_file(rows, fmt, how)
@@ -589,8 +660,9 @@ class Ledger(RuleBasedStateMachine):
         self.every_view_adds_up(body)
         pending = self.m.pending()
         scheduled = body["scheduled"]
-        assert (None if scheduled is None else (scheduled["plan"], scheduled["at"])) == \
-            (None if pending is None else (pending["plan"], iso(pending["effective"])))
+        assert (None if scheduled is None else (scheduled["plan"], scheduled["at"])) == (
+            None if pending is None else (pending["plan"], iso(pending["effective"]))
+        )
 
     def every_view_adds_up(self, body):
         """The identities README's balance section documents, in the JSON and in the human meter and table."""
@@ -605,16 +677,26 @@ class Ledger(RuleBasedStateMachine):
         for pool in ("message", "integration"):
             b = body[pool]
             meter = next(line for line in text.splitlines() if re.match(pool + "[ :]", line))
-            used, total, left = (D(x.replace(",", "")) for x in
-                                 re.search(r"([\d,.]+) of ([\d,.]+) used · ([\d,.]+) left", meter).groups())
+            used, total, left = (
+                D(x.replace(",", ""))
+                for x in re.search(r"([\d,.]+) of ([\d,.]+) used · ([\d,.]+) left", meter).groups()
+            )
             assert (used, left) == (b["used"], b["allowance_left"] + b["bonus"]), (meter, b)
             assert used + left == total, meter
         rows = {line[:20].strip(): line[20:].split() for line in text.splitlines() if line[:20].strip()}
-        for label, key in (("allowance", "allowance"), ("used", "allowance_used"), ("left", "allowance_left"),
-                           ("bonus used", "bonus_used"), ("bonus left", "bonus"), ("used this cycle", "used"),
-                           ("available now", "available")):
-            assert [D(x.replace(",", "")) for x in rows[label]] == [body["message"][key], body["integration"][key]], \
-                (label, text)
+        for label, key in (
+            ("allowance", "allowance"),
+            ("used", "allowance_used"),
+            ("left", "allowance_left"),
+            ("bonus used", "bonus_used"),
+            ("bonus left", "bonus"),
+            ("used this cycle", "used"),
+            ("available now", "available"),
+        ):
+            assert [D(x.replace(",", "")) for x in rows[label]] == [body["message"][key], body["integration"][key]], (
+                label,
+                text,
+            )
 
     @invariant()
     def entries_are_consistent(self):
@@ -629,19 +711,28 @@ class Ledger(RuleBasedStateMachine):
             if g["status"] == "expired":
                 assert g["left"] == 0, g
         ours = self.m.grants + [g for g in self.m.live_grants(self.m.now) if g["seq"] is None]
-        assert sorted((g["source"], g["starts_at"], g["expires_at"] or "", milli(g["credits"]), milli(g["used"]))
-                      for g in listed) == \
-            sorted((g["source"], iso(g["starts"]), g["expires"] and iso(g["expires"]) or "", g["amount"], g["used"])
-                   for g in ours)
+        assert sorted(
+            (g["source"], g["starts_at"], g["expires_at"] or "", milli(g["credits"]), milli(g["used"])) for g in listed
+        ) == sorted(
+            (g["source"], iso(g["starts"]), g["expires"] and iso(g["expires"]) or "", g["amount"], g["used"])
+            for g in ours
+        )
 
 
-SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def test_ledger_follows_the_model():
-    print(f"credits model: seed {SEED} (replay with CREDITS_MODEL_SEED={SEED}), {EXAMPLES} examples of up to"
-          f" {STEPS} steps")
+    print(
+        f"credits model: seed {SEED} (replay with CREDITS_MODEL_SEED={SEED}), {EXAMPLES} examples of up to"
+        f" {STEPS} steps"
+    )
     Ledger.examples = Ledger.steps = 0
     Ledger.tally.clear()
     machine = seed(SEED)(Ledger)
@@ -658,10 +749,15 @@ def test_ledger_follows_the_model():
 
 STARTER = ("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z")
 
+
 def test_a_void_repays_an_event_of_the_same_instant(cli):
     assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
-    assert cli("grant", "--pool", "integration", "--credits", "1000", "--reason", "x",
-               now="2026-01-02T00:00:00Z").exit_code == 0
+    assert (
+        cli(
+            "grant", "--pool", "integration", "--credits", "1000", "--reason", "x", now="2026-01-02T00:00:00Z"
+        ).exit_code
+        == 0
+    )
     now = "2026-01-10T00:00:00Z"
     assert cli("log", "invokeLLM", "--credits", "1800", now=now).exit_code == 0
     assert cli("log", "invokeLLM", "--credits", "1000", now=now).exit_code == 0
@@ -691,8 +787,21 @@ def test_a_grant_pays_the_events_of_its_own_instant_at_once_not_after_some_later
     assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
     now = "2026-01-10T10:00:00Z"
     assert cli("log", "invokeLLM", "--credits", "1500", now=now).exit_code == 0
-    assert cli("grant", "--pool", "integration", "--credits", "1000", "--expires", "2026-01-15T00:00:00Z",
-               "--reason", "x", now=now).exit_code == 0
+    assert (
+        cli(
+            "grant",
+            "--pool",
+            "integration",
+            "--credits",
+            "1000",
+            "--expires",
+            "2026-01-15T00:00:00Z",
+            "--reason",
+            "x",
+            now=now,
+        ).exit_code
+        == 0
+    )
     b = cli.json("balance", now=now)["integration"]
     assert (b["allowance_left"], b["bonus"]) == (1500, 0)  # the grant expires first: it paid 1,000 of the 1,500
     assert cli("log", "invokeLLM", "--credits", "1", "--at", "2026-01-10T09:00:00Z", now=now).exit_code == 0
@@ -726,8 +835,13 @@ def test_voiding_an_imported_event_leaves_a_voided_pair_of_the_same_file_unpaid(
         cli = Cli(tmp_path / f"{new}.db")
         assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
         (tmp_path / "a.csv").write_text(head + row.format(1, 750, "", ""))
-        (tmp_path / "b.csv").write_text(head + row.format(1, 750, "", "") + row.format(2, -750, "v", 1)
-                                        + row.format(3, new, "", "") + row.format(4, -new, "v", 3))
+        (tmp_path / "b.csv").write_text(
+            head
+            + row.format(1, 750, "", "")
+            + row.format(2, -750, "v", 1)
+            + row.format(3, new, "", "")
+            + row.format(4, -new, "v", 3)
+        )
         assert cli("import", str(tmp_path / "a.csv"), now=now).exit_code == 0
         r = cli("import", str(tmp_path / "b.csv"), "--json", now=now)
         assert r.exit_code == 0, r.stderr

@@ -139,8 +139,24 @@ def test_parse_count_accepts(text, n):
 
 @pytest.mark.parametrize(
     "text",
-    ["0", "000", "-1", "1000001", "1.5", "1.0", "9223372036854775808", str(2**64), "1e3", "", " ", "one",
-     "1,000", "nan", "1\x00", "9" * 10_000],
+    [
+        "0",
+        "000",
+        "-1",
+        "1000001",
+        "1.5",
+        "1.0",
+        "9223372036854775808",
+        str(2**64),
+        "1e3",
+        "",
+        " ",
+        "one",
+        "1,000",
+        "nan",
+        "1\x00",
+        "9" * 10_000,
+    ],
 )
 def test_parse_count_refuses(text):
     with pytest.raises(BadInput) as e:
@@ -213,7 +229,15 @@ def test_credits_is_an_amount_both_writers_know():
 
 @pytest.mark.parametrize(
     "milli, text",
-    [(0, "0"), (1, "0.001"), (300, "0.3"), (1000, "1"), (1500000, "1500"), (10010, "10.01"), (2**53 + 1, "9007199254740.993")],
+    [
+        (0, "0"),
+        (1, "0.001"),
+        (300, "0.3"),
+        (1000, "1"),
+        (1500000, "1500"),
+        (10010, "10.01"),
+        (2**53 + 1, "9007199254740.993"),
+    ],
 )
 def test_json_credits_text(milli, text):
     assert dumps(Credits(milli)) == text

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import one_line_error
 
 T0 = "2026-03-01T00:00:00Z"
@@ -36,6 +35,7 @@ def count(cli, where="1"):
 
 # --- the free plan's apps: credits log ----------------------------------------------------------
 
+
 def test_a_sixth_app_is_refused_on_the_free_plan_and_nothing_is_recorded(cli):
     setup(cli)
     log_apps(cli, APPS[:5])
@@ -61,8 +61,13 @@ def test_the_lean_log_path_refuses_a_sixth_app_too(cli):
     env = {**os.environ, "CREDITS_DB": str(cli.db), "CREDITS_NOW": NOW}
     for var in ("CREDITS_WORKSPACE", "CREDITS_CATALOG"):
         env.pop(var, None)
-    r = subprocess.run([sys.executable, "-m", "credits_cli", "log", "SendEmail", "--app", "f"], env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "credits_cli", "log", "SendEmail", "--app", "f"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 3, r.stderr
     assert r.stderr.count("\n") == 1 and "app limit" in r.stderr
     assert count(cli) == 5
@@ -93,6 +98,7 @@ def test_paid_plans_have_no_app_limit(cli):
 
 # --- log --batch --------------------------------------------------------------------------------
 
+
 def test_a_batch_line_for_a_sixth_app_is_refused_by_line(cli):
     setup(cli)
     stdin = "".join(json.dumps({"action": "SendEmail", "app": a}) + "\n" for a in APPS[:6] + ["c"])
@@ -107,6 +113,7 @@ def test_a_batch_line_for_a_sixth_app_is_refused_by_line(cli):
 
 
 # --- import -------------------------------------------------------------------------------------
+
 
 def write_csv(path, apps, at="2026-03-02T09:00:00Z"):
     rows = ["at,pool,action,quantity,credits,app"] + [f"{at},integration,SendEmail,1,1,{a}" for a in apps]
@@ -140,6 +147,7 @@ def test_an_import_is_judged_by_the_plan_in_force_at_each_rows_instant(cli, tmp_
 
 # --- plan set free on a workspace with more apps --------------------------------------------------
 
+
 def test_plan_set_free_keeps_the_five_oldest_apps_and_says_which(cli):
     setup(cli, "builder")
     log_apps(cli, APPS[::-1][:2])  # g, f first ...
@@ -163,16 +171,26 @@ def test_plan_set_free_keeps_the_five_oldest_apps_and_says_which(cli):
 
 # --- referral -------------------------------------------------------------------------------------
 
+
 def test_referral_grants_are_the_catalogs_ten_message_credits_at_most_five(cli):
     setup(cli, "starter")
     g = cli.json("grant", "--kind", "referral", "--reason", "ana published her first app", now=NOW)
-    assert (g["pool"], g["credits"], g["source"], g["expires_at"], g["referrals"]) == ("message", 10, "referral",
-                                                                                      None, 1)
+    assert (g["pool"], g["credits"], g["source"], g["expires_at"], g["referrals"]) == (
+        "message",
+        10,
+        "referral",
+        None,
+        1,
+    )
     g = cli.json("grant", "--kind", "referral", "--credits", "10", "--pool", "message", "--reason", "bo", now=NOW)
     assert g["credits"] == 10
     before = cli.dump(outbox=True)
-    for args, field in ((["--credits", "5"], "--credits"), (["--credits", "10.5"], "--credits"),
-                        (["--pool", "integration"], "--pool"), (["--expires", "2027-01-01T00:00:00Z"], "--expires")):
+    for args, field in (
+        (["--credits", "5"], "--credits"),
+        (["--credits", "10.5"], "--credits"),
+        (["--pool", "integration"], "--pool"),
+        (["--expires", "2027-01-01T00:00:00Z"], "--expires"),
+    ):
         one_line_error(cli("grant", "--kind", "referral", "--reason", "x", *args, now=NOW), field=field)
     assert cli.dump(outbox=True) == before
     for friend in ("c", "d", "e"):
@@ -192,7 +210,8 @@ BUILTIN = os.path.join(os.path.dirname(__file__), "..", "credits_cli", "data", "
 
 
 def own_catalog(tmp_path, edit):
-    text = edit(open(BUILTIN, encoding="utf-8").read())
+    with open(BUILTIN, encoding="utf-8") as f:
+        text = edit(f.read())
     path = tmp_path / "mine.toml"
     path.write_text(text)
     return {"CREDITS_CATALOG": str(path)}
@@ -212,29 +231,36 @@ def test_a_catalog_without_the_new_keys_loads_with_no_app_limit_and_the_default_
 
 def test_a_catalogs_referral_and_app_limit_are_used(cli, tmp_path):
     def edit(text):
-        return (text.replace("referral_bonus = 10", "referral_bonus = 3").replace('referral_pool = "message"',
-                'referral_pool = "integration"').replace("referral_max = 5", "referral_max = 1")
-                .replace("max_apps = 5", "max_apps = 2"))
+        return (
+            text.replace("referral_bonus = 10", "referral_bonus = 3")
+            .replace('referral_pool = "message"', 'referral_pool = "integration"')
+            .replace("referral_max = 5", "referral_max = 1")
+            .replace("max_apps = 5", "max_apps = 2")
+        )
 
     env = own_catalog(tmp_path, edit)
     assert cli("init", "--plan", "free", "--start", T0, now=T0, env=env).exit_code == 0
     g = cli.json("grant", "--kind", "referral", "--reason", "a", now=NOW, env=env)
     assert (g["pool"], g["credits"], g["referral_max"]) == ("integration", 3, 1)
     one_line_error(cli("grant", "--kind", "referral", "--reason", "b", now=NOW, env=env), code=3)
-    one_line_error(cli("grant", "--kind", "referral", "--reason", "b", "--credits", "10", now=NOW, env=env),
-                   field="--credits")
+    one_line_error(
+        cli("grant", "--kind", "referral", "--reason", "b", "--credits", "10", now=NOW, env=env), field="--credits"
+    )
     for app in ("a", "b"):
         assert cli("log", "SendEmail", "--app", app, now=NOW, env=env).exit_code == 0
     line = one_line_error(cli("log", "SendEmail", "--app", "c", now=NOW, env=env), code=3)
     assert "allows 2 apps" in line
 
 
-@pytest.mark.parametrize("old, new, key", [
-    ('referral_pool = "message"', 'referral_pool = "gold"', "grants.referral_pool"),
-    ("referral_max = 5", "referral_max = 0", "grants.referral_max"),
-    ("referral_bonus = 10", "referral_bonus = -1", "grants.referral_bonus"),
-    ("referral_max = 5", 'referral_max = "5"', "grants.referral_max"),
-])
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ('referral_pool = "message"', 'referral_pool = "gold"', "grants.referral_pool"),
+        ("referral_max = 5", "referral_max = 0", "grants.referral_max"),
+        ("referral_bonus = 10", "referral_bonus = -1", "grants.referral_bonus"),
+        ("referral_max = 5", 'referral_max = "5"', "grants.referral_max"),
+    ],
+)
 def test_bad_referral_keys_name_the_key(cli, tmp_path, old, new, key):
     env = own_catalog(tmp_path, lambda text: text.replace(old, new))
     line = one_line_error(cli("plans", env=env), code=2)
@@ -242,6 +268,7 @@ def test_bad_referral_keys_name_the_key(cli, tmp_path, old, new, key):
 
 
 # --- the app check stays cheap --------------------------------------------------------------------
+
 
 def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
     setup(cli)
@@ -253,8 +280,10 @@ def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
     store = Ledger.open(cli.db)
     try:
         with store.traced() as seen:
-            assert store.app_firsts(1) == {"a": ("2026-03-02T10:00:00.000000Z", 1),
-                                           "b": ("2026-03-02T10:00:00.000000Z", 2)}
+            assert store.app_firsts(1) == {
+                "a": ("2026-03-02T10:00:00.000000Z", 1),
+                "b": ("2026-03-02T10:00:00.000000Z", 2),
+            }
     finally:
         store.close()
     with sqlite3.connect(cli.db) as conn:
@@ -280,8 +309,7 @@ def test_balance_shows_the_apps_a_free_plan_keeps_and_refuses(cli):
         apps = cli.json("balance", now=now)["apps"]
         assert apps == {"plan": "free", "max": 5, "count": 7, "kept": APPS[:5], "refused": ["f", "g"]}
         out = cli("balance", now=now).stdout
-        assert "the free plan keeps 5, the oldest (a, b, c, d, e), and refuses events for f, g" in " ".join(
-            out.split())
+        assert "the free plan keeps 5, the oldest (a, b, c, d, e), and refuses events for f, g" in " ".join(out.split())
 
 
 def test_balance_on_the_free_plan_counts_its_apps(cli):

@@ -13,9 +13,7 @@ from credits_cli.domain.catalog import parse_catalog
 from credits_cli.domain.pricing import Usage, describe, price
 from credits_cli.errors import BadInput
 
-CAT = parse_catalog(
-    importlib.resources.files("credits_cli").joinpath("data/catalog.toml").read_text(), "built-in"
-)
+CAT = parse_catalog(importlib.resources.files("credits_cli").joinpath("data/catalog.toml").read_text(), "built-in")
 PLANS = ["free", "starter", "builder", "pro", "elite"]
 
 
@@ -91,8 +89,19 @@ def test_video_seconds_times_count():
 
 @pytest.mark.parametrize(
     "chars, credits",
-    [(1, 1), (49, 1), (50, 1), (51, 2), (100, 2), (101, 3), (120, 3), (4999, 100), (5000, 100), (5001, 100),
-     (1_000_000, 100)],
+    [
+        (1, 1),
+        (49, 1),
+        (50, 1),
+        (51, 2),
+        (100, 2),
+        (101, 3),
+        (120, 3),
+        (4999, 100),
+        (5000, 100),
+        (5001, 100),
+        (1_000_000, 100),
+    ],
 )
 def test_speech_blocks_and_cap(chars, credits):
     q = quote("GenerateSpeech", chars=chars)
@@ -176,8 +185,16 @@ def test_automation_is_refused_below_builder(plan):
 
 @pytest.mark.parametrize(
     "scope, milli",
-    [("simple", 500), ("feature", 1000), ("module", 2000), ("app-wide", 3500), ("discuss", 300),
-     ("Simple", 500), ("APP-WIDE", 3500), (" discuss ", 300)],
+    [
+        ("simple", 500),
+        ("feature", 1000),
+        ("module", 2000),
+        ("app-wide", 3500),
+        ("discuss", 300),
+        ("Simple", 500),
+        ("APP-WIDE", 3500),
+        (" discuss ", 300),
+    ],
 )
 def test_message_scopes(scope, milli):
     q = quote("message", "free", scope=scope)
@@ -215,8 +232,14 @@ def test_message_scope_times_count():
 
 @pytest.mark.parametrize(
     "action, kw",
-    [("SendEmail", {}), ("UploadFile", {}), ("invokeLLM", {"model": "gpt-5"}), ("GenerateSpeech", {"chars": 5000}),
-     ("GenerateVideo", {"seconds": 4}), ("SendEmail", {"custom_domain": True})],
+    [
+        ("SendEmail", {}),
+        ("UploadFile", {}),
+        ("invokeLLM", {"model": "gpt-5"}),
+        ("GenerateSpeech", {"chars": 5000}),
+        ("GenerateVideo", {"seconds": 4}),
+        ("SendEmail", {"custom_domain": True}),
+    ],
 )
 def test_credits_override_replaces_the_catalog_unit_cost(action, kw):
     q = quote(action, credits=2500, count=3, **kw)

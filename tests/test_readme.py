@@ -11,8 +11,10 @@ from credits_cli.cli.app import app
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
-DOCS = {path.relative_to(ROOT).as_posix(): path.read_text()
-        for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+DOCS = {
+    path.relative_to(ROOT).as_posix(): path.read_text()
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+}
 GUIDE = DOCS["docs/guide.md"]
 
 
@@ -21,8 +23,13 @@ def shown_commands(kind: str | None = None, text: str | None = None):
     `kind` picks the blocks marked <!-- kind: ... -->."""
     texts = [text] if text is not None else list(DOCS.values())
     blocks = [block for t in texts for block in re.findall(r"(?:<!-- (\w+)[^>]*-->\n)?```sh\n(.*?)```", t, flags=re.S)]
-    return [line for marker, block in blocks if (marker or None) == kind
-            for line in block.splitlines() if line.startswith("credits ")]
+    return [
+        line
+        for marker, block in blocks
+        if (marker or None) == kind
+        for line in block.splitlines()
+        if line.startswith("credits ")
+    ]
 
 
 def run_lines(cli, lines, now):
@@ -109,7 +116,12 @@ def test_the_readme_pipelines_run_in_a_shell(tmp_path):
     env = {**os.environ, "CREDITS_DB": str(tmp_path / "p.db"), "CREDITS_NOW": "2026-02-10T12:00:00Z"}
     env.pop("CREDITS_WORKSPACE", None)
     for line in lines:
-        r = subprocess.run(["bash", "-c", line.replace("| credits ", f"| {sys.executable} -m credits_cli ")],
-                           env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            ["bash", "-c", line.replace("| credits ", f"| {sys.executable} -m credits_cli ")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 0, (line, r.stderr)
         assert all("id" in __import__("json").loads(out) for out in r.stdout.splitlines()), r.stdout

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-
 pytestmark = pytest.mark.reliability
 SCALE = int(os.environ.get("CREDITS_RELIABILITY_SCALE", "1"))
 FULL = SCALE >= 10
@@ -34,8 +33,9 @@ def run(db, *args, workspace=None, check=False):
     env.pop("CREDITS_WORKSPACE", None)
     if workspace:
         env["CREDITS_WORKSPACE"] = workspace
-    r = subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
     if check:
         assert r.returncode == 0, r.stderr
     return r
@@ -50,6 +50,7 @@ def ledger_ok(db):
 
 
 # --- the check and the doctor ----------------------------------------------------------------
+
 
 def test_check_finds_a_row_tampered_with_in_sqlite(cli):
     cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
@@ -86,14 +87,22 @@ def tampered(cli, *log_args, sql: list[str]) -> set[str]:
 
 
 def test_check_finds_a_usage_summary_out_of_step(cli):
-    assert tampered(cli, "SendEmail", "--count", "5", "--app", "crm",
-                    sql=["UPDATE usage_days SET credits_milli = credits_milli + 1000"]) == {"usage_summary"}
+    assert tampered(
+        cli,
+        "SendEmail",
+        "--count",
+        "5",
+        "--app",
+        "crm",
+        sql=["UPDATE usage_days SET credits_milli = credits_milli + 1000"],
+    ) == {"usage_summary"}
 
 
 def test_check_finds_the_usage_summary_trigger_missing(cli):
     """Bulk writes drop it for their transaction only; a ledger left without it would stop summing new events."""
-    assert tampered(cli, "SendEmail", "--app", "crm",
-                    sql=["DROP TRIGGER events_usage_days"]) == {"usage_summary_trigger"}
+    assert tampered(cli, "SendEmail", "--app", "crm", sql=["DROP TRIGGER events_usage_days"]) == {
+        "usage_summary_trigger"
+    }
 
 
 def test_check_finds_a_grant_usage_out_of_step(cli):
@@ -113,6 +122,7 @@ def test_doctor_reports_and_advises(cli):
 
 
 # --- load, races, crashes (reduced size unless FULL) ----------------------------------------------------------
+
 
 def test_idempotency_under_load(tmp_path):
     db = tmp_path / "k.db"
@@ -143,12 +153,30 @@ def test_coupon_races_have_one_winner(tmp_path):
         db = tmp_path / f"c{trial}.db"
         for i in range(COUPON_PROCESSES):
             run(db, "init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", workspace=f"w{i}", check=True)
-        run(db, "coupon", "create", "ONE-USE", "--credits", "5", "--pool", "message", "--uses", "1", workspace="w0",
-            check=True)
+        run(
+            db,
+            "coupon",
+            "create",
+            "ONE-USE",
+            "--credits",
+            "5",
+            "--pool",
+            "message",
+            "--uses",
+            "1",
+            workspace="w0",
+            check=True,
+        )
         env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
-        procs = [subprocess.Popen([sys.executable, "-m", "credits_cli", "coupon", "redeem", "one use"],
-                                  env={**env, "CREDITS_WORKSPACE": f"w{i}"}, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for i in range(COUPON_PROCESSES)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "credits_cli", "coupon", "redeem", "one use"],
+                env={**env, "CREDITS_WORKSPACE": f"w{i}"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i in range(COUPON_PROCESSES)
+        ]
         codes = sorted(p.wait(timeout=300) for p in procs)
         assert codes == [0] + [3] * (COUPON_PROCESSES - 1)
         conn = sqlite3.connect(db)
@@ -175,8 +203,12 @@ def test_kill_9_during_an_import_is_all_or_nothing(tmp_path):
         db = tmp_path / f"i{trial}.db"
         run(db, "init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", check=True)
         env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
-        p = subprocess.Popen([sys.executable, "-m", "credits_cli", "import", str(path)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "credits_cli", "import", str(path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:  # an import that ends before its kill moment has committed: that outcome is checked too
             p.wait(timeout=random.Random(trial).uniform(0.1, 1.1) * took)
         except subprocess.TimeoutExpired:
@@ -189,8 +221,10 @@ def test_kill_9_during_an_import_is_all_or_nothing(tmp_path):
         assert count in (0, rows)
         outcomes.append(count)
         ledger_ok(db)
-    print(f"import kills: {len(outcomes)} trials of {rows:,} rows (a whole import took {took:.1f} s):"
-          f" {outcomes.count(0)} left nothing, {outcomes.count(rows)} had committed")
+    print(
+        f"import kills: {len(outcomes)} trials of {rows:,} rows (a whole import took {took:.1f} s):"
+        f" {outcomes.count(0)} left nothing, {outcomes.count(rows)} had committed"
+    )
 
 
 def test_kill_9_during_concurrent_logging_loses_no_acknowledged_event(tmp_path):
@@ -207,8 +241,16 @@ def test_kill_9_during_concurrent_logging_loses_no_acknowledged_event(tmp_path):
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
     acked = set()
     for kill in range(LOGGING_KILLS):
-        workers = [subprocess.Popen([sys.executable, "-c", script, f"r{kill}w{w}"], env=env, stdout=subprocess.PIPE,
-                                    text=True, start_new_session=True) for w in range(3)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, f"r{kill}w{w}"],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for w in range(3)
+        ]
         time.sleep(random.Random(kill).uniform(1.0, 2.5))
         for w in workers:
             os.killpg(w.pid, signal.SIGKILL)  # the loop and the credits process it is waiting on

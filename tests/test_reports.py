@@ -4,7 +4,6 @@ import json
 from decimal import Decimal as D
 
 import pytest
-
 from conftest import one_line_error
 
 NOW = "2026-11-10T00:00:00Z"
@@ -13,8 +12,19 @@ NOW = "2026-11-10T00:00:00Z"
 @pytest.fixture
 def ledger(cli):
     """A builder workspace (cycle from Nov 5 10:00) with a known history."""
-    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "Europe/Paris",
-               now="2026-10-06T00:00:00Z").exit_code == 0
+    assert (
+        cli(
+            "init",
+            "--plan",
+            "builder",
+            "--start",
+            "2026-10-05T10:00:00Z",
+            "--timezone",
+            "Europe/Paris",
+            now="2026-10-06T00:00:00Z",
+        ).exit_code
+        == 0
+    )
 
     def log(*args, at):
         r = cli("log", *args, "--at", at, "-q", now=NOW)
@@ -23,7 +33,7 @@ def ledger(cli):
     log("invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", at="2026-10-20T10:00:00Z")  # last cycle
     log("invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", at="2026-11-06T10:00:00Z")
     log("invokeLLM", "--app", "crm", "--member", "bob", at="2026-11-06T12:00:00Z")
-    log("SendEmail", "--count", "7", "--app", "=HYPERLINK(\"x\")", "--member", "bob", at="2026-11-08T22:30:00Z")
+    log("SendEmail", "--count", "7", "--app", '=HYPERLINK("x")', "--member", "bob", at="2026-11-08T22:30:00Z")
     log("GenerateVideo", "--seconds", "2", "--member", "cy", at="2026-11-09T08:00:00Z")
     log("message", "--scope", "discuss", "--member", "ana", "--app", "crm", at="2026-11-09T09:00:00Z")
     return cli
@@ -38,7 +48,8 @@ def test_apps_ranks_the_current_cycle_by_credits(ledger):
 
 def test_apps_for_another_pool_and_range(ledger):
     assert ledger.json("apps", "--pool", "message", now=NOW) == [
-        {"app": "crm", "credits": D("0.3"), "share": D("100.0"), "events": 1}]
+        {"app": "crm", "credits": D("0.3"), "share": D("100.0"), "events": 1}
+    ]
     rows = ledger.json("apps", "--since", "2026-10-01", "--until", "2026-10-31", now=NOW)
     assert [(r["app"], r["credits"]) for r in rows] == [("crm", 15)]
 
@@ -48,7 +59,11 @@ def test_members_and_actions(ledger):
     assert [(m["member"], m["credits"]) for m in members] == [("ana", 15), ("bob", 10), ("cy", 10)]  # ties by name
     actions = ledger.json("actions", now=NOW)
     assert [(a["action"], a["model"], a["credits"]) for a in actions] == [
-        ("invokeLLM", "gpt-5", 15), ("GenerateVideo", None, 10), ("SendEmail", None, 7), ("invokeLLM", "automatic", 3)]
+        ("invokeLLM", "gpt-5", 15),
+        ("GenerateVideo", None, 10),
+        ("SendEmail", None, 7),
+        ("invokeLLM", "automatic", 3),
+    ]
     only = ledger.json("actions", "--app", "crm", now=NOW)
     assert {a["model"] for a in only} == {"gpt-5", "automatic"}
 
@@ -56,8 +71,14 @@ def test_members_and_actions(ledger):
 def test_daily_counts_days_in_the_workspace_zone_with_zero_days(ledger):
     days = ledger.json("daily", now=NOW)
     # the cycle began 2026-11-05 11:00 Paris; now is 2026-11-10 01:00 Paris
-    assert [d["date"] for d in days] == ["2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08", "2026-11-09",
-                                         "2026-11-10"]
+    assert [d["date"] for d in days] == [
+        "2026-11-05",
+        "2026-11-06",
+        "2026-11-07",
+        "2026-11-08",
+        "2026-11-09",
+        "2026-11-10",
+    ]
     # SendEmail at 2026-11-08 22:30Z is 23:30 in Paris: still the 8th
     assert [d["credits"] for d in days] == [0, 18, 0, 7, 10, 0]
 
@@ -71,8 +92,19 @@ def test_daily_csv_and_range(ledger):
 def test_events_newest_first_with_filters(ledger):
     rows = ledger.json("events", now=NOW)
     assert [r["id"] for r in rows] == [6, 5, 4, 3, 2, 1]
-    assert set(rows[0]) >= {"id", "at", "pool", "action", "model", "quantity", "credits", "app", "member", "key",
-                            "note"}
+    assert set(rows[0]) >= {
+        "id",
+        "at",
+        "pool",
+        "action",
+        "model",
+        "quantity",
+        "credits",
+        "app",
+        "member",
+        "key",
+        "note",
+    }
     assert [r["id"] for r in ledger.json("events", "--member", "bob", now=NOW)] == [4, 3]
     assert [r["id"] for r in ledger.json("events", "--action", "INVOKELLM", "--limit", "2", now=NOW)] == [3, 2]
     assert [r["id"] for r in ledger.json("events", "--pool", "message", now=NOW)] == [6]
@@ -82,23 +114,33 @@ def test_events_newest_first_with_filters(ledger):
 def test_show_tells_which_grants_paid(ledger):
     e = ledger.json("show", "2", now=NOW)
     assert e["credits"] == 15 and e["action"] == "invokeLLM"
-    assert e["paid_by"] == [{"grant": e["paid_by"][0]["grant"], "source": "allowance", "credits": 15,
-                             "starts_at": "2026-11-05T10:00:00Z", "expires_at": "2026-12-05T10:00:00Z",
-                             "reason": "builder plan allowance"}]
+    assert e["paid_by"] == [
+        {
+            "grant": e["paid_by"][0]["grant"],
+            "source": "allowance",
+            "credits": 15,
+            "starts_at": "2026-11-05T10:00:00Z",
+            "expires_at": "2026-12-05T10:00:00Z",
+            "reason": "builder plan allowance",
+        }
+    ]
     r = ledger("show", "2", now=NOW)
     assert "builder plan allowance" in r.stdout and "Credits used" in r.stdout
 
 
-@pytest.mark.parametrize("args,field", [
-    (["show", "99"], "ID"),
-    (["show", "abc"], "ID"),
-    (["apps", "--pool", "gold"], "--pool"),
-    (["apps", "--since", "2026-02-30"], "--since"),
-    (["daily", "--since", "2026-11-09", "--until", "2026-11-01"], "--until"),
-    (["events", "--limit", "-1"], "--limit"),
-    (["members", "--json", "--csv"], "--csv"),
-    (["events", "--app", ""], "--app"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["show", "99"], "ID"),
+        (["show", "abc"], "ID"),
+        (["apps", "--pool", "gold"], "--pool"),
+        (["apps", "--since", "2026-02-30"], "--since"),
+        (["daily", "--since", "2026-11-09", "--until", "2026-11-01"], "--until"),
+        (["events", "--limit", "-1"], "--limit"),
+        (["members", "--json", "--csv"], "--csv"),
+        (["events", "--app", ""], "--app"),
+    ],
+)
 def test_report_bad_input(ledger, args, field):
     one_line_error(ledger(*args, now=NOW), field=field)
 
@@ -121,7 +163,7 @@ def test_tables_are_plain_when_not_a_terminal_and_fit_80_columns(ledger):
 
 def test_csv_cells_that_look_like_formulas_are_quoted(ledger):
     r = ledger("apps", "--csv", now=NOW)
-    assert "'=HYPERLINK(\"\"x\"\")" in r.stdout  # csv-escaped quotes, then the leading single quote
+    assert '\'=HYPERLINK(""x"")' in r.stdout  # csv-escaped quotes, then the leading single quote
     assert json.loads(ledger("apps", "--json", now=NOW).stdout)[2]["app"] == '=HYPERLINK("x")'
 
 

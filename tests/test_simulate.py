@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import one_line_error
 
 T0 = "2026-01-31T09:30:00Z"
@@ -17,14 +16,35 @@ def setup(cli, plan="starter", start=T0):
 
 # --- grants and the order they pay in -------------------------------------------------------
 
+
 def test_consumption_order_soonest_expiry_first_topups_last(cli):
     setup(cli, "starter")
     now = "2026-02-01T00:00:00Z"
     cli.json("topup", "--pool", "integration", "--packs", "1", now=now)  # expires 2027-02-01: but a top-up, so last
-    cli.json("grant", "--pool", "integration", "--credits", "30", "--expires", "2026-03-15T00:00:00Z",
-             "--reason", "campaign", now=now)  # outlives the cycle (ends Feb 28)
-    cli.json("grant", "--pool", "integration", "--credits", "5", "--expires", "2026-02-10T00:00:00Z",
-             "--reason", "flash", now=now)  # expires first
+    cli.json(
+        "grant",
+        "--pool",
+        "integration",
+        "--credits",
+        "30",
+        "--expires",
+        "2026-03-15T00:00:00Z",
+        "--reason",
+        "campaign",
+        now=now,
+    )  # outlives the cycle (ends Feb 28)
+    cli.json(
+        "grant",
+        "--pool",
+        "integration",
+        "--credits",
+        "5",
+        "--expires",
+        "2026-02-10T00:00:00Z",
+        "--reason",
+        "flash",
+        now=now,
+    )  # expires first
     cli("log", "GenerateVideo", "--seconds", "401", now=now)  # 2005: flash 5, then allowance 2000
     paid = cli.json("show", "1", now=now)["paid_by"]
     assert [(p["source"], p["credits"]) for p in paid] == [("promo", 5), ("allowance", 2000)]
@@ -41,8 +61,21 @@ def test_grant_bad_input(cli):
     one_line_error(cli("grant", "--pool", "message", "--credits", "5", now=now), field="--reason")
     one_line_error(cli("grant", "--pool", "gold", "--credits", "5", "--reason", "x", now=now), field="--pool")
     one_line_error(cli("grant", "--pool", "message", "--credits", "0", "--reason", "x", now=now), field="--credits")
-    one_line_error(cli("grant", "--pool", "message", "--credits", "5", "--reason", "x",
-                       "--expires", "2026-01-01T00:00:00Z", now=now), field="--expires")
+    one_line_error(
+        cli(
+            "grant",
+            "--pool",
+            "message",
+            "--credits",
+            "5",
+            "--reason",
+            "x",
+            "--expires",
+            "2026-01-01T00:00:00Z",
+            now=now,
+        ),
+        field="--expires",
+    )
 
 
 def test_grants_list_shows_what_was_lost_at_expiry(cli):
@@ -54,6 +87,7 @@ def test_grants_list_shows_what_was_lost_at_expiry(cli):
 
 
 # --- top-ups ---------------------------------------------------------------------------------
+
 
 def test_topup_rules_and_a_topup_surviving_two_resets(cli):
     setup(cli, "free")
@@ -70,6 +104,7 @@ def test_topup_rules_and_a_topup_surviving_two_resets(cli):
 
 
 # --- plan changes ----------------------------------------------------------------------------
+
 
 def test_upgrade_takes_effect_at_once_and_keeps_this_cycles_use(cli):
     setup(cli, "starter")
@@ -90,8 +125,11 @@ def test_downgrade_is_scheduled_for_the_reset_and_shown(cli):
     r = cli.json("plan", "set", "starter", now="2026-02-10T00:00:00Z")
     assert (r["change"], r["effective_at"]) == ("downgrade", "2026-02-28T09:30:00Z")
     b = cli.json("balance", now="2026-02-10T00:00:00Z")
-    assert b["plan"] == "pro" and b["scheduled"] == {"plan": "starter", "billing": "monthly",
-                                                     "at": "2026-02-28T09:30:00Z"}
+    assert b["plan"] == "pro" and b["scheduled"] == {
+        "plan": "starter",
+        "billing": "monthly",
+        "at": "2026-02-28T09:30:00Z",
+    }
     assert "scheduled: starter plan" in cli("balance", now="2026-02-10T00:00:00Z").stdout
     assert cli.json("balance", now="2026-02-28T09:29:59Z")["message"]["allowance"] == 500
     b = cli.json("balance", now="2026-02-28T09:30:00Z")  # across the reset
@@ -116,6 +154,7 @@ def test_upgrading_from_free_lifts_the_daily_cap(cli):
 
 # --- coupons -----------------------------------------------------------------------------------
 
+
 def test_coupon_codes_match_ignoring_case_spaces_and_hyphens(cli):
     setup(cli)
     now = "2026-02-01T00:00:00Z"
@@ -131,8 +170,10 @@ def test_coupon_codes_match_ignoring_case_spaces_and_hyphens(cli):
 
 def test_generated_codes_are_strong_and_distinct(cli):
     setup(cli)
-    codes = {cli.json("coupon", "create", "--credits", "1", "--pool", "message", now="2026-02-01T00:00:00Z")["code"]
-             for _ in range(5)}
+    codes = {
+        cli.json("coupon", "create", "--credits", "1", "--pool", "message", now="2026-02-01T00:00:00Z")["code"]
+        for _ in range(5)
+    }
     assert len(codes) == 5
     for code in codes:
         assert len(code) == 19 and code.count("-") == 3
@@ -140,8 +181,18 @@ def test_generated_codes_are_strong_and_distinct(cli):
 
 def test_coupon_expiring_at_the_instant_of_use_is_refused(cli):
     setup(cli)
-    cli("coupon", "create", "LATE", "--credits", "5", "--pool", "integration", "--expires", "2026-02-05T00:00:00Z",
-        now="2026-02-01T00:00:00Z")
+    cli(
+        "coupon",
+        "create",
+        "LATE",
+        "--credits",
+        "5",
+        "--pool",
+        "integration",
+        "--expires",
+        "2026-02-05T00:00:00Z",
+        now="2026-02-01T00:00:00Z",
+    )
     line = one_line_error(cli("coupon", "redeem", "late", now="2026-02-05T00:00:00Z"), code=3)
     assert "expired" in line
     r = cli.json("coupon", "redeem", "late", now="2026-02-04T23:59:59.999999Z")
@@ -167,16 +218,37 @@ def test_concurrent_redemptions_of_a_one_use_code_exactly_one_wins(tmp_path):
     env.pop("CREDITS_WORKSPACE", None)
 
     def run(*args, **kw):
-        return subprocess.run([sys.executable, "-m", "credits_cli", *args], env={**env, **kw}, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "credits_cli", *args], env={**env, **kw}, capture_output=True, text=True, timeout=120
+        )
 
     for i in range(6):
         assert run("init", "--plan", "starter", "--start", T0, CREDITS_WORKSPACE=f"w{i}").returncode == 0
-    assert run("coupon", "create", "LAST-ONE", "--credits", "10", "--pool", "message", "--uses", "1",
-               CREDITS_WORKSPACE="w0").returncode == 0
-    procs = [subprocess.Popen([sys.executable, "-m", "credits_cli", "coupon", "redeem", "last one"],
-                              env={**env, "CREDITS_WORKSPACE": f"w{i}"}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(6)]
+    assert (
+        run(
+            "coupon",
+            "create",
+            "LAST-ONE",
+            "--credits",
+            "10",
+            "--pool",
+            "message",
+            "--uses",
+            "1",
+            CREDITS_WORKSPACE="w0",
+        ).returncode
+        == 0
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "credits_cli", "coupon", "redeem", "last one"],
+            env={**env, "CREDITS_WORKSPACE": f"w{i}"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 3, 3, 3, 3, 3], results
@@ -190,44 +262,66 @@ def test_concurrent_redemptions_of_a_one_use_code_exactly_one_wins(tmp_path):
 
 # --- share-to-earn ---------------------------------------------------------------------------------
 
+
 def test_share_is_credited_only_on_approval_once_per_workspace(cli):
     setup(cli)
     now = "2026-02-01T00:00:00Z"
-    s = cli.json("share", "submit", "--platform", "linkedin", "--url", "https://www.linkedin.com/posts/ana-123",
-                 "--followers", "101", now=now)
+    s = cli.json(
+        "share",
+        "submit",
+        "--platform",
+        "linkedin",
+        "--url",
+        "https://www.linkedin.com/posts/ana-123",
+        "--followers",
+        "101",
+        now=now,
+    )
     assert s["status"] == "pending"
     assert cli.json("balance", now=now)["message"]["bonus"] == 0
-    line = one_line_error(cli("share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/9",
-                              "--followers", "500", now=now), code=3)
+    line = one_line_error(
+        cli("share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/9", "--followers", "500", now=now),
+        code=3,
+    )
     assert "waiting for approval" in line
     r = cli.json("share", "approve", now=now)
     assert (r["status"], r["credits"]) == ("approved", 20)
     assert cli.json("balance", now=now)["message"]["bonus"] == 20
     assert cli.json("balance", now="2027-06-01T00:00:00Z")["message"]["bonus"] == 20  # it never expires
-    one_line_error(cli("share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/9",
-                       "--followers", "500", now=now), code=3)
+    one_line_error(
+        cli("share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/9", "--followers", "500", now=now),
+        code=3,
+    )
     assert [s["status"] for s in cli.json("share", "status", now=now)] == ["approved"]
 
 
 def test_a_rejected_share_earns_nothing_and_another_may_follow(cli):
     setup(cli)
     now = "2026-02-01T00:00:00Z"
-    cli("share", "submit", "--platform", "x", "--url", "https://twitter.com/ana/status/1", "--followers", "200",
-        now=now)
+    cli(
+        "share", "submit", "--platform", "x", "--url", "https://twitter.com/ana/status/1", "--followers", "200", now=now
+    )
     assert cli.json("share", "reject", "1", now=now)["status"] == "rejected"
     assert cli.json("balance", now=now)["message"]["bonus"] == 0
-    assert cli("share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/2", "--followers", "200",
-               now=now).exit_code == 0
+    assert (
+        cli(
+            "share", "submit", "--platform", "x", "--url", "https://x.com/ana/status/2", "--followers", "200", now=now
+        ).exit_code
+        == 0
+    )
 
 
-@pytest.mark.parametrize("args,field", [
-    (["--platform", "x", "--url", "https://x.com/a/status/1", "--followers", "100"], "--followers"),
-    (["--platform", "linkedin", "--url", "https://x.com/a/status/1", "--followers", "500"], "--url"),
-    (["--platform", "x", "--url", "https://evilx.com/a", "--followers", "500"], "--url"),
-    (["--platform", "x", "--url", "https://x.com/", "--followers", "500"], "--url"),
-    (["--platform", "myspace", "--url", "https://x.com/a", "--followers", "500"], "--platform"),
-    (["--platform", "x", "--url", "ftp://x.com/a", "--followers", "500"], "--url"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--platform", "x", "--url", "https://x.com/a/status/1", "--followers", "100"], "--followers"),
+        (["--platform", "linkedin", "--url", "https://x.com/a/status/1", "--followers", "500"], "--url"),
+        (["--platform", "x", "--url", "https://evilx.com/a", "--followers", "500"], "--url"),
+        (["--platform", "x", "--url", "https://x.com/", "--followers", "500"], "--url"),
+        (["--platform", "myspace", "--url", "https://x.com/a", "--followers", "500"], "--platform"),
+        (["--platform", "x", "--url", "ftp://x.com/a", "--followers", "500"], "--url"),
+    ],
+)
 def test_share_submit_refuses_what_is_already_known(cli, args, field):
     setup(cli)
     before = cli.dump()
@@ -236,6 +330,7 @@ def test_share_submit_refuses_what_is_already_known(cli, args, field):
 
 
 # --- voids ----------------------------------------------------------------------------------------
+
 
 def test_void_restores_the_grants_and_reports_net_out(cli):
     setup(cli, "starter")
@@ -259,6 +354,7 @@ def test_void_after_the_grant_expired_restores_nothing(cli):
 
 
 # --- the clock and resets ---------------------------------------------------------------------------
+
 
 def test_reset_shows_what_expires_and_advance_moves_the_workspace_clock(cli):
     setup(cli, "starter")
@@ -285,6 +381,7 @@ def test_reset_shows_what_expires_and_advance_moves_the_workspace_clock(cli):
 
 # --- running out --------------------------------------------------------------------------------------
 
+
 def test_out_of_credits_lands_in_the_outbox_once_per_pool_per_cycle(cli):
     setup(cli, "free")
     cli("log", "GenerateVideo", "--seconds", "20", now="2026-02-01T00:00:00Z")  # exactly empties the pool
@@ -301,6 +398,7 @@ def test_out_of_credits_lands_in_the_outbox_once_per_pool_per_cycle(cli):
 
 
 # --- found in review ---------------------------------------------------------------------------------
+
 
 def test_the_daily_cap_counts_only_use_under_the_free_plan(cli):
     setup(cli, "builder", start="2026-01-01T09:00:00Z")
@@ -324,8 +422,9 @@ def test_a_plan_decision_at_the_same_instant_replaces_the_earlier_one(cli):
 def test_a_backdated_refusal_in_a_past_cycle_sends_no_notice(cli):
     setup(cli, "starter", start="2026-01-01T00:00:00Z")
     cli("log", "invokeLLM", "--credits", "2000", now="2026-01-20T00:00:00Z")
-    one_line_error(cli("log", "invokeLLM", "--credits", "5", "--at", "2026-01-15T00:00:00Z",
-                       now="2026-02-05T00:00:00Z"), code=3)
+    one_line_error(
+        cli("log", "invokeLLM", "--credits", "5", "--at", "2026-01-15T00:00:00Z", now="2026-02-05T00:00:00Z"), code=3
+    )
     notes = cli.json("notifications", now="2026-02-05T00:00:00Z")
     assert [n["at"] for n in notes] == ["2026-01-20T00:00:00Z"]  # only January's, when it ran out
 
@@ -333,8 +432,9 @@ def test_a_backdated_refusal_in_a_past_cycle_sends_no_notice(cli):
 def test_init_refuses_a_workspace_with_plan_history(cli):
     setup(cli, "builder", start="2026-01-01T00:00:00Z")
     cli("plan", "set", "starter", now="2026-01-10T00:00:00Z")
-    one_line_error(cli("init", "--plan", "pro", "--start", "2026-01-05T00:00:00Z", now="2026-01-10T00:00:00Z"),
-                   field="--workspace")
+    one_line_error(
+        cli("init", "--plan", "pro", "--start", "2026-01-05T00:00:00Z", now="2026-01-10T00:00:00Z"), field="--workspace"
+    )
 
 
 def test_export_refuses_to_overwrite_the_ledger(cli):
@@ -360,14 +460,26 @@ def test_a_retried_key_after_import_is_already_recorded(cli, tmp_path):
 
 def test_a_void_lets_later_events_pay_from_the_soonest_expiring_credits_again(cli):
     setup(cli, "starter", start="2026-01-01T00:00:00Z")
-    cli("coupon", "create", "LONG", "--credits", "10", "--pool", "message", "--expires", "2026-06-01T00:00:00Z",
-        now="2026-01-02T00:00:00Z")
+    cli(
+        "coupon",
+        "create",
+        "LONG",
+        "--credits",
+        "10",
+        "--pool",
+        "message",
+        "--expires",
+        "2026-06-01T00:00:00Z",
+        now="2026-01-02T00:00:00Z",
+    )
     cli("coupon", "redeem", "LONG", now="2026-01-02T00:00:00Z")
     now = "2026-01-15T00:00:00Z"
     cli("log", "message", "--credits", "95", "--at", "2026-01-05T00:00:00Z", now=now)
     cli("log", "message", "--credits", "10", "--at", "2026-01-10T00:00:00Z", now=now)
     assert [(p["source"], p["credits"]) for p in cli.json("show", "2", now=now)["paid_by"]] == [
-        ("allowance", 5), ("coupon", 5)]
+        ("allowance", 5),
+        ("coupon", 5),
+    ]
     cli("void", "1", now=now)
     assert [(p["source"], p["credits"]) for p in cli.json("show", "2", now=now)["paid_by"]] == [("allowance", 10)]
     b = cli.json("balance", now=now)["message"]
@@ -386,8 +498,11 @@ def test_a_cycles_allowance_before_and_after_it_is_first_drawn_on_is_the_same_gr
     now = "2026-03-01T00:00:00Z"
 
     def allowances():
-        return {r["pool"]: r for r in cli.json("grants", now=now)
-                if r["source"] == "allowance" and r["starts_at"] == "2026-02-28T09:30:00Z"}
+        return {
+            r["pool"]: r
+            for r in cli.json("grants", now=now)
+            if r["source"] == "allowance" and r["starts_at"] == "2026-02-28T09:30:00Z"
+        }
 
     before = allowances()
     balance = cli.json("balance", now=now)

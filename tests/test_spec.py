@@ -68,8 +68,14 @@ def test_a_batch_line_reads_its_keys_by_name_in_any_order(db):
     for permuted in (False, True):
         env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
         command = ["-c", PERMUTED] if permuted else ["-m", "credits_cli"]
-        r = subprocess.run([sys.executable, *command, "log", "--batch"], env=env, input=line, capture_output=True,
-                           text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, *command, "log", "--batch"],
+            env=env,
+            input=line,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         results.append(json.loads(r.stdout))
     assert results[0] == results[1] and results[0]["quantity"] == 2 and results[0]["dry_run"] is True

@@ -22,15 +22,36 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 def test_libreoffice_shows_formula_cells_as_text_and_numbers_as_numbers(cli, tmp_path):
     assert SOFFICE, "CI must have LibreOffice (.ci/run installs libreoffice-calc-nogui)"
     assert cli("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
-    assert cli("log", "message", "--credits", "0.3", "--note", "=1+1", "--app", "+cmd", "--member", "-2+3",
-               now=NOW).exit_code == 0
-    assert cli("log", "SendEmail", "--count", "3", "--note", "@SUM(1)", "--key", '=HYPERLINK("http://x")',
-               now=NOW).exit_code == 0
+    assert (
+        cli(
+            "log", "message", "--credits", "0.3", "--note", "=1+1", "--app", "+cmd", "--member", "-2+3", now=NOW
+        ).exit_code
+        == 0
+    )
+    assert (
+        cli(
+            "log", "SendEmail", "--count", "3", "--note", "@SUM(1)", "--key", '=HYPERLINK("http://x")', now=NOW
+        ).exit_code
+        == 0
+    )
     csv_path = tmp_path / "events.csv"
     assert cli("export", "-o", str(csv_path), now=NOW).exit_code == 0
     profile = tmp_path / "lo-profile"
-    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "html",
-                    "--outdir", str(tmp_path), str(csv_path)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "html",
+            "--outdir",
+            str(tmp_path),
+            str(csv_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     page = (tmp_path / "events.html").read_text(errors="replace")
     cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)]
     from credits_cli.domain.events import EXPORT_FIELDS
@@ -38,9 +59,9 @@ def test_libreoffice_shows_formula_cells_as_text_and_numbers_as_numbers(cli, tmp
     width = len(EXPORT_FIELDS)
     header = cells[:width]
     assert header == list(EXPORT_FIELDS)
-    rows = [dict(zip(header, cells[i:i + width])) for i in range(width, len(cells), width)]
+    rows = [dict(zip(header, cells[i : i + width], strict=True)) for i in range(width, len(cells), width)]
     assert rows[0]["note"] == "'=1+1" and rows[0]["app"] == "'+cmd" and rows[0]["member"] == "'-2+3"
-    assert rows[1]["note"] == "'@SUM(1)" and rows[1]["key"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1]["note"] == "'@SUM(1)" and rows[1]["key"] == '\'=HYPERLINK("http://x")'
     assert "2" not in (rows[0]["note"], rows[1]["note"])  # no formula was evaluated
     # numbers are numbers: LibreOffice gives numeric cells a value attribute
     numeric = re.findall(r'sdval="([^"]+)"', page)
@@ -52,8 +73,9 @@ def _resave(profile, src, outdir, target, infilter=None):
     args = [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless"]
     if infilter:
         args.append(f"--infilter={infilter}")
-    subprocess.run([*args, "--convert-to", target, "--outdir", str(outdir), str(src)], check=True,
-                   capture_output=True, timeout=180)
+    subprocess.run(
+        [*args, "--convert-to", target, "--outdir", str(outdir), str(src)], check=True, capture_output=True, timeout=180
+    )
     return outdir / (src.stem + "." + target.split(":")[0])
 
 
@@ -68,16 +90,40 @@ def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path
     from conftest import Cli
 
     def init(c):
-        assert c("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "Europe/Paris",
-                 now="2026-10-05T10:00:00Z").exit_code == 0
+        assert (
+            c(
+                "init",
+                "--plan",
+                "builder",
+                "--start",
+                "2026-10-05T10:00:00Z",
+                "--timezone",
+                "Europe/Paris",
+                now="2026-10-05T10:00:00Z",
+            ).exit_code
+            == 0
+        )
 
     init(cli)
-    for args in (["message", "--credits", "0.001", "--note", "=SUM(A1)", "--app", "bø", "--member", "José",
-                  "--at", "2026-10-25T01:30:00.123456Z"],
-                 ["SendEmail", "--custom-domain", "--count", "3", "--app", "crm", "--key", "0042", "--note", "1/2"],
-                 ["message", "--credits", "1.3", "--note", "true", "--member", "Zoë"],
-                 ["invokeLLM", "--model", "gpt-5", "--credits", "1234.567", "--note", "-2+3", "--app", "bø"],
-                 ["GenerateSpeech", "--chars", "120", "--note", "  naïve café ✓  ", "--at", "2026-11-01T12:00:00Z"]):
+    for args in (
+        [
+            "message",
+            "--credits",
+            "0.001",
+            "--note",
+            "=SUM(A1)",
+            "--app",
+            "bø",
+            "--member",
+            "José",
+            "--at",
+            "2026-10-25T01:30:00.123456Z",
+        ],
+        ["SendEmail", "--custom-domain", "--count", "3", "--app", "crm", "--key", "0042", "--note", "1/2"],
+        ["message", "--credits", "1.3", "--note", "true", "--member", "Zoë"],
+        ["invokeLLM", "--model", "gpt-5", "--credits", "1234.567", "--note", "-2+3", "--app", "bø"],
+        ["GenerateSpeech", "--chars", "120", "--note", "  naïve café ✓  ", "--at", "2026-11-01T12:00:00Z"],
+    ):
         assert cli("log", *args, now=NOW).exit_code == 0, args
     assert cli("void", "3", now=NOW).exit_code == 0
     src = tmp_path / f"events.{fmt}"
@@ -95,5 +141,6 @@ def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path
 
     def export(c):  # without the ids, each ledger's own (and so is a void's `corrects`)
         return [row[1:-1] for row in csv.reader(io.StringIO(c("export", now=NOW).stdout, newline=""))]
+
     assert export(copy) == export(cli)
     assert {e["note"] for e in copy.json("events", now=NOW)} >= {"=SUM(A1)", "1/2", "true", "  naïve café ✓  "}

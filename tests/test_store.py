@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import one_line_error
 
 from credits_cli.store import schema
@@ -51,8 +50,16 @@ def test_first_use_by_many_processes_at_once_creates_one_workspace(tmp_path, rou
     the default workspace; all eight log."""
     db = tmp_path / "fresh.db"
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": "2026-02-01T00:00:00Z"}
-    procs = [subprocess.Popen([sys.executable, "-m", "credits_cli", "log", "SendEmail", "-q"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "credits_cli", "log", "SendEmail", "-q"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, outs
     created = sum("created workspace" in err for _, err in outs)
@@ -83,8 +90,19 @@ def test_a_database_of_the_first_schema_migrates_forward_without_loss(cli, tmp_p
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3
     conn.close()
     # the old idempotency key still replays
-    again = cli.json("log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", "--key", "k1",
-                     now="2026-03-06T00:00:00Z")
+    again = cli.json(
+        "log",
+        "invokeLLM",
+        "--model",
+        "gpt-5",
+        "--app",
+        "crm",
+        "--member",
+        "ana",
+        "--key",
+        "k1",
+        now="2026-03-06T00:00:00Z",
+    )
     assert again["replayed"] is True and again["id"] == 1
 
 
@@ -103,10 +121,15 @@ def _workspaces(db) -> list[str]:
         conn.close()
 
 
-@pytest.mark.parametrize("args,field", [
-    (["apps", "--since", "garbage"], "--since"), (["daily", "--pool", "foo"], "--pool"), (["show", "1"], "ID"),
-    (["budget", "set", "--app", "crm", "--pool", "gold", "--credits", "5"], "--pool"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["apps", "--since", "garbage"], "--since"),
+        (["daily", "--pool", "foo"], "--pool"),
+        (["show", "1"], "ID"),
+        (["budget", "set", "--app", "crm", "--pool", "gold", "--credits", "5"], "--pool"),
+    ],
+)
 def test_a_first_command_refused_for_bad_input_does_not_create_the_default_workspace(cli, tmp_path, args, field):
     """Exit 2 changes nothing: the `default` workspace a first command would create is not kept. Kept, it
     would be anchored at that instant, and the import of real history would then be refused."""

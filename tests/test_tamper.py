@@ -4,13 +4,13 @@ table, names it by table and id, recomputes what is derived, and reports guards 
 import json
 import shutil
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from conftest import Cli
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from conftest import Cli
 
 NOW = "2026-03-02T00:00:00Z"
 
@@ -86,8 +86,18 @@ def ids(db, table):
     return out
 
 
-TABLES = ("events", "grants", "coupons", "redemptions", "shares", "plan_changes", "budgets", "alerts",
-          "notifications", "workspaces")
+TABLES = (
+    "events",
+    "grants",
+    "coupons",
+    "redemptions",
+    "shares",
+    "plan_changes",
+    "budgets",
+    "alerts",
+    "notifications",
+    "workspaces",
+)
 
 
 def test_the_issue_repro_a_deleted_grant_is_found_and_named(cli):
@@ -109,15 +119,26 @@ def test_every_table_has_its_entries_in_every_chain(ledger, table):
 def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
     target = ids(ledger.db, table)[0]
     col = "rowid" if table == "redemptions" else "id"
-    column = {"events": "note", "grants": "reason", "coupons": "display", "redemptions": "at", "shares": "url",
-              "plan_changes": "billing", "budgets": "name", "alerts": "exec", "notifications": "message",
-              "workspaces": "timezone"}[table]
-    behind_its_back(ledger.db, f"DROP TRIGGER IF EXISTS {table}_no_update",
-                    f"UPDATE {table} SET {column} = 'x' || coalesce({column}, '') WHERE {col} = {target}")
+    column = {
+        "events": "note",
+        "grants": "reason",
+        "coupons": "display",
+        "redemptions": "at",
+        "shares": "url",
+        "plan_changes": "billing",
+        "budgets": "name",
+        "alerts": "exec",
+        "notifications": "message",
+        "workspaces": "timezone",
+    }[table]
+    behind_its_back(
+        ledger.db,
+        f"DROP TRIGGER IF EXISTS {table}_no_update",
+        f"UPDATE {table} SET {column} = 'x' || coalesce({column}, '') WHERE {col} = {target}",
+    )
     found = problems(ledger)
     assert (table, target) in named(found)
-    assert any(p["kind"] in ("tampered", "tampered_event") and p["id"] == target and p["table"] == table
-               for p in found)
+    assert any(p["kind"] in ("tampered", "tampered_event") and p["id"] == target and p["table"] == table for p in found)
 
 
 @pytest.mark.parametrize("which", ["first", "newest"])
@@ -125,8 +146,12 @@ def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
 def test_a_deleted_entry_is_named_whether_first_or_newest(ledger, table, which):
     col = "rowid" if table == "redemptions" else "id"
     target = ids(ledger.db, table)[0 if which == "first" else -1]
-    behind_its_back(ledger.db, "PRAGMA foreign_keys = OFF", f"DROP TRIGGER IF EXISTS {table}_no_delete",
-                    f"DELETE FROM {table} WHERE {col} = {target}")
+    behind_its_back(
+        ledger.db,
+        "PRAGMA foreign_keys = OFF",
+        f"DROP TRIGGER IF EXISTS {table}_no_delete",
+        f"DELETE FROM {table} WHERE {col} = {target}",
+    )
     found = problems(ledger)
     assert any(p["kind"] == "missing" and p["table"] == table and p["id"] == target for p in found), found
 
@@ -139,11 +164,20 @@ def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
     col = "rowid" if table == "redemptions" else "id"
     new_id = max(ids(ledger.db, table)) + 100
     # a copy of the newest entry, seal and all, under another id (its unique columns made unique again)
-    unique = {"name": "name || '-copy'", "code": "code || '-copy'", "once": "once || '-copy'", "coupon_id": "99", "corrects": "NULL"}
+    unique = {
+        "name": "name || '-copy'",
+        "code": "code || '-copy'",
+        "once": "once || '-copy'",
+        "coupon_id": "99",
+        "corrects": "NULL",
+    }
     values = ", ".join(unique.get(c, c) for c in columns)
-    behind_its_back(ledger.db, "PRAGMA foreign_keys = OFF",
-                    f"INSERT INTO {table} ({col}, {', '.join(columns)}) SELECT {new_id}, {values} FROM {table}"
-                    f" WHERE {col} = (SELECT max({col}) FROM {table})")
+    behind_its_back(
+        ledger.db,
+        "PRAGMA foreign_keys = OFF",
+        f"INSERT INTO {table} ({col}, {', '.join(columns)}) SELECT {new_id}, {values} FROM {table}"
+        f" WHERE {col} = (SELECT max({col}) FROM {table})",
+    )
     found = problems(ledger)
     assert (table, new_id) in named(found), found
 
@@ -151,9 +185,13 @@ def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
 def test_a_copied_seal_with_the_chain_mended_is_still_caught(ledger):
     """Deleting an entry and pointing the next one at its predecessor changes what the next one's seal covers."""
     first, second, third = ids(ledger.db, "events")[:3]
-    behind_its_back(ledger.db, "DROP TRIGGER events_no_delete", "DROP TRIGGER events_no_update",
-                    f"DELETE FROM events WHERE id = {second}",
-                    f"UPDATE events SET prev_id = {first} WHERE id = {third}")
+    behind_its_back(
+        ledger.db,
+        "DROP TRIGGER events_no_delete",
+        "DROP TRIGGER events_no_update",
+        f"DELETE FROM events WHERE id = {second}",
+        f"UPDATE events SET prev_id = {first} WHERE id = {third}",
+    )
     assert ("events", third) in named(problems(ledger))
 
 
@@ -162,8 +200,11 @@ def test_a_coupon_grant_made_larger_is_found(ledger):
     conn = sqlite3.connect(ledger.db)
     gid = conn.execute("SELECT id FROM grants WHERE source = 'coupon'").fetchone()[0]
     conn.close()
-    behind_its_back(ledger.db, "DROP TRIGGER grants_no_update",
-                    f"UPDATE grants SET amount_milli = amount_milli + 100000 WHERE id = {gid}")
+    behind_its_back(
+        ledger.db,
+        "DROP TRIGGER grants_no_update",
+        f"UPDATE grants SET amount_milli = amount_milli + 100000 WHERE id = {gid}",
+    )
     found = problems(ledger)
     assert ("grants", gid) in named(found)
     assert any("grants_no_update is missing" in p["message"] for p in found)
@@ -172,14 +213,29 @@ def test_a_coupon_grant_made_larger_is_found(ledger):
 def test_the_record_of_the_newest_entry_is_sealed_too(ledger):
     """Deleting the newest event and winding its chain's head back by hand is caught by the head's seal."""
     last = ids(ledger.db, "events")[-1]
-    behind_its_back(ledger.db, "DROP TRIGGER events_no_delete", f"DELETE FROM events WHERE id = {last}",
-                    f"UPDATE seal_heads SET last_id = last_id - 1, rows = rows - 1 WHERE tbl = 'events'")
+    behind_its_back(
+        ledger.db,
+        "DROP TRIGGER events_no_delete",
+        f"DELETE FROM events WHERE id = {last}",
+        "UPDATE seal_heads SET last_id = last_id - 1, rows = rows - 1 WHERE tbl = 'events'",
+    )
     assert any(p["kind"] == "chain_head" and p["table"] == "events" for p in problems(ledger))
 
 
-@pytest.mark.parametrize("guard", ["events_no_update", "notifications_no_delete", "plan_changes_no_update",
-                                   "coupons_no_delete", "redemptions_no_update", "events_key", "grants_allowance",
-                                   "events_pool_at", "usage_days_day"])
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "events_no_update",
+        "notifications_no_delete",
+        "plan_changes_no_update",
+        "coupons_no_delete",
+        "redemptions_no_update",
+        "events_key",
+        "grants_allowance",
+        "events_pool_at",
+        "usage_days_day",
+    ],
+)
 def test_a_missing_guard_is_reported(ledger, guard):
     kind = "TRIGGER" if "_no_" in guard else "INDEX"
     behind_its_back(ledger.db, f"DROP {kind} {guard}")
@@ -189,8 +245,11 @@ def test_a_missing_guard_is_reported(ledger, guard):
 
 
 def test_a_guard_replaced_by_one_that_does_nothing_is_reported(ledger):
-    behind_its_back(ledger.db, "DROP TRIGGER events_no_update",
-                    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END")
+    behind_its_back(
+        ledger.db,
+        "DROP TRIGGER events_no_update",
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END",
+    )
     found = problems(ledger)
     assert [(p["kind"], p["guard"]) for p in found] == [("changed_guard", "events_no_update")]
 
@@ -203,14 +262,17 @@ def test_allocations_moved_between_grants_are_found_by_repaying_the_pool(ledger)
         "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN grants g ON g.id = a.grant_id"
         " JOIN events e ON e.id = a.event_id WHERE g.source = 'allowance' AND e.pool = 'integration'"
         " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
-        " ORDER BY a.event_id LIMIT 1").fetchone()
+        " ORDER BY a.event_id LIMIT 1"
+    ).fetchone()
     other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()
     conn.close()
-    behind_its_back(ledger.db,
-                    f"UPDATE allocations SET grant_id = {other[0]} WHERE event_id = {eid} AND grant_id = {gid}",
-                    f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
-                    f"INSERT INTO grant_usage VALUES ({other[0]}, {milli}) ON CONFLICT DO UPDATE"
-                    f" SET used_milli = used_milli + {milli}")
+    behind_its_back(
+        ledger.db,
+        f"UPDATE allocations SET grant_id = {other[0]} WHERE event_id = {eid} AND grant_id = {gid}",
+        f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
+        f"INSERT INTO grant_usage VALUES ({other[0]}, {milli}) ON CONFLICT DO UPDATE"
+        f" SET used_milli = used_milli + {milli}",
+    )
     found = problems(ledger)
     assert any(p["kind"] == "allocation" and p["event"] == eid for p in found), found
     assert {p["kind"] for p in found} <= {"allocation", "grant_overdrawn"}
@@ -221,14 +283,17 @@ def test_a_voided_events_payment_moved_to_another_grant_is_found(ledger):
     conn = sqlite3.connect(ledger.db)
     eid, gid, milli = conn.execute(
         "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN events e ON e.id = a.event_id"
-        " WHERE EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)").fetchone()
+        " WHERE EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
+    ).fetchone()
     other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()[0]
     conn.close()
-    behind_its_back(ledger.db,
-                    f"UPDATE allocations SET grant_id = {other} WHERE event_id = {eid} AND grant_id = {gid}",
-                    f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
-                    f"INSERT INTO grant_usage VALUES ({other}, {milli}) ON CONFLICT DO UPDATE"
-                    f" SET used_milli = used_milli + {milli}")
+    behind_its_back(
+        ledger.db,
+        f"UPDATE allocations SET grant_id = {other} WHERE event_id = {eid} AND grant_id = {gid}",
+        f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
+        f"INSERT INTO grant_usage VALUES ({other}, {milli}) ON CONFLICT DO UPDATE"
+        f" SET used_milli = used_milli + {milli}",
+    )
     found = problems(ledger)
     assert {p["kind"] for p in found} == {"void_allocation"}, found
 
@@ -236,13 +301,27 @@ def test_a_voided_events_payment_moved_to_another_grant_is_found(ledger):
 def test_what_credits_itself_changes_stays_sealed(ledger):
     """Replacing and removing budgets, removing alerts, deciding shares and re-initialising an unused workspace
     are credits' own writes: they seal again what they change, and the check stays clean."""
-    for args in (("budget", "remove", "--app", "crm"), ("alert", "remove", "3"), ("alert", "remove", "1"),
-                 ("budget", "set", "--app", "new", "--pool", "message", "--credits", "5"),
-                 ("--workspace", "spare", "init", "--plan", "free", "--start", "2026-03-01T00:00:00Z"),
-                 ("--workspace", "spare", "init", "--plan", "pro", "--start", "2026-03-01T00:00:00Z"),
-                 ("--workspace", "spare", "share", "submit", "--platform", "x", "--url", "https://x.com/a/2",
-                  "--followers", "300"),
-                 ("--workspace", "spare", "share", "reject")):
+    for args in (
+        ("budget", "remove", "--app", "crm"),
+        ("alert", "remove", "3"),
+        ("alert", "remove", "1"),
+        ("budget", "set", "--app", "new", "--pool", "message", "--credits", "5"),
+        ("--workspace", "spare", "init", "--plan", "free", "--start", "2026-03-01T00:00:00Z"),
+        ("--workspace", "spare", "init", "--plan", "pro", "--start", "2026-03-01T00:00:00Z"),
+        (
+            "--workspace",
+            "spare",
+            "share",
+            "submit",
+            "--platform",
+            "x",
+            "--url",
+            "https://x.com/a/2",
+            "--followers",
+            "300",
+        ),
+        ("--workspace", "spare", "share", "reject"),
+    ):
         r = ledger(*args, now=NOW)
         assert r.exit_code == 0, (args, r.stderr)
     assert problems(ledger) == []
@@ -255,8 +334,18 @@ def test_a_ledger_of_the_previous_schema_is_sealed_by_its_migration(cli):
     assert problems(cli) == []
     conn = sqlite3.connect(cli.db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
-    for table in ("events", "grants", "coupons", "redemptions", "shares", "plan_changes", "budgets", "alerts",
-                  "notifications", "workspaces"):
+    for table in (
+        "events",
+        "grants",
+        "coupons",
+        "redemptions",
+        "shares",
+        "plan_changes",
+        "budgets",
+        "alerts",
+        "notifications",
+        "workspaces",
+    ):
         assert conn.execute(f"SELECT count(*) FROM {table} WHERE seal IS NULL").fetchone()[0] == 0, table
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
     assert conn.execute("SELECT count(DISTINCT chain) FROM seal_heads WHERE tbl = 'events'").fetchone()[0] == 2
@@ -268,6 +357,7 @@ def test_a_ledger_of_the_previous_schema_is_sealed_by_its_migration(cli):
 
 
 # --- doctor: a way out of a damaged file -------------------------------------------------------------
+
 
 def damage(db, table="events"):
     """Overwrite the header of a table's root page, as a disk or a bad copy would."""
@@ -295,8 +385,10 @@ def test_doctor_points_a_damaged_ledger_to_recovery_and_its_last_whole_export(le
     assert f"cp {ledger.db} {ledger.db}.damaged" in advice
     assert ".recover" in advice
     assert f"import {whole}" in advice  # the whole export, not the filtered one written after it
-    assert [(x["path"], x["whole"], x["intact"]) for x in report["exports"]] == [(str(some), False, True),
-                                                                                  (str(whole), True, True)]
+    assert [(x["path"], x["whole"], x["intact"]) for x in report["exports"]] == [
+        (str(some), False, True),
+        (str(whole), True, True),
+    ]
     r = ledger("doctor", now=NOW)
     assert "FIX integrity" in r.stdout and str(whole) in r.stdout
     # a command that reads the damaged table says where to turn, in one line
@@ -330,20 +422,48 @@ def _random_history(cli, rnd, steps: int):
     promos, top-ups, referrals, upgrades and downgrades, the clock moved back and forth, batches with bad
     and refused lines, and an export imported into a fresh workspace. `check` must find nothing, at the end
     and every few steps."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     def iso(t):
         return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    start = now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    start = now = datetime(2026, 3, 1, tzinfo=UTC)
     spaces = ["default", "w2"]
-    for ws, zone in zip(spaces, ("UTC", "Europe/Paris")):
-        assert cli("--workspace", ws, "init", "--plan", rnd.choice(["free", "starter", "builder"]), "--start",
-                   iso(start), "--timezone", zone, now=iso(start)).exit_code == 0
+    for ws, zone in zip(spaces, ("UTC", "Europe/Paris"), strict=True):
+        assert (
+            cli(
+                "--workspace",
+                ws,
+                "init",
+                "--plan",
+                rnd.choice(["free", "starter", "builder"]),
+                "--start",
+                iso(start),
+                "--timezone",
+                zone,
+                now=iso(start),
+            ).exit_code
+            == 0
+        )
     for i in range(steps):
         ws = rnd.choice(spaces)
-        op = rnd.choices(["log", "back", "void", "coupon", "topup", "plan", "grant", "later", "earlier", "batch",
-                          "referral", "import"], [8, 5, 5, 2, 1, 2, 1, 3, 1, 2, 1, 1])[0]
+        op = rnd.choices(
+            [
+                "log",
+                "back",
+                "void",
+                "coupon",
+                "topup",
+                "plan",
+                "grant",
+                "later",
+                "earlier",
+                "batch",
+                "referral",
+                "import",
+            ],
+            [8, 5, 5, 2, 1, 2, 1, 3, 1, 2, 1, 1],
+        )[0]
         past = iso(start + (now - start) * rnd.random())
         if op == "later":
             now += timedelta(hours=rnd.choice([1, 13, 30, 24 * 9, 24 * 31]))
@@ -352,46 +472,91 @@ def _random_history(cli, rnd, steps: int):
             now = max(start, now - timedelta(hours=rnd.choice([1, 13, 30, 24 * 5])))
             continue
         if op in ("log", "back"):
-            args = (["log", "message", "--credits", rnd.choice(["0.5", "1", "3", "7", "20", "60"])]
-                    if rnd.random() < 0.5 else ["log", "invokeLLM", "--model", "gpt-5", "--count", rnd.choice("15")])
+            args = (
+                ["log", "message", "--credits", rnd.choice(["0.5", "1", "3", "7", "20", "60"])]
+                if rnd.random() < 0.5
+                else ["log", "invokeLLM", "--model", "gpt-5", "--count", rnd.choice("15")]
+            )
             args += ["--app", rnd.choice("abcdefg")] if rnd.random() < 0.6 else []
             args += ["--at", past] if op == "back" else []
         elif op == "void":
             conn = sqlite3.connect(cli.db)
-            ids = [r[0] for r in conn.execute(
-                "SELECT e.id FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE w.name = ? AND"
-                " e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)", (ws,))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT e.id FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE w.name = ? AND"
+                    " e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)",
+                    (ws,),
+                )
+            ]
             conn.close()
             args = ["void", rnd.choice(ids) if ids else 1]
         elif op == "coupon":
             code = f"CODE{i:04d}"
-            cli("coupon", "create", code, "--credits", rnd.choice(["5", "10", "100"]), "--pool",
-                rnd.choice(["message", "integration"]), "--expires",
-                iso(now + timedelta(hours=rnd.choice([5, 48, 24 * 20, 24 * 50]))), now=iso(now))
+            cli(
+                "coupon",
+                "create",
+                code,
+                "--credits",
+                rnd.choice(["5", "10", "100"]),
+                "--pool",
+                rnd.choice(["message", "integration"]),
+                "--expires",
+                iso(now + timedelta(hours=rnd.choice([5, 48, 24 * 20, 24 * 50]))),
+                now=iso(now),
+            )
             args = ["coupon", "redeem", code]
         elif op == "topup":
             args = ["topup", "--pool", rnd.choice(["message", "integration"]), "--packs", "1"]
         elif op == "plan":
             args = ["plan", "set", rnd.choice(["free", "starter", "builder", "pro"])]
         elif op == "grant":
-            args = ["grant", "--pool", rnd.choice(["message", "integration"]), "--credits", "7", "--reason", "x",
-                    "--expires", iso(now + timedelta(days=rnd.choice([1, 10, 40])))]
+            args = [
+                "grant",
+                "--pool",
+                rnd.choice(["message", "integration"]),
+                "--credits",
+                "7",
+                "--reason",
+                "x",
+                "--expires",
+                iso(now + timedelta(days=rnd.choice([1, 10, 40]))),
+            ]
         elif op == "referral":
             args = ["grant", "--kind", "referral", "--reason", "a friend"]
         elif op == "batch":
-            lines = [{"action": "message", "credits": rnd.choice([1, 2, 30, 200]),
-                      **({"app": rnd.choice("abcdefgh")} if rnd.random() < 0.5 else {}),
-                      **({"at": iso(start + (now - start) * rnd.random())} if rnd.random() < 0.4 else {}),
-                      **({"bogus": 1} if rnd.random() < 0.1 else {})} for _ in range(rnd.randint(1, 5))]
-            r = cli("--workspace", ws, "log", "--batch", now=iso(now), input="".join(json.dumps(x) + "\n" for x in lines))
+            lines = [
+                {
+                    "action": "message",
+                    "credits": rnd.choice([1, 2, 30, 200]),
+                    **({"app": rnd.choice("abcdefgh")} if rnd.random() < 0.5 else {}),
+                    **({"at": iso(start + (now - start) * rnd.random())} if rnd.random() < 0.4 else {}),
+                    **({"bogus": 1} if rnd.random() < 0.1 else {}),
+                }
+                for _ in range(rnd.randint(1, 5))
+            ]
+            r = cli(
+                "--workspace", ws, "log", "--batch", now=iso(now), input="".join(json.dumps(x) + "\n" for x in lines)
+            )
             assert r.exit_code in (0, 2, 3) and "Traceback" not in r.stderr, r.stderr
             args = None
         else:  # import an export into a fresh workspace
             path = cli.db.parent / "export.csv"
             assert cli("--workspace", ws, "export", "-o", path, now=iso(now)).exit_code == 0
             ws = f"n{i}"
-            assert cli("--workspace", ws, "init", "--plan", rnd.choice(["free", "starter", "builder"]), "--start",
-                       iso(start), now=iso(start)).exit_code == 0
+            assert (
+                cli(
+                    "--workspace",
+                    ws,
+                    "init",
+                    "--plan",
+                    rnd.choice(["free", "starter", "builder"]),
+                    "--start",
+                    iso(start),
+                    now=iso(start),
+                ).exit_code
+                == 0
+            )
             spaces.append(ws)
             args = ["import", path]
         if args:
@@ -402,8 +567,12 @@ def _random_history(cli, rnd, steps: int):
             assert json.loads(r.stdout)["problems"] == [], (i, args)
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: minutes
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: minutes
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(rnd=st.randoms(use_true_random=False))
 def test_check_finds_nothing_in_a_random_legitimate_history(tmp_path_factory, rnd):
     _random_history(Cli(tmp_path_factory.mktemp("random") / "credits.db"), rnd, steps=32)

@@ -10,22 +10,55 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 NOW = "2026-11-10T00:00:00Z"
-NASTY = ["=SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tTAB", "\rCR", "'quoted", "plain, with \"quotes\"",
-         "naïve café ✓"]
+NASTY = [
+    "=SUM(A1:A9)",
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1)",
+    "\tTAB",
+    "\rCR",
+    "'quoted",
+    'plain, with "quotes"',
+    "naïve café ✓",
+]
 
 
 @pytest.fixture
 def source(cli):
-    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z").exit_code == 0
+    assert (
+        cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z").exit_code == 0
+    )
     for i, text in enumerate(NASTY):
-        args = ["invokeLLM", "--model", ["automatic", "gemini-3-flash", "gpt-5"][i % 3], "--app", f"app{i % 4}",
-                "--member", ["ana", "bob", "cy"][i % 3]]
+        args = [
+            "invokeLLM",
+            "--model",
+            ["automatic", "gemini-3-flash", "gpt-5"][i % 3],
+            "--app",
+            f"app{i % 4}",
+            "--member",
+            ["ana", "bob", "cy"][i % 3],
+        ]
         if "\t" not in text and "\r" not in text:  # control characters are refused in names and notes
             args += ["--note", text]
         assert cli("log", *args, "--at", f"2026-11-0{1 + i % 9}T0{i}:00:00Z", now=NOW).exit_code == 0
     # text fields with formula starts go in app, member and key too
-    assert cli("log", "SendEmail", "--custom-domain", "--count", "3", "--app", "=cmd", "--member", "-bob",
-               "--key", "@k1", now=NOW).exit_code == 0
+    assert (
+        cli(
+            "log",
+            "SendEmail",
+            "--custom-domain",
+            "--count",
+            "3",
+            "--app",
+            "=cmd",
+            "--member",
+            "-bob",
+            "--key",
+            "@k1",
+            now=NOW,
+        ).exit_code
+        == 0
+    )
     assert cli("log", "GenerateSpeech", "--chars", "120", "--at", "2026-10-20T00:00:00Z", now=NOW).exit_code == 0
     assert cli("log", "GenerateVideo", "--seconds", "3", now=NOW).exit_code == 0
     assert cli("log", "message", "--scope", "discuss", "--note", "'already quoted", now=NOW).exit_code == 0
@@ -37,8 +70,9 @@ def source(cli):
 
 def fresh(tmp_path, name="copy.db"):
     other = Cli(tmp_path / name)
-    assert other("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z",
-                 now="2026-10-05T10:00:00Z").exit_code == 0
+    assert (
+        other("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z").exit_code == 0
+    )
     return other
 
 
@@ -56,8 +90,15 @@ def import_rows(tmp_path, rows):
 
 def reports(cli):
     out = {}
-    for cmd in (["balance"], ["apps"], ["members"], ["actions"], ["daily"], ["apps", "--pool", "message"],
-                ["daily", "--since", "2026-10-05"]):
+    for cmd in (
+        ["balance"],
+        ["apps"],
+        ["members"],
+        ["actions"],
+        ["daily"],
+        ["apps", "--pool", "message"],
+        ["daily", "--since", "2026-10-05"],
+    ):
         body = cli.json(*cmd, now=NOW)
         if cmd == ["balance"]:
             body.pop("now")
@@ -90,7 +131,7 @@ def test_csv_quotes_formula_cells_keeps_numbers_and_restores_text_exactly(source
     notes = {row["note"] for row in rows}
     assert "'=SUM(A1:A9)" in notes and "'+cmd|' /C calc'!A0" in notes and "'-2+3" in notes
     assert "'@SUM(1)" in notes and "''quoted" in notes and "''already quoted" in notes
-    assert "plain, with \"quotes\"" in notes  # a plain cell is not touched
+    assert 'plain, with "quotes"' in notes  # a plain cell is not touched
     email = next(row for row in rows if row["action"] == "SendEmail")
     assert (email["app"], email["member"], email["key"]) == ("'=cmd", "'-bob", "'@k1")
     assert email["credits"] == "6" and email["quantity"] == "3"
@@ -119,17 +160,28 @@ def test_import_names_every_bad_row_and_imports_nothing(source, tmp_path):
     assert copy.dump() == before
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"id,at,pool,action,quantity\n1,2026-11-01T00:00:00Z,integration,SendEmail,1\n", "lacks the column credits"),
-    (b"at,pool,action,quantity,credits,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,caf\xe9\n",
-     "line 2: not UTF-8"),
-    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration"\n', "line 1: not valid JSON"),
-    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": NaN}\n',
-     "line 1: credits:"),
-    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1, "credits": 1e400}\n',
-     "line 1: credits:"),
-    (b"at,pool,action,quantity,credits\n2026-11-01T00:00:00Z,integration,SendEmail,1,1\x00\n", "NUL"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"id,at,pool,action,quantity\n1,2026-11-01T00:00:00Z,integration,SendEmail,1\n", "lacks the column credits"),
+        (
+            b"at,pool,action,quantity,credits,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,caf\xe9\n",
+            "line 2: not UTF-8",
+        ),
+        (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration"\n', "line 1: not valid JSON"),
+        (
+            b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1,'
+            b' "credits": NaN}\n',
+            "line 1: credits:",
+        ),
+        (
+            b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": 1,'
+            b' "credits": 1e400}\n',
+            "line 1: credits:",
+        ),
+        (b"at,pool,action,quantity,credits\n2026-11-01T00:00:00Z,integration,SendEmail,1,1\x00\n", "NUL"),
+    ],
+)
 def test_malformed_files_are_refused_cleanly(cli, tmp_path, content, message):
     assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now=NOW).exit_code == 0
     path = tmp_path / "f.csv"
@@ -144,7 +196,8 @@ def test_malformed_files_are_refused_cleanly(cli, tmp_path, content, message):
 def test_import_that_overdraws_is_refused_whole(cli, tmp_path):
     assert cli("init", "--plan", "free", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
     rows = ["at,pool,action,quantity,credits"] + [
-        f"2026-11-0{d}T10:00:00Z,integration,GenerateVideo,1,30" for d in range(1, 5)]  # 120 > 100
+        f"2026-11-0{d}T10:00:00Z,integration,GenerateVideo,1,30" for d in range(1, 5)
+    ]  # 120 > 100
     path = tmp_path / "big.csv"
     path.write_text("\n".join(rows) + "\n")
     before = cli.dump()
@@ -181,14 +234,20 @@ def test_a_void_that_does_not_match_its_event_is_refused(cli, tmp_path):
     assert cli("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
     header = "id,at,pool,action,quantity,credits,corrects"
     cases = {
-        "other pool and amount": ["1,2026-01-05T00:00:00Z,message,message,1,50,",
-                                  "4,2026-01-05T00:00:00Z,integration,SendEmail,1,-999,1"],
-        "a void of a void": ["1,2026-01-05T00:00:00Z,message,message,1,1,",
-                             "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
-                             "3,2026-01-05T00:00:00Z,message,message,1,1,2"],
-        "two voids": ["1,2026-01-05T00:00:00Z,message,message,1,1,",
-                      "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
-                      "3,2026-01-05T00:00:00Z,message,message,1,-1,1"],
+        "other pool and amount": [
+            "1,2026-01-05T00:00:00Z,message,message,1,50,",
+            "4,2026-01-05T00:00:00Z,integration,SendEmail,1,-999,1",
+        ],
+        "a void of a void": [
+            "1,2026-01-05T00:00:00Z,message,message,1,1,",
+            "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
+            "3,2026-01-05T00:00:00Z,message,message,1,1,2",
+        ],
+        "two voids": [
+            "1,2026-01-05T00:00:00Z,message,message,1,1,",
+            "2,2026-01-05T00:00:00Z,message,message,1,-1,1",
+            "3,2026-01-05T00:00:00Z,message,message,1,-1,1",
+        ],
     }
     before = cli.dump()
     for name, rows in cases.items():
@@ -219,14 +278,23 @@ def test_an_export_with_a_void_that_freed_credits_reimports(cli, tmp_path):
         assert (b["used"], b["available"]) == (100, 0)
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
-    (b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": true, "credits": 1}\n',
-     "line 1: quantity:"),
-    (b"at,pool,action,quantity,credits,app,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,a,b\n", "app twice"),
-    (b"at,pool,action,quantity,credits,note\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,ok\n"
-     b"2026-11-01T00:00:00Z,integration,SendEmail,1,1," + b"x" * 200_000 + b"\n", "line 3: note:"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
+        (
+            b'{"at": "2026-11-01T00:00:00Z", "pool": "integration", "action": "SendEmail", "quantity": true,'
+            b' "credits": 1}\n',
+            "line 1: quantity:",
+        ),
+        (b"at,pool,action,quantity,credits,app,app\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,a,b\n", "app twice"),
+        (
+            b"at,pool,action,quantity,credits,note\n2026-11-01T00:00:00Z,integration,SendEmail,1,1,ok\n"
+            b"2026-11-01T00:00:00Z,integration,SendEmail,1,1," + b"x" * 200_000 + b"\n",
+            "line 3: note:",
+        ),
+    ],
+)
 def test_odd_files_are_refused_naming_the_line_and_field(cli, tmp_path, content, message):
     assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now=NOW).exit_code == 0
     path = tmp_path / "odd.json"
@@ -242,18 +310,51 @@ def test_odd_files_are_refused_naming_the_line_and_field(cli, tmp_path, content,
 # rewrite for speed; any change to them changes the contract.
 
 PIN_NOW = "2026-11-10T00:00:00Z"
-PIN_NOTE = "naïve café ✓ 𝄞 \u2028 \u0085 back\\slash \"q\""
+PIN_NOTE = 'naïve café ✓ 𝄞 \u2028 \u0085 back\\slash "q"'
 
 
 def build_pinned(cli):
     n = PIN_NOW
     steps = [
-        (["init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "America/New_York"],
-         "2026-10-05T10:00:00Z"),
-        (["log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--member", "ana", "--note", "=SUM(A1:A9)",
-          "--key", "@k1", "--at", "2026-11-01T09:00:00.123456Z"], n),
-        (["log", "SendEmail", "--custom-domain", "--count", "3", "--app", 'shop, "eu"', "--member", "-bob",
-          "--note", PIN_NOTE], n),
+        (
+            ["init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", "--timezone", "America/New_York"],
+            "2026-10-05T10:00:00Z",
+        ),
+        (
+            [
+                "log",
+                "invokeLLM",
+                "--model",
+                "gpt-5",
+                "--app",
+                "crm",
+                "--member",
+                "ana",
+                "--note",
+                "=SUM(A1:A9)",
+                "--key",
+                "@k1",
+                "--at",
+                "2026-11-01T09:00:00.123456Z",
+            ],
+            n,
+        ),
+        (
+            [
+                "log",
+                "SendEmail",
+                "--custom-domain",
+                "--count",
+                "3",
+                "--app",
+                'shop, "eu"',
+                "--member",
+                "-bob",
+                "--note",
+                PIN_NOTE,
+            ],
+            n,
+        ),
         (["log", "GenerateSpeech", "--chars", "120", "--at", "2026-10-20T00:00:00Z"], n),
         (["log", "GenerateVideo", "--seconds", "3", "--app", "promo", "--key", "plain,comma"], n),
         (["log", "message", "--scope", "discuss", "--note", "'already quoted", "--member", "+1"], n),
@@ -271,70 +372,92 @@ def build_pinned(cli):
 
 
 PINNED_CSV = (
-    'id,at,pool,action,model,scope,quantity,seconds,chars,custom_domain,credits,app,member,key,note,corrects',
-    '3,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,3,,,,,',
-    '9,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,-3,,,,logged by mistake,3',
+    "id,at,pool,action,model,scope,quantity,seconds,chars,custom_domain,credits,app,member,key,note,corrects",
+    "3,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,3,,,,,",
+    "9,2026-10-20T00:00:00Z,integration,GenerateSpeech,,,1,,120,false,-3,,,,logged by mistake,3",
     "1,2026-11-01T09:00:00.123456Z,integration,invokeLLM,gpt-5,,1,,,false,15,crm,ana,'@k1,'=SUM(A1:A9),",
-    '8,2026-11-09T23:59:59.999999Z,integration,SendEmail,,,1,,,false,1,,,,,',
-    ('2,2026-11-10T00:00:00Z,integration,SendEmail,,,3,,,true,6,"shop, ""eu""",'
-     '\'-bob,,"naïve café ✓ 𝄞 \u2028 \x85 back\\slash ""q""",'),
+    "8,2026-11-09T23:59:59.999999Z,integration,SendEmail,,,1,,,false,1,,,,,",
+    (
+        '2,2026-11-10T00:00:00Z,integration,SendEmail,,,3,,,true,6,"shop, ""eu""",'
+        '\'-bob,,"naïve café ✓ 𝄞 \u2028 \x85 back\\slash ""q""",'
+    ),
     '4,2026-11-10T00:00:00Z,integration,GenerateVideo,,,1,3,,false,15,promo,,"plain,comma",,',
     "5,2026-11-10T00:00:00Z,message,message,,discuss,1,,,false,0.3,,'+1,,''already quoted,",
-    '6,2026-11-10T00:00:00Z,message,message,,,1,,,false,1.3,tab\xa0app,cy,,,',
-    '7,2026-11-10T00:00:00Z,message,message,,,1,,,false,0.001,,,,multi  space  ,',
-    '10,2026-11-10T00:00:00Z,integration,invokeLLM,automatic,,1,,,false,999999.999,big,,,,',
+    "6,2026-11-10T00:00:00Z,message,message,,,1,,,false,1.3,tab\xa0app,cy,,,",
+    "7,2026-11-10T00:00:00Z,message,message,,,1,,,false,0.001,,,,multi  space  ,",
+    "10,2026-11-10T00:00:00Z,integration,invokeLLM,automatic,,1,,,false,999999.999,big,,,,",
 )
 PINNED_JSON = (
-    ('{"id": 3, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
-     ', "action": "GenerateSpeech", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": 3'
-     ', "app": null, "member": null, "key": null'
-     ', "note": null, "corrects": null}'),
-    ('{"id": 9, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
-     ', "action": "GenerateSpeech", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": -3'
-     ', "app": null, "member": null, "key": null'
-     ', "note": "logged by mistake", "corrects": 3}'),
-    ('{"id": 1, "at": "2026-11-01T09:00:00.123456Z", "pool": "integration"'
-     ', "action": "invokeLLM", "model": "gpt-5", "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 15'
-     ', "app": "crm", "member": "ana", "key": "@k1"'
-     ', "note": "=SUM(A1:A9)", "corrects": null}'),
-    ('{"id": 8, "at": "2026-11-09T23:59:59.999999Z", "pool": "integration"'
-     ', "action": "SendEmail", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1'
-     ', "app": null, "member": null, "key": null'
-     ', "note": null, "corrects": null}'),
-    ('{"id": 2, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-     ', "action": "SendEmail", "model": null, "scope": null'
-     ', "quantity": 3, "seconds": null, "chars": null, "custom_domain": true, "credits": 6'
-     ', "app": "shop, \\"eu\\"", "member": "-bob", "key": null'
-     ', "note": "naïve café ✓ 𝄞 \u2028 \x85 back\\\\slash \\"q\\"", "corrects": null}'),
-    ('{"id": 4, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-     ', "action": "GenerateVideo", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": 3, "chars": null, "custom_domain": false, "credits": 15'
-     ', "app": "promo", "member": null, "key": "plain,comma"'
-     ', "note": null, "corrects": null}'),
-    ('{"id": 5, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-     ', "action": "message", "model": null, "scope": "discuss"'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.3'
-     ', "app": null, "member": "+1", "key": null'
-     ', "note": "\'already quoted", "corrects": null}'),
-    ('{"id": 6, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-     ', "action": "message", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1.3'
-     ', "app": "tab\xa0app", "member": "cy", "key": null'
-     ', "note": null, "corrects": null}'),
-    ('{"id": 7, "at": "2026-11-10T00:00:00Z", "pool": "message"'
-     ', "action": "message", "model": null, "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.001'
-     ', "app": null, "member": null, "key": null'
-     ', "note": "multi  space  ", "corrects": null}'),
-    ('{"id": 10, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
-     ', "action": "invokeLLM", "model": "automatic", "scope": null'
-     ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 999999.999'
-     ', "app": "big", "member": null, "key": null'
-     ', "note": null, "corrects": null}'),
+    (
+        '{"id": 3, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+        ', "action": "GenerateSpeech", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": 3'
+        ', "app": null, "member": null, "key": null'
+        ', "note": null, "corrects": null}'
+    ),
+    (
+        '{"id": 9, "at": "2026-10-20T00:00:00Z", "pool": "integration"'
+        ', "action": "GenerateSpeech", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": 120, "custom_domain": false, "credits": -3'
+        ', "app": null, "member": null, "key": null'
+        ', "note": "logged by mistake", "corrects": 3}'
+    ),
+    (
+        '{"id": 1, "at": "2026-11-01T09:00:00.123456Z", "pool": "integration"'
+        ', "action": "invokeLLM", "model": "gpt-5", "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 15'
+        ', "app": "crm", "member": "ana", "key": "@k1"'
+        ', "note": "=SUM(A1:A9)", "corrects": null}'
+    ),
+    (
+        '{"id": 8, "at": "2026-11-09T23:59:59.999999Z", "pool": "integration"'
+        ', "action": "SendEmail", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1'
+        ', "app": null, "member": null, "key": null'
+        ', "note": null, "corrects": null}'
+    ),
+    (
+        '{"id": 2, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+        ', "action": "SendEmail", "model": null, "scope": null'
+        ', "quantity": 3, "seconds": null, "chars": null, "custom_domain": true, "credits": 6'
+        ', "app": "shop, \\"eu\\"", "member": "-bob", "key": null'
+        ', "note": "naïve café ✓ 𝄞 \u2028 \x85 back\\\\slash \\"q\\"", "corrects": null}'
+    ),
+    (
+        '{"id": 4, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+        ', "action": "GenerateVideo", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": 3, "chars": null, "custom_domain": false, "credits": 15'
+        ', "app": "promo", "member": null, "key": "plain,comma"'
+        ', "note": null, "corrects": null}'
+    ),
+    (
+        '{"id": 5, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+        ', "action": "message", "model": null, "scope": "discuss"'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.3'
+        ', "app": null, "member": "+1", "key": null'
+        ', "note": "\'already quoted", "corrects": null}'
+    ),
+    (
+        '{"id": 6, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+        ', "action": "message", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 1.3'
+        ', "app": "tab\xa0app", "member": "cy", "key": null'
+        ', "note": null, "corrects": null}'
+    ),
+    (
+        '{"id": 7, "at": "2026-11-10T00:00:00Z", "pool": "message"'
+        ', "action": "message", "model": null, "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 0.001'
+        ', "app": null, "member": null, "key": null'
+        ', "note": "multi  space  ", "corrects": null}'
+    ),
+    (
+        '{"id": 10, "at": "2026-11-10T00:00:00Z", "pool": "integration"'
+        ', "action": "invokeLLM", "model": "automatic", "scope": null'
+        ', "quantity": 1, "seconds": null, "chars": null, "custom_domain": false, "credits": 999999.999'
+        ', "app": "big", "member": null, "key": null'
+        ', "note": null, "corrects": null}'
+    ),
 )
 PINNED = {
     "csv": "".join(line + "\r\n" for line in PINNED_CSV),
@@ -359,8 +482,9 @@ def test_export_writes_exactly_the_pinned_bytes_to_stdout_and_to_a_file(cli, tmp
 @pytest.mark.parametrize("fmt,empty", [("csv", PINNED_CSV[0] + "\r\n"), ("jsonl", ""), ("json", "[]\n")])
 def test_export_filters_pick_the_pinned_rows_and_an_empty_export_is_well_formed(cli, fmt, empty):
     build_pinned(cli)
-    r = cli("export", "--format", fmt, "--pool", "message", "--since", "2026-11-09", "--until", "2026-11-10",
-            now=PIN_NOW)
+    r = cli(
+        "export", "--format", fmt, "--pool", "message", "--since", "2026-11-09", "--until", "2026-11-10", now=PIN_NOW
+    )
     assert r.exit_code == 0, r.stderr
     ids = ["5", "6", "7"]  # the message events of Nov 10 UTC, Nov 9 (evening) in New York
     if fmt == "csv":
@@ -401,24 +525,56 @@ def test_export_refuses_to_overwrite_the_ledger_or_write_into_a_directory(cli, t
 # --- the fast writer against the generic one, on any values ------------------------------------------
 
 
-_text = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
-                  st.sampled_from(["=1+1", "-x", "+", "@a", "'q", "\t", "\r\n", "a,b", 'say "hi"', "\u2028", "é",
-                                    "0042", "1/2", " TRUE", "50%", "(12)", ".5"]))
+_text = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.sampled_from(
+        [
+            "=1+1",
+            "-x",
+            "+",
+            "@a",
+            "'q",
+            "\t",
+            "\r\n",
+            "a,b",
+            'say "hi"',
+            "\u2028",
+            "é",
+            "0042",
+            "1/2",
+            " TRUE",
+            "50%",
+            "(12)",
+            ".5",
+        ]
+    ),
+)
 _int = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
-_row = st.fixed_dictionaries({
-    "id": st.integers(min_value=1, max_value=2**40),
-    "at": st.sampled_from(["2026-01-31T09:30:00Z", "2026-01-31T09:30:00.000001Z"]),
-    "pool": _text, "action": _text, "model": _text, "scope": _text,
-    "quantity": _int, "seconds": _int, "chars": _int,
-    "custom_domain": st.sampled_from([0, 1, None]),
-    "credits": st.integers(min_value=-10**12, max_value=10**12),
-    "app": _text, "member": _text, "key": _text, "note": _text, "corrects": _int,
-})
+_row = st.fixed_dictionaries(
+    {
+        "id": st.integers(min_value=1, max_value=2**40),
+        "at": st.sampled_from(["2026-01-31T09:30:00Z", "2026-01-31T09:30:00.000001Z"]),
+        "pool": _text,
+        "action": _text,
+        "model": _text,
+        "scope": _text,
+        "quantity": _int,
+        "seconds": _int,
+        "chars": _int,
+        "custom_domain": st.sampled_from([0, 1, None]),
+        "credits": st.integers(min_value=-(10**12), max_value=10**12),
+        "app": _text,
+        "member": _text,
+        "key": _text,
+        "note": _text,
+        "corrects": _int,
+    }
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(_row, max_size=6), fmt=st.sampled_from(["csv", "jsonl", "json"]),
-       packed=st.booleans())
+@given(rows=st.lists(_row, max_size=6), fmt=st.sampled_from(["csv", "jsonl", "json"]), packed=st.booleans())
 def test_write_events_writes_what_the_generic_writer_writes(rows, fmt, packed):
     """write_events against render.output.write (csv.writer, the exact JSON encoder), on any values."""
     from datetime import datetime
@@ -429,13 +585,28 @@ def test_write_events_writes_what_the_generic_writer_writes(rows, fmt, packed):
     from credits_cli.store.queries import shape_fields
 
     middle = EXPORT_FIELDS[2:13]
-    generic = [{f: r[f] for f in EXPORT_FIELDS} | {"at": datetime.fromisoformat(r["at"]),
-                                                   "credits": Credits(r["credits"]),
-                                                   "custom_domain": bool(r["custom_domain"])} for r in rows]
+    generic = [
+        {f: r[f] for f in EXPORT_FIELDS}
+        | {
+            "at": datetime.fromisoformat(r["at"]),
+            "credits": Credits(r["credits"]),
+            "custom_domain": bool(r["custom_domain"]),
+        }
+        for r in rows
+    ]
     expected = io.StringIO(newline="")
     write(generic, fmt, expected, list(EXPORT_FIELDS))
-    fast = [(r["id"], r["at"], json.dumps([r[f] for f in middle]) if packed else tuple(r[f] for f in middle),
-             r["key"], r["note"], r["corrects"]) for r in rows]
+    fast = [
+        (
+            r["id"],
+            r["at"],
+            json.dumps([r[f] for f in middle]) if packed else tuple(r[f] for f in middle),
+            r["key"],
+            r["note"],
+            r["corrects"],
+        )
+        for r in rows
+    ]
     got = io.StringIO(newline="")
     n = write_events([fast[:3], fast[3:]], fmt, got, shape_fields)
     assert n == len(rows)
@@ -448,10 +619,12 @@ def test_import_refuses_what_the_plan_at_the_rows_instant_does_not_allow_as_log_
     now = "2026-11-21T12:00:00Z"
     assert cli("init", "--plan", "free", "--start", "2026-11-01T00:00:00Z", now=now).exit_code == 0
     path = tmp_path / "feat.csv"
-    path.write_text("at,pool,action,quantity,credits,custom_domain\n"
-                    "2026-11-20T10:00:00Z,integration,automation,1,1,false\n"
-                    "2026-11-20T10:00:00Z,integration,SendEmail,1,2,true\n"
-                    "2026-11-20T10:00:00Z,integration,SendEmail,1,1,false\n")
+    path.write_text(
+        "at,pool,action,quantity,credits,custom_domain\n"
+        "2026-11-20T10:00:00Z,integration,automation,1,1,false\n"
+        "2026-11-20T10:00:00Z,integration,SendEmail,1,2,true\n"
+        "2026-11-20T10:00:00Z,integration,SendEmail,1,1,false\n"
+    )
     before = cli.dump()
     r = cli("import", str(path), now=now)
     assert r.exit_code == 2, r.stderr
@@ -464,6 +637,7 @@ def test_import_refuses_what_the_plan_at_the_rows_instant_does_not_allow_as_log_
 
 # --- what a spreadsheet writes back ---------------------------------------------------------------
 
+
 def _as_a_spreadsheet_saves_it(text: str) -> bytes:
     """The export's CSV as spreadsheets re-save it: a BOM, booleans in capitals, numbers re-formatted
     (trailing zeros, scientific notation, spaces), every cell quoted, rows of empty cells at the end."""
@@ -473,10 +647,13 @@ def _as_a_spreadsheet_saves_it(text: str) -> bytes:
     w = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     w.writerow(header)
     for i, row in enumerate(rows[1:]):
-        cells = dict(zip(header, row))
+        cells = dict(zip(header, row, strict=True))
         cells["custom_domain"] = cells["custom_domain"].title() if i % 2 else cells["custom_domain"].upper()
-        cells["credits"] = [f" {cells['credits']} ", cells["credits"] + ("0" if "." in cells["credits"] else ".000"),
-                            f"{cells['credits']}E+00" if "." not in cells["credits"] else cells["credits"]][i % 3]
+        cells["credits"] = [
+            f" {cells['credits']} ",
+            cells["credits"] + ("0" if "." in cells["credits"] else ".000"),
+            f"{cells['credits']}E+00" if "." not in cells["credits"] else cells["credits"],
+        ][i % 3]
         cells["quantity"] = [cells["quantity"] + ".0", f"{cells['quantity']}.00E+00", cells["quantity"]][i % 3]
         w.writerow([cells[c] for c in header])
     return b"\xef\xbb\xbf" + out.getvalue().encode() + b",,,,,,,,\r\n\r\n  \r\n"
@@ -493,11 +670,23 @@ def test_import_takes_back_what_a_spreadsheet_writes(source, tmp_path):
     assert reports(copy) == reports(source)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("custom_domain", "yes"), ("custom_domain", "TRUE!"), ("credits", "1,3"), ("credits", "1 300"),
-    ("credits", "1.3e-5"), ("credits", "12%"), ("credits", "1e999"), ("quantity", "2.5"), ("quantity", "2E-1"),
-    ("quantity", "0x10"), ("credits", "nan"), ("seconds", "3.0.0"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("custom_domain", "yes"),
+        ("custom_domain", "TRUE!"),
+        ("credits", "1,3"),
+        ("credits", "1 300"),
+        ("credits", "1.3e-5"),
+        ("credits", "12%"),
+        ("credits", "1e999"),
+        ("quantity", "2.5"),
+        ("quantity", "2E-1"),
+        ("quantity", "0x10"),
+        ("credits", "nan"),
+        ("seconds", "3.0.0"),
+    ],
+)
 def test_import_still_refuses_garbage_by_line_and_field(source, tmp_path, field, value):
     rows = list(csv.DictReader(io.StringIO(source("export", now=NOW).stdout, newline="")))
     rows[2][field] = value
@@ -510,7 +699,7 @@ def test_import_still_refuses_garbage_by_line_and_field(source, tmp_path, field,
 def test_text_a_spreadsheet_would_read_as_a_value_is_quoted_and_comes_back_exactly(cli, tmp_path):
     texts = ["0042", "1/2", "TRUE", "false", "50%", "(12)", ".5", "$5", "1.300", "12:30", "2026-01-31", "1E3"]
     assert cli("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
-    for i, text in enumerate(texts):
+    for text in texts:
         assert cli("log", "UploadFile", "--note", text, "--key", text, "--app", text, now=NOW).exit_code == 0
     out = cli("export", now=NOW).stdout
     rows = list(csv.DictReader(io.StringIO(out, newline="")))

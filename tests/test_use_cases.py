@@ -6,6 +6,7 @@ change of wording or rendering cannot hide a change of what was recorded (and th
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
@@ -57,17 +58,18 @@ def test_a_first_log_creates_default_in_its_own_write_and_says_so_once(tmp_path)
     assert rows(tmp_path / "new.db", "SELECT name, plan FROM workspaces") == [("default", "free")]
 
 
-@pytest.mark.parametrize("request_", [
-    {"dry_run": True},  # quoted, not recorded
-    {"action": "GenerateVideo", "seconds": 500},  # refused: more than the pool
-    {"at": "2030-01-01T00:00:00Z"},  # bad input: after now
-])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"dry_run": True},  # quoted, not recorded
+        {"action": "GenerateVideo", "seconds": 500},  # refused: more than the pool
+        {"at": "2030-01-01T00:00:00Z"},  # bad input: after now
+    ],
+)
 def test_a_first_log_that_records_nothing_creates_no_workspace(tmp_path, request_):
     s = session(tmp_path / "new.db")
-    try:
+    with contextlib.suppress(BadInput, Refused):
         log(s, **request_)
-    except (BadInput, Refused):
-        pass
     assert s.take_notices() == []
     s.close()
     assert rows(tmp_path / "new.db", "SELECT count(*) FROM workspaces") == [(0,)]
@@ -115,10 +117,24 @@ def test_results_carry_their_amounts_as_money_the_json_writer_prints_exactly(db)
         log(s, action="GenerateVideo", seconds=20, count=1000)
     s.close()
     pool = b.pools["integration"]
-    amounts = [r.quote.credits, r.balance.available, again.quote.credits, *(p["credits"] for p in again.paid_by),
-               *(p["credits"] for p in r.paid_by), pool.allowance, pool.used, pool.allowance_used, pool.bonus_used,
-               pool.allowance_left, pool.bonus, pool.available, d.rows[0]["credits"], shown["credits"],
-               shown["paid_by"][0]["credits"], refused.value.short]
+    amounts = [
+        r.quote.credits,
+        r.balance.available,
+        again.quote.credits,
+        *(p["credits"] for p in again.paid_by),
+        *(p["credits"] for p in r.paid_by),
+        pool.allowance,
+        pool.used,
+        pool.allowance_used,
+        pool.bonus_used,
+        pool.allowance_left,
+        pool.bonus,
+        pool.available,
+        d.rows[0]["credits"],
+        shown["credits"],
+        shown["paid_by"][0]["credits"],
+        refused.value.short,
+    ]
     assert all(type(x) is Credits for x in amounts), [x for x in amounts if type(x) is not Credits]
     assert dumps({"credits": r.quote.credits}, indent=None) == f'{{"credits": {to_decimal(r.quote.credits)}}}'
 
@@ -161,16 +177,14 @@ def test_reports_read_what_the_log_use_case_wrote(db):
 def test_a_failed_write_rolls_back_and_a_failed_savepoint_undoes_only_itself(db):
     store = Ledger.open(db)
     ws = store.get_workspace("default")
-    with pytest.raises(RuntimeError):
-        with store.write():
-            store.notify(ws.id, "note", None, ws.anchor, "one")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), store.write():
+        store.notify(ws.id, "note", None, ws.anchor, "one")
+        raise RuntimeError
     with store.write():
         store.notify(ws.id, "note", None, ws.anchor, "kept")
-        with pytest.raises(RuntimeError):
-            with store.write():
-                store.notify(ws.id, "note", None, ws.anchor, "undone")
-                raise RuntimeError
+        with pytest.raises(RuntimeError), store.write():
+            store.notify(ws.id, "note", None, ws.anchor, "undone")
+            raise RuntimeError
     store.close()
     assert rows(db, "SELECT message FROM notifications") == [("kept",)]
 
@@ -179,16 +193,21 @@ def test_a_bulk_write_keeps_its_cached_sums_exact_and_forgets_them_on_rollback(d
     store = Ledger.open(db)
     ws = store.get_workspace("default")
     start, end = ws.anchor, ws.anchor.replace(month=4)
-    event = {"at": "2026-03-02T00:00:00.000000Z", "recorded_at": "2026-03-02T00:00:00.000000Z",
-             "pool": "integration", "action": "SendEmail", "quantity": 1, "custom_domain": 0,
-             "credits_milli": 1000}
-    with pytest.raises(RuntimeError):
-        with store.bulk(buffered=True):
-            assert store.sum_credits(ws.id, "integration", start, end) == 0
-            store.insert_event(ws.id, event)
-            assert store.sum_credits(ws.id, "integration", start, end) == 1000  # the cached sum follows
-            assert store.total(ws.id, EventFilter(pool="integration"))[0] == 1000  # buffered rows are read
-            raise RuntimeError
+    event = {
+        "at": "2026-03-02T00:00:00.000000Z",
+        "recorded_at": "2026-03-02T00:00:00.000000Z",
+        "pool": "integration",
+        "action": "SendEmail",
+        "quantity": 1,
+        "custom_domain": 0,
+        "credits_milli": 1000,
+    }
+    with pytest.raises(RuntimeError), store.bulk(buffered=True):
+        assert store.sum_credits(ws.id, "integration", start, end) == 0
+        store.insert_event(ws.id, event)
+        assert store.sum_credits(ws.id, "integration", start, end) == 1000  # the cached sum follows
+        assert store.total(ws.id, EventFilter(pool="integration"))[0] == 1000  # buffered rows are read
+        raise RuntimeError
     assert store.sum_credits(ws.id, "integration", start, end) == 0
     with store.bulk(buffered=True):
         store.insert_event(ws.id, event)
@@ -196,5 +215,6 @@ def test_a_bulk_write_keeps_its_cached_sums_exact_and_forgets_them_on_rollback(d
     store.close()
     # the daily summary, caught up in bulk, agrees with the events; its trigger is back
     assert rows(db, "SELECT sum(credits_milli) FROM usage_days") == [(1000,)]
-    assert rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'events_usage_days'") \
-        == [(1,)]
+    assert rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'events_usage_days'") == [
+        (1,)
+    ]

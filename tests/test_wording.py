@@ -23,9 +23,14 @@ def meter(text, pool):
 
 # --- 1. the balance adds up once bonus credits paid ------------------------------------------------
 
+
 def coupon(cli, code, credits, expires):
-    assert cli("coupon", "create", code, "--credits", credits, "--pool", "message", "--expires", expires,
-               now=NOW).exit_code == 0
+    assert (
+        cli(
+            "coupon", "create", code, "--credits", credits, "--pool", "message", "--expires", expires, now=NOW
+        ).exit_code
+        == 0
+    )
     assert cli("coupon", "redeem", code, now=NOW).exit_code == 0
 
 
@@ -34,8 +39,15 @@ def test_a_coupon_that_paid_shows_in_used_and_the_meter_adds_up(cli):
     coupon(cli, "TEN-CREDITS", "10", "2026-03-20T00:00:00Z")  # expires before the allowance: it pays first
     assert cli("log", "message", "--credits", "10", now=NOW).exit_code == 0
     b = cli.json("balance", now=NOW)["message"]
-    assert (b["allowance"], b["used"], b["allowance_used"], b["bonus_used"], b["allowance_left"], b["bonus"],
-            b["available"]) == (100, 10, 0, 10, 100, 0, 100)
+    assert (
+        b["allowance"],
+        b["used"],
+        b["allowance_used"],
+        b["bonus_used"],
+        b["allowance_left"],
+        b["bonus"],
+        b["available"],
+    ) == (100, 10, 0, 10, 100, 0, 100)
     assert meter(cli("balance", now=NOW).stdout, "message") == (10, 110, 100)  # was "10 of 100 used · 100 left"
 
 
@@ -57,6 +69,7 @@ def test_the_free_plans_daily_cap_is_shown_beside_what_the_cycle_has_left(cli):
 
 
 # --- 2. "used up" only when the pool is -------------------------------------------------------------
+
 
 def outbox(cli):
     return [(n["kind"], n["pool"]) for n in cli.json("notifications", now=NOW)]
@@ -82,7 +95,9 @@ def test_a_use_that_leaves_less_than_the_smallest_price_used_the_pool_up(cli):
 def test_a_refusal_in_a_used_up_pool_tells_the_owner(cli, tmp_path):
     init(cli)
     rows = tmp_path / "use.jsonl"
-    rows.write_text('{"at": "2026-03-02T00:00:00Z", "pool": "message", "action": "message", "quantity": 1, "credits": 99.9}\n')
+    rows.write_text(
+        '{"at": "2026-03-02T00:00:00Z", "pool": "message", "action": "message", "quantity": 1, "credits": 99.9}\n'
+    )
     assert cli("import", rows, now=NOW).exit_code == 0  # an import tells no one
     assert outbox(cli) == []
     one_line_error(cli("log", "message", "--scope", "discuss", now=NOW), code=3)
@@ -98,6 +113,7 @@ def test_a_batch_line_asking_too_much_tells_no_one(cli):
 
 # --- 3. the clock says the instant commands run at ---------------------------------------------------
 
+
 def test_clock_advance_under_now_prints_the_clock_commands_use(cli):
     init(cli)
     r = cli("clock", "advance", "2d", now=NOW)
@@ -112,6 +128,7 @@ def test_clock_advance_under_now_prints_the_clock_commands_use(cli):
 
 # --- 4. NO_COLOR: only a non-empty value turns colour off -------------------------------------------
 
+
 def in_a_terminal(args, env, columns=100):
     """stdout (and stderr) of `credits ARGS` run on a pseudo-terminal of `columns` columns."""
     import os
@@ -122,8 +139,9 @@ def in_a_terminal(args, env, columns=100):
     parent, child = pty.openpty()
     full = {k: v for k, v in os.environ.items() if not k.startswith(("CREDITS_", "NO_COLOR", "FORCE_COLOR"))}
     full.update(TERM="xterm-256color", COLUMNS=str(columns), LINES="50", **env)
-    p = subprocess.Popen([sys.executable, "-m", "credits_cli", *args], stdin=subprocess.DEVNULL, stdout=child,
-                         stderr=child, env=full)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "credits_cli", *args], stdin=subprocess.DEVNULL, stdout=child, stderr=child, env=full
+    )
     os.close(child)
     out = b""
     while True:
@@ -152,6 +170,7 @@ def test_an_empty_no_color_leaves_colour_on_and_a_set_one_turns_it_off(cli):
 
 
 # --- 5. --db names a ledger, or a new file in an existing directory ----------------------------------
+
 
 def snapshot(folder):
     return {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -205,6 +224,7 @@ def test_db_naming_an_empty_file_or_a_new_one_makes_a_ledger(cli, tmp_path):
 
 # --- 8. the free plan is not billed yearly -------------------------------------------------------------
 
+
 def test_billed_yearly_then_free_is_free_monthly(cli):
     init(cli, "pro", "--billing", "yearly")
     assert cli("plan", "set", "free", now=NOW).exit_code == 0  # a downgrade: at the next reset
@@ -213,11 +233,13 @@ def test_billed_yearly_then_free_is_free_monthly(cli):
     assert (b["plan"], b["billing"]) == ("free", "monthly")
     assert "free plan (monthly)" in cli("balance", now=later).stdout
     one_line_error(cli("plan", "set", "free", "--billing", "yearly", now=later), field="--billing")
-    one_line_error(cli("--workspace", "other", "init", "--plan", "free", "--billing", "yearly", now=NOW),
-                   field="--billing")
+    one_line_error(
+        cli("--workspace", "other", "init", "--plan", "free", "--billing", "yearly", now=NOW), field="--billing"
+    )
 
 
 # --- 9. a mistyped command: one suggestion ---------------------------------------------------------------
+
 
 def test_a_mistyped_command_is_suggested_once(cli):
     for args, suggestion in ((("shar",), "'share'"), (("coupon", "redem", "x"), "'redeem'")):
@@ -232,9 +254,11 @@ LONG_APP, LONG_MEMBER = "customer-relationship-manager", "ana.maria-longname"
 
 def narrow_ledger(cli):
     init(cli, "builder")
-    for args in (("invokeLLM", "--model", "gpt-5", "--app", LONG_APP, "--member", LONG_MEMBER),
-                 ("SendEmail", "--custom-domain", "--count", "20", "--app", "newsletter-weekly", "--member", "bob"),
-                 ("message", "--scope", "feature")):
+    for args in (
+        ("invokeLLM", "--model", "gpt-5", "--app", LONG_APP, "--member", LONG_MEMBER),
+        ("SendEmail", "--custom-domain", "--count", "20", "--app", "newsletter-weekly", "--member", "bob"),
+        ("message", "--scope", "feature"),
+    ):
         assert cli("log", *args, now=NOW).exit_code == 0
 
 
@@ -243,9 +267,12 @@ def test_events_at_40_columns_shows_every_field_of_every_event(cli):
     out = cli("events", now=NOW, env={"COLUMNS": "40"}).stdout
     assert max(len(line) for line in out.splitlines()) <= 40
     for e in cli.json("events", now=NOW):
-        block = out[out.index(f"event {e['id']} "):]
-        block = block[:block.index("\nevent ")] if "\nevent " in block else block
-        assert "2026-03-05 10:00" in block and f"{e['credits']} {dict(message='msg', integration='int')[e['pool']]}" in block, block
+        block = out[out.index(f"event {e['id']} ") :]
+        block = block[: block.index("\nevent ")] if "\nevent " in block else block
+        assert (
+            "2026-03-05 10:00" in block
+            and f"{e['credits']} {dict(message='msg', integration='int')[e['pool']]}" in block
+        ), block
         assert e["action"] in block and all(x is None or x in block for x in (e["model"], e["scope"])), block
         assert all(f"{k}: {e[k]}" in block for k in ("app", "member") if e[k]), block
     wide = cli("events", now=NOW, env={"COLUMNS": "120"}).stdout  # a wide terminal: the table, names whole
@@ -254,8 +281,12 @@ def test_events_at_40_columns_shows_every_field_of_every_event(cli):
 
 def test_reports_at_40_columns_keep_names_whole(cli):
     narrow_ledger(cli)
-    for cmd, names in (("apps", (LONG_APP, "newsletter-weekly")), ("members", (LONG_MEMBER, "bob")),
-                       ("actions", ("invokeLLM (gpt-5)", "SendEmail")), ("balance", (LONG_APP, "newsletter-weekly"))):
+    for cmd, names in (
+        ("apps", (LONG_APP, "newsletter-weekly")),
+        ("members", (LONG_MEMBER, "bob")),
+        ("actions", ("invokeLLM (gpt-5)", "SendEmail")),
+        ("balance", (LONG_APP, "newsletter-weekly")),
+    ):
         out = cli(cmd, now=NOW, env={"COLUMNS": "40"}).stdout
         lines = out.splitlines()
         for name in names:

@@ -16,8 +16,12 @@ PARIS = ["--timezone", "Europe/Paris"]
 
 
 def init(cli, grant=False):
-    assert cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", *PARIS,
-               now="2026-10-05T10:00:00Z").exit_code == 0
+    assert (
+        cli(
+            "init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", *PARIS, now="2026-10-05T10:00:00Z"
+        ).exit_code
+        == 0
+    )
     if grant:
         assert cli("grant", "--pool", "integration", "--credits", "20000", "--reason", "big", now=NOW).exit_code == 0
 
@@ -35,13 +39,47 @@ def imported(tmp_path, name, *args, input=None):
 def source(cli):
     init(cli, grant=True)
     # 01:30:00.123456Z is 02:30 in Paris on the night clocks go back: that local time happens twice
-    assert cli("log", "message", "--credits", "0.001", "--note", "=SUM(A1)", "--app", "bø", "--member", "José",
-               "--at", "2026-10-25T01:30:00.123456Z", now=NOW).exit_code == 0
-    assert cli("log", "message", "--credits", "1.3", "--note", "0042", "--key", "007", "--member", "Zoë",
-               "--at", "2026-10-24T22:30:00Z", now=NOW).exit_code == 0
+    assert (
+        cli(
+            "log",
+            "message",
+            "--credits",
+            "0.001",
+            "--note",
+            "=SUM(A1)",
+            "--app",
+            "bø",
+            "--member",
+            "José",
+            "--at",
+            "2026-10-25T01:30:00.123456Z",
+            now=NOW,
+        ).exit_code
+        == 0
+    )
+    assert (
+        cli(
+            "log",
+            "message",
+            "--credits",
+            "1.3",
+            "--note",
+            "0042",
+            "--key",
+            "007",
+            "--member",
+            "Zoë",
+            "--at",
+            "2026-10-24T22:30:00Z",
+            now=NOW,
+        ).exit_code
+        == 0
+    )
     assert cli("log", "invokeLLM", "--model", "gpt-5", "--credits", "12345.678", "--app", "crm", now=NOW).exit_code == 0
-    assert cli("log", "SendEmail", "--custom-domain", "--count", "3", "--note", "+cmd|' /C calc'!A0",
-               now=NOW).exit_code == 0
+    assert (
+        cli("log", "SendEmail", "--custom-domain", "--count", "3", "--note", "+cmd|' /C calc'!A0", now=NOW).exit_code
+        == 0
+    )
     assert cli("log", "GenerateSpeech", "--chars", "120", "--at", "2026-11-01T12:00:00Z", now=NOW).exit_code == 0
     assert cli("void", "4", "--reason", "oops", now=NOW).exit_code == 0
     return cli
@@ -50,8 +88,10 @@ def source(cli):
 def same(a, b) -> None:
     assert a.json("balance", now=NOW) == b.json("balance", now=NOW)
     assert a.json("apps", now=NOW) == b.json("apps", now=NOW)
+
     def export(cli):  # without the ids, which are each ledger's own (and so is a void's `corrects`)
         return [row[1:-1] for row in csv.reader(io.StringIO(cli("export", now=NOW).stdout, newline=""))]
+
     assert export(a) == export(b)
 
 
@@ -62,17 +102,24 @@ def test_xlsx_cells_are_typed_numbers_date_times_in_the_zone_and_text_that_never
     sheet = openpyxl.load_workbook(path).worksheets[0]
     header = [c.value for c in sheet[1]]
     assert header[:2] == ["id", "at"] and header[-1] == "at_utc"
-    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2)]
+    rows = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
     first = next(r for r in rows if r["member"].value == "José")
-    assert first["at"].value == datetime(2026, 10, 25, 2, 30, 0, 123000) or \
-        abs(first["at"].value - datetime(2026, 10, 25, 2, 30, 0, 123456)).total_seconds() < 0.001
+    assert (
+        first["at"].value == datetime(2026, 10, 25, 2, 30, 0, 123000)
+        or abs(first["at"].value - datetime(2026, 10, 25, 2, 30, 0, 123456)).total_seconds() < 0.001
+    )
     assert first["at"].is_date and "hh:mm:ss" in first["at"].number_format
     assert first["at_utc"].value == "2026-10-25T01:30:00.123456Z"
     assert (first["note"].value, first["note"].data_type) == ("=SUM(A1)", "s")  # text, not a formula
     assert first["app"].value == "bø"
     credits = {r["credits"].value for r in rows}
-    assert {Decimal(repr(v)) for v in credits} >= {Decimal("0.001"), Decimal("1.3"), Decimal("12345.678"),
-                                                    Decimal("6"), Decimal("-6")}
+    assert {Decimal(repr(v)) for v in credits} >= {
+        Decimal("0.001"),
+        Decimal("1.3"),
+        Decimal("12345.678"),
+        Decimal("6"),
+        Decimal("-6"),
+    }
     assert all(r["credits"].data_type == "n" and r["quantity"].data_type == "n" for r in rows)
     zero = next(r for r in rows if r["note"].value == "0042")
     assert zero["note"].data_type == "s" and zero["key"].value == "007"
@@ -95,7 +142,7 @@ def _edit(path, fn):
     sheet = wb.worksheets[0]
     header = [c.value for c in sheet[1]]
     for row in sheet.iter_rows(min_row=2):
-        fn(dict(zip(header, row)))
+        fn(dict(zip(header, row, strict=True)))
     wb.save(path)
 
 
@@ -106,6 +153,7 @@ def test_xlsx_at_is_read_in_the_zone_when_at_utc_is_cleared_and_an_ambiguous_tim
     def clear(row):
         if row["member"].value != "José":  # José's 02:30 happens twice in Paris that night
             row["at_utc"].value = None
+
     _edit(path, clear)
     same(imported(tmp_path, "copy.db", str(path)), source)
 
@@ -128,6 +176,7 @@ def test_xlsx_an_at_edited_apart_from_at_utc_is_refused_and_garbage_is_named(sou
             row["at"].value = datetime(2026, 10, 25, 4, 0)
         if row["app"].value == "crm":
             row["credits"].value = "lots"
+
     _edit(path, spoil)
     copy = Cli(tmp_path / "copy.db")
     init(copy)
@@ -145,15 +194,25 @@ def test_xlsx_an_at_edited_apart_from_at_utc_is_refused_and_garbage_is_named(sou
 
 
 def test_xlsx_to_stdout_and_openpyxl_is_loaded_only_by_xlsx(source, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "credits_cli", "--db", str(source.db), "--now", NOW, "export",
-                          "--format", "xlsx"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "credits_cli", "--db", str(source.db), "--now", NOW, "export", "--format", "xlsx"],
+        capture_output=True,
+        check=True,
+    ).stdout
     assert out.startswith(b"PK\x03\x04")
-    probe = ("import sys, runpy; sys.argv = ['credits', '--db', %r, '--now', %r] + sys.argv[1:];"
-             " code = 0\ntry: runpy.run_module('credits_cli', run_name='__main__')\n"
-             "except SystemExit as e: code = e.code\n"
-             "print('openpyxl' in sys.modules, code, file=sys.stderr)") % (str(source.db), NOW)
+    probe = (
+        f"import sys, runpy; sys.argv = ['credits', '--db', {str(source.db)!r}, '--now', {NOW!r}] + sys.argv[1:];"
+        " code = 0\ntry: runpy.run_module('credits_cli', run_name='__main__')\n"
+        "except SystemExit as e: code = e.code\n"
+        "print('openpyxl' in sys.modules, code, file=sys.stderr)"
+    )
     csv_export = source("export", now=NOW).stdout.encode()
-    for args, loaded in ((["balance"], False), (["log", "UploadFile", "-q"], False), (["export"], False),
-                         (["import", "-", "--dry-run"], False), (["export", "--format", "xlsx"], True)):
+    for args, loaded in (
+        (["balance"], False),
+        (["log", "UploadFile", "-q"], False),
+        (["export"], False),
+        (["import", "-", "--dry-run"], False),
+        (["export", "--format", "xlsx"], True),
+    ):
         r = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, input=csv_export)
         assert r.stderr.decode().split()[-2:] == [str(loaded), "0"], (args, r.stderr)

@@ -30,8 +30,15 @@ def _version(value: bool):
 
 
 @app.callback()
-@from_spec(*GLOBALS, version=(Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                            help="Print the version and exit.")], False))
+@from_spec(
+    *GLOBALS,
+    version=(
+        Annotated[
+            bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        ],
+        False,
+    ),
+)
 def main(ctx: typer.Context, version=False, **given):
     from ..services import Session
 

@@ -34,8 +34,12 @@ def _plans(catalog) -> list[dict]:
 @app.command()
 def prices(ctx: typer.Context, json: JsonOption = False):
     """List what each action costs, with its pool, unit and variants."""
-    respond(ctx, json, lambda s: _prices(s.catalog),
-            lambda _: _human().prices_table(ctx.obj.catalog.actions.values(), ctx.obj.catalog.source))
+    respond(
+        ctx,
+        json,
+        lambda s: _prices(s.catalog),
+        lambda _: _human().prices_table(ctx.obj.catalog.actions.values(), ctx.obj.catalog.source),
+    )
 
 
 def _human():
@@ -47,8 +51,17 @@ def _human():
 # An action's optional fields, in the order prices --json writes them: an amount is written when the catalog
 # sets it (even to 0), anything else when it is not empty; models and scopes map names to amounts.
 _AMOUNTS = ("price", "max_per_call", "custom_domain_price")
-_OPTIONAL = ("price", "per", "block_chars", "max_per_call", "models", "scopes", "custom_domain_price", "requires",
-             "custom_domain_requires")
+_OPTIONAL = (
+    "price",
+    "per",
+    "block_chars",
+    "max_per_call",
+    "models",
+    "scopes",
+    "custom_domain_price",
+    "requires",
+    "custom_domain_requires",
+)
 
 
 def _prices(catalog) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from ..errors import EXIT_BAD_INPUT, BadInput
 from . import out
+
 # the commands import these from here
 from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
 from .spec import CSV, GLOBALS, JSON, POOL, QUIET, Param
@@ -29,16 +30,17 @@ def option(p: Param):
     if p.is_argument:
         info = typer.Argument(help=p.help, metavar=p.metavar or p.name.upper(), show_default=False)
     else:
-        info = typer.Option(*p.decls, help=p.help, metavar=p.metavar, envvar=p.envvar,
-                            show_default=p.default not in (None, False))
-    return Annotated[bool if p.flag else Optional[str], info]
+        info = typer.Option(
+            *p.decls, help=p.help, metavar=p.metavar, envvar=p.envvar, show_default=p.default not in (None, False)
+        )
+    return Annotated[bool if p.flag else str | None, info]
 
 
 if TYPE_CHECKING:  # what the command receives; typer reads the annotations built below
     JsonOption = bool
     CsvOption = bool
     QuietOption = bool
-    PoolOption = Optional[str]
+    PoolOption = str | None
 else:
     JsonOption = option(JSON)
     CsvOption = option(CSV)
@@ -61,11 +63,19 @@ def from_spec(*params: Param, required: tuple[str, ...] = (), **more):
 
     def decorate(fn):
         sig = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
-        sig += [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
-                                  default=inspect.Parameter.empty if p.name in required else p.default,
-                                  annotation=option(p)) for p in params]
-        sig += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-                for name, (annotation, default) in more.items()]
+        sig += [
+            inspect.Parameter(
+                p.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if p.name in required else p.default,
+                annotation=option(p),
+            )
+            for p in params
+        ]
+        sig += [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, (annotation, default) in more.items()
+        ]
         fn.__signature__ = inspect.Signature(sig)
         fn.__annotations__ = {x.name: x.annotation for x in sig}
         return fn
@@ -118,6 +128,7 @@ def output_format(json: bool, csv: bool) -> str:
         raise BadInput("--csv", "cannot be used with --json")
     return "json" if json else "csv" if csv else "table"
 
+
 # Global options may also follow the command name: `credits balance --db x`.
 GLOBAL_OPTIONS = tuple(d for p in GLOBALS for d in p.decls)
 
@@ -160,10 +171,10 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
             rest.extend(args[j:])
             break
         if a in takes_value:
-            rest.extend(args[j:j + 2])
+            rest.extend(args[j : j + 2])
             j += 2
         elif a in GLOBAL_OPTIONS and j + 1 < len(args):
-            moved.extend(args[j:j + 2])
+            moved.extend(args[j : j + 2])
             j += 2
         elif "=" in a and a.split("=", 1)[0] in GLOBAL_OPTIONS:
             moved.append(a)
@@ -194,8 +205,9 @@ class CreditsGroup(TyperGroup):
             say(f"{field}: is not valid UTF-8 text; nothing was changed")
             sys.exit(EXIT_BAD_INPUT)
         try:
-            rv = super().main(args=args, prog_name=prog_name or "credits", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=args, prog_name=prog_name or "credits", complete_var=complete_var, standalone_mode=False, **extra
+            )
         except click.exceptions.NoArgsIsHelpError as e:
             print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)

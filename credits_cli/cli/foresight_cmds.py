@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,16 +15,15 @@ from . import spec
 from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
 
 app = typer.Typer()
-AppTarget = Annotated[Optional[str], typer.Option("--app", metavar="NAME", help="An app.")]
-MemberTarget = Annotated[Optional[str], typer.Option("--member", metavar="NAME", help="A member.")]
+AppTarget = Annotated[str | None, typer.Option("--app", metavar="NAME", help="An app.")]
+MemberTarget = Annotated[str | None, typer.Option("--member", metavar="NAME", help="A member.")]
 
 
 def _per_day(milli: int) -> str:
     return f"{fmt(round(milli, -2))} a day"  # to 0.1 credit for a person; JSON stays exact
 
 
-budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.",
-                         no_args_is_help=True)
+budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.", no_args_is_help=True)
 alert_app = typer.Typer(help="Alerts before a pool runs dry.", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
 app.add_typer(alert_app, name="alert")
@@ -47,8 +46,11 @@ def _forecast_text(f: dict) -> None:
         if v["runs_out_at"] is None:
             print(f"{p}: no use lately; {amount(v['available'])} last until the reset, {when(v['next_reset'])}.")
             continue
-        verdict = (f"runs out {when(v['runs_out_at'])}, {v['days_before_reset']} days before the reset"
-                   if v["before_reset"] else f"lasts until the reset, {when(v['next_reset'])}")
+        verdict = (
+            f"runs out {when(v['runs_out_at'])}, {v['days_before_reset']} days before the reset"
+            if v["before_reset"]
+            else f"lasts until the reset, {when(v['next_reset'])}"
+        )
         p90_out = v["p90"]["runs_out_at"]
         spread = f"P50 {_per_day(v['p50']['burn_per_day'])}, P90 {_per_day(v['p90']['burn_per_day'])}"
         if p90_out is not None and p90_out < v["next_reset"]:
@@ -58,9 +60,11 @@ def _forecast_text(f: dict) -> None:
         print(f"{p}: {_per_day(v['burn_per_day'])}, {fmt(v['available'])} left: {verdict} ({spread}).")
 
 
-_TIMES = (spec.Param("per_day", ("--per-day",), metavar="N", help="Uses a day."),
-          spec.Param("users", ("--users",), metavar="N", help="Daily users."),
-          spec.Param("per_user", ("--per-user",), metavar="N", help="Uses a user a day."))
+_TIMES = (
+    spec.Param("per_day", ("--per-day",), metavar="N", help="Uses a day."),
+    spec.Param("users", ("--users",), metavar="N", help="Daily users."),
+    spec.Param("per_user", ("--per-user",), metavar="N", help="Uses a user a day."),
+)
 
 
 @app.command()
@@ -71,26 +75,36 @@ def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=F
 
     def run(s):
         e = _foresight().estimate(s, usage(use), per_day, users, per_user)
-        return {**e, "plans": [{**r, "why": name_field(r["why"], shown).message
-                                if isinstance(r["why"], CreditsError) else r["why"]} for r in e["plans"]]}
+        return {
+            **e,
+            "plans": [
+                {**r, "why": name_field(r["why"], shown).message if isinstance(r["why"], CreditsError) else r["why"]}
+                for r in e["plans"]
+            ],
+        }
 
     respond(ctx, json, run, _estimate_text)
 
 
 def _estimate_text(e: dict) -> None:
-    print(f"{e['action']}: {fmt(e['unit_cost'])} a use × {e['times_per_day']:,} a day ="
-          f" {amount(e['per_day'], e['pool'])} a day, {fmt(e['per_cycle'])} a cycle"
-          f" ({e['cycle_days']} days).")
+    print(
+        f"{e['action']}: {fmt(e['unit_cost'])} a use × {e['times_per_day']:,} a day ="
+        f" {amount(e['per_day'], e['pool'])} a day, {fmt(e['per_cycle'])} a cycle"
+        f" ({e['cycle_days']} days)."
+    )
     for r in e["plans"]:
         mark = f"fits, {fmt(r['spare'])} to spare" if r["fits"] else f"does not fit: {r['why']}"
         print(f"  {r['plan']:<8} {fmt(r['allowance']):>8}  {mark}")
 
 
 @app.command()
-def advise(ctx: typer.Context,
-           flat: Annotated[Optional[str], typer.Option("--flat", metavar="PRICE",
-                                                       help="Also compare a flat-rate offer ($ a month).")] = None,
-           json: JsonOption = False):
+def advise(
+    ctx: typer.Context,
+    flat: Annotated[
+        str | None, typer.Option("--flat", metavar="PRICE", help="Also compare a flat-rate offer ($ a month).")
+    ] = None,
+    json: JsonOption = False,
+):
     """Replay recent cycles under every plan: what each blocks, wastes and costs; features to cache or cheapen."""
     respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text)
 
@@ -102,14 +116,21 @@ def _advice_text(a: dict) -> None:
 
 
 @budget_app.command("set")
-def budget_set(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None, pool: PoolOption = None,
-               credits: Annotated[Optional[str], typer.Option("--credits", metavar="N",
-                                                              help="Credits a cycle.")] = None,
-               json: JsonOption = False):
+def budget_set(
+    ctx: typer.Context,
+    app: AppTarget = None,
+    member: MemberTarget = None,
+    pool: PoolOption = None,
+    credits: Annotated[str | None, typer.Option("--credits", metavar="N", help="Credits a cycle.")] = None,
+    json: JsonOption = False,
+):
     """Give an app or a member a budget a cycle: `credits log` refuses (exit 3) what would exceed it."""
-    respond(ctx, json, lambda s: _foresight().budget_set(s, app, member, pool, credits),
-            lambda r: print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])}"
-                            " a cycle."))
+    respond(
+        ctx,
+        json,
+        lambda s: _foresight().budget_set(s, app, member, pool, credits),
+        lambda r: print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])} a cycle."),
+    )
 
 
 @budget_app.command("list")
@@ -122,32 +143,48 @@ def _budgets_text(rows: list[dict]) -> None:
     if not rows:
         print("No budgets.")
     for r in rows:
-        print(f"{r['kind']} {r['name']}: {fmt(r['used'])} of {fmt(r['credits'])} {r['pool']} credits used"
-              f" this cycle, {fmt(r['left'])} left")
+        print(
+            f"{r['kind']} {r['name']}: {fmt(r['used'])} of {fmt(r['credits'])} {r['pool']} credits used"
+            f" this cycle, {fmt(r['left'])} left"
+        )
 
 
 @budget_app.command("remove")
-def budget_remove(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None,
-                  pool: PoolOption = None):
+def budget_remove(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None, pool: PoolOption = None):
     """Remove a budget (of one pool with --pool, else of both)."""
-    respond(ctx, False, lambda s: _foresight().budget_remove(s, app, member, pool),
-            lambda n: print(f"Removed {n} budget{'s' if n > 1 else ''}."))
+    respond(
+        ctx,
+        False,
+        lambda s: _foresight().budget_remove(s, app, member, pool),
+        lambda n: print(f"Removed {n} budget{'s' if n > 1 else ''}."),
+    )
 
 
 @alert_app.command("add")
-def alert_add(ctx: typer.Context, pool: PoolOption = None,
-              at: Annotated[Optional[str], typer.Option("--at", metavar="PERCENT%",
-                                                        help="Fire when this share of the allowance is used.")] = None,
-              left: Annotated[Optional[str], typer.Option("--left", metavar="N",
-                                                          help="Fire when N or fewer credits remain.")] = None,
-              by: Annotated[Optional[str], typer.Option("--by", metavar="mid-cycle",
-                                                        help="Only before the middle of the cycle.")] = None,
-              command: Annotated[Optional[str], typer.Option("--exec", metavar="COMMAND",
-                                                             help="Run this (sh -c) when it fires.")] = None,
-              json: JsonOption = False):
+def alert_add(
+    ctx: typer.Context,
+    pool: PoolOption = None,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="PERCENT%", help="Fire when this share of the allowance is used.")
+    ] = None,
+    left: Annotated[
+        str | None, typer.Option("--left", metavar="N", help="Fire when N or fewer credits remain.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="mid-cycle", help="Only before the middle of the cycle.")
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option("--exec", metavar="COMMAND", help="Run this (sh -c) when it fires.")
+    ] = None,
+    json: JsonOption = False,
+):
     """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
-    respond(ctx, json, lambda s: _foresight().alert_add(s, pool, at, left, by, command),
-            lambda r: print(f"Alert {r['id']} added."))
+    respond(
+        ctx,
+        json,
+        lambda s: _foresight().alert_add(s, pool, at, left, by, command),
+        lambda r: print(f"Alert {r['id']} added."),
+    )
 
 
 @alert_app.command("list")
@@ -161,8 +198,11 @@ def _alerts_text(rows: list[dict]) -> None:
         print("No alerts.")
     for r in rows:
         cond = f"{r['at_percent']}% used" if r["at_percent"] is not None else f"{fmt(r['left'])} or fewer left"
-        print(f"alert {r['id']}: {r['pool']} {cond}" + (" before mid-cycle" if r["by_mid_cycle"] else "")
-              + (f"; runs {r['exec']!r}" if r["exec"] else ""))
+        print(
+            f"alert {r['id']}: {r['pool']} {cond}"
+            + (" before mid-cycle" if r["by_mid_cycle"] else "")
+            + (f"; runs {r['exec']!r}" if r["exec"] else "")
+        )
 
 
 @alert_app.command("remove")
@@ -172,29 +212,43 @@ def alert_remove(ctx: typer.Context, alert: Annotated[str, typer.Argument(metava
 
 
 @app.command()
-def status(ctx: typer.Context,
-           line: Annotated[bool, typer.Option("--line", help="One short line (for a prompt or a status bar).")] = False,
-           json: JsonOption = False):
+def status(
+    ctx: typer.Context,
+    line: Annotated[bool, typer.Option("--line", help="One short line (for a prompt or a status bar).")] = False,
+    json: JsonOption = False,
+):
     """Both pools, days to reset and a warning mark, in one short line."""
-    respond(ctx, json, lambda s: _foresight().status_line(s), lambda st: _status_text(st, line),
-            lambda st: {"pools": {p: {"available": b.available, "allowance": b.allowance}
-                                  for p, b in st["pools"].items()},
-                        "days_to_reset": st["days_to_reset"], "warning": st["warning"]})
+    respond(
+        ctx,
+        json,
+        lambda s: _foresight().status_line(s),
+        lambda st: _status_text(st, line),
+        lambda st: {
+            "pools": {p: {"available": b.available, "allowance": b.allowance} for p, b in st["pools"].items()},
+            "days_to_reset": st["days_to_reset"],
+            "warning": st["warning"],
+        },
+    )
 
 
 def _status_text(st: dict, line: bool) -> None:
     m, i = st["pools"]["message"], st["pools"]["integration"]
     mark = (" ⚠" if (sys.stdout.encoding or "").lower().startswith("utf") else " !") if st["warning"] else ""
-    text = (f"msg {fmt(m.available)}/{fmt(m.allowance)} · int {fmt(i.available)}/{fmt(i.allowance)}"
-            f" · reset {int(st['days_to_reset'])}d{mark}")
+    text = (
+        f"msg {fmt(m.available)}/{fmt(m.allowance)} · int {fmt(i.available)}/{fmt(i.allowance)}"
+        f" · reset {int(st['days_to_reset'])}d{mark}"
+    )
     print(text if line else f"credits: {text}")
 
 
 @app.command()
-def watch(ctx: typer.Context,
-          interval: Annotated[float, typer.Option("--interval", metavar="SECONDS",
-                                                  help="How often to look for changes.")] = 1.0,
-          iterations: Annotated[int, typer.Option("--iterations", hidden=True)] = 0):
+def watch(
+    ctx: typer.Context,
+    interval: Annotated[
+        float, typer.Option("--interval", metavar="SECONDS", help="How often to look for changes.")
+    ] = 1.0,
+    iterations: Annotated[int, typer.Option("--iterations", hidden=True)] = 0,
+):
     """A live dashboard that redraws when the ledger changes (Ctrl-C to stop)."""
     from .. import reports, services
     from ..render import human

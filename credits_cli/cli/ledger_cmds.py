@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -38,30 +38,55 @@ def pool_json(p) -> dict:
 def init(
     ctx: typer.Context,
     plan: Annotated[str, typer.Option("--plan", help="The plan the workspace is on (see: credits plans).")],
-    start: Annotated[Optional[str], typer.Option(
-        "--start", metavar="ISO-INSTANT",
-        help="The exact instant of the original purchase; it anchors every reset (default: now).")] = None,
-    timezone: Annotated[Optional[str], typer.Option(
-        "--timezone", metavar="IANA-ZONE",
-        help="The zone days are counted in, for the free plan's daily cap (default: UTC).")] = None,
-    billing: Annotated[Optional[str], typer.Option(
-        "--billing", metavar="monthly|yearly", help="How the plan is billed (both reset monthly).")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="ISO-INSTANT",
+            help="The exact instant of the original purchase; it anchors every reset (default: now).",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            metavar="IANA-ZONE",
+            help="The zone days are counted in, for the free plan's daily cap (default: UTC).",
+        ),
+    ] = None,
+    billing: Annotated[
+        str | None,
+        typer.Option("--billing", metavar="monthly|yearly", help="How the plan is billed (both reset monthly)."),
+    ] = None,
     json: JsonOption = False,
 ):
     """Set up the workspace as it is on the platform: plan, purchase instant, time zone."""
     from .. import services
 
-    respond(ctx, json, lambda s: services.init(s, plan, start, timezone, billing), _init_text,
-            lambda r: {"workspace": r.workspace.name, "plan": r.workspace.plan, "billing": r.workspace.billing,
-                       "anchor": r.workspace.anchor, "timezone": r.workspace.timezone, "created": r.created,
-                       "changed": r.changed})
+    respond(
+        ctx,
+        json,
+        lambda s: services.init(s, plan, start, timezone, billing),
+        _init_text,
+        lambda r: {
+            "workspace": r.workspace.name,
+            "plan": r.workspace.plan,
+            "billing": r.workspace.billing,
+            "anchor": r.workspace.anchor,
+            "timezone": r.workspace.timezone,
+            "created": r.created,
+            "changed": r.changed,
+        },
+    )
 
 
 def _init_text(result) -> None:
     ws = result.workspace
     verb = "created" if result.created else ("updated" if result.changed else "unchanged")
-    print(f"Workspace {ws.name!r} {verb}: {ws.plan} plan ({ws.billing}), resets on {iso(ws.anchor)}"
-          f" each month, days in {ws.timezone}")
+    print(
+        f"Workspace {ws.name!r} {verb}: {ws.plan} plan ({ws.billing}), resets on {iso(ws.anchor)}"
+        f" each month, days in {ws.timezone}"
+    )
 
 
 @app.command()
@@ -70,7 +95,8 @@ def log(ctx: typer.Context, **params):
     """Record one usage event, priced from the catalog, debited from its pool.
 
     Exit 0 when recorded (or already recorded under --key), 3 when credits or the daily cap are not enough.
-    With --batch: one event a JSON line on stdin, one JSON result line each; exit 2 if any line was bad, else 3 if any was refused.
+    With --batch: one event a JSON line on stdin, one JSON result line each; exit 2 if any line was bad,
+    else 3 if any was refused.
     """
     from . import logcmd
 
@@ -95,8 +121,11 @@ def _balance_json(b) -> dict:
         "timezone": b.timezone,
         "now": b.now,
         "cycle": {"start": b.cycle.start, "end": b.cycle.end},
-        "scheduled": ({"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
-                      if b.pending is not None else None),
+        "scheduled": (
+            {"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
+            if b.pending is not None
+            else None
+        ),
         **{name: pool_json(p) for name, p in b.pools.items()},
         "apps": b.apps,
     }
@@ -143,5 +172,7 @@ def _doctor_text(r: dict) -> None:
         print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}{advice}")
     for x in r["exports"][:3]:
         state = "intact" if x["intact"] else "changed or gone"
-        print(f"  export {x['at']}: {x['path']} ({x['format']}, {x['events']:,} events"
-              f"{'' if x['whole'] else ', filtered'}; {state})")
+        print(
+            f"  export {x['at']}: {x['path']} ({x['format']}, {x['events']:,} events"
+            f"{'' if x['whole'] else ', filtered'}; {state})"
+        )

@@ -56,8 +56,16 @@ def run(session, p: dict) -> int:
 def _request(p: dict):
     from .. import services
 
-    return services.LogRequest(usage=usage(p), at=p["at"], key=p["key"], app=p["app"], member=p["member"],
-                               note=p["note"], dry_run=p["dry_run"], input=p["input"])
+    return services.LogRequest(
+        usage=usage(p),
+        at=p["at"],
+        key=p["key"],
+        app=p["app"],
+        member=p["member"],
+        note=p["note"],
+        dry_run=p["dry_run"],
+        input=p["input"],
+    )
 
 
 def _log(session, p: dict, quiet: bool):
@@ -103,6 +111,7 @@ def result_json(r) -> dict:
 
 # --- --batch ---------------------------------------------------------------------------------
 
+
 def _reader():
     """A read(n) of stdin's bytes: its file descriptor when it has one (a test runner's stdin has not)."""
     try:
@@ -128,7 +137,7 @@ def _lines(read):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for i in range(0, len(complete), BATCH_CHUNK):
-            part = complete[i:i + BATCH_CHUNK]
+            part = complete[i : i + BATCH_CHUNK]
             yield n, part
             n += len(part)
     if pending.strip():
@@ -166,7 +175,7 @@ def _params(raw: bytes, base: dict) -> dict:
     except ValueError as e:
         raise BadInput("", f"not valid JSON ({getattr(e, 'msg', e)})") from None
     if not isinstance(obj, dict):
-        raise BadInput("", "is not a JSON object of log's options (e.g. {\"action\": \"SendEmail\"})")
+        raise BadInput("", 'is not a JSON object of log\'s options (e.g. {"action": "SendEmail"})')
     from ..services import NOT_UTF8
 
     p = dict(base)

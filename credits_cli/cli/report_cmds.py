@@ -16,8 +16,10 @@ app = typer.Typer()
 
 # apps, members, actions and daily report on one pool, integration unless --pool says otherwise.
 _FILTER = {p.name: p for p in spec.FILTERS}
-REPORT = (replace(_FILTER["pool"], help="The pool to report on (default integration)."),
-          *(_FILTER[name] for name in ("since", "until", "app", "member", "action")))
+REPORT = (
+    replace(_FILTER["pool"], help="The pool to report on (default integration)."),
+    *(_FILTER[name] for name in ("since", "until", "app", "member", "action")),
+)
 
 
 def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: dict) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,14 +20,23 @@ app.add_typer(coupon_app, name="coupon")
 app.add_typer(share_app, name="share")
 app.add_typer(clock_app, name="clock")
 
-CreditsOption = Annotated[Optional[str], typer.Option("--credits", metavar="N", help="How many credits.")]
-ShareId = Annotated[Optional[str], typer.Argument(metavar="[ID]", help="The share (default: the pending one).")]
-ExpiresOption = Annotated[Optional[str], typer.Option("--expires", metavar="ISO-INSTANT",
-                                                      help="When the credits expire (default: never).")]
-KindOption = Annotated[str, typer.Option("--kind", metavar="promo|referral", help=(
-    "referral: the catalog's amount, pool and limit (built in: 10 message credits, at most 5 a workspace),"
-    " no expiry"))]
-ReasonOption = Annotated[Optional[str], typer.Option("--reason", metavar="TEXT", help="Why (required).")]
+CreditsOption = Annotated[str | None, typer.Option("--credits", metavar="N", help="How many credits.")]
+ShareId = Annotated[str | None, typer.Argument(metavar="[ID]", help="The share (default: the pending one).")]
+ExpiresOption = Annotated[
+    str | None, typer.Option("--expires", metavar="ISO-INSTANT", help="When the credits expire (default: never).")
+]
+KindOption = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        metavar="promo|referral",
+        help=(
+            "referral: the catalog's amount, pool and limit (built in: 10 message credits, at most 5 a workspace),"
+            " no expiry"
+        ),
+    ),
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", metavar="TEXT", help="Why (required).")]
 
 
 def _simulate():
@@ -40,7 +49,7 @@ def _simulate():
 def plan_set(
     ctx: typer.Context,
     plan: Annotated[str, typer.Argument(metavar="PLAN", help="The plan to move to (see: credits plans).")],
-    billing: Annotated[Optional[str], typer.Option("--billing", metavar="monthly|yearly")] = None,
+    billing: Annotated[str | None, typer.Option("--billing", metavar="monthly|yearly")] = None,
     json: JsonOption = False,
 ):
     """Upgrade at once (this cycle's use is kept) or downgrade at the next reset."""
@@ -54,19 +63,19 @@ def _plan_text(r: dict) -> None:
         print(f"Downgrade from {r['from']} to {r['plan']} scheduled for the next reset, {when(r['effective_at'])}.")
     else:
         extra = ", ".join(amount(v, p) for p, v in r["added"].items())
-        print(f"Now on the {r['plan']} plan ({r['billing']})" + (f": {extra} added for this cycle" if extra
-                                                                  else "") + ".")
+        print(
+            f"Now on the {r['plan']} plan ({r['billing']})" + (f": {extra} added for this cycle" if extra else "") + "."
+        )
 
 
 @coupon_app.command("create")
 def coupon_create(
     ctx: typer.Context,
-    code: Annotated[Optional[str], typer.Argument(metavar="[CODE]", help="The code (default: a strong one).")] = None,
+    code: Annotated[str | None, typer.Argument(metavar="[CODE]", help="The code (default: a strong one).")] = None,
     credits: CreditsOption = None,
     pool: PoolOption = None,
     expires: ExpiresOption = None,
-    uses: Annotated[Optional[str], typer.Option("--uses", metavar="N",
-                                                help="How many workspaces may redeem it.")] = None,
+    uses: Annotated[str | None, typer.Option("--uses", metavar="N", help="How many workspaces may redeem it.")] = None,
     json: JsonOption = False,
 ):
     """Create a coupon (a code worth credits in one pool)."""
@@ -89,10 +98,16 @@ def coupon_redeem(
     json: JsonOption = False,
 ):
     """Redeem a coupon: its credits are added at once (one redemption per workspace)."""
-    respond(ctx, json, lambda s: _simulate().coupon_redeem(s, code),
-            lambda r: print(f"Redeemed {r['code']}: {amount(r['credits'], r['pool'])} added"
-                            + (f", valid until {when(r['expires_at'])}" if r["expires_at"] else "")
-                            + f"; {amount(r['available'], r['pool'])} available"))
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().coupon_redeem(s, code),
+        lambda r: print(
+            f"Redeemed {r['code']}: {amount(r['credits'], r['pool'])} added"
+            + (f", valid until {when(r['expires_at'])}" if r["expires_at"] else "")
+            + f"; {amount(r['available'], r['pool'])} available"
+        ),
+    )
 
 
 @coupon_app.command("list")
@@ -106,38 +121,50 @@ def _coupons_text(rows: list[dict]) -> None:
         print("No coupons.")
     for r in rows:
         uses = f"{r['used']} of {r['uses']}" if r["uses"] else f"{r['used']} of unlimited"
-        print(f"{r['code']}  {fmt(r['credits'])} {r['pool']}  used {uses}"
-              + (f"  expires {when(r['expires_at'])}" if r["expires_at"] else "")
-              + ("  (redeemed here)" if r["redeemed_here"] else ""))
+        print(
+            f"{r['code']}  {fmt(r['credits'])} {r['pool']}  used {uses}"
+            + (f"  expires {when(r['expires_at'])}" if r["expires_at"] else "")
+            + ("  (redeemed here)" if r["redeemed_here"] else "")
+        )
 
 
 @share_app.command("submit")
 def share_submit(
     ctx: typer.Context,
-    platform: Annotated[Optional[str], typer.Option("--platform", metavar="linkedin|x")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", metavar="URL", help="The post's address.")] = None,
-    followers: Annotated[Optional[str], typer.Option("--followers", metavar="N")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", metavar="linkedin|x")] = None,
+    url: Annotated[str | None, typer.Option("--url", metavar="URL", help="The post's address.")] = None,
+    followers: Annotated[str | None, typer.Option("--followers", metavar="N")] = None,
     json: JsonOption = False,
 ):
     """Submit a post for the share-to-earn bonus (credited once approved)."""
-    respond(ctx, json, lambda s: _simulate().share_submit(s, platform, url, followers),
-            lambda r: print(f"Share {r['id']} submitted: {amount(r['credits'], 'message')} once it is approved"
-                            f" (credits share approve {r['id']})."))
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().share_submit(s, platform, url, followers),
+        lambda r: print(
+            f"Share {r['id']} submitted: {amount(r['credits'], 'message')} once it is approved"
+            f" (credits share approve {r['id']})."
+        ),
+    )
 
 
 @share_app.command("approve")
 def share_approve(ctx: typer.Context, share: ShareId = None, json: JsonOption = False):
     """Approve a pending share: its bonus is credited."""
-    respond(ctx, json, lambda s: _simulate().share_decide(s, share, True),
-            lambda r: print(f"Share {r['id']} approved: {amount(r['credits'], 'message')} added"
-                            " (they do not expire)."))
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().share_decide(s, share, True),
+        lambda r: print(f"Share {r['id']} approved: {amount(r['credits'], 'message')} added (they do not expire)."),
+    )
 
 
 @share_app.command("reject")
 def share_reject(ctx: typer.Context, share: ShareId = None, json: JsonOption = False):
     """Reject a pending share (another may be submitted)."""
-    respond(ctx, json, lambda s: _simulate().share_decide(s, share, False),
-            lambda r: print(f"Share {r['id']} rejected."))
+    respond(
+        ctx, json, lambda s: _simulate().share_decide(s, share, False), lambda r: print(f"Share {r['id']} rejected.")
+    )
 
 
 @share_app.command("status")
@@ -161,16 +188,17 @@ def clock_show(ctx: typer.Context, json: JsonOption = False):
 
 
 @clock_app.command("set")
-def clock_set(ctx: typer.Context, instant: Annotated[str, typer.Argument(metavar="INSTANT")],
-              json: JsonOption = False):
+def clock_set(ctx: typer.Context, instant: Annotated[str, typer.Argument(metavar="INSTANT")], json: JsonOption = False):
     """Run this workspace on a simulated clock set to INSTANT."""
     respond(ctx, json, lambda s: _simulate().clock(s, "set", instant), _clock_text)
 
 
 @clock_app.command("advance")
-def clock_advance(ctx: typer.Context, duration: Annotated[str, typer.Argument(metavar="DURATION",
-                                                                               help="3d, 12h, 2w, 1mo, 2d6h ...")],
-                  json: JsonOption = False):
+def clock_advance(
+    ctx: typer.Context,
+    duration: Annotated[str, typer.Argument(metavar="DURATION", help="3d, 12h, 2w, 1mo, 2d6h ...")],
+    json: JsonOption = False,
+):
     """Move the simulated clock forward (from the real time if none is set)."""
     respond(ctx, json, lambda s: _simulate().clock(s, "advance", duration), _clock_text)
 
@@ -192,9 +220,11 @@ def _clock_text(r: dict) -> None:
 
 
 @app.command()
-def reset(ctx: typer.Context,
-          advance: Annotated[bool, typer.Option("--advance", help="Move the simulated clock to the reset.")] = False,
-          json: JsonOption = False):
+def reset(
+    ctx: typer.Context,
+    advance: Annotated[bool, typer.Option("--advance", help="Move the simulated clock to the reset.")] = False,
+    json: JsonOption = False,
+):
     """Simulate the next reset: when, what expires in each pool, what is granted, the balance after."""
     respond(ctx, json, lambda s: _simulate().reset(s, advance), lambda r: _reset_text(r, advance))
 
@@ -209,26 +239,52 @@ def _reset_text(r: dict, advance: bool) -> None:
 
 
 @app.command()
-def topup(ctx: typer.Context, pool: PoolOption = None,
-          packs: Annotated[Optional[str], typer.Option(
-              "--packs", metavar="N", help="Packs of 50 message or 1,000 integration credits (1-8).")] = None,
-          json: JsonOption = False, quiet: QuietOption = False):
+def topup(
+    ctx: typer.Context,
+    pool: PoolOption = None,
+    packs: Annotated[
+        str | None, typer.Option("--packs", metavar="N", help="Packs of 50 message or 1,000 integration credits (1-8).")
+    ] = None,
+    json: JsonOption = False,
+    quiet: QuietOption = False,
+):
     """Buy top-up packs (paid plans): valid a year, used after every other credit."""
-    respond(ctx, json, lambda s: _simulate().topup(s, pool, packs),
-            lambda r: print(f"Topped up {amount(r['credits'], r['pool'])}"
-                            f" ({r['packs']} pack{'s' if r['packs'] > 1 else ''}),"
-                            f" valid until {when(r['expires_at'])}."), quiet=quiet)
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().topup(s, pool, packs),
+        lambda r: print(
+            f"Topped up {amount(r['credits'], r['pool'])}"
+            f" ({r['packs']} pack{'s' if r['packs'] > 1 else ''}),"
+            f" valid until {when(r['expires_at'])}."
+        ),
+        quiet=quiet,
+    )
 
 
 @app.command()
-def grant(ctx: typer.Context, pool: PoolOption = None, credits: CreditsOption = None, expires: ExpiresOption = None,
-          reason: ReasonOption = None, kind: KindOption = "promo", json: JsonOption = False):
+def grant(
+    ctx: typer.Context,
+    pool: PoolOption = None,
+    credits: CreditsOption = None,
+    expires: ExpiresOption = None,
+    reason: ReasonOption = None,
+    kind: KindOption = "promo",
+    json: JsonOption = False,
+):
     """Add a promotional grant (any amount) or a referral grant (the catalog's, at most 5)."""
-    respond(ctx, json, lambda s: _simulate().add_grant(s, pool, credits, expires, reason, kind),
-            lambda r: print(f"Granted {amount(r['credits'], r['pool'])} ({r['source']}: {r['reason']})"
-                            + (f", until {when(r['expires_at'])}" if r["expires_at"] else "") + f"; grant {r['grant']}"
-                            + (f" (referral {r['referrals']} of {r['referral_max']})" if "referrals" in r else "")
-                            + "."))
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().add_grant(s, pool, credits, expires, reason, kind),
+        lambda r: print(
+            f"Granted {amount(r['credits'], r['pool'])} ({r['source']}: {r['reason']})"
+            + (f", until {when(r['expires_at'])}" if r["expires_at"] else "")
+            + f"; grant {r['grant']}"
+            + (f" (referral {r['referrals']} of {r['referral_max']})" if "referrals" in r else "")
+            + "."
+        ),
+    )
 
 
 @app.command()
@@ -244,14 +300,23 @@ def _grants_text(rows: list[dict]) -> None:
 
 
 @app.command()
-def void(ctx: typer.Context, event: Annotated[str, typer.Argument(metavar="ID")],
-         reason: Annotated[Optional[str], typer.Option("--reason", metavar="TEXT")] = None,
-         json: JsonOption = False):
+def void(
+    ctx: typer.Context,
+    event: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT")] = None,
+    json: JsonOption = False,
+):
     """Cancel a mistaken log with a correcting entry; the grants it drew from get their credits back."""
-    respond(ctx, json, lambda s: _simulate().void(s, event, reason),
-            lambda r: print(f"Event {r['voids']} voided by event {r['id']}: {amount(r['restored'], r['pool'])} restored"
-                            + (f" ({fmt(r['expired'])} had expired since and stay spent)" if r["expired"] else "")
-                            + "."))
+    respond(
+        ctx,
+        json,
+        lambda s: _simulate().void(s, event, reason),
+        lambda r: print(
+            f"Event {r['voids']} voided by event {r['id']}: {amount(r['restored'], r['pool'])} restored"
+            + (f" ({fmt(r['expired'])} had expired since and stay spent)" if r["expired"] else "")
+            + "."
+        ),
+    )
 
 
 @app.command()

@@ -37,8 +37,11 @@ class Param:
     @property
     def shown(self) -> str:
         """How a user writes it on the command line: its long option, or its argument's metavar."""
-        return next((d for d in self.decls if d.startswith("--")), self.decls[0]) if self.decls else (
-            self.metavar or self.name.upper())
+        return (
+            next((d for d in self.decls if d.startswith("--")), self.decls[0])
+            if self.decls
+            else (self.metavar or self.name.upper())
+        )
 
     @property
     def key(self) -> str:
@@ -47,34 +50,64 @@ class Param:
 
 
 GLOBALS = (
-    Param("db", ("--db",), envvar="CREDITS_DB", metavar="PATH", raw=True,
-          help="The ledger file (default: credits.db in the user data directory)."),
-    Param("now", ("--now",), envvar="CREDITS_NOW", metavar="ISO-INSTANT",
-          help="The instant every command takes as now (the simulation and test clock)."),
-    Param("workspace", ("--workspace",), envvar="CREDITS_WORKSPACE", metavar="NAME",
-          help="The workspace to use (default: default)."),
-    Param("catalog", ("--catalog",), envvar="CREDITS_CATALOG", metavar="FILE", raw=True,
-          help="A catalog TOML file of plans and prices replacing the built-in one."),
+    Param(
+        "db",
+        ("--db",),
+        envvar="CREDITS_DB",
+        metavar="PATH",
+        raw=True,
+        help="The ledger file (default: credits.db in the user data directory).",
+    ),
+    Param(
+        "now",
+        ("--now",),
+        envvar="CREDITS_NOW",
+        metavar="ISO-INSTANT",
+        help="The instant every command takes as now (the simulation and test clock).",
+    ),
+    Param(
+        "workspace",
+        ("--workspace",),
+        envvar="CREDITS_WORKSPACE",
+        metavar="NAME",
+        help="The workspace to use (default: default).",
+    ),
+    Param(
+        "catalog",
+        ("--catalog",),
+        envvar="CREDITS_CATALOG",
+        metavar="FILE",
+        raw=True,
+        help="A catalog TOML file of plans and prices replacing the built-in one.",
+    ),
 )
 
 # What one use is: shared by `log` and `estimate`.
 USAGE = (
-    Param("action", help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage, GenerateVideo,"
-                         " GenerateSpeech, invokeLLM, agent, automation or message (any case)."),
+    Param(
+        "action",
+        help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage, GenerateVideo,"
+        " GenerateSpeech, invokeLLM, agent, automation or message (any case).",
+    ),
     Param("model", ("--model",), help="automatic, gemini-3-flash or gpt-5 (invokeLLM and agent; default automatic)."),
     Param("seconds", ("--seconds",), metavar="N", help="Seconds of video (GenerateVideo)."),
     Param("chars", ("--chars",), metavar="N", help="Characters spoken (GenerateSpeech)."),
     Param("custom_domain", ("--custom-domain",), flag=True, default=False, help="SendEmail from a custom domain."),
     Param("count", ("--count",), default="1", metavar="N", help="N identical actions."),
-    Param("credits", ("--credits",), metavar="X",
-          help="The real cost of one action, as the platform shows it (overrides the catalog)."),
+    Param(
+        "credits",
+        ("--credits",),
+        metavar="X",
+        help="The real cost of one action, as the platform shows it (overrides the catalog).",
+    ),
     Param("scope", ("--scope",), help="message: simple, feature, module, app-wide or discuss (its typical cost)."),
 )
 
 JSON = Param("json", ("--json",), flag=True, default=False, help="Print JSON on stdout instead of a table.")
 CSV = Param("csv", ("--csv",), flag=True, default=False, help="Print CSV on stdout instead of a table.")
-QUIET = Param("quiet", ("--quiet", "-q"), flag=True, default=False,
-              help="Print nothing on success (the exit code tells).")
+QUIET = Param(
+    "quiet", ("--quiet", "-q"), flag=True, default=False, help="Print nothing on success (the exit code tells)."
+)
 POOL = Param("pool", ("--pool",), metavar="message|integration", help="The pool.")
 
 # Where export writes.
@@ -97,13 +130,28 @@ LOG = (
     Param("note", ("--note",), metavar="TEXT", help="A note kept with the event."),
     Param("at", ("--at",), metavar="ISO-INSTANT", help="When it happened (default: now)."),
     Param("key", ("--key",), metavar="KEY", help="Idempotency key: the same key and payload are recorded once."),
-    Param("input", ("--input",), metavar="TEXT", raw=True,
-          help="The call's input: only a fingerprint is kept, to count repeated inputs (credits advise)."),
-    Param("dry_run", ("--dry-run",), flag=True, default=False,
-          help="Quote the cost and what would be left; record nothing."),
-    Param("batch", ("--batch",), flag=True, default=False,
-          help="Read events as JSON lines on stdin (keys: the options' names, e.g. action, count, app, key);"
-               " print one JSON result line per event."),
+    Param(
+        "input",
+        ("--input",),
+        metavar="TEXT",
+        raw=True,
+        help="The call's input: only a fingerprint is kept, to count repeated inputs (credits advise).",
+    ),
+    Param(
+        "dry_run",
+        ("--dry-run",),
+        flag=True,
+        default=False,
+        help="Quote the cost and what would be left; record nothing.",
+    ),
+    Param(
+        "batch",
+        ("--batch",),
+        flag=True,
+        default=False,
+        help="Read events as JSON lines on stdin (keys: the options' names, e.g. action, count, app, key);"
+        " print one JSON result line per event.",
+    ),
     QUIET,
     JSON,
 )
@@ -118,4 +166,3 @@ BATCH_KEYS = {p.key: p for p in LOG if p.name not in OUTPUT}
 # line that is its option or argument; on a line of --batch its key (the global options stay the command line's).
 LOG_NAMES = {p.name: p.shown for p in GLOBALS + LOG}
 BATCH_NAMES = {**LOG_NAMES, **{p.name: key for key, p in BATCH_KEYS.items()}}
-

@@ -14,11 +14,21 @@ from .common import JsonOption, QuietOption, failures, from_spec, respond
 app = typer.Typer()
 
 _EXPORT = (
-    spec.Param("format", ("--format",), default="csv", metavar="csv|json|jsonl|journal|xlsx",
-               help="The file format (journal: for hledger; xlsx: a workbook of typed cells for spreadsheets)."),
+    spec.Param(
+        "format",
+        ("--format",),
+        default="csv",
+        metavar="csv|json|jsonl|journal|xlsx",
+        help="The file format (journal: for hledger; xlsx: a workbook of typed cells for spreadsheets).",
+    ),
     spec.OUTPUT_FILE,
-    spec.Param("bom", ("--bom",), flag=True, default=False,
-               help="Start a CSV with a UTF-8 byte-order mark, so that spreadsheets read its text as UTF-8."),
+    spec.Param(
+        "bom",
+        ("--bom",),
+        flag=True,
+        default=False,
+        help="Start a CSV with a UTF-8 byte-order mark, so that spreadsheets read its text as UTF-8.",
+    ),
 )
 
 
@@ -37,8 +47,9 @@ def export(ctx: typer.Context, format="csv", output=None, bom=False, **filters):
 @app.command(name="import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV, JSON lines or xlsx file as export writes"
-                                                              " it; - reads stdin.")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="A CSV, JSON lines or xlsx file as export writes it; - reads stdin.")
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; import nothing.")] = False,
     json: JsonOption = False,
     quiet: QuietOption = False,
@@ -54,9 +65,20 @@ def import_(
             if progress is not None:
                 progress.close()
 
-    respond(ctx, json, run, _import_text, quiet=quiet,
-            as_json=lambda r: {"rows": r.rows, "added": r.added, "skipped": r.skipped, "dry_run": r.dry_run,
-                               "credits": r.credits})
+    respond(
+        ctx,
+        json,
+        run,
+        _import_text,
+        quiet=quiet,
+        as_json=lambda r: {
+            "rows": r.rows,
+            "added": r.added,
+            "skipped": r.skipped,
+            "dry_run": r.dry_run,
+            "credits": r.credits,
+        },
+    )
 
 
 def _import_text(r) -> None:
@@ -64,8 +86,10 @@ def _import_text(r) -> None:
         return f"{k:,} {word}{'' if k == 1 else 's'}"
 
     spent = ", ".join(f"{fmt(v)} {p}" for p, v in r.credits.items() if v) or "no credits"
-    print(f"{n(r.rows, 'row')} read: {'would add' if r.dry_run else 'added'} {n(r.added, 'event')} ({spent}),"
-          f" {r.skipped:,} already in the ledger")
+    print(
+        f"{n(r.rows, 'row')} read: {'would add' if r.dry_run else 'added'} {n(r.added, 'event')} ({spent}),"
+        f" {r.skipped:,} already in the ledger"
+    )
 
 
 class _progress_bar:

@@ -106,9 +106,13 @@ class Catalog:
     def smallest_price(self, pool: str) -> int:
         """The least one use of the pool can cost in this catalog (milli-credits; at least 1): a pool
         holding less can pay for nothing, so it is used up (message: discuss's 0.3)."""
-        prices = [p for a in self.actions.values() if a.pool == pool
-                  for p in (a.price, a.custom_domain_price, *a.models.values(), *a.scopes.values())
-                  if p is not None and p > 0]
+        prices = [
+            p
+            for a in self.actions.values()
+            if a.pool == pool
+            for p in (a.price, a.custom_domain_price, *a.models.values(), *a.scopes.values())
+            if p is not None and p > 0
+        ]
         return min(prices, default=1)
 
     def action(self, name: str, field: str = "action") -> Action:
@@ -148,8 +152,10 @@ def builtin_json(toml_text: str) -> str:
             return [plain(v) for v in value]
         return value
 
-    return json.dumps(plain(tomllib.loads(toml_text, parse_float=Decimal)), indent=1, ensure_ascii=False,
-                      default=str) + "\n"
+    return (
+        json.dumps(plain(tomllib.loads(toml_text, parse_float=Decimal)), indent=1, ensure_ascii=False, default=str)
+        + "\n"
+    )
 
 
 class _Exact(float):
@@ -240,8 +246,17 @@ class _Reader:
 
 _PLAN_KEYS = {"price_monthly", "price_yearly", "message", "integration", "daily_message_cap", "max_apps", "features"}
 _ACTION_KEYS = {
-    "pool", "price", "unit", "per", "block_chars", "max_per_call", "models", "scopes",
-    "custom_domain_price", "custom_domain_requires", "requires",
+    "pool",
+    "price",
+    "unit",
+    "per",
+    "block_chars",
+    "max_per_call",
+    "models",
+    "scopes",
+    "custom_domain_price",
+    "custom_domain_requires",
+    "requires",
 }
 
 
@@ -292,7 +307,7 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
             r.fail("models", "cannot be given together with price")
         block_chars = r.count("block_chars")
         if per == "block" and block_chars is None:
-            r.fail("block_chars", "is missing (per = \"block\" needs it)")
+            r.fail("block_chars", 'is missing (per = "block" needs it)')
         actions[name] = Action(
             name=name,
             pool=pool,
@@ -310,8 +325,19 @@ def catalog_from_data(data: dict, source: str) -> Catalog:
     rules = GrantRules()
     if "grants" in data:
         r = _Reader(source, "grants", data["grants"])
-        r.unknown({"topup_message_pack", "topup_integration_pack", "topup_max_packs", "topup_valid_months",
-                   "share_bonus", "share_min_followers", "referral_bonus", "referral_pool", "referral_max"})
+        r.unknown(
+            {
+                "topup_message_pack",
+                "topup_integration_pack",
+                "topup_max_packs",
+                "topup_valid_months",
+                "share_bonus",
+                "share_min_followers",
+                "referral_bonus",
+                "referral_pool",
+                "referral_max",
+            }
+        )
         d = GrantRules()
         rules = GrantRules(
             topup_message_pack=r.optional_credits("topup_message_pack") or d.topup_message_pack,

@@ -32,6 +32,7 @@ class Interval:
 
 # --- instants -----------------------------------------------------------------
 
+
 def parse_zone(name: str, field: str = "timezone", *, strict: bool = False) -> ZoneInfo | timezone:
     """An IANA zone by name, matched ignoring case.
 
@@ -85,8 +86,9 @@ def parse_instant(text: str, field: str, zone: ZoneInfo | timezone = UTC) -> dat
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
         if back != dt:  # (a ZoneInfo shows as its key)
-            raise BadInput(field, f"{shown(text)} does not exist in {zone} (clocks jump over it);"
-                                  " give an offset such as +01:00")
+            raise BadInput(
+                field, f"{shown(text)} does not exist in {zone} (clocks jump over it); give an offset such as +01:00"
+            )
         raise BadInput(field, f"{shown(text)} happens twice in {zone} (clocks go back); give an offset such as +01:00")
     return _in_range(first.astimezone(UTC), text, field)
 
@@ -130,6 +132,7 @@ def local_time(at_iso: str, zone) -> datetime:
 
 # --- cycles -------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1024)
 def boundary(anchor: datetime, n: int) -> datetime:
     """The n-th reset after `anchor` (n=0 is the anchor itself).
@@ -157,6 +160,7 @@ def cycle_at(anchor: datetime, t: datetime) -> Interval:
 
 
 # --- days ---------------------------------------------------------------------
+
 
 def local_midnight(d: date, zone) -> datetime:
     """The UTC instant a local day begins. When midnight itself is skipped by a

@@ -11,8 +11,22 @@ except ImportError:  # pragma: no cover - other Pythons
 
 # The export's columns, in order. `id` is local to one database; the rest is the event.
 EXPORT_FIELDS = (
-    "id", "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-    "credits", "app", "member", "key", "note", "corrects",
+    "id",
+    "at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits",
+    "app",
+    "member",
+    "key",
+    "note",
+    "corrects",
 )
 
 # The export's columns of free text: a spreadsheet must keep them text (the key 0042 is not 42).
@@ -23,8 +37,20 @@ XLSX_FIELDS = (*EXPORT_FIELDS, "at_utc")
 
 # What makes two events the same event (everything but the local id).
 CONTENT_FIELDS = (
-    "at", "pool", "action", "model", "scope", "quantity", "seconds", "chars", "custom_domain",
-    "credits_milli", "app", "member", "key", "note",
+    "at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "key",
+    "note",
 )
 
 

@@ -62,8 +62,10 @@ def app_refuses(plan: Plan, app: str | None, firsts: dict[str, tuple]) -> str | 
     if app in kept:
         return None
     why = "is not one of them" if app in firsts else "would be one more"
-    return (f"the {plan.name} plan allows {limit} apps and keeps the workspace's {limit} oldest"
-            f" ({', '.join(map(shown, kept))}); {shown(app)} {why}")
+    return (
+        f"the {plan.name} plan allows {limit} apps and keeps the workspace's {limit} oldest"
+        f" ({', '.join(map(shown, kept))}); {shown(app)} {why}"
+    )
 
 
 def price(action: Action, usage: Usage, plan: Plan) -> Quote:
@@ -100,8 +102,13 @@ def price(action: Action, usage: Usage, plan: Plan) -> Quote:
             raise BadInput("scope", f"unknown scope {shown(usage.scope)}; scopes: {', '.join(action.scopes)}")
         scope = matches[0]
     if action.scopes and action.price is None and usage.credits is None and scope is None:
-        raise BadInput("credits", lambda n: f"{name} has no fixed price: give {n('credits')} (the real cost) or"
-                                            f" {n('scope')} ({', '.join(action.scopes)})")
+        raise BadInput(
+            "credits",
+            lambda n: (
+                f"{name} has no fixed price: give {n('credits')} (the real cost) or"
+                f" {n('scope')} ({', '.join(action.scopes)})"
+            ),
+        )
     if scope is not None and usage.credits is not None:
         raise BadInput("scope", lambda n: f"give either {n('credits')} or {n('scope')}, not both")
 
@@ -166,4 +173,3 @@ def describe(quote: Quote) -> str:
         detail.append("custom domain")
     text = quote.action + (f" ({', '.join(detail)})" if detail else "")
     return f"{quote.count} × {text}" if quote.count != 1 else text
-

@@ -61,17 +61,22 @@ def balance(b, top_apps=None) -> None:
     plain = _plain()
     c.print(f"[bold]{b.workspace}[/bold] · {b.plan} plan ({b.billing}) · days in {b.timezone}")
     if b.pending is not None:
-        c.print(f"[yellow]scheduled: {b.pending.plan} plan ({b.pending.billing}) from {when(b.pending.effective_at)}"
-                "[/yellow]")
+        c.print(
+            f"[yellow]scheduled: {b.pending.plan} plan ({b.pending.billing}) from {when(b.pending.effective_at)}"
+            "[/yellow]"
+        )
     c.print(f"cycle {when(b.cycle.start)} → {when(b.cycle.end)} · [bold]resets {_until(b.now, b.cycle.end)}[/bold]")
     if b.apps is not None:
         a = b.apps
         if a["refused"]:
             from rich.markup import escape  # an app's name is the user's text, not markup
 
-            c.print(f"[yellow]apps: {a['count']}; the {a['plan']} plan keeps {a['max']}, the oldest"
-                    f" ({escape(', '.join(a['kept']))}), and refuses events for {escape(', '.join(a['refused']))}"
-                    "[/yellow]", highlight=False)
+            c.print(
+                f"[yellow]apps: {a['count']}; the {a['plan']} plan keeps {a['max']}, the oldest"
+                f" ({escape(', '.join(a['kept']))}), and refuses events for {escape(', '.join(a['refused']))}"
+                "[/yellow]",
+                highlight=False,
+            )
         else:
             c.print(f"apps: {a['count']} of {a['max']} ({a['plan']} plan)")
     c.print()
@@ -98,8 +103,9 @@ def balance(b, top_apps=None) -> None:
     t.add_row("used this cycle", *(fmt(p.used) for p in pools))
     t.add_row("[bold]available now[/bold]", *(f"[bold]{fmt(p.available)}[/bold]" for p in pools))
     if any(p.daily for p in pools):
-        t.add_row("today (daily cap)",
-                  *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools))
+        t.add_row(
+            "today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools)
+        )
     c.print(t)
     daily_cap = next((p.daily for p in pools if p.daily), None)
     if daily_cap is not None:
@@ -115,12 +121,23 @@ def balance(b, top_apps=None) -> None:
         t.add_column("credits", justify="right")
         t.add_column("share", justify="right")
         top = top_apps.rows[0]["credits"]
-        rows = [(r["app"] if r["app"] is not None else "(no app)", f"[cyan]{bar(r['credits'], top, 20, plain)}[/cyan]",
-                 fmt(r["credits"]), f"{r['share']}%") for r in top_apps.rows[:3]]
+        rows = [
+            (
+                r["app"] if r["app"] is not None else "(no app)",
+                f"[cyan]{bar(r['credits'], top, 20, plain)}[/cyan]",
+                fmt(r["credits"]),
+                f"{r['share']}%",
+            )
+            for r in top_apps.rows[:3]
+        ]
         for row in rows:
             t.add_row(*row)
-        _table_or_blocks(c, t, [x for row in rows for x in (row[0], row[2], row[3])],
-                         ([name, f"{gauge} {credits} · {share}"] for name, gauge, credits, share in rows))
+        _table_or_blocks(
+            c,
+            t,
+            [x for row in rows for x in (row[0], row[2], row[3])],
+            ([name, f"{gauge} {credits} · {share}"] for name, gauge, credits, share in rows),
+        )
 
 
 def plans_table(rows, source: str) -> None:
@@ -133,8 +150,12 @@ def plans_table(rows, source: str) -> None:
         message = fmt(r["message"]) + (f" ({fmt(cap)}/day)" if cap is not None else "")
         apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
         t.add_row(
-            r["plan"], fmt(r["price_monthly"]), fmt(r["price_yearly"]), message,
-            fmt(r["integration"]), ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
+            r["plan"],
+            fmt(r["price_monthly"]),
+            fmt(r["price_yearly"]),
+            message,
+            fmt(r["integration"]),
+            ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
         )
     console().print(t)
 
@@ -166,6 +187,7 @@ def prices_table(actions, source: str) -> None:
 
 
 # --- reports ------------------------------------------------------------------------
+
 
 def _span(sc) -> str:
     start = sc.span.start.astimezone(sc.zone)
@@ -208,11 +230,16 @@ def distribution(d, budgets=None) -> None:
         key = r.get(d.by)
         if budgets and key in budgets:
             credits += f" of {fmt(budgets[key])}"
-        rows.append((str(i), name, f"[cyan]{bar(r['credits'], top, width, _plain())}[/cyan]", credits,
-                     f"{r['share']}%"))
+        rows.append(
+            (str(i), name, f"[cyan]{bar(r['credits'], top, width, _plain())}[/cyan]", credits, f"{r['share']}%")
+        )
         t.add_row(*rows[-1])
-    _table_or_blocks(c, t, [x for row in rows for x in (row[1], row[3], row[4])],
-                     ([f"{i} {name}", f"{gauge} {credits} · {share}"] for i, name, gauge, credits, share in rows))
+    _table_or_blocks(
+        c,
+        t,
+        [x for row in rows for x in (row[1], row[3], row[4])],
+        ([f"{i} {name}", f"{gauge} {credits} · {share}"] for i, name, gauge, credits, share in rows),
+    )
 
 
 def daily(d) -> None:
@@ -262,8 +289,16 @@ def events(rows, sc) -> None:
     for e in rows:
         credits = e["credits"]
         pool = "msg" if e["pool"] == "message" else "int"
-        records.append((str(e["id"]), f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}", _what(e),
-                        f"{fmt(credits)} {pool}", e["app"] or "", e["member"] or ""))
+        records.append(
+            (
+                str(e["id"]),
+                f"{e['at'].astimezone(sc.zone):%Y-%m-%d %H:%M}",
+                _what(e),
+                f"{fmt(credits)} {pool}",
+                e["app"] or "",
+                e["member"] or "",
+            )
+        )
     for name in ("app", "member"):
         t.add_column(name, no_wrap=True)  # a name whole, or (too narrow) the records as blocks
     for r in records:
@@ -283,8 +318,14 @@ def show(e) -> None:
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column("field", style="dim")
     t.add_column("value", overflow="fold")
-    for label, value in (("happened", when(e["at"])), ("recorded", when(e["recorded_at"])), ("app", e["app"]),
-                         ("member", e["member"]), ("key", e["key"]), ("note", e["note"])):
+    for label, value in (
+        ("happened", when(e["at"])),
+        ("recorded", when(e["recorded_at"])),
+        ("app", e["app"]),
+        ("member", e["member"]),
+        ("key", e["key"]),
+        ("note", e["note"]),
+    ):
         if value:
             t.add_row(label, str(value))
     c.print(t)
@@ -295,8 +336,12 @@ def show(e) -> None:
     for col in ("grant", "source", "credits", "expires"):
         p.add_column(col, justify="right" if col in ("grant", "credits") else "left")
     for g in e["paid_by"]:
-        p.add_row(str(g["grant"]), g["reason"] or g["source"], fmt(g["credits"]),
-                  when(g["expires_at"]) if g["expires_at"] else "never")
+        p.add_row(
+            str(g["grant"]),
+            g["reason"] or g["source"],
+            fmt(g["credits"]),
+            when(g["expires_at"]) if g["expires_at"] else "never",
+        )
     c.print(p)
 
 
@@ -304,8 +349,14 @@ def grants(rows) -> None:
     c = console()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
-    for col, just in (("grant", "right"), ("pool", "left"), ("source", "left"), ("credits", "right"),
-                      ("left", "right"), ("expires (UTC)", "left")):
+    for col, just in (
+        ("grant", "right"),
+        ("pool", "left"),
+        ("source", "left"),
+        ("credits", "right"),
+        ("left", "right"),
+        ("expires (UTC)", "left"),
+    ):
         t.add_column(col, justify=just, overflow="fold")
     for r in rows:
         if r["status"] == "expired":
@@ -315,8 +366,14 @@ def grants(rows) -> None:
         expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
         if r["status"] == "expired":
             expires = f"[dim]{expires}[/dim]"
-        t.add_row(str(r["grant"]) if r["grant"] is not None else "—", r["pool"], r["reason"] or r["source"],
-                  fmt(r["credits"]), left, expires)
+        t.add_row(
+            str(r["grant"]) if r["grant"] is not None else "—",
+            r["pool"],
+            r["reason"] or r["source"],
+            fmt(r["credits"]),
+            left,
+            expires,
+        )
     c.print(t)
 
 
@@ -326,30 +383,52 @@ def advice(a) -> None:
     c.print(f"[bold]Your last {a['cycles']} cycle{'s' if a['cycles'] > 1 else ''} under every plan[/bold] ({span})")
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
-    for col, just in (("plan", "left"), ("days blocked", "right"), ("refused", "right"), ("unused msg", "right"),
-                      ("unused int", "right"), ("packs", "right"), ("cost $", "right")):
+    for col, just in (
+        ("plan", "left"),
+        ("days blocked", "right"),
+        ("refused", "right"),
+        ("unused msg", "right"),
+        ("unused int", "right"),
+        ("packs", "right"),
+        ("cost $", "right"),
+    ):
         t.add_column(col, justify=just)
     for r in a["plans"]:
         unused = r["credits_unused"] or {}
-        packs = "—" if r["topup_packs"] is None else " + ".join(
-            f"{n} {p[:3]}" for p, n in r["topup_packs"].items() if n) or "0"
+        packs = (
+            "—"
+            if r["topup_packs"] is None
+            else " + ".join(f"{n} {p[:3]}" for p, n in r["topup_packs"].items() if n) or "0"
+        )
         name = f"[bold green]{r['plan']}[/bold green]" if r["plan"] == a["recommended"] else r["plan"]
-        t.add_row(name, str(r["days_blocked"]), str(r["actions_refused"]),
-                  fmt(unused["message"]) if unused else "—", fmt(unused["integration"]) if unused else "—",
-                  packs, fmt(r["cost"]))
+        t.add_row(
+            name,
+            str(r["days_blocked"]),
+            str(r["actions_refused"]),
+            fmt(unused["message"]) if unused else "—",
+            fmt(unused["integration"]) if unused else "—",
+            packs,
+            fmt(r["cost"]),
+        )
     c.print(t)
     if a["recommended"]:
         c.print(f"Cheapest that would have blocked nothing: [bold]{a['recommended']}[/bold].")
     else:
         c.print("No plan would have blocked nothing; top-ups or a flat rate (--flat PRICE) would be needed.")
     if a["top_features"]:
-        c.print("Top features: " + "; ".join(
-            f"{f['action']} on {f['app'] or '(no app)'} {fmt(f['credits'])}" for f in a["top_features"]))
+        c.print(
+            "Top features: "
+            + "; ".join(f"{f['action']} on {f['app'] or '(no app)'} {fmt(f['credits'])}" for f in a["top_features"])
+        )
     for cand in a["cache_candidates"]:
-        c.print(f"Cache candidate: {cand['action']} on {cand['app'] or '(no app)'} ran over 100 times a day on"
-                f" {cand['days']} day(s) (up to {cand['max_per_day']:,})"
-                + (f", {cand['repeated_inputs']:,} with repeated inputs" if cand["repeated_inputs"] else ""))
+        c.print(
+            f"Cache candidate: {cand['action']} on {cand['app'] or '(no app)'} ran over 100 times a day on"
+            f" {cand['days']} day(s) (up to {cand['max_per_day']:,})"
+            + (f", {cand['repeated_inputs']:,} with repeated inputs" if cand["repeated_inputs"] else "")
+        )
     g = a["gpt5_to_automatic"]
     if g["calls"]:
-        c.print(f"Moving {g['calls']:,} gpt-5 calls to the automatic model would have saved {fmt(g['credits_saved'])}"
-                " integration credits.")
+        c.print(
+            f"Moving {g['calls']:,} gpt-5 calls to the automatic model would have saved {fmt(g['credits_saved'])}"
+            " integration credits."
+        )

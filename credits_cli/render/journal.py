@@ -53,9 +53,12 @@ def name(text) -> str:
     out = []
     last = len(text) - 1
     for i, c in enumerate(text):
-        if (c in "%:," or (c == "(" and i == 0) or not c.isprintable()
-                or (c.isspace() and (c != " " or i == 0 or i == last or text[i - 1].isspace()
-                                     or text[i + 1].isspace()))):
+        if (
+            c in "%:,"
+            or (c == "(" and i == 0)
+            or not c.isprintable()
+            or (c.isspace() and (c != " " or i == 0 or i == last or text[i - 1].isspace() or text[i + 1].isspace()))
+        ):
             out.append(_percent(c))
         else:
             out.append(c)
@@ -121,8 +124,9 @@ def header(workspace: str, zone_name: str, selection: str) -> str:
     )
 
 
-def write_journal(batches: Iterable[list[tuple]], out: IO[str], shape_fields, *, workspace: str, zone,
-                  selection: str) -> int:
+def write_journal(
+    batches: Iterable[list[tuple]], out: IO[str], shape_fields, *, workspace: str, zone, selection: str
+) -> int:
     """Write the export's rows (store.queries.export_batches) as an hledger journal; returns the count.
 
     A row is (id, at, shape, key, note, corrects), `at` in ISO form; `shape_fields(shape)` gives
@@ -144,7 +148,9 @@ def write_journal(batches: Iterable[list[tuple]], out: IO[str], shape_fields, *,
             void = f"void of event {corrects}: " if corrects is not None else ""
             tags = f"id:{id_}, at:{at}" + "".join(
                 f", {k}:{v if k == 'corrects' else name(v)}"
-                for k, v in (("corrects", corrects), ("key", key), ("note", note)) if v is not None)
+                for k, v in (("corrects", corrects), ("key", key), ("note", note))
+                if v is not None
+            )
             text.append(f"\n{day(at)} ({id_}) {void}{what_}  ; {tags}\n{spent}{paid}")
         out.write("".join(text))
         n += len(batch)
@@ -157,7 +163,8 @@ def _shape(fields) -> tuple[str, str, str]:
     pool_name = name(pool)
     account = f"spent:{pool_name}:{NO_APP if app is None else name(app)}"
     tags = f"app:{NO_APP if app is None else name(app)}" + "".join(
-        f", {k}:{name(v)}" for k, v in (("member", member), ("action", action), ("model", model)) if v is not None)
+        f", {k}:{name(v)}" for k, v in (("member", member), ("action", action), ("model", model)) if v is not None
+    )
     return (
         description(what(action, model, scope, quantity, seconds, chars, custom_domain)),
         f"    {account}  {amount(milli)}  ; {tags}\n",

@@ -100,6 +100,7 @@ def write(rows: Iterable[dict], fmt: str, out: IO[str], columns: list[str]) -> i
 # string. No Python bytecode runs per row. The output is byte for byte what `write` gives for the
 # same events (tests pin it, and a property test checks the cell rules against csv and json).
 
+
 class _Memo(dict):
     """value -> its text, computed once: shapes, keys and notes repeat, so most cells cost one
     dict lookup. Cleared past `limit` entries (keys are mostly unique), so memory stays bounded."""
@@ -146,9 +147,11 @@ def _cell(fmt: str, field: str):
     if field == "credits":
         fn = _number  # milli-credits as the exact decimal
     elif field == "custom_domain":
+
         def fn(v):
             return "true" if v else "false"
     elif field in _NUMBERS:
+
         def fn(v, null="" if fmt == "csv" else "null"):
             return null if v is None else str(v)
     else:
@@ -179,8 +182,14 @@ def write_events(batches: Iterable[list[tuple]], fmt: str, out: IO[str], shape_f
     else:
         first, second = '{"id": %d, "at": '.__mod__, encode_basestring  # both loops in C
     # A year of a busy team's ledger holds some 30,000 shapes: about 10 MB of memo at most.
-    columns = [first, second, _Memo(shape_cell, 1 << 15).__getitem__, _Memo(cells["key"]).__getitem__,
-               _Memo(cells["note"]).__getitem__, _Memo(cells["corrects"]).__getitem__]
+    columns = [
+        first,
+        second,
+        _Memo(shape_cell, 1 << 15).__getitem__,
+        _Memo(cells["key"]).__getitem__,
+        _Memo(cells["note"]).__getitem__,
+        _Memo(cells["corrects"]).__getitem__,
+    ]
     end = {"csv": "\r\n", "jsonl": "\n", "json": ",\n  "}[fmt]
     if fmt == "csv":
         out.write(",".join(EXPORT_FIELDS) + end)
@@ -189,9 +198,18 @@ def write_events(batches: Iterable[list[tuple]], fmt: str, out: IO[str], shape_f
         for batch in batches:
             if not batch:
                 continue
-            text = end.join(map(sep.join, zip(*[
-                col if fn is None else map(fn, col) for fn, col in zip(columns, zip(*batch, strict=True), strict=True)
-            ], strict=True)))
+            text = end.join(
+                map(
+                    sep.join,
+                    zip(
+                        *[
+                            col if fn is None else map(fn, col)
+                            for fn, col in zip(columns, zip(*batch, strict=True), strict=True)
+                        ],
+                        strict=True,
+                    ),
+                )
+            )
             if fmt == "json":
                 out.write(("[\n  " if n == 0 else end) + text)
             else:

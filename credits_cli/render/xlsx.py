@@ -51,14 +51,30 @@ def write_xlsx(batches, path, shape_fields, zone) -> int:
     n = 0
     for batch in batches:
         for event_id, at, shape, key, note, corrects in batch:
-            pool, action, model, scope, quantity, seconds, chars, custom_domain, milli, app, member = (
-                shape_fields(shape))
-            sheet.append([
-                event_id, styled(local_time(at, zone), DATE_FORMAT), text(pool), text(action), text(model),
-                text(scope), quantity, seconds, chars, bool(custom_domain),
-                to_decimal(milli), text(app), text(member), text(key), text(note),
-                corrects, text(at),
-            ])
+            pool, action, model, scope, quantity, seconds, chars, custom_domain, milli, app, member = shape_fields(
+                shape
+            )
+            sheet.append(
+                [
+                    event_id,
+                    styled(local_time(at, zone), DATE_FORMAT),
+                    text(pool),
+                    text(action),
+                    text(model),
+                    text(scope),
+                    quantity,
+                    seconds,
+                    chars,
+                    bool(custom_domain),
+                    to_decimal(milli),
+                    text(app),
+                    text(member),
+                    text(key),
+                    text(note),
+                    corrects,
+                    text(at),
+                ]
+            )
             n += 1
     wb.save(path)
     return n

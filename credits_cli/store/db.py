@@ -61,8 +61,10 @@ def _create_private(path: str, given: bool) -> None:
     if not os.path.isdir(parent):
         if given:
             what = "is not a directory" if os.path.exists(parent) else "does not exist"
-            raise BadInput("db", f"the directory {parent!r} {what}; credits creates the file, not its"
-                                   " directory (nothing was created)")
+            raise BadInput(
+                "db",
+                f"the directory {parent!r} {what}; credits creates the file, not its directory (nothing was created)",
+            )
         try:
             os.makedirs(parent, mode=0o700, exist_ok=True)
         except OSError as e:
@@ -78,20 +80,31 @@ def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
     """An existing SQLite file that is not a credits ledger (nor empty) is left alone: adding our tables
     to another program's database would change a file the user did not mean."""
     if version == 0:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")]
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")
+        ]
         if not tables:
             return  # a new or empty database: ours to set up
     else:
-        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone()
-        if has and conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'credits' AND name = ?",
-                                (schema.NAMES[0],)).fetchone():
+        has = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+        ).fetchone()
+        if (
+            has
+            and conn.execute(
+                "SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'credits' AND name = ?", (schema.NAMES[0],)
+            ).fetchone()
+        ):
             return  # an older credits ledger: migrated
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")]
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")
+        ]
     listed = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
-    raise BadInput("db", f"{path!r} is an SQLite database but not a credits ledger (its tables: {listed});"
-                           " nothing was changed; give a new or empty file")
+    raise BadInput(
+        "db",
+        f"{path!r} is an SQLite database but not a credits ledger (its tables: {listed});"
+        " nothing was changed; give a new or empty file",
+    )
 
 
 def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
