@@ -15,13 +15,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ..domain.cycles import from_storage
 from ..domain.ledger import Grant
 from . import schema, seals
 from .base import Store
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
     from .ledger import Ledger
 

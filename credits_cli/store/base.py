@@ -25,14 +25,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import schema
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from .repo import WriteBuffer
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
 class Store:

@@ -4,6 +4,13 @@
 module of this package, all sharing the connection and transaction state of
 `base.Store`. A PostgreSQL store would be a second assembly beside this one,
 overriding what the engines do differently.
+
+`credits log` is started by scripts after every AI call and needs three parts
+(entries, reports, budgets and alerts). The other three (coupons and shares, an
+import's staging, check's audit) are imported when one of their methods is
+first asked for: the object then becomes the whole assembly, the same state
+kept. Importing them up front cost `credits log` about 6 ms of its 80.
+A type checker sees the whole assembly from the start.
 """
 
 from __future__ import annotations
@@ -11,18 +18,52 @@ from __future__ import annotations
 import os
 
 from . import db
-from .audit import Audit
 from .foresight import Foresight
-from .offers import Offers
 from .queries import Reports
 from .repo import Entries
-from .staging import Staging
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
+if TYPE_CHECKING:
+    from .audit import Audit
+    from .offers import Offers
+    from .staging import Staging
+
+    class _Parts(Entries, Reports, Foresight, Offers, Staging, Audit):
+        pass
+else:
+
+    class _Parts(Entries, Reports, Foresight):
+        def __getattr__(self, name: str):
+            """A method of a part not imported yet: import the rest of the assembly, then look again."""
+            if name.startswith("__"):
+                raise AttributeError(name)
+            whole = _whole(type(self))
+            if isinstance(self, whole):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            self.__class__ = whole
+            return getattr(self, name)
 
 
-class Ledger(Entries, Reports, Foresight, Offers, Staging, Audit):
+class Ledger(_Parts):
     """The ledger on SQLite."""
 
     @classmethod
     def open(cls, path: str | os.PathLike, given: bool = False) -> Ledger:
         """Open (creating if needed) the ledger at `path`, migrated (see db.connect)."""
         return cls(db.connect(path, given=given), os.fspath(path))
+
+
+_WHOLE: dict[type, type] = {}
+
+
+def _whole(cls: type) -> type:
+    """`cls` with every part: the assembly a type checker sees as Ledger."""
+    if cls not in _WHOLE:
+        from .audit import Audit
+        from .offers import Offers
+        from .staging import Staging
+
+        if issubclass(cls, (Offers, Staging, Audit)):
+            return cls
+        _WHOLE[cls] = type(cls.__name__, (cls, Offers, Staging, Audit), {"__module__": cls.__module__})
+    return _WHOLE[cls]
