@@ -29,8 +29,6 @@ class Alert:
     exec: str | None  # a shell command run when it fires
 
 
-_BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts
-
 # The events of [:a, :b) that count as use: neither a void nor an event a void took back.
 _COUNTED = (
     "FROM events WHERE workspace_id = :ws AND at >= :a AND at < :b AND corrects IS NULL"
@@ -43,26 +41,6 @@ class Foresight(Store):
     forecasts and advice read."""
 
     # --- budgets ---------------------------------------------------------------------------
-
-    def budgets_for(self, ws_id: int, pool: str, app: str | None, member: str | None) -> list[tuple[str, str, int]]:
-        """(kind, name, credits_milli) of the budgets an event of this app and member counts against."""
-        return self._memoized(
-            ("budgets", ws_id, pool, app, member),
-            lambda: self._conn.execute(
-                "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
-                " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))",
-                (ws_id, pool, app, member),
-            ).fetchall(),
-        )
-
-    def budget_used(self, ws_id: int, kind: str, name: str, pool: str, start: datetime, end: datetime) -> int:
-        """Credits an app or a member (`kind`) spent from a pool in [start, end): what its budget counts."""
-        self._settle()
-        return self._conn.execute(
-            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {_BUDGET_COLUMNS[kind]} = ?"
-            " AND pool = ? AND at >= ? AND at < ?",
-            (ws_id, name, pool, storage(start), storage(end)),
-        ).fetchone()[0]
 
     def budgets(self, ws_id: int) -> list[Budget]:
         """The workspace's budgets, by kind, name and pool."""
@@ -122,16 +100,6 @@ class Foresight(Store):
             self._drop(*[k for k in self._memo if k[0] == "budgets" and k[1] == ws_id])
 
     # --- alerts ----------------------------------------------------------------------------
-
-    def alerts_for(self, ws_id: int, pool: str) -> list[tuple]:
-        """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts."""
-        return self._memoized(
-            ("alerts", ws_id, pool),
-            lambda: self._conn.execute(
-                "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
-                (ws_id, pool),
-            ).fetchall(),
-        )
 
     def alerts(self, ws_id: int) -> list[Alert]:
         """The workspace's alerts, oldest first."""

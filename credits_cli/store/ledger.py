@@ -5,11 +5,12 @@ module of this package, all sharing the connection and transaction state of
 `base.Store`. A PostgreSQL store would be a second assembly beside this one,
 overriding what the engines do differently.
 
-`credits log` is started by scripts after every AI call and needs three parts
-(entries, reports, budgets and alerts). The other three (coupons and shares, an
-import's staging, check's audit) are imported when one of their methods is
+`credits log` is started by scripts after every AI call and needs two parts
+(entries, with the budgets and alerts a log checks, and reports). The others
+(budgets and alerts as managed, forecasts' history; coupons and shares; an
+import's staging; check's audit) are imported when one of their methods is
 first asked for: the object then becomes the whole assembly, the same state
-kept. Importing them up front cost `credits log` about 6 ms of its 80.
+kept. Importing them up front cost `credits log` several ms of its 80.
 A type checker sees the whole assembly from the start.
 """
 
@@ -18,13 +19,13 @@ from __future__ import annotations
 import os
 
 from . import db
-from .foresight import Foresight
 from .queries import Reports
 from .repo import Entries
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
     from .audit import Audit
+    from .foresight import Foresight
     from .offers import Offers
     from .staging import Staging
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
         pass
 else:
 
-    class _Parts(Entries, Reports, Foresight):
+    class _Parts(Entries, Reports):
         def __getattr__(self, name: str):
             """A method of a part not imported yet: import the rest of the assembly, then look again."""
             if name.startswith("__"):
@@ -60,10 +61,11 @@ def _whole(cls: type) -> type:
     """`cls` with every part: the assembly a type checker sees as Ledger."""
     if cls not in _WHOLE:
         from .audit import Audit
+        from .foresight import Foresight
         from .offers import Offers
         from .staging import Staging
 
-        if issubclass(cls, (Offers, Staging, Audit)):
+        if issubclass(cls, (Foresight, Offers, Staging, Audit)):
             return cls
-        _WHOLE[cls] = type(cls.__name__, (cls, Offers, Staging, Audit), {"__module__": cls.__module__})
+        _WHOLE[cls] = type(cls.__name__, (cls, Foresight, Offers, Staging, Audit), {"__module__": cls.__module__})
     return _WHOLE[cls]

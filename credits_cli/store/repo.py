@@ -81,6 +81,9 @@ EVENT_COLUMNS = (
 )
 
 
+_BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts
+
+
 class WriteBuffer:
     """Events and allocations written in bulk (executemany) by an import, inside its transaction.
 
@@ -363,6 +366,38 @@ class Entries(Store):
                 " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
                 (grant_id, milli),
             )
+
+    # --- what a log checks: the budgets it counts against, the alerts it may cross --------------------
+
+    def budgets_for(self, ws_id: int, pool: str, app: str | None, member: str | None) -> list[tuple[str, str, int]]:
+        """(kind, name, credits_milli) of the budgets an event of this app and member counts against."""
+        return self._memoized(
+            ("budgets", ws_id, pool, app, member),
+            lambda: self._conn.execute(
+                "SELECT kind, name, credits_milli FROM budgets WHERE workspace_id = ? AND pool = ?"
+                " AND ((kind = 'app' AND name = ?) OR (kind = 'member' AND name = ?))",
+                (ws_id, pool, app, member),
+            ).fetchall(),
+        )
+
+    def budget_used(self, ws_id: int, kind: str, name: str, pool: str, start: datetime, end: datetime) -> int:
+        """Credits an app or a member (`kind`) spent from a pool in [start, end): what its budget counts."""
+        self._settle()
+        return self._conn.execute(
+            f"SELECT coalesce(sum(credits_milli), 0) FROM events WHERE workspace_id = ? AND {_BUDGET_COLUMNS[kind]} = ?"
+            " AND pool = ? AND at >= ? AND at < ?",
+            (ws_id, name, pool, storage(start), storage(end)),
+        ).fetchone()[0]
+
+    def alerts_for(self, ws_id: int, pool: str) -> list[tuple]:
+        """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts."""
+        return self._memoized(
+            ("alerts", ws_id, pool),
+            lambda: self._conn.execute(
+                "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
+                (ws_id, pool),
+            ).fetchall(),
+        )
 
     # --- plans ---------------------------------------------------------------------
 
