@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -134,8 +134,9 @@ def alert_remove(session: Session, alert_id: str) -> None:
             raise BadInput("alert", f"no alert {n} in workspace {ws.name!r}")
 
 
-def run_alert_commands(alerts: list[dict], workspace: str) -> None:
-    """Run each fired alert's --exec command, the alert in its environment; a failure is reported, not fatal."""
+def run_alert_commands(alerts: list[dict], workspace: str, report: Callable[[str], None]) -> None:
+    """Run each fired alert's --exec command, the alert in its environment. A failure is not fatal:
+    `report` is given a line saying which command failed and how, as soon as it has."""
     from .domain.money import to_decimal
 
     for a in alerts:
@@ -155,9 +156,9 @@ def run_alert_commands(alerts: list[dict], workspace: str) -> None:
         try:
             r = subprocess.run(["sh", "-c", a["exec"]], env=env, stdin=subprocess.DEVNULL, timeout=30)
             if r.returncode != 0:
-                print(f"credits: alert {a['id']}: its command exited {r.returncode}", file=sys.stderr)
+                report(f"alert {a['id']}: its command exited {r.returncode}")
         except (OSError, subprocess.TimeoutExpired) as e:
-            print(f"credits: alert {a['id']}: its command failed: {e}", file=sys.stderr)
+            report(f"alert {a['id']}: its command failed: {e}")
 
 
 # --- forecast ----------------------------------------------------------------------------------

@@ -26,8 +26,11 @@ def workspaces(db) -> list[str]:
         ["status"],
         ["apps"],
         ["members", "--json"],
+        ["actions", "--csv"],
         ["daily"],
+        ["daily", "--csv"],
         ["events"],
+        ["events", "--limit", "0", "--csv"],
         ["forecast"],
         ["grants"],
         ["notifications"],
@@ -69,3 +72,19 @@ def test_quiet_keeps_the_notice_off_stderr_but_the_workspace_is_made(cli):
     r = cli("log", "SendEmail", "-q", now=NOW)
     assert r.exit_code == 0 and r.stderr == "" and r.stdout == ""
     assert workspaces(cli.db) == ["default"]
+
+
+@pytest.mark.parametrize(
+    "args,first_line",
+    [
+        (["apps", "--csv"], "app,credits,share,events"),
+        (["daily", "--csv"], "date,credits,events"),
+        (["events", "--csv"], "id,at,pool,action,model,scope,quantity,seconds,chars,custom_domain,credits,"),
+        (["members", "--json"], "[]"),
+        (["events", "--json"], "[]"),
+    ],
+)
+def test_the_notice_stays_off_the_data_on_stdout(cli, args, first_line):
+    r = cli(*args, now=NOW)
+    assert r.exit_code == 0 and NOTICE in r.stderr
+    assert r.stdout.startswith(first_line) and "created workspace" not in r.stdout

@@ -169,6 +169,17 @@ def test_half_the_credits_gone_before_mid_cycle_fires_once(cli, tmp_path):
     assert len(notes) == 1 and notes[0]["pool"] == "integration"
 
 
+def test_an_alert_whose_command_fails_is_reported_and_the_event_stays_logged(cli):
+    setup(cli, "starter")
+    cli("alert", "add", "--pool", "integration", "--left", "1990", "--exec", "exit 3", now="2026-02-01T00:00:00Z")
+    r = cli("log", "SendEmail", "--count", "10", now="2026-02-06T00:00:00Z")
+    assert r.exit_code == 0, r.stderr
+    fired, failed = r.stderr.splitlines()
+    assert fired.startswith("credits: alert 1: 1,990 integration credits left")
+    assert failed == "credits: alert 1: its command exited 3"
+    assert len(cli.json("events", now="2026-02-06T00:00:00Z")) == 1
+
+
 def test_an_alert_after_mid_cycle_does_not_fire_and_left_alerts_do(cli):
     setup(cli, "starter")
     cli("alert", "add", "--pool", "integration", "--at", "50%", "--by", "mid-cycle", now="2026-02-01T00:00:00Z")

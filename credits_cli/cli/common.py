@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -23,6 +24,9 @@ from . import out
 # the commands import these from here
 from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
 from .spec import CSV, GLOBALS, JSON, POOL, QUIET, Param
+
+if TYPE_CHECKING:
+    from ..render.output import Rows
 
 
 def option(p: Param):
@@ -104,21 +108,41 @@ def failures(json_mode: bool = False):
         yield
 
 
-def respond(ctx: typer.Context, json: bool, run, as_text, as_json=None, *, quiet: bool = False):
-    """Run a use case on the session and answer once: as JSON on stdout (`as_json(result)`, else the result
-    as it is) or as text for a person (`as_text(result)` prints it); nothing with `quiet`. The session's
+def respond(
+    ctx: typer.Context,
+    json: bool,
+    run: Callable[[Any], Any],
+    as_text: Callable[[Any], None],
+    as_json: Callable[[Any], Any] | None = None,
+    *,
+    csv: bool = False,
+    as_rows: Callable[[Any], Rows] | None = None,
+    quiet: bool = False,
+):
+    """Run a use case on the session and answer once, in the format asked for (`output_format`: table,
+    json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; a result with a rows
+    view (`as_rows(result)`: its columns and its rows, which may stream) is written row by row, as CSV
+    or a JSON array; any other result as JSON, `as_json(result)` or the result as it is. The session's
     notices (a first-use workspace ...) go to stderr first. Errors name what the user typed (`failures`).
     The result."""
+    fmt = output_format(json, csv)
     with failures(json):
         refuse_quiet_json(quiet, json)
         result = run(ctx.obj)
         notices(ctx.obj, quiet)
         if quiet:
             return result
-        if json:
+        if fmt == "table":
+            as_text(result)
+        elif as_rows is not None:
+            from ..render.output import write
+
+            view = as_rows(result)
+            write(view.rows, fmt, sys.stdout, view.columns)
+        elif fmt == "json":
             emit_json(as_json(result) if as_json else result)
         else:
-            as_text(result)
+            raise TypeError("csv needs a rows view of the result (as_rows)")
     return result
 
 

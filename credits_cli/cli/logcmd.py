@@ -84,7 +84,7 @@ def _after(session, r) -> None:
 
         for a in r.alerts:
             say(a["message"])
-        run_alert_commands(r.alerts, session.workspace_name)
+        run_alert_commands(r.alerts, session.workspace_name, say)
 
 
 def result_json(r) -> dict:

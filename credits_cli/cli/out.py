@@ -11,9 +11,10 @@ from ..render.jsonout import dumps
 from .spec import GLOBALS, LOG, OUTPUT_FILE
 
 
-def say(message: str) -> None:
-    """One line for a person, on stderr (stdout stays for data)."""
-    print(f"credits: {message}", file=sys.stderr)
+def say(message: str, *, tag: bool = True) -> None:
+    """One line for a person, on stderr (stdout stays for data): a notice or a warning, after "credits: ";
+    with `tag` False, a footnote to what stdout shows, as it is."""
+    print(f"credits: {message}" if tag else message, file=sys.stderr)
 
 
 def notices(session, quiet: bool = False) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from ..domain.money import parse_count
 from ..records import replace
 from . import spec
-from .common import JsonOption, failures, from_spec, output_format, respond
+from .common import JsonOption, from_spec, respond, say
 
 app = typer.Typer()
 
@@ -25,26 +24,29 @@ REPORT = (
 def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: dict) -> None:
     from .. import reports
 
-    fmt = output_format(json, csv)
-    with failures(fmt == "json"):
-        d = reports.distribution(ctx.obj, by, **{**filters, "pool": filters["pool"] or "integration"})
-        rows = d.rows
+    def run(s):
+        d = reports.distribution(s, by, **{**filters, "pool": filters["pool"] or "integration"})
         if by in ("app", "member"):
             from ..foresight import budgets_by
 
-            budgets = budgets_by(ctx.obj, by, d.scope.filter.pool or "integration")
+            budgets = budgets_by(s, by, d.scope.filter.pool or "integration")
             if budgets:
-                for r in rows:
+                for r in d.rows:
                     r["budget"] = budgets.get(r[by])
-        if fmt != "table":
-            from ..render.output import write
+        return d
 
-            extra = ["budget"] if rows and "budget" in rows[0] else []
-            write(rows, fmt, sys.stdout, list(reports.GROUPS[by]) + ["credits", "share", "events"] + extra)
-            return
+    def as_rows(d):
+        from ..render.output import Rows
+
+        extra = ["budget"] if d.rows and "budget" in d.rows[0] else []
+        return Rows([*reports.GROUPS[by], "credits", "share", "events", *extra], d.rows)
+
+    def as_text(d):
         from ..render import human
 
-        human.distribution(d, {r[by]: r["budget"] for r in rows if r.get("budget")})
+        human.distribution(d, {r[by]: r["budget"] for r in d.rows if r.get("budget")})
+
+    respond(ctx, json, run, as_text, csv=csv, as_rows=as_rows)
 
 
 @app.command()
@@ -73,19 +75,21 @@ def actions(ctx: typer.Context, json=False, csv=False, **filters):
 def daily(ctx: typer.Context, json=False, csv=False, **filters):
     """Daily usage: one bar per day of the workspace's zone, days without use shown as zero."""
     from .. import reports
+    from ..render.output import Rows
 
-    fmt = output_format(json, csv)
-    with failures(fmt == "json"):
-        d = reports.daily(ctx.obj, **{**filters, "pool": filters["pool"] or "integration"})
-        rows = d.days
-        if fmt != "table":
-            from ..render.output import write
-
-            write(rows, fmt, sys.stdout, ["date", "credits", "events"])
-            return
+    def as_text(d):
         from ..render import human
 
         human.daily(d)
+
+    respond(
+        ctx,
+        json,
+        lambda s: reports.daily(s, **{**filters, "pool": filters["pool"] or "integration"}),
+        as_text,
+        csv=csv,
+        as_rows=lambda d: Rows(["date", "credits", "events"], d.days),
+    )
 
 
 _LIMIT = spec.Param("limit", ("--limit",), default="50", metavar="N", help="At most N events (0: all).")
@@ -97,24 +101,24 @@ def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
     """The history of logged events, newest first."""
     from .. import reports
     from ..domain.events import EXPORT_FIELDS
+    from ..render.output import Rows
 
-    fmt = output_format(json, csv)
-    with failures(fmt == "json"):
+    def run(s):
         n = parse_count(limit, "limit", minimum=0)
-        s = ctx.obj
         sc, rows = reports.events(s, limit=n or None, **filters)
-        if fmt != "table":
-            from ..render.output import write
+        return n, sc, rows  # rows: a generator, read as they are written
 
-            write(rows, fmt, sys.stdout, list(EXPORT_FIELDS))
-            return
+    def as_text(r):
         from ..render import human
 
-        shown = list(rows)
+        n, sc, rows = r
+        shown = list(rows)  # at most --limit rows (all with 0): the table is measured before it is drawn
         human.events(shown, sc)
-        total = reports.count_events(s, sc)
+        total = reports.count_events(ctx.obj, sc)
         if n and total > len(shown):
-            print(f"(the newest {len(shown)} of {total:,} events; --limit 0 shows all)", file=sys.stderr)
+            say(f"(the newest {len(shown)} of {total:,} events; --limit 0 shows all)", tag=False)
+
+    respond(ctx, json, run, as_text, csv=csv, as_rows=lambda r: Rows(list(EXPORT_FIELDS), r[2]))
 
 
 @app.command()

@@ -9,7 +9,7 @@ import typer
 
 from ..domain.money import fmt
 from . import spec
-from .common import JsonOption, QuietOption, failures, from_spec, respond
+from .common import JsonOption, QuietOption, failures, from_spec, respond, say
 
 app = typer.Typer()
 
@@ -41,7 +41,7 @@ def export(ctx: typer.Context, format="csv", output=None, bom=False, **filters):
     with failures():
         n = transfer.export(ctx.obj, format, output, bom=bom, **filters)
         if output not in (None, "-"):
-            print(f"credits: wrote {n:,} events to {output}", file=sys.stderr)
+            say(f"wrote {n:,} events to {output}")
 
 
 @app.command(name="import")

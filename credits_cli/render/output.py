@@ -23,6 +23,7 @@ from typing import IO, Any
 from ..domain.cycles import iso
 from ..domain.events import EXPORT_FIELDS, TEXT_FIELDS
 from ..domain.money import Credits
+from ..records import record
 from .jsonout import _number, dumps
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -79,6 +80,14 @@ def write_jsonl(rows: Iterable[dict], out: IO[str]) -> int:
         out.write(dumps(row, indent=None) + "\n")
         n += 1
     return n
+
+
+@record
+class Rows:
+    """A result seen as a table of data: its columns, and its rows (dicts by column; a generator streams)."""
+
+    columns: list[str]
+    rows: Iterable[dict]
 
 
 def write(rows: Iterable[dict], fmt: str, out: IO[str], columns: list[str]) -> int:
