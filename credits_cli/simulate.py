@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 
 from .domain.catalog import POOLS
 from .domain.cycles import cycle_at, iso, parse_instant, parse_zone
-from .domain.events import fingerprint
+from .domain.events import CONTENT_FIELDS, fingerprint
 from .domain.money import Credits, fmt, parse_count, shown
 from .errors import EXIT_REFUSED, BadInput, CreditsError
 from .reports import check_pool, required_credits, required_pool
@@ -557,22 +557,7 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
         done = store.void_of(n)
         if done is not None:
             raise RuleRefused(f"event {n} was already voided by event {done}")
-        values = {
-            k: e[k]
-            for k in (
-                "at",
-                "pool",
-                "action",
-                "model",
-                "scope",
-                "quantity",
-                "seconds",
-                "chars",
-                "custom_domain",
-                "app",
-                "member",
-            )
-        }
+        values = {k: e[k] for k in CONTENT_FIELDS}  # the event's content, then what its void changes
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
         void_id, restored, lost = correct(store, ws, n, values, now)

@@ -63,8 +63,12 @@ def fingerprint(row: dict) -> str:
     Import counts events by it: a file row is new only when the file holds more
     copies of that content than the ledger does, so re-importing adds nothing.
     """
-    body = _ENCODE(list(map(row.get, CONTENT_FIELDS)))
-    return sha256(body.encode()).hexdigest()[:32]
+    return digest(list(map(row.get, CONTENT_FIELDS)))
+
+
+def digest(values: list, errors: str = "strict") -> str:
+    """32 hex digits of the sha256 of `values` as compact JSON: fingerprints here, the store's seals."""
+    return sha256(_ENCODE(values).encode("utf-8", errors)).hexdigest()[:32]
 
 
 def unquote_cell(text: str) -> str:

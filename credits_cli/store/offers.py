@@ -11,7 +11,7 @@ from ..domain.ledger import Grant
 from ..records import record
 from . import seals
 from .base import Store
-from .repo import EVENT_COLUMNS, _grant
+from .repo import _grant
 
 
 @record
@@ -209,14 +209,6 @@ class Offers(Store):
         return [Notification(r[0], r[1], r[2], from_storage(r[3]), r[4]) for r in rows]
 
     # --- voids ------------------------------------------------------------------------------
-
-    def event(self, ws_id: int, event_id: int) -> dict | None:
-        """One event of the workspace, its columns by name (storage values)."""
-        self._settle()
-        row = self._conn.execute(
-            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
-        ).fetchone()
-        return dict(zip(EVENT_COLUMNS, row, strict=True)) if row else None
 
     def void_of(self, event_id: int) -> int | None:
         """The id of the entry that voided an event, or None."""

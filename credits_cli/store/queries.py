@@ -10,6 +10,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from ..domain.cycles import Interval, from_storage, storage
+from ..domain.events import CONTENT_FIELDS
 from ..records import record
 from .base import Store
 from .repo import EVENT_COLUMNS
@@ -87,19 +88,7 @@ def _midnight(t: datetime, *, up: bool) -> datetime:
     return day + _DAY if up and day < t else day
 
 
-EXPORT_SHAPE = (
-    "pool",
-    "action",
-    "model",
-    "scope",
-    "quantity",
-    "seconds",
-    "chars",
-    "custom_domain",
-    "credits_milli",
-    "app",
-    "member",
-)
+EXPORT_SHAPE = CONTENT_FIELDS[1:12]  # the content fields from pool to member (see below)
 
 
 def shape_fields(shape) -> tuple:
@@ -162,6 +151,8 @@ class Reports(Store):
             yield dict(zip(EVENT_COLUMNS, row, strict=True))
 
     def event(self, ws_id: int, event_id: int) -> dict | None:
+        """One event of the workspace, its columns by name (storage values)."""
+        self._settle()
         row = self._conn.execute(
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE workspace_id = ? AND id = ?", (ws_id, event_id)
         ).fetchone()

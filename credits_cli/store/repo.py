@@ -9,6 +9,7 @@ from ..domain.ledger import Grant, PlanChange
 from ..records import record
 from . import seals
 from .base import Store
+from .schema import EVENT_COLUMNS
 
 
 @record
@@ -55,30 +56,6 @@ def _by_id(grants: list[Grant]) -> dict[int, Grant]:
         assert g.id is not None
         out[g.id] = g
     return out
-
-
-EVENT_COLUMNS = (
-    "id",
-    "at",
-    "recorded_at",
-    "pool",
-    "action",
-    "model",
-    "scope",
-    "quantity",
-    "seconds",
-    "chars",
-    "custom_domain",
-    "credits_milli",
-    "app",
-    "member",
-    "note",
-    "key",
-    "payload",
-    "fingerprint",
-    "corrects",
-    "input_hash",
-)
 
 
 _BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts

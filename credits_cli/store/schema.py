@@ -27,6 +27,30 @@ NAMES = [
 VERSION = len(NAMES)
 
 
+# The events table's columns, in order (its seal covers them all but `id`, with `workspace_id`).
+EVENT_COLUMNS = (
+    "id",
+    "at",
+    "recorded_at",
+    "pool",
+    "action",
+    "model",
+    "scope",
+    "quantity",
+    "seconds",
+    "chars",
+    "custom_domain",
+    "credits_milli",
+    "app",
+    "member",
+    "note",
+    "key",
+    "payload",
+    "fingerprint",
+    "corrects",
+    "input_hash",
+)
+
 # The daily summary's trigger (one row a day and group, kept by every insert into events) ...
 USAGE_DAYS_TRIGGER_NAME = "events_usage_days"
 USAGE_DAYS_TRIGGER = (

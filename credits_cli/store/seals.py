@@ -23,41 +23,13 @@ A migration that adds a content column to a sealed table must seal every row aga
 
 from __future__ import annotations
 
-import json
-
-try:
-    from _sha256 import sha256  # as in domain.events: no OpenSSL load on `credits log`'s path
-except ImportError:  # pragma: no cover - other Pythons
-    from hashlib import sha256
+from ..domain.events import digest
+from .schema import EVENT_COLUMNS
 
 # table: (the column that names its chain, or None for one chain; the content columns, in order)
 SEALED: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "workspaces": (None, ("name", "plan", "billing", "anchor", "timezone", "created_at")),
-    "events": (
-        "workspace_id",
-        (
-            "workspace_id",
-            "at",
-            "recorded_at",
-            "pool",
-            "action",
-            "model",
-            "scope",
-            "quantity",
-            "seconds",
-            "chars",
-            "custom_domain",
-            "credits_milli",
-            "app",
-            "member",
-            "note",
-            "key",
-            "payload",
-            "fingerprint",
-            "corrects",
-            "input_hash",
-        ),
-    ),
+    "events": ("workspace_id", ("workspace_id", *EVENT_COLUMNS[1:])),
     "grants": (
         "workspace_id",
         ("workspace_id", "pool", "source", "amount_milli", "starts_at", "expires_at", "granted_at", "reason"),
@@ -80,8 +52,6 @@ SEALED: dict[str, tuple[str | None, tuple[str, ...]]] = {
 # Entries that are never changed once written: triggers refuse UPDATE and DELETE on them.
 APPEND_ONLY = ("events", "grants", "plan_changes", "coupons", "redemptions", "notifications")
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
 
 def _norm(v):
     return int(v) if isinstance(v, bool) else v
@@ -89,12 +59,11 @@ def _norm(v):
 
 def seal(table: str, row_id: int, prev_id: int | None, values) -> str:
     """The hash of one entry: its table, id, place in its chain and content (values in SEALED's order)."""
-    body = _ENCODE([table, row_id, prev_id, *map(_norm, values)])
-    return sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return digest([table, row_id, prev_id, *map(_norm, values)], "surrogatepass")
 
 
 def head_seal(table: str, chain: int, last_id: int | None, rows: int) -> str:
-    return sha256(_ENCODE(["head", table, chain, last_id, rows]).encode()).hexdigest()[:32]
+    return digest(["head", table, chain, last_id, rows])
 
 
 def chain_of(table: str, values: dict) -> int:

@@ -14,28 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
+from ..domain.events import CONTENT_FIELDS
 from .base import Store
 
-STAGED = (
-    "line",
-    "at",
-    "pool",
-    "action",
-    "model",
-    "scope",
-    "quantity",
-    "seconds",
-    "chars",
-    "custom_domain",
-    "credits_milli",
-    "app",
-    "member",
-    "key",
-    "note",
-    "fingerprint",
-    "src_id",
-    "corrects",
-)
+# A staged row: its line in the file, the event's content, its fingerprint, the file's ids.
+STAGED = ("line", *CONTENT_FIELDS, "fingerprint", "src_id", "corrects")
 ROW = STAGED[1:16]  # the events table's values of a staged row
 _STAGE_EVERY = 10_000  # rows a batch
 
