@@ -302,7 +302,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         return t.astimezone(zone).date()
 
     rules = session.catalog.grants
-    rows = []
+    rows: list[dict] = []
     for plan in session.catalog.plans.values():
         r = replay(events, spans, plan.allowance, plan.daily_cap, day_of)
         paid = plan.price_monthly > 0
@@ -331,7 +331,7 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
             }
         )
     clean = [r for r in rows if r["days_blocked"] == 0]
-    recommended = min(clean, key=lambda r: int(r["cost"]))["plan"] if clean else None  # type: ignore[call-overload]
+    recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
 
     top = [
         {"action": a, "app": app, "credits": Credits(credits)}

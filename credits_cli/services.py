@@ -14,7 +14,7 @@ from .clock import Clock
 from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
-from .domain.events import fingerprint
+from .domain.events import CONTENT_FIELDS, fingerprint
 from .domain.ledger import Grant, allocate, available, change_in_force, daily_left, pending_change, plan_in_force
 from .domain.money import Credits, amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
@@ -632,19 +632,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             if at < ws.anchor:
                 raise BadInput("at", f"{iso(at)} is before the workspace began ({iso(ws.anchor)})")
             payload = _payload(quote, req.usage, req, given_at)
-            if req.key is not None:
-                seen = store.event_by_key(ws.id, req.key)
-                if seen is not None:
-                    if seen["payload"] is None and _same_content(seen, quote, req, given_at):
-                        return _replayed(store, ws, plans, now, quote, seen)
-                    if seen["payload"] != payload:
-                        raise KeyConflict(
-                            "key",
-                            f"{shown(req.key)} was already used for another request (event {seen['id']});"
-                            " nothing recorded",
-                        )
-                    return _replayed(store, ws, plans, now, quote, seen)
-            values = {
+            values: dict = {
                 "at": storage(at),
                 "recorded_at": storage(now),
                 "pool": quote.pool,
@@ -662,6 +650,18 @@ def log(session: Session, req: LogRequest) -> LogResult:
                 "key": req.key,
                 "payload": payload,
             }
+            if req.key is not None:
+                seen = store.event_by_key(ws.id, req.key)
+                if seen is not None:
+                    if seen["payload"] is None and _same_content(seen, values, given_at):
+                        return _replayed(store, ws, plans, now, quote, seen)
+                    if seen["payload"] != payload:
+                        raise KeyConflict(
+                            "key",
+                            f"{shown(req.key)} was already used for another request (event {seen['id']});"
+                            " nothing recorded",
+                        )
+                    return _replayed(store, ws, plans, now, quote, seen)
             values["fingerprint"] = fingerprint(values)
             if req.input is not None:
                 import hashlib
@@ -673,7 +673,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
             check_budgets(store, ws, quote.pool, quote.credits, at, req.app, req.member)
             parts: list[dict] = []
             event_id = debit(store, ws, plans, zone, quote.pool, quote.credits, at, values, paid=parts)
-            store.app_seen(ws.id, req.app, storage(at), event_id)
+            store.app_seen(ws.id, req.app, values["at"], event_id)
             after = pool_balance(store, ws, plans, quote.pool, now)
             result = LogResult(
                 id=event_id,
@@ -711,24 +711,12 @@ def _note_refusal(session: Session, r: Refused) -> None:
                 out_of_credits(session.store, ws, session.catalog, after, now)
 
 
-def _same_content(seen: dict, quote: Quote, req: LogRequest, given_at: datetime | None) -> bool:
-    """An imported event (it has no payload) against a retried request: the same use?"""
-    mine = {
-        "action": quote.action,
-        "model": quote.model,
-        "scope": quote.scope,
-        "quantity": quote.count,
-        "seconds": quote.seconds,
-        "chars": quote.chars,
-        "custom_domain": int(quote.custom_domain),
-        "credits_milli": quote.credits,
-        "app": req.app,
-        "member": req.member,
-        "note": req.note,
-    }
-    if given_at is not None and storage(given_at) != seen["at"]:
+def _same_content(seen: dict, values: dict, given_at: datetime | None) -> bool:
+    """An imported event (it has no payload) against a retried request: the same use? Its instant counts only
+    when the request gave one (`--at`); a retry without it is logged at another now."""
+    if given_at is not None and values["at"] != seen["at"]:
         return False
-    return all(seen[k] == v for k, v in mine.items())
+    return all(seen[k] == values[k] for k in CONTENT_FIELDS if k != "at")
 
 
 def _replayed(store, ws, plans, now, quote, seen) -> LogResult:
