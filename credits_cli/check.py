@@ -180,9 +180,11 @@ def doctor(session: Session) -> dict:
     A damaged file gets a way out: what to run to recover what SQLite can still read, and where the last
     exports of the ledger are (credits notes each export written to a file), to start again from one.
     """
-    from .store.db import Damaged, StoreError, damage_as_error, default_path
+    from .store.db import Damaged, StoreError, damage_as_error, default_path, is_url
 
     path = session.db_path or default_path()
+    if is_url(path):
+        return _doctor_server(session)
     checks: list[dict] = []
 
     def add(name, ok, value, advice=""):
@@ -245,6 +247,39 @@ def doctor(session: Session) -> dict:
         integrity = e.message
     add("integrity", integrity == "ok", integrity, _damaged(path, exports))
     return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
+
+
+def _doctor_server(session: Session) -> dict:
+    """A ledger on PostgreSQL: the server, the schema (its version and where it is), the role connected and
+    what it may do, and how writes are serialized."""
+    from .store.pg import PgLedger
+
+    store = session.store
+    assert isinstance(store, PgLedger)  # the session's --db is a server's URL
+    facts = store.server_facts()
+    checks = []
+
+    def add(name, ok, value, advice=""):
+        checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
+
+    add("server", facts["server_num"] >= 120000, facts["server"], "PostgreSQL 12 or newer is needed")
+    add(
+        "schema",
+        (facts["version"], facts["migrations"]) == audit.expected_schema(),
+        f"{facts['version']} ({', '.join(facts['migrations'])})",
+        "the schema differs from this credits' migrations: run any command with a credits of this version",
+    )
+    add("search_path", True, facts["schema"])
+    add("role", True, facts["role"])
+    missing = [p for p, ok in facts["privileges"].items() if not ok]
+    add(
+        "privileges",
+        not missing,
+        ", ".join(p for p, ok in facts["privileges"].items() if ok) or "none",
+        f"the role {facts['role']} lacks: {', '.join(missing)} (an admin can GRANT them)",
+    )
+    add("locking", True, "each write locks its workspace row (SELECT ... FOR UPDATE) at READ COMMITTED")
+    return {"path": store.path, "ok": all(c["ok"] for c in checks), "checks": checks, "exports": []}
 
 
 def _exports(store, path) -> list[dict]:

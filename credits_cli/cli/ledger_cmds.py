@@ -166,7 +166,7 @@ def doctor(ctx: typer.Context, json: JsonOption = False):
 
 
 def _doctor_text(r: dict) -> None:
-    print(f"Ledger file: {r['path']}")
+    print(f"Ledger {'on' if '://' in r['path'] else 'file:'} {r['path']}")
     for c in r["checks"]:
         advice = "".join(f"\n      {line}" for line in c["advice"].splitlines()) if not c["ok"] else ""
         print(f"  {'ok ' if c['ok'] else 'FIX'} {c['check']:<13} {c['value']}{advice}")

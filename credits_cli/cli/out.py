@@ -90,10 +90,10 @@ def exit_code(e: BaseException) -> int:
         return EXIT_UNEXPECTED
     if os.environ.get("CREDITS_DEBUG"):
         raise e
-    from ..store.db import is_damaged, is_database_error
+    from ..store.db import describe, is_damaged, is_database_error
 
     if is_database_error(e):
-        say(f"database error: {e}" + ("; credits doctor says what to do" if is_damaged(e) else ""))
+        say(f"database error: {describe(e)}" + ("; credits doctor says what to do" if is_damaged(e) else ""))
     else:
         say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
     return EXIT_UNEXPECTED

@@ -31,6 +31,8 @@ _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 class Audit(Store):
     """What `check` and `doctor` read: recomputations of derived data, seals, guards, the file's health."""
 
+    GROUP_CONCAT = "group_concat(a.grant_id || ':' || a.credits_milli)"  # an event's allocations as one text
+
     # -- check: each entry and each derived figure -------------------------------------------
 
     def event_contents(self, fields: tuple[str, ...]) -> Iterator[tuple[int, str | None, dict]]:
@@ -136,7 +138,7 @@ class Audit(Store):
         """(id, instant, credits, {grant id: milli-credits} as allocated) of a pool's events that are neither
         voids nor voided, in ledger order (time, then id), streamed."""
         rows = self._conn.execute(
-            "SELECT e.id, e.at, e.credits_milli, (SELECT group_concat(a.grant_id || ':' || a.credits_milli)"
+            f"SELECT e.id, e.at, e.credits_milli, (SELECT {self.GROUP_CONCAT}"
             " FROM allocations a WHERE a.event_id = e.id) FROM events e WHERE e.workspace_id = ? AND e.pool = ?"
             " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
             " ORDER BY e.at, e.id",
@@ -182,9 +184,9 @@ class Audit(Store):
         """The triggers and indexes a new ledger of this schema has that this one lacks (`missing`) or holds
         otherwise (not `missing`: replaced), by kind and name: {"kind", "name", "missing", "summary"};
         `summary`: the trigger that keeps the daily summary."""
-        have = schema.guards(self._conn)
+        have = self._guards()
         out = []
-        for (kind, name), sql in sorted(schema.expected_guards().items()):
+        for (kind, name), sql in sorted(self._expected_guards().items()):
             if name.startswith("idx__sqlite_migrations"):
                 continue  # the migrations table's own, sqlite-utils'
             if (kind, name) not in have:
@@ -197,6 +199,12 @@ class Audit(Store):
                 {"kind": kind, "name": name, "missing": missing, "summary": name == schema.USAGE_DAYS_TRIGGER_NAME}
             )
         return out
+
+    def _guards(self) -> dict[tuple[str, str], str | None]:
+        return schema.guards(self._conn)
+
+    def _expected_guards(self) -> dict[tuple[str, str], str | None]:
+        return schema.expected_guards()
 
     # -- doctor: the file -----------------------------------------------------------------
 

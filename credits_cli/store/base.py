@@ -40,12 +40,17 @@ if TYPE_CHECKING:
 class Store:
     """A connection and its transaction state (see the module's docstring)."""
 
+    # How a transaction begins (the PostgreSQL store says it its own way: store/pg.py).
+    BEGIN_WRITE = "BEGIN IMMEDIATE"
+    BEGIN_READ = "BEGIN"
+
     def __init__(self, conn: sqlite3.Connection, path: str = ""):
         self._conn = conn
         self.path = path
         self._memo: dict | None = None  # reads kept for a bulk transaction
         self._pending: WriteBuffer | None = None  # events written in bulk by an import
         self._summarized: int | None = None  # inside a bulk write: the event id usage_days sums up to
+        self._writing = False  # inside a write transaction (not a read)
 
     def close(self) -> None:
         self._conn.close()
@@ -76,16 +81,19 @@ class Store:
             else:
                 conn.execute("RELEASE one")
             return
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(self.BEGIN_WRITE)
+        self._writing = True
         try:
             yield
             self._settle()
         except BaseException:
+            self._writing = False
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._forget()
             raise
         else:
+            self._writing = False
             conn.execute("COMMIT")
 
     @contextmanager
@@ -95,7 +103,7 @@ class Store:
         if conn.in_transaction:
             yield
             return
-        conn.execute("BEGIN")
+        conn.execute(self.BEGIN_READ)
         try:
             yield
         finally:
@@ -162,6 +170,11 @@ class Store:
 
     # -- the transaction's state -------------------------------------------------------------
 
+    def _row_lock(self) -> str:
+        """What a write's read of its workspace row adds to lock it: nothing on SQLite, whose
+        BEGIN IMMEDIATE holds the whole file (PostgreSQL: store/pg.py)."""
+        return ""
+
     def _settle(self) -> None:
         """Write what the buffer holds (before a savepoint, a read or the commit)."""
         if self._pending is not None:
@@ -182,8 +195,7 @@ class Store:
         last = self._conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
         if last > self._summarized:
             self._conn.execute(
-                f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} ON CONFLICT DO UPDATE"
-                " SET credits_milli = credits_milli + excluded.credits_milli, events = events + excluded.events",
+                f"INSERT INTO usage_days {schema.usage_days_rows(after_id=True)} {schema.USAGE_DAYS_UPSERT}",
                 (self._summarized,),
             )
             self._summarized = last

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,12 +33,29 @@ def damage_as_error() -> Iterator[None]:
 
 def is_database_error(e: BaseException) -> bool:
     """Whether `e` is an error of the database itself (not of credits, nor of Python)."""
-    return isinstance(e, sqlite3.Error)
+    if isinstance(e, sqlite3.Error):
+        return True
+    psycopg = sys.modules.get("psycopg")  # loaded only for a ledger on a server
+    return psycopg is not None and isinstance(e, psycopg.Error)
+
+
+def describe(e: BaseException) -> str:
+    """A database error as one line for the user (a server's: its first line, no password, no SQL)."""
+    if isinstance(e, sqlite3.Error):
+        return str(e)
+    from .pg import lost, one_line
+
+    return lost(e) or one_line(e)
 
 
 def is_damaged(e: BaseException) -> bool:
     """Whether `e` says the file is damaged or not a database (any more): `doctor` has advice then."""
     return isinstance(e, sqlite3.DatabaseError) and ("malformed" in str(e) or "not a database" in str(e))
+
+
+def is_url(target: str) -> bool:
+    """Whether `--db` / CREDITS_DB names a PostgreSQL server rather than a file."""
+    return target.startswith(("postgresql://", "postgres://"))
 
 
 def default_path() -> str:

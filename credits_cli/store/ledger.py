@@ -50,7 +50,12 @@ class Ledger(_Parts):
 
     @classmethod
     def open(cls, path: str | os.PathLike, given: bool = False) -> Ledger:
-        """Open (creating if needed) the ledger at `path`, migrated (see db.connect)."""
+        """Open (creating if needed) the ledger at `path`, migrated (see db.connect); a PostgreSQL URL
+        opens the ledger on that server (store/pg.py)."""
+        if db.is_url(os.fspath(path)):
+            from .pg import PgLedger
+
+            return PgLedger.open(path)
         return cls(db.connect(path, given=given), os.fspath(path))
 
 

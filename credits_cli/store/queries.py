@@ -103,23 +103,28 @@ def shape_fields(shape) -> tuple:
 class Reports(Store):
     """The reports' reads: sums, groups, intervals and event listings under an EventFilter."""
 
+    GROUP_BY_VALUE = "+"  # see grouped(); PostgreSQL's planner needs no such hint (and has no unary + on text)
+
     def grouped(self, ws_id: int, f: EventFilter, by: tuple[str, ...]) -> list[tuple]:
         """(group values..., credits_milli, events) largest first, ties by name."""
         self._summarize()
         sql, params = _parts(ws_id, f, by)
         cols = ", ".join(by)
-        # `+app`: grouping by an expression keeps SQLite from walking an index in app order (the whole
-        # history) to save a sort; the time range picks the index instead, and reads only its entries.
+        # `+app` (GROUP_BY_VALUE): grouping by an expression keeps SQLite from walking an index in app order
+        # (the whole history) to save a sort; the time range picks the index instead, and reads only its entries.
         return self._conn.execute(
-            f"SELECT {cols}, sum(c) AS c, sum(n) FROM ({sql})"
-            f" GROUP BY {', '.join('+' + c for c in by)} ORDER BY c DESC, {cols}",
+            f"SELECT {cols}, sum(c) AS c, sum(n) FROM ({sql}) AS parts"
+            f" GROUP BY {', '.join(self.GROUP_BY_VALUE + c for c in by)}"
+            f" ORDER BY c DESC, {', '.join(f'{c} IS NOT NULL, {c}' for c in by)}",  # NULL first on both engines
             params,
         ).fetchall()
 
     def total(self, ws_id: int, f: EventFilter) -> tuple[int, int]:
         self._summarize()
         sql, params = _parts(ws_id, f, ())
-        row = self._conn.execute(f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql})", params).fetchone()
+        row = self._conn.execute(
+            f"SELECT coalesce(sum(c), 0), coalesce(sum(n), 0) FROM ({sql}) AS parts", params
+        ).fetchone()
         return row[0], row[1]
 
     def sum_credits(self, ws_id: int, pool: str, start: datetime, end: datetime) -> int:

@@ -11,6 +11,10 @@ from . import seals
 from .base import Store
 from .schema import EVENT_COLUMNS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 
 @record
 class WorkspaceRow:
@@ -78,14 +82,13 @@ class WriteBuffer:
         self.events: list[tuple] = []
         self.allocations: list[tuple] = []
         self.usage: dict[int, int] = {}
-        self.next_id: int | None = None
+        self.ids: Iterator[int] | None = None
         self.heads: dict[int, tuple[int | None, int]] = {}  # workspace: (newest event, events) of its chain
 
     def event(self, ws_id: int, values: dict) -> int:
-        if self.next_id is None:
-            self.next_id = seals.next_id(self.conn, "events")
-        event_id = self.next_id
-        self.next_id += 1
+        if self.ids is None:
+            self.ids = seals.ids(self.conn, "events")
+        event_id = next(self.ids)
         head = self.heads.get(ws_id)
         if head is None:
             head = seals.read_head(self.conn, "events", ws_id)
@@ -115,13 +118,13 @@ class WriteBuffer:
         if self.usage:
             conn.executemany(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
-                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
+                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli",
                 list(self.usage.items()),
             )
         self.discard()
 
     def discard(self) -> None:
-        self.events, self.allocations, self.usage, self.next_id, self.heads = [], [], {}, None, {}
+        self.events, self.allocations, self.usage, self.ids, self.heads = [], [], {}, None, {}
 
 
 class Entries(Store):
@@ -130,7 +133,9 @@ class Entries(Store):
 
     def get_workspace(self, name: str) -> WorkspaceRow | None:
         def read():
-            row = self._conn.execute(f"SELECT {_WS_COLS} FROM workspaces WHERE name = ?", (name,)).fetchone()
+            row = self._conn.execute(
+                f"SELECT {_WS_COLS} FROM workspaces WHERE name = ?{self._row_lock()}", (name,)
+            ).fetchone()
             return _ws(row) if row else None
 
         return self._memoized(("workspace", name), read, keep=lambda ws: ws is not None)
@@ -340,7 +345,7 @@ class Entries(Store):
             )
             self._conn.execute(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
-                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = used_milli + excluded.used_milli",
+                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli",
                 (grant_id, milli),
             )
 
@@ -420,7 +425,7 @@ class Entries(Store):
         else:
             self._conn.execute(
                 "INSERT INTO sim_clock (workspace_id, now) VALUES (?, ?)"
-                " ON CONFLICT(workspace_id) DO UPDATE SET now = excluded.now",
+                " ON CONFLICT (workspace_id) DO UPDATE SET now = excluded.now",
                 (ws_id, storage(now)),
             )
 

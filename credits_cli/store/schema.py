@@ -62,6 +62,14 @@ USAGE_DAYS_TRIGGER = (
 )
 
 
+# Adding rows to the summary (both engines: the conflict target named, the old values qualified).
+USAGE_DAYS_UPSERT = (
+    " ON CONFLICT (workspace_id, pool, day, app, member, action, model) DO UPDATE"
+    " SET credits_milli = usage_days.credits_milli + excluded.credits_milli,"
+    " events = usage_days.events + excluded.events"
+)
+
+
 def usage_days_rows(after_id: bool = False) -> str:
     """... and the same rows computed from the events (all, or with `after_id` those of id > ?): the summary's
     one definition besides its trigger, used to fill it, to catch it up after a bulk write, and by `credits check`.
@@ -71,8 +79,8 @@ def usage_days_rows(after_id: bool = False) -> str:
     """
     source = "events NOT INDEXED WHERE id > ?" if after_id else "events"
     return (
-        "SELECT workspace_id, substr(at, 1, 10), pool, ifnull(app, ''), ifnull(member, ''), action,"
-        f" ifnull(model, ''), sum(credits_milli), count(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        "SELECT workspace_id, substr(at, 1, 10), pool, coalesce(app, ''), coalesce(member, ''), action,"
+        f" coalesce(model, ''), sum(credits_milli), count(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7"
     )
 
 

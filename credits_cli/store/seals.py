@@ -23,6 +23,9 @@ A migration that adds a content column to a sealed table must seal every row aga
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 from ..domain.events import digest
 from .schema import EVENT_COLUMNS
 
@@ -90,8 +93,19 @@ def write_head(conn, table: str, chain: int, last_id: int | None, rows: int) -> 
 
 
 def next_id(conn, table: str) -> int:
+    """The id the next entry of `table` gets: max + 1 in SQLite's file, which one writer holds at a time;
+    a PostgreSQL connection takes it from the table's sequence (store/pg.py)."""
+    if getattr(conn, "engine", None) == "postgresql":
+        return conn.next_id(table)
     col = id_column(table)
     return conn.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchone()[0]
+
+
+def ids(conn, table: str) -> Iterator[int]:
+    """The ids of the next entries of `table`, for a writer that gives many (an import's buffer)."""
+    if getattr(conn, "engine", None) == "postgresql":
+        return conn.ids(table)
+    return itertools.count(next_id(conn, table))
 
 
 def append(conn, table: str, values: dict) -> int:
@@ -109,6 +123,8 @@ def append_once(conn, table: str, values: dict) -> int | None:
 def _append(conn, table: str, values: dict, *, or_ignore: bool) -> int | None:
     columns = SEALED[table][1]
     chain = chain_of(table, values)
+    if chain == 0 and getattr(conn, "engine", None) == "postgresql":
+        conn.lock_chain(table)  # no workspace row serializes this chain's writers on a server
     last, rows = read_head(conn, table, chain)
     row_id = next_id(conn, table)
     row = [values.get(c) for c in columns]

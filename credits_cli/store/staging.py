@@ -24,18 +24,22 @@ _STAGE_EVERY = 10_000  # rows a batch
 
 
 class Staging(Store):
-    """An import's staging: the file's rows wait in temporary tables until all are valid."""
+    """An import's staging: the file's rows wait in temporary tables until all are valid.
+
+    Names are unqualified: both engines look in the connection's temporary tables first."""
+
+    STAGED_COLUMNS = ", ".join(STAGED[1:])  # SQLite's columns take any value; PostgreSQL's are typed
 
     def stage_begin(self) -> None:
         """Empty staging tables: `staged` (the file's rows) and `forced` (voids new whatever their content)."""
         conn = self._conn
         self.stage_end()
-        conn.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {', '.join(STAGED[1:])})")
+        conn.execute(f"CREATE TEMP TABLE staged (line INTEGER PRIMARY KEY, {self.STAGED_COLUMNS})")
         conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
 
     def stage_rows(self, rows: Iterable[tuple[int, dict]]) -> None:
         """Stage (line, values) pairs as they come: values holds ROW's columns, `src_id` and `corrects`."""
-        insert = f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(STAGED))})"
+        insert = f"INSERT INTO staged VALUES ({', '.join('?' * len(STAGED))})"
         rows = iter(rows)
         while batch := [
             (line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"]) for line, v in islice(rows, _STAGE_EVERY)
@@ -45,37 +49,37 @@ class Staging(Store):
 
     def stage_indexed(self) -> None:
         """Every row is staged: index them by the file's ids, which the voids name."""
-        self._conn.execute("CREATE INDEX temp.staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
+        self._conn.execute("CREATE INDEX staged_src ON staged(src_id) WHERE src_id IS NOT NULL")
 
     def stage_end(self) -> None:
         """Drop the staging tables (nothing is left behind, whether the import wrote or not)."""
-        self._conn.execute("DROP TABLE IF EXISTS temp.staged")
-        self._conn.execute("DROP TABLE IF EXISTS temp.forced")
+        self._conn.execute("DROP TABLE IF EXISTS staged")
+        self._conn.execute("DROP TABLE IF EXISTS forced")
 
     def staged_count(self) -> int:
         """How many rows are staged."""
-        return self._conn.execute("SELECT count(*) FROM temp.staged").fetchone()[0]
+        return self._conn.execute("SELECT count(*) FROM staged").fetchone()[0]
 
     def staged_key_clashes(self) -> list[tuple[int, str, int]]:
         """(line, key, line of the key's first row) of each later row with a key and other content."""
         return self._conn.execute(
-            "SELECT s.line, s.key, f.line FROM temp.staged s"
-            " JOIN (SELECT key, min(line) AS line FROM temp.staged WHERE key IS NOT NULL GROUP BY key) k"
-            " ON k.key = s.key JOIN temp.staged f ON f.line = k.line WHERE s.fingerprint != f.fingerprint"
+            "SELECT s.line, s.key, f.line FROM staged s"
+            " JOIN (SELECT key, min(line) AS line FROM staged WHERE key IS NOT NULL GROUP BY key) k"
+            " ON k.key = s.key JOIN staged f ON f.line = k.line WHERE s.fingerprint != f.fingerprint"
             " ORDER BY s.line"
         ).fetchall()
 
     def staged_voids(self) -> Iterator[dict]:
         """The staged voids (rows with `corrects`) in the file's order, each a dict of STAGED's columns."""
         cols = ", ".join(STAGED)
-        for row in self._conn.execute(f"SELECT {cols} FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line"):
+        for row in self._conn.execute(f"SELECT {cols} FROM staged WHERE corrects IS NOT NULL ORDER BY line"):
             yield dict(zip(STAGED, row, strict=True))
 
     def staged_event(self, src_id: int) -> dict | None:
         """The file's event of id `src_id` (its last row, when the file repeats the id), or None."""
         cols = ", ".join(STAGED)
         found = self._conn.execute(
-            f"SELECT {cols} FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
+            f"SELECT {cols} FROM staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
         ).fetchone()
         return dict(zip(STAGED, found, strict=True)) if found else None
 
@@ -83,8 +87,9 @@ class Staging(Store):
         """(line, key, event id) of the first staged key the ledger holds for an event of other content."""
         self._settle()
         return self._conn.execute(
-            "SELECT s.line, s.key, e.id FROM (SELECT key, min(line) AS line, fingerprint FROM temp.staged"
-            " WHERE key IS NOT NULL GROUP BY key) s JOIN main.events e ON e.workspace_id = ? AND e.key = s.key"
+            "SELECT s.line, s.key, e.id FROM (SELECT f.key, f.line, f.fingerprint FROM staged f JOIN"
+            " (SELECT key, min(line) AS line FROM staged WHERE key IS NOT NULL GROUP BY key) k ON f.line = k.line) s"
+            " JOIN events e ON e.workspace_id = ? AND e.key = s.key"
             " WHERE e.fingerprint != s.fingerprint ORDER BY s.line LIMIT 1",
             (ws_id,),
         ).fetchone()
@@ -95,24 +100,24 @@ class Staging(Store):
         A void's content is not its target's: when the file holds one more copy of
         an event than the ledger, and that copy's void has the content of a void the
         ledger already holds (of its other copy), the void is new all the same: it
-        belongs to the new event. Such voids go into temp.forced, which
+        belongs to the new event. Such voids go into forced, which
         `staged_new_rows` reads.
         """
         conn = self._conn
         self._settle()
         voids = conn.execute(
-            "SELECT line, corrects, fingerprint, key, at FROM temp.staged WHERE corrects IS NOT NULL ORDER BY line"
+            "SELECT line, corrects, fingerprint, key, at FROM staged WHERE corrects IS NOT NULL ORDER BY line"
         ).fetchall()
         if not voids:
             return set()
-        conn.execute("CREATE INDEX temp.staged_fp ON staged(fingerprint, line)")
+        conn.execute("CREATE INDEX staged_fp ON staged(fingerprint, line)")
 
         def is_new(line, fp, key, at) -> bool:  # as staged_new_rows tells a new row
-            k = conn.execute(
-                "SELECT count(*) FROM temp.staged WHERE fingerprint = ? AND line <= ?", (fp, line)
-            ).fetchone()[0]
+            k = conn.execute("SELECT count(*) FROM staged WHERE fingerprint = ? AND line <= ?", (fp, line)).fetchone()[
+                0
+            ]
             have = conn.execute(
-                "SELECT count(*) FROM main.events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
+                "SELECT count(*) FROM events WHERE workspace_id = ? AND at = ? AND fingerprint = ?",
                 (ws_id, at, fp),
             ).fetchone()[0]
             return (key is None or k == 1) and k > have
@@ -120,14 +125,14 @@ class Staging(Store):
         pairs = set()
         for line, target, fp, key, at in voids:
             event = conn.execute(
-                "SELECT line, fingerprint, key, at FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
+                "SELECT line, fingerprint, key, at FROM staged WHERE src_id = ? ORDER BY line DESC LIMIT 1",
                 (target,),
             ).fetchone()
             if not is_new(*event):
                 continue  # a void of an event the ledger has: written as a correction of it
             pairs.add(target)
             if not is_new(line, fp, key, at):
-                conn.execute("INSERT INTO temp.forced VALUES (?)", (line,))
+                conn.execute("INSERT INTO forced VALUES (?)", (line,))
         return pairs
 
     def staged_new_rows(self, ws_id: int) -> Iterator[tuple[int, int | None, int | None, dict]]:
@@ -136,7 +141,7 @@ class Staging(Store):
 
         A row is new when the file holds more copies of its content than the
         ledger does (so a file imported twice adds nothing); a key names one event
-        however often the file repeats it; a row in temp.forced is new.
+        however often the file repeats it; a row in forced is new.
         """
         conn = self._conn
         self._settle()
@@ -144,18 +149,18 @@ class Staging(Store):
         empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
         if empty:  # nothing to compare with: only a repeated key is not new
             rows = conn.execute(
-                f"SELECT {cols} FROM temp.staged n WHERE n.key IS NULL OR n.line IN"
-                " (SELECT min(line) FROM temp.staged WHERE key IS NOT NULL GROUP BY key)"
-                " OR n.line IN (SELECT line FROM temp.forced)"
+                f"SELECT {cols} FROM staged n WHERE n.key IS NULL OR n.line IN"
+                " (SELECT min(line) FROM staged WHERE key IS NOT NULL GROUP BY key)"
+                " OR n.line IN (SELECT line FROM forced)"
                 " ORDER BY n.at, n.corrects IS NOT NULL, n.line"
             )
         else:
             rows = conn.execute(
                 f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k"
-                f" FROM temp.staged) SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k >"
-                " (SELECT count(*) FROM main.events e WHERE e.workspace_id = ? AND e.at = n.at"
+                f" FROM staged) SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k >"
+                " (SELECT count(*) FROM events e WHERE e.workspace_id = ? AND e.at = n.at"
                 " AND e.fingerprint = n.fingerprint)"
-                " OR n.line IN (SELECT line FROM temp.forced)"
+                " OR n.line IN (SELECT line FROM forced)"
                 " ORDER BY n.at, n.corrects IS NOT NULL, n.line",
                 (ws_id,),
             )
@@ -169,7 +174,7 @@ class Staging(Store):
         """
         self._settle()
         at, fp = self._conn.execute(
-            "SELECT at, fingerprint FROM temp.staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
+            "SELECT at, fingerprint FROM staged WHERE src_id = ? ORDER BY line DESC LIMIT 1", (src_id,)
         ).fetchone()
         row = self._conn.execute(
             "SELECT id FROM events e WHERE workspace_id = ? AND at = ? AND fingerprint = ? AND corrects IS NULL"
