@@ -1,6 +1,7 @@
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +39,49 @@ class Cli:
     def on_server(self) -> bool:
         return isinstance(self.db, str)
 
+    # -- the ledger read and edited behind credits' back, as another tool would (no credits code) --------
+
+    def sql(self, query: str, params=()) -> list[tuple]:
+        """One statement on the ledger, committed: its rows (none for an edit). `?` marks a parameter on either
+        engine. An error of the engine's (a trigger's refusal, a syntax error) is raised as SqlError."""
+        return self.behind_its_back((query, params))
+
+    def behind_its_back(self, *statements, foreign_keys: bool = True) -> list[tuple]:
+        """Statements (each text, or (text, params)) in one transaction, as a tool other than credits would
+        run them, with the rights to (a superuser on PostgreSQL): the last one's rows.
+
+        foreign_keys=False lets an edit break a reference: on SQLite that is PRAGMA foreign_keys = OFF, on
+        PostgreSQL the session's replication role, which skips the foreign keys' triggers and the ledger's
+        own too (drop a guard explicitly all the same, as on SQLite, so that both ledgers end alike).
+        """
+        run = _pg_statements if self.on_server else _sqlite_statements
+        return run(self.db, [(s, ()) if isinstance(s, str) else s for s in statements], foreign_keys)
+
+    def drop_trigger(self, name: str, table: str, if_exists: bool = False) -> str:
+        """The statement that drops the trigger `name` of `table` in this engine's dialect."""
+        exists = "IF EXISTS " if if_exists else ""
+        return f"DROP TRIGGER {exists}{name}" + (f" ON {table}" if self.on_server else "")
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of `table`, in order (on PostgreSQL, `rowid` is a column of redemptions and allocations)."""
+        if self.on_server:
+            return [
+                r[0]
+                for r in self.sql(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                    " AND table_name = ? ORDER BY ordinal_position",
+                    (table,),
+                )
+            ]
+        return [r[1] for r in self.sql(f"PRAGMA table_info({table})")]
+
+    def workspaces(self) -> list[str]:
+        """The names of the ledger's workspaces, in the order they were made; none where no ledger is yet
+        (no file, or one that was never migrated)."""
+        if (not self.on_server and not self.db.exists()) or not self.columns("workspaces"):
+            return []
+        return [r[0] for r in self.sql("SELECT name FROM workspaces ORDER BY id")]
+
     def dump(self, outbox: bool = False) -> str:
         """Every row of the database, to prove a failed command changed nothing.
 
@@ -64,6 +108,47 @@ def sqlite_dump(path) -> list[str]:
         return list(conn.iterdump())
     finally:
         conn.close()
+
+
+class SqlError(Exception):
+    """A statement the engine refused, whichever engine (sqlite3's or psycopg's error, its message kept)."""
+
+
+def _sqlite_statements(path, statements, foreign_keys: bool) -> list[tuple]:
+    try:  # mode=rw: a ledger that is not there is not created by looking at it
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+    except sqlite3.Error as e:
+        raise SqlError(f"{path}: {e}") from e
+    try:
+        if not foreign_keys:
+            conn.execute("PRAGMA foreign_keys = OFF")
+        rows: list[tuple] = []
+        for query, params in statements:
+            rows = conn.execute(query, params).fetchall()
+        conn.commit()
+        return rows
+    except sqlite3.Error as e:
+        raise SqlError(str(e)) from e
+    finally:
+        conn.close()
+
+
+def _pg_statements(url: str, statements, foreign_keys: bool) -> list[tuple]:
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:  # one transaction, committed as the block ends
+            if not foreign_keys:
+                conn.execute("SET LOCAL session_replication_role = replica")
+            rows: list[tuple] = []
+            for query, params in statements:
+                if params:  # sqlite3's placeholders as psycopg's, a literal % doubled
+                    query = query.replace("%", "%%").replace("?", "%s")
+                cur = conn.execute(query, params or None)
+                rows = cur.fetchall() if cur.description else []
+            return rows
+    except psycopg.Error as e:
+        raise SqlError(str(e)) from e
 
 
 def pg_dump(url: str) -> list[str]:
@@ -96,7 +181,8 @@ def pytest_generate_tests(metafunc):
         engines = ["sqlite"]
         if PG and not metafunc.definition.get_closest_marker("sqlite_file"):
             engines.append("postgresql")
-        metafunc.parametrize("engine", engines)
+        # module scope: a module's fixture may build one ledger on each engine for its tests to share
+        metafunc.parametrize("engine", engines, scope="module")
 
 
 def _with_database(url: str, name: str) -> str:
@@ -122,9 +208,17 @@ class PgServer:
         self.made: list[str] = []
         self.counter = itertools.count(1)
 
-    def new(self) -> str:
+    def new(self, migrated: bool = True) -> str:
+        """A new database: a copy of the template's new ledger, or (not migrated) one with no table at all."""
+        return self._create(f"TEMPLATE {self.template}" if migrated else "")
+
+    def copy(self, url: str) -> str:
+        """A new database holding what the database at `url` holds (no client may be connected to it)."""
+        return self._create(f"TEMPLATE {urlsplit(url).path.lstrip('/')}")
+
+    def _create(self, how: str) -> str:
         name = f"{self.prefix}_{next(self.counter)}"
-        self.admin.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        self.admin.execute(f"CREATE DATABASE {name} {how}")
         self.made.append(name)
         return _with_database(self.url, name)
 
@@ -145,16 +239,42 @@ def pg_server():
     server.drop_all()
 
 
-@pytest.fixture
-def new_db(engine, tmp_path, pg_server):
-    """A new, empty ledger's address on the test's engine: `new_db("name")`."""
-
-    def make(name: str = "credits"):
+def _maker(engine, pg_server, folder):
+    def make(name: str = "credits", migrated: bool = True):
         if engine == "postgresql":
-            return pg_server.new()
-        return tmp_path / f"{name}.db"
+            return pg_server.new(migrated)
+        return folder() / f"{name}.db"  # a file credits creates and migrates on first use
 
     return make
+
+
+@pytest.fixture
+def new_db(engine, tmp_path, pg_server):
+    """A new, empty ledger's address on the test's engine: `new_db("name")` (a file's name on SQLite).
+    On PostgreSQL a database with credits' tables, or with `migrated=False` one with none."""
+    return _maker(engine, pg_server, lambda: tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_db(engine, tmp_path_factory, pg_server):
+    """`new_db` for a module's fixture: a ledger built once and shared by the module's tests."""
+    return _maker(engine, pg_server, lambda: tmp_path_factory.mktemp("module"))
+
+
+@pytest.fixture
+def copy_db(engine, tmp_path, pg_server):
+    """`copy_db(db)`: a new ledger on the test's engine holding what `db` holds (a ledger no one has open)."""
+
+    def copy(db):
+        if engine == "postgresql":
+            return pg_server.copy(db)
+        target = tmp_path / db.name
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(f"{db}{suffix}"):
+                shutil.copy(f"{db}{suffix}", f"{target}{suffix}")
+        return target
+
+    return copy
 
 
 @pytest.fixture

@@ -3,19 +3,10 @@
 The workspace is created inside the command's own transaction, kept only when the command
 succeeds, and announced once on stderr, whichever command it is."""
 
-import sqlite3
-
 import pytest
 
 NOW = "2026-05-04T10:00:00Z"
 NOTICE = "created workspace 'default' on the free plan, cycles anchored at 2026-05-04T10:00:00Z"
-
-
-def workspaces(db) -> list[str]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return [r[0] for r in conn.execute("SELECT name FROM workspaces")]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +36,7 @@ def test_every_command_creates_default_the_same_way_and_says_so_once(cli, args):
     r = cli(*args, now=NOW)
     assert r.exit_code == 0, (r.stdout, r.stderr)
     assert r.stderr.count("created workspace") == 1 and NOTICE in r.stderr, r.stderr
-    assert workspaces(cli.db) == ["default"]
+    assert cli.workspaces() == ["default"]
     again = cli(*args, now=NOW)
     assert "created workspace" not in again.stderr
 
@@ -65,13 +56,13 @@ def test_every_command_creates_default_the_same_way_and_says_so_once(cli, args):
 def test_a_command_that_fails_or_only_quotes_leaves_no_workspace(cli, args):
     r = cli(*args, now=NOW)
     assert "created workspace" not in r.stderr
-    assert workspaces(cli.db) == []
+    assert cli.workspaces() == []
 
 
 def test_quiet_keeps_the_notice_off_stderr_but_the_workspace_is_made(cli):
     r = cli("log", "SendEmail", "-q", now=NOW)
     assert r.exit_code == 0 and r.stderr == "" and r.stdout == ""
-    assert workspaces(cli.db) == ["default"]
+    assert cli.workspaces() == ["default"]
 
 
 @pytest.mark.parametrize(

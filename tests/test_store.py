@@ -1,35 +1,43 @@
-"""The database file: schema migrations, WAL, first use by many processes at once."""
+"""The database: schema migrations, the file's WAL, first use by many processes at once."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
-from conftest import one_line_error
+from conftest import Cli, one_line_error
 
 from credits_cli.store import schema
 
 
-def test_schema_is_created_by_recorded_named_migrations_in_wal_mode(cli):
+def test_schema_is_created_by_recorded_named_migrations(cli):
     assert cli("balance").exit_code == 0
-    conn = sqlite3.connect(cli.db)
-    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits'")]
-    assert names == schema.NAMES
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
+    recorded = (
+        "SELECT name FROM credits_migrations ORDER BY name"  # all in one transaction: one instant
+        if cli.on_server
+        else "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits'"
+    )
+    assert [r[0] for r in cli.sql(recorded)] == schema.NAMES
+
+
+@pytest.mark.sqlite_file
+def test_the_file_records_its_schema_version_and_is_in_wal_mode(cli):
+    assert cli("balance").exit_code == 0
+    assert cli.sql("PRAGMA user_version") == [(schema.VERSION,)]
+    assert cli.sql("PRAGMA journal_mode") == [("wal",)]
 
 
 def test_a_database_from_a_newer_credits_is_refused(cli):
     cli("balance")
-    conn = sqlite3.connect(cli.db)
-    conn.execute(f"PRAGMA user_version = {schema.VERSION + 1}")
-    conn.close()
+    if cli.on_server:  # the server's ledger counts its migrations by name
+        cli.sql("INSERT INTO credits_migrations VALUES ('999_from_a_newer_credits', '2030-01-01T00:00:00Z')")
+    else:  # the file carries its version in its header
+        cli.sql(f"PRAGMA user_version = {schema.VERSION + 1}")
     r = cli("balance")
     assert r.exit_code == 1 and "newer than this credits" in r.stderr
 
 
+@pytest.mark.sqlite_file
 def test_a_file_that_is_not_a_database_is_a_clean_error(cli):
     cli.db.write_bytes(b"this is not sqlite" * 100)
     r = cli("balance")
@@ -37,18 +45,14 @@ def test_a_file_that_is_not_a_database_is_a_clean_error(cli):
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.sqlite_file
 def test_db_path_that_is_a_directory_is_bad_input(cli, tmp_path):
     r = cli("balance", "--db", str(tmp_path))
     assert r.exit_code == 2 and "--db" in r.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("round_", range(3))  # the race is in the first instants of a new file: try it thrice
-def test_first_use_by_many_processes_at_once_creates_one_workspace(tmp_path, round_):
-    """Eight processes on a file that does not exist yet: one creates and migrates it, one switches it to WAL
-    (SQLite refuses that switch at once, without waiting, while another process holds the file), one creates
-    the default workspace; all eight log."""
-    db = tmp_path / "fresh.db"
+def first_use_by_eight_processes(db) -> Cli:
+    """Eight processes log at once on a new ledger (`--quiet`): each succeeds and prints nothing."""
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": "2026-02-01T00:00:00Z"}
     procs = [
         subprocess.Popen(
@@ -64,31 +68,45 @@ def test_first_use_by_many_processes_at_once_creates_one_workspace(tmp_path, rou
     assert [p.returncode for p in procs] == [0] * 8, outs
     created = sum("created workspace" in err for _, err in outs)
     assert created == 0  # --quiet: nothing printed
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 8
-    assert conn.execute("SELECT count(*) FROM grants").fetchone()[0] == 1
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
+    return Cli(db)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(3))  # the race is in the first instants of a new ledger: try it thrice
+def test_first_use_by_many_processes_at_once_creates_one_workspace(new_db, round_):
+    """Eight processes on a ledger that does not exist yet (a file, or a database with no table): one creates
+    and migrates it, one creates the default workspace; all eight log."""
+    cli = first_use_by_eight_processes(new_db("fresh", migrated=False))
+    assert cli.sql("SELECT count(*) FROM workspaces") == [(1,)]
+    assert cli.sql("SELECT count(*) FROM events") == [(8,)]
+    assert cli.sql("SELECT count(*) FROM grants") == [(1,)]
+    assert cli("check").exit_code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_file
+@pytest.mark.parametrize("round_", range(3))
+def test_first_use_by_many_processes_at_once_leaves_the_file_in_wal_mode(new_db, round_):
+    """One of them switches the new file to WAL: SQLite refuses that switch at once, without waiting, while
+    another process holds the file."""
+    cli = first_use_by_eight_processes(new_db("fresh"))
+    assert cli.sql("PRAGMA journal_mode") == [("wal",)]
+
+
+@pytest.mark.sqlite_file
 def test_a_database_of_the_first_schema_migrates_forward_without_loss(cli, tmp_path):
     """tests/fixtures/schema_001.db was written by the first released schema (001_ledger only)."""
     import shutil
     from pathlib import Path
 
     shutil.copy(Path(__file__).parent / "fixtures" / "schema_001.db", cli.db)
-    old = sqlite3.connect(cli.db)
-    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
-    old.close()
+    assert cli.sql("PRAGMA user_version") == [(1,)]
     b = cli.json("balance", now="2026-02-05T00:00:00Z")
     assert (b["plan"], b["integration"]["used"], b["message"]["used"]) == ("builder", 15, 1)
     assert cli.json("balance", now="2026-03-06T00:00:00Z")["integration"]["used"] == 3
-    conn = sqlite3.connect(cli.db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
-    assert conn.execute("SELECT count(*) FROM events WHERE fingerprint IS NULL").fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3
-    conn.close()
+    assert cli.sql("PRAGMA user_version") == [(schema.VERSION,)]
+    assert cli.sql("SELECT count(*) FROM events WHERE fingerprint IS NULL") == [(0,)]
+    assert cli.sql("SELECT count(*) FROM events") == [(3,)]
     # the old idempotency key still replays
     again = cli.json(
         "log",
@@ -111,16 +129,6 @@ def test_a_database_of_the_first_schema_migrates_forward_without_loss(cli, tmp_p
 FIRST_NOW = "2026-11-21T12:00:00Z"
 
 
-def _workspaces(db) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'workspaces'").fetchone():
-            return []  # refused before the ledger was opened
-        return [r[0] for r in conn.execute("SELECT name FROM workspaces")]
-    finally:
-        conn.close()
-
-
 @pytest.mark.parametrize(
     "args,field",
     [
@@ -140,7 +148,7 @@ def test_a_first_command_refused_for_bad_input_does_not_create_the_default_works
         assert r.exit_code == 2 and field in r.stderr and "Traceback" not in r.stderr
     else:
         one_line_error(r, field=field)
-    assert _workspaces(cli.db) == []
+    assert cli.workspaces() == []
     # the same import after `init` with the real start goes through
     assert cli("init", "--plan", "builder", "--start", "2026-01-01T00:00:00Z", now=FIRST_NOW).exit_code == 0
     assert cli("import", str(old), now=FIRST_NOW).exit_code == 0
@@ -151,6 +159,6 @@ def test_a_first_report_keeps_its_workspace(cli, tmp_path):
     now_row.write_text(f"at,pool,action,quantity,credits\n{FIRST_NOW},integration,SendEmail,1,1\n")
     r = cli("balance", now=FIRST_NOW)
     assert r.exit_code == 0 and "created workspace 'default'" in r.stderr
-    assert _workspaces(cli.db) == ["default"]
+    assert cli.workspaces() == ["default"]
     r = cli("import", str(now_row), now=FIRST_NOW)
     assert r.exit_code == 0 and "added 1 event" in r.stdout
