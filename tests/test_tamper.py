@@ -1,6 +1,7 @@
 """Tamper-evidence: `credits check` finds any entry edited, deleted or inserted behind credits' back, in every
 table, names it by table and id, recomputes what is derived, and reports guards that are gone."""
 
+import itertools
 import json
 import shutil
 import sqlite3
@@ -15,15 +16,6 @@ from hypothesis import strategies as st
 NOW = "2026-03-02T00:00:00Z"
 
 
-def behind_its_back(db, *statements):
-    """Run SQL on the ledger as another tool would (no credits code, triggers dropped as a vandal would)."""
-    conn = sqlite3.connect(db)
-    for statement in statements:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
-
-
 def problems(cli):
     r = cli("check", "--json", now=NOW)
     found = json.loads(r.stdout)["problems"]
@@ -36,9 +28,9 @@ def named(found):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(module_db):
     """A ledger with entries in every table credits keeps: two of each where a chain has a middle to lose."""
-    cli = Cli(tmp_path_factory.mktemp("built") / "credits.db")
+    cli = Cli(module_db())
     cli("init", "--plan", "starter", "--start", "2026-03-01T00:00:00Z", now="2026-03-01T00:00:00Z")
     for args in (
         ("log", "message", "--credits", "10", "--app", "crm"),
@@ -69,21 +61,14 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture
-def ledger(built, tmp_path):
+def ledger(built, copy_db):
     """A copy of the built ledger for one test to tamper with."""
-    cli = Cli(tmp_path / "credits.db")
-    for suffix in ("", "-wal", "-shm"):
-        if Path(str(built) + suffix).exists():
-            shutil.copy(str(built) + suffix, str(cli.db) + suffix)
-    return cli
+    return Cli(copy_db(built))
 
 
-def ids(db, table):
-    conn = sqlite3.connect(db)
+def ids(cli, table):
     col = "rowid" if table == "redemptions" else "id"
-    out = [r[0] for r in conn.execute(f"SELECT {col} FROM {table} ORDER BY {col}")]
-    conn.close()
-    return out
+    return [r[0] for r in cli.sql(f"SELECT {col} FROM {table} ORDER BY {col}")]
 
 
 TABLES = (
@@ -103,7 +88,9 @@ TABLES = (
 def test_the_issue_repro_a_deleted_grant_is_found_and_named(cli):
     cli("init", "--plan", "starter", "--start", "2026-03-01T00:00:00Z", now="2026-03-01T00:00:00Z")
     assert cli("log", "message", "--credits", "10", "-q", now=NOW).exit_code == 0
-    behind_its_back(cli.db, "DROP TRIGGER grants_no_delete", "DELETE FROM grants WHERE id = 1")
+    cli.behind_its_back(
+        cli.drop_trigger("grants_no_delete", "grants"), "DELETE FROM grants WHERE id = 1", foreign_keys=False
+    )
     r = cli("check", now=NOW)
     assert r.exit_code == 1
     assert "grants 1 is missing" in r.stderr
@@ -112,12 +99,12 @@ def test_the_issue_repro_a_deleted_grant_is_found_and_named(cli):
 
 @pytest.mark.parametrize("table", TABLES)
 def test_every_table_has_its_entries_in_every_chain(ledger, table):
-    assert ids(ledger.db, table), f"the fixture writes no {table}"
+    assert ids(ledger, table), f"the fixture writes no {table}"
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
-    target = ids(ledger.db, table)[0]
+    target = ids(ledger, table)[0]
     col = "rowid" if table == "redemptions" else "id"
     column = {
         "events": "note",
@@ -131,9 +118,8 @@ def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
         "notifications": "message",
         "workspaces": "timezone",
     }[table]
-    behind_its_back(
-        ledger.db,
-        f"DROP TRIGGER IF EXISTS {table}_no_update",
+    ledger.behind_its_back(
+        ledger.drop_trigger(f"{table}_no_update", table, if_exists=True),
         f"UPDATE {table} SET {column} = 'x' || coalesce({column}, '') WHERE {col} = {target}",
     )
     found = problems(ledger)
@@ -145,12 +131,11 @@ def test_an_edited_entry_is_named_by_table_and_id(ledger, table):
 @pytest.mark.parametrize("table", TABLES)
 def test_a_deleted_entry_is_named_whether_first_or_newest(ledger, table, which):
     col = "rowid" if table == "redemptions" else "id"
-    target = ids(ledger.db, table)[0 if which == "first" else -1]
-    behind_its_back(
-        ledger.db,
-        "PRAGMA foreign_keys = OFF",
-        f"DROP TRIGGER IF EXISTS {table}_no_delete",
+    target = ids(ledger, table)[0 if which == "first" else -1]
+    ledger.behind_its_back(
+        ledger.drop_trigger(f"{table}_no_delete", table, if_exists=True),
         f"DELETE FROM {table} WHERE {col} = {target}",
+        foreign_keys=False,
     )
     found = problems(ledger)
     assert any(p["kind"] == "missing" and p["table"] == table and p["id"] == target for p in found), found
@@ -158,11 +143,9 @@ def test_a_deleted_entry_is_named_whether_first_or_newest(ledger, table, which):
 
 @pytest.mark.parametrize("table", TABLES)
 def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
-    conn = sqlite3.connect(ledger.db)
-    columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
-    conn.close()
     col = "rowid" if table == "redemptions" else "id"
-    new_id = max(ids(ledger.db, table)) + 100
+    columns = [c for c in ledger.columns(table) if c not in ("id", col)]
+    new_id = max(ids(ledger, table)) + 100
     # a copy of the newest entry, seal and all, under another id (its unique columns made unique again)
     unique = {
         "name": "name || '-copy'",
@@ -172,11 +155,10 @@ def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
         "corrects": "NULL",
     }
     values = ", ".join(unique.get(c, c) for c in columns)
-    behind_its_back(
-        ledger.db,
-        "PRAGMA foreign_keys = OFF",
+    ledger.behind_its_back(
         f"INSERT INTO {table} ({col}, {', '.join(columns)}) SELECT {new_id}, {values} FROM {table}"
         f" WHERE {col} = (SELECT max({col}) FROM {table})",
+        foreign_keys=False,
     )
     found = problems(ledger)
     assert (table, new_id) in named(found), found
@@ -184,25 +166,22 @@ def test_an_entry_inserted_behind_credits_back_is_named(ledger, table):
 
 def test_a_copied_seal_with_the_chain_mended_is_still_caught(ledger):
     """Deleting an entry and pointing the next one at its predecessor changes what the next one's seal covers."""
-    first, second, third = ids(ledger.db, "events")[:3]
-    behind_its_back(
-        ledger.db,
-        "DROP TRIGGER events_no_delete",
-        "DROP TRIGGER events_no_update",
+    first, second, third = ids(ledger, "events")[:3]
+    ledger.behind_its_back(
+        ledger.drop_trigger("events_no_delete", "events"),
+        ledger.drop_trigger("events_no_update", "events"),
         f"DELETE FROM events WHERE id = {second}",
         f"UPDATE events SET prev_id = {first} WHERE id = {third}",
+        foreign_keys=False,  # its allocations still name it
     )
     assert ("events", third) in named(problems(ledger))
 
 
 def test_a_coupon_grant_made_larger_is_found(ledger):
     """The issue's second case: an UPDATE of a coupon grant's amount passed `check`."""
-    conn = sqlite3.connect(ledger.db)
-    gid = conn.execute("SELECT id FROM grants WHERE source = 'coupon'").fetchone()[0]
-    conn.close()
-    behind_its_back(
-        ledger.db,
-        "DROP TRIGGER grants_no_update",
+    gid = ledger.sql("SELECT id FROM grants WHERE source = 'coupon'")[0][0]
+    ledger.behind_its_back(
+        ledger.drop_trigger("grants_no_update", "grants"),
         f"UPDATE grants SET amount_milli = amount_milli + 100000 WHERE id = {gid}",
     )
     found = problems(ledger)
@@ -212,12 +191,12 @@ def test_a_coupon_grant_made_larger_is_found(ledger):
 
 def test_the_record_of_the_newest_entry_is_sealed_too(ledger):
     """Deleting the newest event and winding its chain's head back by hand is caught by the head's seal."""
-    last = ids(ledger.db, "events")[-1]
-    behind_its_back(
-        ledger.db,
-        "DROP TRIGGER events_no_delete",
+    last = ids(ledger, "events")[-1]
+    ledger.behind_its_back(
+        ledger.drop_trigger("events_no_delete", "events"),
         f"DELETE FROM events WHERE id = {last}",
         "UPDATE seal_heads SET last_id = last_id - 1, rows = rows - 1 WHERE tbl = 'events'",
+        foreign_keys=False,  # its allocations still name it
     )
     assert any(p["kind"] == "chain_head" and p["table"] == "events" for p in problems(ledger))
 
@@ -237,42 +216,50 @@ def test_the_record_of_the_newest_entry_is_sealed_too(ledger):
     ],
 )
 def test_a_missing_guard_is_reported(ledger, guard):
-    kind = "TRIGGER" if "_no_" in guard else "INDEX"
-    behind_its_back(ledger.db, f"DROP {kind} {guard}")
+    if "_no_" in guard:
+        ledger.sql(ledger.drop_trigger(guard, guard.split("_no_")[0]))
+    else:
+        ledger.sql(f"DROP INDEX {guard}")
     found = problems(ledger)
     assert [p["kind"] for p in found] == ["missing_guard"], found
     assert guard in found[0]["message"]
 
 
 def test_a_guard_replaced_by_one_that_does_nothing_is_reported(ledger):
-    behind_its_back(
-        ledger.db,
-        "DROP TRIGGER events_no_update",
-        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END",
+    does_nothing = (
+        [
+            "CREATE FUNCTION nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+            "CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION nothing()",
+        ]
+        if ledger.on_server
+        else ["CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END"]
     )
+    ledger.behind_its_back(ledger.drop_trigger("events_no_update", "events"), *does_nothing)
     found = problems(ledger)
     assert [(p["kind"], p["guard"]) for p in found] == [("changed_guard", "events_no_update")]
+
+
+def moved(eid, gid, other, milli) -> list[str]:
+    """Event `eid`'s allocation moved from grant `gid` to grant `other`, the grants' totals kept in step."""
+    return [
+        f"UPDATE allocations SET grant_id = {other} WHERE event_id = {eid} AND grant_id = {gid}",
+        f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
+        f"INSERT INTO grant_usage VALUES ({other}, {milli}) ON CONFLICT (grant_id) DO UPDATE"
+        f" SET used_milli = grant_usage.used_milli + {milli}",
+    ]
 
 
 def test_allocations_moved_between_grants_are_found_by_repaying_the_pool(ledger):
     """Moving what an event drew to another grant, with the grants' totals kept in step, passes every sum:
     only repaying the pool from the entries tells that the soonest-expiring grant should have paid."""
-    conn = sqlite3.connect(ledger.db)
-    eid, gid, milli = conn.execute(
+    ((eid, gid, milli),) = ledger.sql(
         "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN grants g ON g.id = a.grant_id"
         " JOIN events e ON e.id = a.event_id WHERE g.source = 'allowance' AND e.pool = 'integration'"
         " AND e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
         " ORDER BY a.event_id LIMIT 1"
-    ).fetchone()
-    other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()
-    conn.close()
-    behind_its_back(
-        ledger.db,
-        f"UPDATE allocations SET grant_id = {other[0]} WHERE event_id = {eid} AND grant_id = {gid}",
-        f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
-        f"INSERT INTO grant_usage VALUES ({other[0]}, {milli}) ON CONFLICT DO UPDATE"
-        f" SET used_milli = used_milli + {milli}",
     )
+    ((other,),) = ledger.sql("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'")
+    ledger.behind_its_back(*moved(eid, gid, other, milli))
     found = problems(ledger)
     assert any(p["kind"] == "allocation" and p["event"] == eid for p in found), found
     assert {p["kind"] for p in found} <= {"allocation", "grant_overdrawn"}
@@ -280,20 +267,12 @@ def test_allocations_moved_between_grants_are_found_by_repaying_the_pool(ledger)
 
 def test_a_voided_events_payment_moved_to_another_grant_is_found(ledger):
     """A voided event keeps what it drew and its void gives back what was live then: both recomputed."""
-    conn = sqlite3.connect(ledger.db)
-    eid, gid, milli = conn.execute(
+    ((eid, gid, milli),) = ledger.sql(
         "SELECT a.event_id, a.grant_id, a.credits_milli FROM allocations a JOIN events e ON e.id = a.event_id"
         " WHERE EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
-    ).fetchone()
-    other = conn.execute("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'").fetchone()[0]
-    conn.close()
-    behind_its_back(
-        ledger.db,
-        f"UPDATE allocations SET grant_id = {other} WHERE event_id = {eid} AND grant_id = {gid}",
-        f"UPDATE grant_usage SET used_milli = used_milli - {milli} WHERE grant_id = {gid}",
-        f"INSERT INTO grant_usage VALUES ({other}, {milli}) ON CONFLICT DO UPDATE"
-        f" SET used_milli = used_milli + {milli}",
-    )
+    )[:1]
+    ((other,),) = ledger.sql("SELECT id FROM grants WHERE pool = 'integration' AND source = 'coupon'")
+    ledger.behind_its_back(*moved(eid, gid, other, milli))
     found = problems(ledger)
     assert {p["kind"] for p in found} == {"void_allocation"}, found
 
@@ -327,32 +306,20 @@ def test_what_credits_itself_changes_stays_sealed(ledger):
     assert problems(ledger) == []
 
 
+@pytest.mark.sqlite_file
 def test_a_ledger_of_the_previous_schema_is_sealed_by_its_migration(cli):
     """tests/fixtures/schema_009.db was written by credits before seals (schema 9): every table has entries,
     two workspaces. The migration seals what is there, so its check is clean and a later edit is caught."""
     shutil.copy(Path(__file__).parent / "fixtures" / "schema_009.db", cli.db)
     assert problems(cli) == []
-    conn = sqlite3.connect(cli.db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
-    for table in (
-        "events",
-        "grants",
-        "coupons",
-        "redemptions",
-        "shares",
-        "plan_changes",
-        "budgets",
-        "alerts",
-        "notifications",
-        "workspaces",
-    ):
-        assert conn.execute(f"SELECT count(*) FROM {table} WHERE seal IS NULL").fetchone()[0] == 0, table
-        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
-    assert conn.execute("SELECT count(DISTINCT chain) FROM seal_heads WHERE tbl = 'events'").fetchone()[0] == 2
-    conn.close()
+    assert cli.sql("PRAGMA user_version") == [(10,)]
+    for table in TABLES:
+        assert cli.sql(f"SELECT count(*) FROM {table} WHERE seal IS NULL") == [(0,)], table
+        assert cli.sql(f"SELECT count(*) FROM {table}")[0][0] > 0, table
+    assert cli.sql("SELECT count(DISTINCT chain) FROM seal_heads WHERE tbl = 'events'") == [(2,)]
     assert cli("log", "SendEmail", "--app", "crm", now=NOW).exit_code == 0
     assert problems(cli) == []
-    behind_its_back(cli.db, "DROP TRIGGER events_no_delete", "DELETE FROM events WHERE id = 3")
+    cli.behind_its_back(cli.drop_trigger("events_no_delete", "events"), "DELETE FROM events WHERE id = 3")
     assert ("events", 3) in named(problems(cli))
 
 
@@ -371,6 +338,7 @@ def damage(db, table="events"):
         f.write(b"\xde\xad" * 30)
 
 
+@pytest.mark.sqlite_file
 def test_doctor_points_a_damaged_ledger_to_recovery_and_its_last_whole_export(ledger, tmp_path):
     whole, some = tmp_path / "all.csv", tmp_path / "crm.csv"
     assert ledger("export", "--output", str(whole), now=NOW).exit_code == 0
@@ -396,6 +364,7 @@ def test_doctor_points_a_damaged_ledger_to_recovery_and_its_last_whole_export(le
     assert r.exit_code == 1 and "credits doctor" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.sqlite_file
 def test_doctor_knows_an_export_that_was_changed_since(ledger, tmp_path):
     whole = tmp_path / "all.csv"
     assert ledger("export", "--output", str(whole), now=NOW).exit_code == 0
@@ -408,6 +377,7 @@ def test_doctor_knows_an_export_that_was_changed_since(ledger, tmp_path):
     assert "no whole export of this ledger is known to be intact" in advice
 
 
+@pytest.mark.sqlite_file
 def test_doctor_on_a_file_credits_cannot_open_still_advises(cli, tmp_path):
     cli.db.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     r = cli("doctor", "--json", now=NOW)
@@ -416,7 +386,7 @@ def test_doctor_on_a_file_credits_cannot_open_still_advises(cli, tmp_path):
     assert not integrity["ok"] and ".recover" in integrity["advice"]
 
 
-def _random_history(cli, rnd, steps: int):
+def _random_history(cli, folder, rnd, steps: int):
     """A legitimate ledger built only through credits: two workspaces (one in a zone with daylight saving),
     events now and back-dated, voids (some after the grants they drew on expired), coupons that expire,
     promos, top-ups, referrals, upgrades and downgrades, the clock moved back and forth, batches with bad
@@ -480,16 +450,15 @@ def _random_history(cli, rnd, steps: int):
             args += ["--app", rnd.choice("abcdefg")] if rnd.random() < 0.6 else []
             args += ["--at", past] if op == "back" else []
         elif op == "void":
-            conn = sqlite3.connect(cli.db)
             ids = [
                 r[0]
-                for r in conn.execute(
+                for r in cli.sql(
                     "SELECT e.id FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE w.name = ? AND"
-                    " e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)",
+                    " e.corrects IS NULL AND NOT EXISTS (SELECT 1 FROM events v WHERE v.corrects = e.id)"
+                    " ORDER BY e.id",
                     (ws,),
                 )
             ]
-            conn.close()
             args = ["void", rnd.choice(ids) if ids else 1]
         elif op == "coupon":
             code = f"CODE{i:04d}"
@@ -541,7 +510,7 @@ def _random_history(cli, rnd, steps: int):
             assert r.exit_code in (0, 2, 3) and "Traceback" not in r.stderr, r.stderr
             args = None
         else:  # import an export into a fresh workspace
-            path = cli.db.parent / "export.csv"
+            path = folder / "export.csv"
             assert cli("--workspace", ws, "export", "-o", path, now=iso(now)).exit_code == 0
             ws = f"n{i}"
             assert (
@@ -567,6 +536,9 @@ def _random_history(cli, rnd, steps: int):
             assert json.loads(r.stdout)["problems"] == [], (i, args)
 
 
+EXAMPLE = itertools.count()  # each example its own ledger (new_db is the test's, shared by its examples)
+
+
 @settings(
     max_examples=6,
     deadline=None,
@@ -574,5 +546,6 @@ def _random_history(cli, rnd, steps: int):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(rnd=st.randoms(use_true_random=False))
-def test_check_finds_nothing_in_a_random_legitimate_history(tmp_path_factory, rnd):
-    _random_history(Cli(tmp_path_factory.mktemp("random") / "credits.db"), rnd, steps=32)
+def test_check_finds_nothing_in_a_random_legitimate_history(new_db, tmp_path_factory, rnd):
+    folder = tmp_path_factory.mktemp("random")
+    _random_history(Cli(new_db(f"random{next(EXAMPLE)}")), folder, rnd, steps=32)
