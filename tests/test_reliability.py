@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import Cli
 
 pytestmark = pytest.mark.reliability
 SCALE = int(os.environ.get("CREDITS_RELIABILITY_SCALE", "1"))
@@ -42,26 +43,28 @@ def run(db, *args, workspace=None, check=False):
 
 
 def ledger_ok(db):
+    """`credits check` finds nothing; a file passes SQLite's own integrity check too."""
     r = run(db, "check", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
+    if not Cli(db).on_server:
+        assert Cli(db).sql("PRAGMA integrity_check") == [("ok",)]
+
+
+def count(db, query) -> int:
+    return Cli(db).sql(query)[0][0]
 
 
 # --- the check and the doctor ----------------------------------------------------------------
 
 
-def test_check_finds_a_row_tampered_with_in_sqlite(cli):
+def test_check_finds_a_row_tampered_with_behind_its_back(cli):
     cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
     cli("log", "GenerateVideo", "--seconds", "10", now=NOW)
     cli("log", "SendEmail", now=NOW)
     assert cli("check", now=NOW).exit_code == 0
-    conn = sqlite3.connect(cli.db)
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("UPDATE events SET credits_milli = 1000 WHERE id = 1")
-    conn.commit()
-    conn.close()
+    cli.behind_its_back(
+        cli.drop_trigger("events_no_update", "events"), "UPDATE events SET credits_milli = 1000 WHERE id = 1"
+    )
     r = cli("check", "--json", now=NOW)
     assert r.exit_code == 1
     kinds = {p["kind"] for p in json.loads(r.stdout)["problems"]}
@@ -76,11 +79,7 @@ def tampered(cli, *log_args, sql: list[str]) -> set[str]:
     cli("init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", now=NOW)
     cli("log", *log_args, now=NOW)
     assert cli("check", now=NOW).exit_code == 0
-    conn = sqlite3.connect(cli.db)
-    for statement in sql:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
+    cli.behind_its_back(*sql)
     r = cli("check", "--json", now=NOW)
     assert r.exit_code == 1
     return {p["kind"] for p in json.loads(r.stdout)["problems"]}
@@ -100,16 +99,25 @@ def test_check_finds_a_usage_summary_out_of_step(cli):
 
 def test_check_finds_the_usage_summary_trigger_missing(cli):
     """Bulk writes drop it for their transaction only; a ledger left without it would stop summing new events."""
-    assert tampered(cli, "SendEmail", "--app", "crm", sql=["DROP TRIGGER events_usage_days"]) == {
-        "usage_summary_trigger"
-    }
+    dropped = cli.drop_trigger("events_usage_days", "events")
+    assert tampered(cli, "SendEmail", "--app", "crm", sql=[dropped]) == {"usage_summary_trigger"}
 
 
 def test_check_finds_a_grant_usage_out_of_step(cli):
     assert tampered(cli, "SendEmail", "--count", "5", sql=["UPDATE grant_usage SET used_milli = 0"]) == {"grant_usage"}
 
 
-def test_doctor_reports_and_advises(cli):
+def test_doctor_finds_nothing_to_fix_in_a_new_ledger(cli):
+    cli("balance", now=NOW)
+    r = cli("doctor", "--json", now=NOW)
+    assert r.exit_code == 0, r.stdout
+    report = json.loads(r.stdout)
+    assert report["ok"] is True and report["checks"] and all(c["ok"] for c in report["checks"]), report
+    assert "FIX" not in cli("doctor", now=NOW).stdout
+
+
+@pytest.mark.sqlite_file
+def test_doctor_reports_the_files_settings_and_advises_on_its_permissions(cli):
     cli("balance", now=NOW)
     r = cli("doctor", "--json", now=NOW)
     assert r.exit_code == 0
@@ -124,8 +132,8 @@ def test_doctor_reports_and_advises(cli):
 # --- load, races, crashes (reduced size unless FULL) ----------------------------------------------------------
 
 
-def test_idempotency_under_load(tmp_path):
-    db = tmp_path / "k.db"
+def test_idempotency_under_load(new_db):
+    db = new_db("k")
     run(db, "init", "--plan", "elite", "--start", "2026-01-31T09:30:00Z", check=True)
     keys = [f"k{i}" for i in range(KEYS)]
     work = keys + keys
@@ -138,19 +146,17 @@ def test_idempotency_under_load(tmp_path):
         results = list(pool.map(send, work))
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
     assert sum(json.loads(r.stdout)["replayed"] for r in results) == len(keys)
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(keys)
-    conn.close()
-    before = db.read_bytes()
+    assert count(db, "SELECT count(*) FROM events") == len(keys)
+    before = Cli(db).dump(outbox=True)
     r = run(db, "log", "SendEmail", "--count", "2", "--key", "k0")
     assert r.returncode == 2 and "--key" in r.stderr
+    assert Cli(db).dump(outbox=True) == before
     ledger_ok(db)
-    assert len(before) > 0
 
 
-def test_coupon_races_have_one_winner(tmp_path):
+def test_coupon_races_have_one_winner(new_db):
     for trial in range(COUPON_TRIALS):
-        db = tmp_path / f"c{trial}.db"
+        db = new_db(f"c{trial}")
         for i in range(COUPON_PROCESSES):
             run(db, "init", "--plan", "starter", "--start", "2026-01-31T09:30:00Z", workspace=f"w{i}", check=True)
         run(
@@ -179,28 +185,27 @@ def test_coupon_races_have_one_winner(tmp_path):
         ]
         codes = sorted(p.wait(timeout=300) for p in procs)
         assert codes == [0] + [3] * (COUPON_PROCESSES - 1)
-        conn = sqlite3.connect(db)
-        assert conn.execute("SELECT count(*) FROM grants WHERE source = 'coupon'").fetchone()[0] == 1  # credited once
-        conn.close()
+        assert count(db, "SELECT count(*) FROM grants WHERE source = 'coupon'") == 1  # credited once
         ledger_ok(db)
 
 
-def test_kill_9_during_an_import_is_all_or_nothing(tmp_path):
+def test_kill_9_during_an_import_is_all_or_nothing(tmp_path, new_db):
     rows = IMPORT_ROWS
     path = tmp_path / "big.csv"
     with open(path, "w") as f:
         f.write("at,pool,action,quantity,credits,app\n")
         for i in range(rows):
             f.write(f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:00:{i % 60:02d}Z,integration,UploadFile,1,0,a{i % 7}\n")
-    env = {**os.environ, "CREDITS_DB": str(tmp_path / "whole.db"), "CREDITS_NOW": NOW}
-    run(tmp_path / "whole.db", "init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", check=True)
+    whole_db = new_db("whole")
+    env = {**os.environ, "CREDITS_DB": str(whole_db), "CREDITS_NOW": NOW}
+    run(whole_db, "init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", check=True)
     started = time.monotonic()
     whole = subprocess.run([sys.executable, "-m", "credits_cli", "import", str(path)], env=env, capture_output=True)
     took = time.monotonic() - started  # kills land anywhere from reading the file to after the commit
     assert whole.returncode == 0, whole.stderr
     outcomes = []
     for trial in range(IMPORT_KILLS):
-        db = tmp_path / f"i{trial}.db"
+        db = new_db(f"i{trial}")
         run(db, "init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", check=True)
         env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
         p = subprocess.Popen(
@@ -214,21 +219,18 @@ def test_kill_9_during_an_import_is_all_or_nothing(tmp_path):
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGKILL)
             p.wait()
-        conn = sqlite3.connect(db)
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        conn.close()
-        assert count in (0, rows)
-        outcomes.append(count)
         ledger_ok(db)
+        events = count(db, "SELECT count(*) FROM events")
+        assert events in (0, rows)
+        outcomes.append(events)
     print(
         f"import kills: {len(outcomes)} trials of {rows:,} rows (a whole import took {took:.1f} s):"
         f" {outcomes.count(0)} left nothing, {outcomes.count(rows)} had committed"
     )
 
 
-def test_kill_9_during_concurrent_logging_loses_no_acknowledged_event(tmp_path):
-    db = tmp_path / "l.db"
+def test_kill_9_during_concurrent_logging_loses_no_acknowledged_event(new_db):
+    db = new_db("l")
     run(db, "init", "--plan", "elite", "--start", "2026-01-31T09:30:00Z", check=True)
     script = (
         "import subprocess, sys\n"
@@ -257,9 +259,7 @@ def test_kill_9_during_concurrent_logging_loses_no_acknowledged_event(tmp_path):
         for w in workers:
             out, _ = w.communicate()
             acked.update(out.split())
-    conn = sqlite3.connect(db)
-    stored = [k for (k,) in conn.execute("SELECT key FROM events")]
-    conn.close()
+    stored = [k for (k,) in Cli(db).sql("SELECT key FROM events")]
     print(f"logging kills: {LOGGING_KILLS} rounds, {len(acked):,} acknowledged, {len(stored):,} stored")
     assert acked <= set(stored)  # nothing acknowledged is lost
     assert len(stored) == len(set(stored))  # nothing is doubled
