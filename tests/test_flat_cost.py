@@ -3,7 +3,10 @@
 Every query a report or a log runs on the events table must be a SEARCH of an
 index (a range or an equality), never a SCAN of the table or of a whole index,
 and the reports' range queries must read a covering index only (no table
-lookups). The plans are SQLite's own (EXPLAIN QUERY PLAN), on a real ledger.
+lookups). The plans are SQLite's own (EXPLAIN QUERY PLAN), on a real ledger
+file (sqlite_file: PostgreSQL's planner chooses by its statistics, and reads a
+table of a few rows whole). What the daily summary and the export's order give
+is checked on both engines.
 """
 
 import re
@@ -11,6 +14,7 @@ import sqlite3
 from datetime import UTC
 
 import pytest
+from conftest import Cli
 
 from credits_cli import foresight, reports, services
 from credits_cli.cli import logcmd
@@ -128,6 +132,7 @@ REPORTS = {
 }
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("name", REPORTS)
 def test_every_read_of_the_events_is_an_index_search(ledger, name):
     plans = plans_of(ledger, REPORTS[name])
@@ -145,6 +150,7 @@ def test_every_read_of_the_events_is_an_index_search(ledger, name):
                 assert bounds.group(1) != "workspace_id=?", (sql, plan)  # a whole workspace's history is no bound
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("name", [n for n in REPORTS if not n.startswith("log") and n != "import"])
 def test_report_ranges_read_a_covering_index_only(ledger, name):
     for sql, plan in plans_of(ledger, REPORTS[name]):
@@ -155,18 +161,16 @@ def test_report_ranges_read_a_covering_index_only(ledger, name):
 # --- the daily summary equals a full recomputation -------------------------------------------------
 
 
-def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path):
+def test_reports_from_the_summary_equal_a_recomputation_from_the_events(new_db, tmp_path):
     """Random ranges, filters and groupings over a ledger of many days: usage_days plus the edges
     gives exactly what a GROUP BY over every event gives."""
     import random
     from datetime import datetime, timedelta
 
-    from conftest import Cli
-
     from credits_cli.store import queries
     from credits_cli.store.queries import EventFilter
 
-    cli = Cli(tmp_path / "s.db")
+    cli = Cli(new_db("s"))
     cli("init", "--plan", "elite", "--start", "2026-01-01T00:00:00Z", now="2026-01-01T00:00:00Z")
     rnd = random.Random(4)
     head = "at,pool,action,model,quantity,credits,app,member,corrects,id\n"
@@ -188,8 +192,7 @@ def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path
         )
     (tmp_path / "e.csv").write_text(head + "".join(rows))
     assert cli("import", str(tmp_path / "e.csv"), now="2026-02-15T00:00:00Z").exit_code == 0
-    conn = sqlite3.connect(tmp_path / "s.db")
-    store = Ledger.open(tmp_path / "s.db")
+    store = Ledger.open(cli.db)
     for _ in range(150):
         a = t0 + timedelta(seconds=rnd.randrange(-86400, 42 * 86400))
         b = a + timedelta(seconds=rnd.randrange(1, 20 * 86400))
@@ -204,40 +207,60 @@ def test_reports_from_the_summary_equal_a_recomputation_from_the_events(tmp_path
         by = rnd.choice([("app",), ("member",), ("action", "model"), ("pool", "app")])
         sql, params = queries.where(1, f)
         cols = ", ".join(by)
-        expected = conn.execute(
+        expected = cli.sql(
             f"SELECT {cols}, sum(credits_milli) AS c, count(*) FROM events WHERE {sql}"
-            f" GROUP BY {cols} ORDER BY c DESC, {cols}",
+            f" GROUP BY {cols} ORDER BY c DESC, {', '.join(c + ' NULLS FIRST' for c in by)}",
             params,
-        ).fetchall()
+        )
         assert store.grouped(1, f, by) == expected, (f, by)
-        total = conn.execute(
-            f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}", params
-        ).fetchone()
+        (total,) = cli.sql(f"SELECT coalesce(sum(credits_milli), 0), count(*) FROM events WHERE {sql}", params)
         assert store.total(1, f) == tuple(total), f
-    conn.close()
     store.close()
 
 
 # --- export streams the ledger in its own order --------------------------------------------------
 
 
-@pytest.mark.parametrize("since", [None, "2026-03-11"])
-def test_an_export_reads_the_events_in_order_with_no_sorter(ledger, tmp_path, since):
-    """Events of one instant come out by id, as the index holds them: no sort, whatever the ledger's size.
-    (A sorter there cost a tenth of a 1M export; the events tied at one instant are read in the same order.)"""
+def export_with_ties(ledger, out, since, explain=False):
+    """Export `ledger`, with two more events at the instant of its first (to tie), to `out`: the (at, id) of
+    each row written, and when asked the plans of the statements that read the events (SQLite's)."""
     from credits_cli import transfer
 
-    with sqlite3.connect(ledger) as conn:  # two more events at the instant of the first, to tie
-        conn.execute(
-            "INSERT INTO events (workspace_id, at, recorded_at, pool, action, quantity, credits_milli,"
-            " fingerprint) SELECT workspace_id, at, recorded_at, pool, action, 1, 0, 'tie' || n FROM events,"
-            " (SELECT 1 AS n UNION SELECT 2) WHERE id = 1"
-        )
-    out = tmp_path / "out.csv"
-    plans = plans_of(ledger, lambda s: transfer.export(s, "csv", str(out), since=since))
-    assert plans
-    for sql, plan in plans:
-        assert not any("TEMP B-TREE" in line for line in plan), (sql, plan)
+    Cli(ledger).sql(
+        "INSERT INTO events (workspace_id, at, recorded_at, pool, action, quantity, credits_milli,"
+        " fingerprint) SELECT workspace_id, at, recorded_at, pool, action, 1, 0, 'tie' || n FROM events,"
+        " (SELECT 1 AS n UNION SELECT 2) AS two WHERE id = 1"
+    )
+
+    def export(session):
+        transfer.export(session, "csv", str(out), since=since)
+
+    plans = []
+    if explain:
+        plans = plans_of(ledger, export)
+    else:
+        session = Session(db=str(ledger), now=NOW)
+        export(session)
+        session.close()
     rows = out.read_text(encoding="utf-8").splitlines()[1:]
     keys = [(r.split(",")[1], int(r.split(",")[0])) for r in rows]
-    assert keys == sorted(keys) and len(keys) == (6 if since is None else 3)
+    assert len(keys) == (6 if since is None else 3)
+    return keys, plans
+
+
+@pytest.mark.parametrize("since", [None, "2026-03-11"])
+def test_an_export_writes_the_events_of_one_instant_by_id(ledger, tmp_path, since):
+    """Events of one instant come out by id, as the index holds them."""
+    keys, _ = export_with_ties(ledger, tmp_path / "out.csv", since)
+    assert keys == sorted(keys)
+
+
+@pytest.mark.sqlite_file
+@pytest.mark.parametrize("since", [None, "2026-03-11"])
+def test_an_export_reads_the_events_in_order_with_no_sorter(ledger, tmp_path, since):
+    """No sort, whatever the ledger's size. (A sorter there cost a tenth of a 1M export; the events tied at
+    one instant are read in the same order.)"""
+    keys, plans = export_with_ties(ledger, tmp_path / "out.csv", since, explain=True)
+    assert plans and keys == sorted(keys)
+    for sql, plan in plans:
+        assert not any("TEMP B-TREE" in line for line in plan), (sql, plan)

@@ -3,7 +3,6 @@ program's 10 message credits for at most 5 friends."""
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
@@ -25,12 +24,8 @@ def log_apps(cli, apps, now=NOW):
         assert r.exit_code == 0, (app, r.stderr)
 
 
-def count(cli, where="1"):
-    conn = sqlite3.connect(cli.db)
-    try:
-        return conn.execute(f"SELECT count(*) FROM events WHERE {where}").fetchone()[0]
-    finally:
-        conn.close()
+def count(cli, where="1 = 1"):
+    return cli.sql(f"SELECT count(*) FROM events WHERE {where}")[0][0]
 
 
 # --- the free plan's apps: credits log ----------------------------------------------------------
@@ -270,11 +265,10 @@ def test_bad_referral_keys_name_the_key(cli, tmp_path, old, new, key):
 # --- the app check stays cheap --------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_file
 def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
     setup(cli)
     log_apps(cli, ["a", "b"])
-    import sqlite3
-
     from credits_cli.store.ledger import Ledger
 
     store = Ledger.open(cli.db)
@@ -286,8 +280,7 @@ def test_the_apps_are_read_from_the_index_not_by_scanning_the_events(cli):
             }
     finally:
         store.close()
-    with sqlite3.connect(cli.db) as conn:
-        plan = "\n".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
+    plan = "\n".join(str(r) for r in cli.sql("EXPLAIN QUERY PLAN " + seen[-1]))
     assert "SCAN events" not in plan and "events_app_at" in plan, plan
 
 
