@@ -75,6 +75,17 @@ class Cli:
             ]
         return [r[1] for r in self.sql(f"PRAGMA table_info({table})")]
 
+    def triggers(self) -> set[str]:
+        """The names of the ledger's triggers."""
+        if self.on_server:
+            query = (
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal"
+            )
+        else:
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        return {r[0] for r in self.sql(query)}
+
     def workspaces(self) -> list[str]:
         """The names of the ledger's workspaces, in the order they were made; none where no ledger is yet
         (no file, or one that was never migrated)."""

@@ -2,7 +2,6 @@
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
@@ -25,15 +24,11 @@ def lines(*objs):
 
 
 def events(db):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(
-            "SELECT at, pool, action, model, scope, quantity, seconds, chars, custom_domain,"
-            " credits_milli, app, member, note, key, payload, fingerprint FROM events"
-            " ORDER BY id"
-        ).fetchall()
-    finally:
-        conn.close()
+    return Cli(db).sql(
+        "SELECT at, pool, action, model, scope, quantity, seconds, chars, custom_domain,"
+        " credits_milli, app, member, note, key, payload, fingerprint FROM events"
+        " ORDER BY id"
+    )
 
 
 def single_logs(one, many, calls) -> list[int]:
@@ -50,7 +45,7 @@ def single_logs(one, many, calls) -> list[int]:
     return codes
 
 
-def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
+def test_a_batch_records_what_the_same_single_logs_record(new_db):
     calls = [
         {"action": "SendEmail", "app": "crm", "member": "ana"},
         {"action": "invokeLLM", "model": "gpt-5", "count": 3, "key": "k1"},
@@ -59,7 +54,7 @@ def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
         {"action": "SendEmail", "custom_domain": True, "at": "2026-01-31T23:00:00Z"},
         {"action": "invokeLLM", "credits": "12.5"},
     ]
-    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    one, many = new_db("one"), new_db("many")
     for db in (one, many):
         assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
     for c in calls:
@@ -80,8 +75,8 @@ def test_a_batch_records_what_the_same_single_logs_record(tmp_path):
     assert credits(many, "check").returncode == 0
 
 
-def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_path):
-    db = tmp_path / "b.db"
+def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(new_db):
+    db = new_db("b")
     credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
     r = credits(
         db,
@@ -112,8 +107,8 @@ def test_bad_and_refused_lines_change_nothing_and_do_not_stop_the_others(tmp_pat
     assert credits(db, "check").returncode == 0
 
 
-def test_refusals_alone_exit_3_and_replays_exit_0(tmp_path):
-    db = tmp_path / "r.db"
+def test_refusals_alone_exit_3_and_replays_exit_0(new_db):
+    db = new_db("r")
     credits(db, "init", "--plan", "free", "--start", "2026-01-15T00:00:00Z")
     r = credits(
         db,
@@ -135,8 +130,8 @@ def test_refusals_alone_exit_3_and_replays_exit_0(tmp_path):
     assert r.returncode == 2 and json.loads(r.stdout)["error"]["code"] == "key_conflict"
 
 
-def test_batch_refuses_options_for_one_event(tmp_path):
-    db = tmp_path / "o.db"
+def test_batch_refuses_options_for_one_event(new_db):
+    db = new_db("o")
     before = credits(db, "init", "--plan", "free")
     assert before.returncode == 0
     for args in (["log", "--batch", "SendEmail"], ["log", "--batch", "--app", "crm"], ["log", "--batch", "--json"]):
@@ -145,8 +140,8 @@ def test_batch_refuses_options_for_one_event(tmp_path):
     assert events(db) == []
 
 
-def test_batch_through_the_typer_command_too(tmp_path):
-    cli = Cli(tmp_path / "t.db")
+def test_batch_through_the_typer_command_too(new_db):
+    cli = Cli(new_db("t"))
     cli("init", "--plan", "builder", now=NOW)
     r = cli("log", "--batch", now=NOW, input=lines({"action": "SendEmail", "app": "x"}, {"action": "nope"}))
     assert r.exit_code == 2
@@ -155,7 +150,7 @@ def test_batch_through_the_typer_command_too(tmp_path):
     assert out[1]["error"]["message"].startswith("action: unknown action 'nope'")
 
 
-def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_logs(tmp_path):
+def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_logs(new_db):
     calls = []
     for i in range(12):
         calls.append({"action": "SendEmail", "app": "a", "key": f"k{i}"})
@@ -163,7 +158,7 @@ def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_log
             calls.append({"action": "GenerateVideo", "seconds": 30})  # 150 credits: more than the free plan has
         if i % 4 == 0:
             calls.append({"action": "invokeLLM", "model": "gpt-5"})  # 15: paid until the pool runs low
-    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    one, many = new_db("one"), new_db("many")
     codes = single_logs(one, many, calls)
     assert 3 in codes and 0 in codes
     r = credits(many, "log", "--batch", stdin=lines(*calls))
@@ -175,7 +170,7 @@ def test_refused_lines_between_recorded_ones_leave_the_same_ledger_as_single_log
     assert credits(many, "check").returncode == 0
 
 
-def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
+def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(new_db):
     """A batch catches the daily summary up only when a line reads it (store/db.py deferred_summary): a line
     that reads it, and is then refused, must not take the earlier lines' days out of it."""
     calls = [
@@ -188,7 +183,7 @@ def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
         {"action": "SendEmail", "app": "crm"},
         {"action": "message", "credits": "2"},
     ]
-    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    one, many = new_db("one"), new_db("many")
     codes = single_logs(one, many, calls)
     assert codes == [0, 0, 3, 0, 3, 0, 0]
     r = credits(many, "log", "--batch", stdin=lines(*calls))
@@ -198,16 +193,12 @@ def test_a_refused_line_that_read_the_daily_summary_leaves_it_exact(tmp_path):
         assert credits(one, *report).stdout == credits(many, *report).stdout
     checked = credits(many, "check")
     assert checked.returncode == 0, checked.stdout
-    conn = sqlite3.connect(many)
-    try:  # the trigger that keeps the summary for every other writer is back
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0] == 1
-    finally:
-        conn.close()
+    assert "events_usage_days" in Cli(many).triggers()  # the summary's trigger, for every other writer, is back
 
 
-def test_text_that_is_not_utf8_is_one_bad_line_and_the_others_are_recorded(tmp_path):
+def test_text_that_is_not_utf8_is_one_bad_line_and_the_others_are_recorded(new_db):
     """A lone surrogate (a JSON \\ud800 escape) in a value or a key: that line's error, not the batch's."""
-    db = tmp_path / "b.db"
+    db = new_db("b")
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
     r = credits(
         db,
@@ -228,8 +219,8 @@ def test_text_that_is_not_utf8_is_one_bad_line_and_the_others_are_recorded(tmp_p
     assert [e[10] for e in events(db)] == ["ok", "ok2"]
 
 
-def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(tmp_path):
-    db = tmp_path / "b.db"
+def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(new_db):
+    db = new_db("b")
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": NOW}
     for args in ([b"--app", b"caf\xe9"], [b"--note=\xff", b"-q"]):
@@ -244,9 +235,9 @@ def test_an_argument_that_is_not_utf8_is_bad_input_on_the_lean_log_path(tmp_path
     assert events(db) == []
 
 
-def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
+def test_a_key_given_twice_on_a_line_is_that_lines_error(new_db):
     """{"count": 3, "count": 4} is a mistake: JSON parsers keep one of the two, silently."""
-    db = tmp_path / "b.db"
+    db = new_db("b")
     assert credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z").returncode == 0
     r = credits(
         db,
@@ -260,8 +251,8 @@ def test_a_key_given_twice_on_a_line_is_that_lines_error(tmp_path):
     assert out[1]["quantity"] == 2 and [e[5] for e in events(db)] == [2]
 
 
-def test_a_line_names_each_field_by_its_key_and_the_command_line_by_its_options(tmp_path):
-    db = tmp_path / "n.db"
+def test_a_line_names_each_field_by_its_key_and_the_command_line_by_its_options(new_db):
+    db = new_db("n")
     credits(db, "init", "--plan", "builder", "--start", "2026-01-15T00:00:00Z")
     r = credits(
         db,

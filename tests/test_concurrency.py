@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from conftest import Cli
 
 NOW = "2026-02-01T00:00:00Z"
 # CI: 8 processes x 20 calls of 1 credit against the free plan's 100.
@@ -33,8 +34,8 @@ def run(db, *args, input=None, timeout=120):
 
 @pytest.mark.slow
 @pytest.mark.reliability
-def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(tmp_path):
-    db = tmp_path / "credits.db"
+def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(new_db):
+    db = new_db()
     assert run(db, "init", "--plan", PLAN, "--start", "2026-01-15T00:00:00Z").returncode == 0
 
     seen_balances = []
@@ -69,12 +70,8 @@ def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(t
     assert all("not enough integration credits" in err for _, code, _, err in results if code == 3)
 
     # nothing lost, nothing doubled: every acknowledged key is in the ledger once, and only those
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    keys = {k for (k,) in conn.execute("SELECT key FROM events")}
-    total = conn.execute("SELECT sum(credits_milli) FROM events").fetchone()[0]
-    conn.close()
+    keys = {k for (k,) in Cli(db).sql("SELECT key FROM events")}
+    ((total,),) = Cli(db).sql("SELECT sum(credits_milli) FROM events")
     assert keys == {k for k, code, _, _ in results if code == 0}
     assert total == AFFORDABLE * 1000
 
@@ -90,11 +87,11 @@ def test_eight_processes_log_at_once_and_exactly_the_affordable_number_succeed(t
 
 @pytest.mark.slow
 @pytest.mark.reliability
-def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(tmp_path):
+def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(new_db):
     """A `log --batch` chunk catches the daily summary up in bulk, with its trigger dropped for the transaction
     (store/db.py deferred_summary): single logs and report readers running beside it never see the ledger
     without the trigger, never fail, and the summary ends equal to a recomputation from the events."""
-    db = tmp_path / "credits.db"
+    db = new_db()
     assert run(db, "init", "--plan", "pro", "--start", "2026-01-15T00:00:00Z").returncode == 0
     batches, lines_each, singles = (4, 2500, 100) if FULL else (3, 300, 15)
     failures = []
@@ -136,16 +133,11 @@ def test_batches_single_logs_and_reports_at_once_keep_the_daily_summary_exact(tm
         poller.join()
     assert failures == []
 
-    import sqlite3
-
     expected = batches * (lines_each // 3) * 3 + 2 * singles
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == expected
-        assert conn.execute("SELECT sum(events) FROM usage_days").fetchone()[0] == expected
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events_usage_days'").fetchone()[0] == 1
-    finally:
-        conn.close()
+    ledger = Cli(db)
+    assert ledger.sql("SELECT count(*) FROM events") == [(expected,)]
+    assert ledger.sql("SELECT sum(events) FROM usage_days") == [(expected,)]
+    assert "events_usage_days" in ledger.triggers()
     apps = {a["app"]: a for a in json.loads(run(db, "apps", "--json").stdout, parse_float=Decimal)}
     assert apps["solo"]["events"] == 2 * singles
     check = run(db, "check")

@@ -46,8 +46,8 @@ def run(db, args, *, permuted):
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spec") / "s.db"
+def db(module_db):
+    path = module_db("s")
     r = run(path, ["init", "--plan", "builder", "--start", "2026-02-01T00:00:00Z"], permuted=False)
     assert r.returncode == 0, r.stderr
     return path

@@ -7,9 +7,9 @@ change of wording or rendering cannot hide a change of what was recorded (and th
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
 import pytest
+from conftest import Cli
 
 from credits_cli import reports, services
 from credits_cli.domain.money import Credits, to_decimal
@@ -34,28 +34,28 @@ def log(s: Session, action="SendEmail", **kw) -> services.LogResult:
 
 
 def rows(db, sql) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+    return Cli(db).sql(sql)
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "u.db"
+def db(new_db):
+    path = new_db("u")
     s = session(path)
     services.init(s, "builder", "2026-03-01T00:00:00Z", None, None)
     s.close()
     return path
 
 
-def test_a_first_log_creates_default_in_its_own_write_and_says_so_once(tmp_path):
-    s = session(tmp_path / "new.db")
+def test_a_first_log_creates_default_in_its_own_write_and_says_so_once(new_db):
+    db = new_db("new")
+    s = session(db)
     r = log(s)
     assert r.id == 1 and r.balance.used == 1000
     notes = s.take_notices()
     assert len(notes) == 1 and "created workspace 'default' on the free plan" in notes[0]
     assert s.take_notices() == []  # announced once
     s.close()
-    assert rows(tmp_path / "new.db", "SELECT name, plan FROM workspaces") == [("default", "free")]
+    assert rows(db, "SELECT name, plan FROM workspaces") == [("default", "free")]
 
 
 @pytest.mark.parametrize(
@@ -66,27 +66,29 @@ def test_a_first_log_creates_default_in_its_own_write_and_says_so_once(tmp_path)
         {"at": "2030-01-01T00:00:00Z"},  # bad input: after now
     ],
 )
-def test_a_first_log_that_records_nothing_creates_no_workspace(tmp_path, request_):
-    s = session(tmp_path / "new.db")
+def test_a_first_log_that_records_nothing_creates_no_workspace(new_db, request_):
+    db = new_db("new")
+    s = session(db)
     with contextlib.suppress(BadInput, Refused):
         log(s, **request_)
     assert s.take_notices() == []
     s.close()
-    assert rows(tmp_path / "new.db", "SELECT count(*) FROM workspaces") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM workspaces") == [(0,)]
 
 
-def test_a_reading_use_case_keeps_its_first_use_workspace_only_when_the_command_succeeds(tmp_path):
-    failed = session(tmp_path / "a.db")
+def test_a_reading_use_case_keeps_its_first_use_workspace_only_when_the_command_succeeds(new_db):
+    db = new_db("a")
+    failed = session(db)
     services.balance(failed)
     failed.close()  # never released: the command failed after reading
-    assert rows(tmp_path / "a.db", "SELECT count(*) FROM workspaces") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM workspaces") == [(0,)]
 
-    ok = session(tmp_path / "a.db")
+    ok = session(db)
     b = services.balance(ok)
     ok.release()
     ok.close()
     assert b.workspace == "default" and b.plan == "free"
-    assert rows(tmp_path / "a.db", "SELECT name FROM workspaces") == [("default",)]
+    assert rows(db, "SELECT name FROM workspaces") == [("default",)]
 
 
 def test_log_returns_the_pool_after_the_event_and_what_paid_it(db):
@@ -215,6 +217,4 @@ def test_a_bulk_write_keeps_its_cached_sums_exact_and_forgets_them_on_rollback(d
     store.close()
     # the daily summary, caught up in bulk, agrees with the events; its trigger is back
     assert rows(db, "SELECT sum(credits_milli) FROM usage_days") == [(1000,)]
-    assert rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'events_usage_days'") == [
-        (1,)
-    ]
+    assert "events_usage_days" in Cli(db).triggers()
