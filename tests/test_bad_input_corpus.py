@@ -4,8 +4,6 @@ Each case exits 2 with one line on stderr naming the field (the line, for files)
 traceback, and leaves the database file unchanged byte for byte.
 """
 
-import sqlite3
-
 import pytest
 from conftest import one_line_error
 
@@ -226,10 +224,10 @@ FILES = [
 
 
 @pytest.fixture(scope="module")
-def corpus_db(tmp_path_factory):
+def corpus_db(module_db):
     from conftest import Cli
 
-    cli = Cli(tmp_path_factory.mktemp("corpus") / "c.db")
+    cli = Cli(module_db("c"))
     steps = [
         ["init", "--plan", "builder", "--start", "2026-03-02T00:00:00Z", "--timezone", "Europe/Paris"],
         ["log", "invokeLLM", "--model", "gpt-5", "--app", "crm", "--at", "2026-03-05T10:00:00Z"],
@@ -238,13 +236,15 @@ def corpus_db(tmp_path_factory):
     for args in steps:
         r = cli(*args, now=NOW)
         assert r.exit_code == 0, (args, r.stderr)
-    conn = sqlite3.connect(cli.db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+    if not cli.on_server:
+        cli.sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return cli
 
 
-def file_bytes(cli):
+def contents(cli):
+    """What the ledger holds: a file's every byte (and its WAL's); a server's every row."""
+    if cli.on_server:
+        return cli.dump(outbox=True)
     paths = [cli.db, cli.db.with_name(cli.db.name + "-wal")]
     return [p.read_bytes() if p.exists() and p.stat().st_size else b"" for p in paths]
 
@@ -255,24 +255,24 @@ def test_the_corpus_is_large_enough():
 
 @pytest.mark.parametrize("args,field", CASES, ids=[f"{i}" for i in range(len(CASES))])
 def test_bad_input_exits_2_names_the_field_and_changes_no_byte(corpus_db, args, field):
-    before = file_bytes(corpus_db)
+    before = contents(corpus_db)
     one_line_error(corpus_db(*args, now=NOW), field=field)
-    assert file_bytes(corpus_db) == before
+    assert contents(corpus_db) == before
 
 
 @pytest.mark.parametrize("content,where", FILES, ids=[f"file{i}" for i in range(len(FILES))])
 def test_bad_files_exit_2_name_the_line_and_field_and_change_no_byte(corpus_db, tmp_path, content, where):
     path = tmp_path / ("bad.jsonl" if content.startswith("{") else "bad.csv")
     path.write_text(content)
-    before = file_bytes(corpus_db)
+    before = contents(corpus_db)
     r = corpus_db("import", str(path), now=NOW)
     assert r.exit_code == 2, r.stderr
     assert where in r.stderr and "Traceback" not in r.stderr
-    assert file_bytes(corpus_db) == before
+    assert contents(corpus_db) == before
 
 
 def test_invalid_utf8_and_a_negative_catalog_price(corpus_db, tmp_path):
-    before = file_bytes(corpus_db)
+    before = contents(corpus_db)
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(b"at,pool,action,quantity,credits,app\n2026-03-05T00:00:00Z,integration,SendEmail,1,1,caf\xe9\n")
     r = corpus_db("import", str(bad), now=NOW)
@@ -291,4 +291,4 @@ def test_invalid_utf8_and_a_negative_catalog_price(corpus_db, tmp_path):
     )
     line = one_line_error(corpus_db("log", "UploadFile", "--catalog", str(catalog), now=NOW), field="--catalog")
     assert "actions.UploadFile.price" in line
-    assert file_bytes(corpus_db) == before
+    assert contents(corpus_db) == before

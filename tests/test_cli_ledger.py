@@ -6,7 +6,7 @@ from datetime import UTC
 from decimal import Decimal as D
 
 import pytest
-from conftest import one_line_error
+from conftest import Cli, SqlError, one_line_error
 
 T0 = "2026-01-31T09:30:00Z"
 
@@ -46,6 +46,7 @@ def test_first_balance_creates_default_free_workspace_and_says_so(cli):
     assert "available now" in again.stdout
 
 
+@pytest.mark.sqlite_file
 def test_database_is_private_to_its_owner(cli):
     cli("balance")
     assert stat.S_IMODE(os.stat(cli.db).st_mode) == 0o600
@@ -455,11 +456,11 @@ def test_bad_now_is_refused(cli, now):
     assert cli.dump() == before
 
 
-def test_global_options_may_follow_the_command(cli, tmp_path):
-    other = tmp_path / "other.db"
-    r = cli("balance", "--db", str(other), "--now", "2026-02-01T00:00:00Z", "--json")
+def test_global_options_may_follow_the_command(cli, new_db):
+    other = Cli(new_db("other"))
+    r = cli("balance", "--db", str(other.db), "--now", "2026-02-01T00:00:00Z", "--json")
     assert r.exit_code == 0, r.stderr
-    assert other.exists()
+    assert (other.workspaces(), cli.workspaces()) == (["default"], [])  # the ledger --db named, only
     assert '"now": "2026-02-01T00:00:00Z"' in r.stdout
 
 
@@ -508,7 +509,7 @@ def test_a_successful_first_log_creates_default_and_says_so(cli):
 def test_an_explicit_empty_value_is_bad_input_not_the_default(cli, args, env, field):
     r = cli(*args, now="2026-02-01T00:00:00Z", env=env)
     one_line_error(r, field=field)
-    assert not cli.db.exists() or 'INSERT INTO "events"' not in cli.dump()
+    assert 'INSERT INTO "events"' not in cli.dump()
 
 
 def test_zone_names_match_ignoring_case(cli):
@@ -579,15 +580,13 @@ def test_refusal_json_carries_the_shortfall_and_the_reset(cli):
 
 
 def test_the_ledger_refuses_edits_made_behind_its_back(cli):
-    import sqlite3
-
     init(cli, "free")
     cli("log", "SendEmail", now="2026-02-01T00:00:00Z")
-    conn = sqlite3.connect(cli.db)
+    before = cli.dump(outbox=True)
     for sql in ("UPDATE events SET credits_milli = 0", "DELETE FROM events", "DELETE FROM grants"):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute(sql)
-    conn.close()
+        with pytest.raises(SqlError, match="append-only"):
+            cli.sql(sql)
+    assert cli.dump(outbox=True) == before
 
 
 # --- the daily cap, called as a use case ---------------------------------------------------

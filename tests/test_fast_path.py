@@ -7,6 +7,7 @@ import sys
 import click
 import pytest
 import typer
+from conftest import Cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,8 +109,8 @@ def test_env_vars_reach_both_paths_alike(monkeypatch):
     assert fast.parse(args)[0]["db"] == "from-env.db"
 
 
-def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_utils(tmp_path):
-    env = {**os.environ, "CREDITS_DB": str(tmp_path / "c.db"), "CREDITS_NOW": "2026-01-01T00:00:00Z"}
+def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_utils(new_db):
+    env = {**os.environ, "CREDITS_DB": str(new_db("c")), "CREDITS_NOW": "2026-01-01T00:00:00Z"}
     subprocess.run(
         [sys.executable, "-m", "credits_cli", "init", "--plan", "builder"], env=env, check=True, capture_output=True
     )
@@ -130,9 +131,11 @@ def test_a_script_s_log_imports_neither_typer_nor_click_nor_rich_nor_sqlite_util
     assert r.returncode == 2 and "--bogus" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_an_empty_environment_variable_is_refused_on_both_paths(tmp_path):
+def test_an_empty_environment_variable_is_refused_on_both_paths(new_db):
+    ledger = Cli(new_db("e"))
+    before = ledger.dump(outbox=True)  # SQLite: nothing, not even a file
     for args in (["log", "SendEmail", "-q"], ["balance"]):  # the lean path, then typer's
-        env = {**os.environ, "CREDITS_DB": str(tmp_path / "e.db"), "CREDITS_NOW": ""}
+        env = {**os.environ, "CREDITS_DB": str(ledger.db), "CREDITS_NOW": ""}
         r = subprocess.run([sys.executable, "-m", "credits_cli", *args], env=env, capture_output=True, text=True)
         assert (r.returncode, r.stderr) == (2, "credits: CREDITS_NOW: is set but empty (unset it for the default)\n")
-    assert not (tmp_path / "e.db").exists()
+    assert ledger.dump(outbox=True) == before

@@ -256,11 +256,11 @@ def test_the_readme_sample_data_exports_to_a_journal_hledger_reads(cli, tmp_path
     assert len(hledger("-f", str(path), "print", "-O", "csv").splitlines()) == 1 + 2 * events
 
 
-def test_a_journal_export_of_nothing_is_a_valid_journal(cli):
+def test_a_journal_export_of_nothing_is_a_valid_journal(cli, tmp_path):
     assert cli("init", "--plan", "free", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
     r = cli("export", "--format", "journal", now=NOW)
     assert r.exit_code == 0 and "commodity 1000.000 credits" in r.stdout and "(1)" not in r.stdout
     if HLEDGER:
-        path = Path(cli.db).with_suffix(".journal")
+        path = tmp_path / "nothing.journal"
         path.write_text(r.stdout)
         assert totals(path, "^spent") == {}

@@ -104,7 +104,7 @@ def test_every_command_sits_in_a_help_panel():
     assert names == grouped
 
 
-def test_the_readme_pipelines_run_in_a_shell(tmp_path):
+def test_the_readme_pipelines_run_in_a_shell(new_db):
     """Lines that pipe into credits (log --batch) are run by a real shell."""
     import os
     import subprocess
@@ -113,7 +113,7 @@ def test_the_readme_pipelines_run_in_a_shell(tmp_path):
     blocks = [block for text in DOCS.values() for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
     lines = [line for block in blocks for line in block.splitlines() if "| credits " in line]
     assert lines
-    env = {**os.environ, "CREDITS_DB": str(tmp_path / "p.db"), "CREDITS_NOW": "2026-02-10T12:00:00Z"}
+    env = {**os.environ, "CREDITS_DB": str(new_db("p")), "CREDITS_NOW": "2026-02-10T12:00:00Z"}
     env.pop("CREDITS_WORKSPACE", None)
     for line in lines:
         r = subprocess.run(

@@ -212,8 +212,8 @@ def test_used_up_coupon_is_refused(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_concurrent_redemptions_of_a_one_use_code_exactly_one_wins(tmp_path):
-    db = tmp_path / "c.db"
+def test_concurrent_redemptions_of_a_one_use_code_exactly_one_wins(new_db):
+    db = new_db("c")
     env = {**os.environ, "CREDITS_DB": str(db), "CREDITS_NOW": "2026-02-01T00:00:00Z"}
     env.pop("CREDITS_WORKSPACE", None)
 
@@ -253,11 +253,9 @@ def test_concurrent_redemptions_of_a_one_use_code_exactly_one_wins(tmp_path):
     codes = sorted(code for code, _ in results)
     assert codes == [0, 3, 3, 3, 3, 3], results
     assert all("used up" in err for code, err in results if code == 3)
-    import sqlite3
+    from conftest import Cli
 
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM grants WHERE source = 'coupon'").fetchone()[0] == 1
-    conn.close()
+    assert Cli(db).sql("SELECT count(*) FROM grants WHERE source = 'coupon'") == [(1,)]
 
 
 # --- share-to-earn ---------------------------------------------------------------------------------
@@ -437,6 +435,7 @@ def test_init_refuses_a_workspace_with_plan_history(cli):
     )
 
 
+@pytest.mark.sqlite_file
 def test_export_refuses_to_overwrite_the_ledger(cli):
     setup(cli)
     before = cli.dump()
@@ -444,14 +443,14 @@ def test_export_refuses_to_overwrite_the_ledger(cli):
     assert cli.dump() == before
 
 
-def test_a_retried_key_after_import_is_already_recorded(cli, tmp_path):
+def test_a_retried_key_after_import_is_already_recorded(cli, new_db, tmp_path):
     from conftest import Cli
 
     setup(cli, "starter", start="2026-01-01T00:00:00Z")
     cli("log", "agent", "--model", "gpt-5", "--key", "run-42", "--app", "a", now="2026-01-20T00:00:00Z")
     path = tmp_path / "k.csv"
     cli("export", "-o", str(path), now="2026-01-20T00:00:00Z")
-    other = Cli(tmp_path / "other.db")
+    other = Cli(new_db("other"))
     setup(other, "starter", start="2026-01-01T00:00:00Z")
     assert other("import", str(path), now="2026-01-20T00:00:00Z").exit_code == 0
     r = other.json("log", "agent", "--model", "gpt-5", "--key", "run-42", "--app", "a", now="2026-01-20T00:01:00Z")

@@ -3,6 +3,7 @@
 import re
 from decimal import Decimal as D
 
+import pytest
 from conftest import one_line_error
 
 T0 = "2026-03-01T09:00:00Z"
@@ -176,6 +177,7 @@ def snapshot(folder):
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
+@pytest.mark.sqlite_file
 def test_db_in_a_missing_directory_is_refused_and_creates_nothing(cli, tmp_path):
     target = tmp_path / "no" / "such" / "x.db"
     for how in ({"args": ("--db", target)}, {"env": {"CREDITS_DB": str(target)}}):
@@ -185,6 +187,7 @@ def test_db_in_a_missing_directory_is_refused_and_creates_nothing(cli, tmp_path)
         assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.sqlite_file
 def test_db_naming_another_programs_sqlite_file_is_refused_and_left_as_it_was(cli, tmp_path):
     import sqlite3
 
@@ -205,6 +208,7 @@ def test_db_naming_another_programs_sqlite_file_is_refused_and_left_as_it_was(cl
             assert snapshot(folder) == before, args
 
 
+@pytest.mark.sqlite_file
 def test_db_naming_a_file_that_is_not_sqlite_is_refused(cli, tmp_path):
     text = tmp_path / "readme.txt"
     text.write_bytes(b"not a database, a text that happens to be long enough " * 40)
@@ -214,6 +218,7 @@ def test_db_naming_a_file_that_is_not_sqlite_is_refused(cli, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.sqlite_file
 def test_db_naming_an_empty_file_or_a_new_one_makes_a_ledger(cli, tmp_path):
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
