@@ -85,7 +85,7 @@ CSV_IN = "Text - txt - csv (StarCalc):44,34,76,1,,1033,false,true"
 
 @pytest.mark.skipif(SOFFICE is None and not os.environ.get("CI"), reason="LibreOffice is not installed")
 @pytest.mark.parametrize("fmt,infilter", [("csv", None), ("csv", CSV_IN), ("xlsx", None)])
-def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path, fmt, infilter):
+def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path, fmt, infilter, new_db):
     assert SOFFICE, "CI must have LibreOffice (.ci/run installs libreoffice-calc-nogui)"
     from conftest import Cli
 
@@ -132,7 +132,7 @@ def test_an_export_saved_back_by_libreoffice_reimports_identically(cli, tmp_path
     saved = _resave(tmp_path / "lo-profile", src, tmp_path / "saved", fmt, infilter)
     if infilter:
         assert b"TRUE" in saved.read_bytes()  # LibreOffice's booleans
-    copy = Cli(tmp_path / "copy.db")
+    copy = Cli(new_db("copy"))
     init(copy)
     r = copy("import", str(saved), now=NOW)
     assert r.exit_code == 0, r.stderr

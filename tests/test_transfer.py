@@ -68,22 +68,22 @@ def source(cli):
     return cli
 
 
-def fresh(tmp_path, name="copy.db"):
-    other = Cli(tmp_path / name)
+def fresh(new_db, name="copy"):
+    other = Cli(new_db(name))
     assert (
         other("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z").exit_code == 0
     )
     return other
 
 
-def import_rows(tmp_path, rows):
+def import_rows(tmp_path, new_db, rows):
     """Write `rows` to bad.csv and import it into a fresh ledger: (that ledger, its dump before, the result)."""
     path = tmp_path / "bad.csv"
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     before = copy.dump()
     return copy, before, copy("import", str(path), now=NOW)
 
@@ -108,11 +108,11 @@ def reports(cli):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
-def test_export_then_import_into_a_fresh_workspace_gives_identical_reports(source, tmp_path, fmt):
+def test_export_then_import_into_a_fresh_workspace_gives_identical_reports(source, tmp_path, fmt, new_db):
     path = tmp_path / f"events.{fmt}"
     r = source("export", "--format", fmt, "--output", str(path), now=NOW)
     assert r.exit_code == 0 and path.exists()
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     r = copy("import", str(path), now=NOW)
     assert r.exit_code == 0, r.stderr
     assert reports(copy) == reports(source)
@@ -141,14 +141,14 @@ def test_csv_quotes_formula_cells_keeps_numbers_and_restores_text_exactly(source
     assert {"=SUM(A1:A9)", "'quoted", "'already quoted"} <= events
 
 
-def test_import_names_every_bad_row_and_imports_nothing(source, tmp_path):
+def test_import_names_every_bad_row_and_imports_nothing(source, tmp_path, new_db):
     rows = list(csv.DictReader(io.StringIO(source("export", now=NOW).stdout, newline="")))
     rows[0]["at"] = "2026-11-31T00:00:00Z"
     rows[1]["action"] = "Teleport"
     rows[2]["pool"] = "gold"
     rows.append({**rows[5], "quantity": "-1"})
     good = [None] * (len(rows) + 1)
-    copy, before, r = import_rows(tmp_path, rows)
+    copy, before, r = import_rows(tmp_path, new_db, rows)
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
     assert any("bad.csv line 2: at:" in line for line in lines)
@@ -206,10 +206,10 @@ def test_import_that_overdraws_is_refused_whole(cli, tmp_path):
     assert cli.dump() == before
 
 
-def test_dry_run_counts_and_imports_nothing(source, tmp_path):
+def test_dry_run_counts_and_imports_nothing(source, tmp_path, new_db):
     path = tmp_path / "e.jsonl"
     source("export", "--format", "jsonl", "-o", str(path), now=NOW)
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     before = copy.dump()
     out = copy.json("import", str(path), "--dry-run", now=NOW)
     assert out["dry_run"] is True and out["added"] == out["rows"] == 16
@@ -259,7 +259,7 @@ def test_a_void_that_does_not_match_its_event_is_refused(cli, tmp_path):
         assert cli.dump() == before
 
 
-def test_an_export_with_a_void_that_freed_credits_reimports(cli, tmp_path):
+def test_an_export_with_a_void_that_freed_credits_reimports(cli, tmp_path, new_db):
     from conftest import Cli
 
     assert cli("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
@@ -269,7 +269,7 @@ def test_an_export_with_a_void_that_freed_credits_reimports(cli, tmp_path):
     assert cli("log", "message", "--credits", "100", "--at", "2026-01-05T00:00:00Z", now=n).exit_code == 0
     path = tmp_path / "v.csv"
     cli("export", "-o", str(path), now=n)
-    copy = Cli(tmp_path / "copy.db")
+    copy = Cli(new_db("copy"))
     assert copy("init", "--plan", "starter", "--start", "2026-01-01T00:00:00Z", now=NOW).exit_code == 0
     r = copy("import", str(path), now=n)
     assert r.exit_code == 0, r.stderr
@@ -507,14 +507,25 @@ def test_export_without_sqlites_json_functions_writes_the_same_bytes(cli, monkey
         assert r.exit_code == 0 and r.stdout_bytes == PINNED[fmt].encode(), r.stderr
 
 
-def test_export_refuses_to_overwrite_the_ledger_or_write_into_a_directory(cli, tmp_path):
-    build_pinned(cli)
-    for target in (cli.db, str(cli.db) + "-wal", tmp_path, tmp_path / "no-such-dir" / "e.csv"):
+def refused_outputs(cli, tmp_path, targets):
+    """An export to each of `targets` is refused naming --output, writes nothing and changes nothing."""
+    for target in targets:
         before = cli.dump()
         line = one_line_error(cli("export", "--output", str(target), now=PIN_NOW), field="--output")
         assert str(target) in line
         assert cli.dump() == before
     assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.sqlite_file
+def test_export_refuses_to_overwrite_the_ledgers_file_or_its_wal(cli, tmp_path):
+    build_pinned(cli)
+    refused_outputs(cli, tmp_path, (cli.db, str(cli.db) + "-wal"))
+
+
+def test_export_refuses_to_write_into_a_directory_and_replaces_a_file_whole(cli, tmp_path):
+    build_pinned(cli)
+    refused_outputs(cli, tmp_path, (tmp_path, tmp_path / "no-such-dir" / "e.csv"))
     # an existing file is replaced whole
     path = tmp_path / "old.csv"
     path.write_text("old content that is longer than nothing\n" * 1000)
@@ -659,12 +670,12 @@ def _as_a_spreadsheet_saves_it(text: str) -> bytes:
     return b"\xef\xbb\xbf" + out.getvalue().encode() + b",,,,,,,,\r\n\r\n  \r\n"
 
 
-def test_import_takes_back_what_a_spreadsheet_writes(source, tmp_path):
+def test_import_takes_back_what_a_spreadsheet_writes(source, tmp_path, new_db):
     path = tmp_path / "saved.csv"
     path.write_bytes(_as_a_spreadsheet_saves_it(source("export", now=NOW).stdout))
     data = path.read_bytes()
     assert all(x in data for x in (b'"TRUE"', b'"False"', b'.000"', b'E+00"', b'.0"', b'" '))
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     r = copy("import", str(path), now=NOW)
     assert r.exit_code == 0, r.stderr
     assert reports(copy) == reports(source)
@@ -687,16 +698,16 @@ def test_import_takes_back_what_a_spreadsheet_writes(source, tmp_path):
         ("seconds", "3.0.0"),
     ],
 )
-def test_import_still_refuses_garbage_by_line_and_field(source, tmp_path, field, value):
+def test_import_still_refuses_garbage_by_line_and_field(source, tmp_path, field, value, new_db):
     rows = list(csv.DictReader(io.StringIO(source("export", now=NOW).stdout, newline="")))
     rows[2][field] = value
-    copy, before, r = import_rows(tmp_path, rows)
+    copy, before, r = import_rows(tmp_path, new_db, rows)
     assert r.exit_code == 2, (r.stdout, r.stderr)
     assert f"bad.csv line 4: {field}:" in r.stderr and "Traceback" not in r.stderr
     assert copy.dump() == before
 
 
-def test_text_a_spreadsheet_would_read_as_a_value_is_quoted_and_comes_back_exactly(cli, tmp_path):
+def test_text_a_spreadsheet_would_read_as_a_value_is_quoted_and_comes_back_exactly(cli, tmp_path, new_db):
     texts = ["0042", "1/2", "TRUE", "false", "50%", "(12)", ".5", "$5", "1.300", "12:30", "2026-01-31", "1E3"]
     assert cli("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
     for text in texts:
@@ -709,16 +720,16 @@ def test_text_a_spreadsheet_would_read_as_a_value_is_quoted_and_comes_back_exact
     assert cli("daily", "--csv", "--since", "2026-11-10", now=NOW).stdout.splitlines()[1].startswith("2026-11-10,")
     path = tmp_path / "e.csv"
     path.write_text(out)
-    copy = Cli(tmp_path / "copy.db")
+    copy = Cli(new_db("copy"))
     assert copy("init", "--plan", "builder", "--start", "2026-11-01T00:00:00Z", now=NOW).exit_code == 0
     assert copy("import", str(path), now=NOW).exit_code == 0
     assert [e["note"] for e in copy.json("events", "--limit", "0", now=NOW)][::-1] == texts
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
-def test_import_dash_reads_stdin(source, tmp_path, fmt):
+def test_import_dash_reads_stdin(source, tmp_path, fmt, new_db):
     out = source("export", "--format", fmt, now=NOW).stdout
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     r = copy("import", "-", now=NOW, input=out.encode())
     assert r.exit_code == 0, r.stderr
     assert "read: added" in r.stdout
@@ -727,9 +738,9 @@ def test_import_dash_reads_stdin(source, tmp_path, fmt):
     assert json.loads(r.stdout)["added"] == 0
 
 
-def test_import_and_topup_quiet_print_nothing_and_errors_still_show(source, tmp_path):
+def test_import_and_topup_quiet_print_nothing_and_errors_still_show(source, tmp_path, new_db):
     out = source("export", now=NOW).stdout
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     r = copy("import", "-", "-q", now=NOW, input=out)
     assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
     assert reports(copy) == reports(source)
@@ -744,12 +755,12 @@ def test_import_and_topup_quiet_print_nothing_and_errors_still_show(source, tmp_
     one_line_error(copy("topup", "--pool", "message", "--packs", "1", "-q", "--json", now=NOW), field="--quiet")
 
 
-def test_export_bom_starts_a_csv_with_a_byte_order_mark_that_import_takes(source, tmp_path):
+def test_export_bom_starts_a_csv_with_a_byte_order_mark_that_import_takes(source, tmp_path, new_db):
     path = tmp_path / "bom.csv"
     assert source("export", "--bom", "-o", str(path), now=NOW).exit_code == 0
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfid,at,") and data[3:] == source("export", now=NOW).stdout_bytes
-    copy = fresh(tmp_path)
+    copy = fresh(new_db)
     assert copy("import", str(path), now=NOW).exit_code == 0
     assert reports(copy) == reports(source)
     for fmt in ("json", "jsonl", "journal", "xlsx"):

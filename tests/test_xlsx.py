@@ -26,9 +26,9 @@ def init(cli, grant=False):
         assert cli("grant", "--pool", "integration", "--credits", "20000", "--reason", "big", now=NOW).exit_code == 0
 
 
-def imported(tmp_path, name, *args, input=None):
+def imported(new_db, name, *args, input=None):
     """A fresh ledger (given the source's grant) that imported `args` without a complaint."""
-    copy = Cli(tmp_path / name)
+    copy = Cli(new_db(name))
     init(copy, grant=True)
     r = copy("import", *args, now=NOW, input=input)
     assert r.exit_code == 0, r.stderr
@@ -127,14 +127,14 @@ def test_xlsx_cells_are_typed_numbers_date_times_in_the_zone_and_text_that_never
     assert email["custom_domain"].value is True and email["note"].value == "+cmd|' /C calc'!A0"
 
 
-def test_xlsx_round_trip_is_exact(source, tmp_path):
+def test_xlsx_round_trip_is_exact(source, tmp_path, new_db):
     path = tmp_path / "e.xlsx"
     assert source("export", "--format", "xlsx", "-o", str(path), now=NOW).exit_code == 0
-    copy = imported(tmp_path, "copy.db", str(path))
+    copy = imported(new_db, "copy", str(path))
     same(copy, source)
     assert copy.json("import", str(path), now=NOW)["added"] == 0
     # and from stdin, told from CSV by its content
-    same(imported(tmp_path, "other.db", "-", input=path.read_bytes()), source)
+    same(imported(new_db, "other", "-", input=path.read_bytes()), source)
 
 
 def _edit(path, fn):
@@ -146,7 +146,7 @@ def _edit(path, fn):
     wb.save(path)
 
 
-def test_xlsx_at_is_read_in_the_zone_when_at_utc_is_cleared_and_an_ambiguous_time_is_refused(source, tmp_path):
+def test_xlsx_at_is_read_in_the_zone_when_at_utc_is_cleared_and_an_ambiguous_time_is_refused(source, tmp_path, new_db):
     path = tmp_path / "e.xlsx"
     assert source("export", "--format", "xlsx", "-o", str(path), now=NOW).exit_code == 0
 
@@ -155,10 +155,10 @@ def test_xlsx_at_is_read_in_the_zone_when_at_utc_is_cleared_and_an_ambiguous_tim
             row["at_utc"].value = None
 
     _edit(path, clear)
-    same(imported(tmp_path, "copy.db", str(path)), source)
+    same(imported(new_db, "copy", str(path)), source)
 
     _edit(path, lambda row: row["at_utc"].__setattr__("value", None))
-    fresh = Cli(tmp_path / "fresh.db")
+    fresh = Cli(new_db("fresh"))
     init(fresh)
     before = fresh.dump()
     r = fresh("import", str(path), now=NOW)
@@ -167,7 +167,7 @@ def test_xlsx_at_is_read_in_the_zone_when_at_utc_is_cleared_and_an_ambiguous_tim
     assert fresh.dump() == before
 
 
-def test_xlsx_an_at_edited_apart_from_at_utc_is_refused_and_garbage_is_named(source, tmp_path):
+def test_xlsx_an_at_edited_apart_from_at_utc_is_refused_and_garbage_is_named(source, tmp_path, new_db):
     path = tmp_path / "e.xlsx"
     assert source("export", "--format", "xlsx", "-o", str(path), now=NOW).exit_code == 0
 
@@ -178,7 +178,7 @@ def test_xlsx_an_at_edited_apart_from_at_utc_is_refused_and_garbage_is_named(sou
             row["credits"].value = "lots"
 
     _edit(path, spoil)
-    copy = Cli(tmp_path / "copy.db")
+    copy = Cli(new_db("copy"))
     init(copy)
     before = copy.dump()
     r = copy("import", str(path), now=NOW)
