@@ -29,6 +29,7 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -391,11 +392,13 @@ class Ledger(RuleBasedStateMachine):
     examples: ClassVar[int] = 0
     steps: ClassVar[int] = 0
     tally: ClassVar[Counter] = Counter()  # what the runs did, printed at the end (how often imports were refused ...)
+    # where each run's ledger is: a file in the run's folder, or (given) a new ledger from new_db
+    new_db: ClassVar[Callable[[], object] | None] = None
 
     def __init__(self):
         super().__init__()
         self.dir = tempfile.TemporaryDirectory(dir=MEMORY)
-        self.cli = fast_cli(Path(self.dir.name) / "m.db")
+        self.cli = fast_cli(Ledger.new_db() if Ledger.new_db else Path(self.dir.name) / "m.db")
         self.m = None
         self.files = []  # every file imported (or refused) so far: lists of rows
         self.coupons = 0
@@ -728,7 +731,8 @@ SETTINGS = settings(
 )
 
 
-def test_ledger_follows_the_model():
+def test_ledger_follows_the_model(engine, new_db):
+    Ledger.new_db = new_db if engine == "postgresql" else None  # SQLite: a file in memory (tmpfs) where there is one
     print(
         f"credits model: seed {SEED} (replay with CREDITS_MODEL_SEED={SEED}), {EXAMPLES} examples of up to"
         f" {STEPS} steps"
@@ -823,7 +827,7 @@ def test_importing_a_void_of_an_already_voided_event_says_so(cli, tmp_path):
     assert "voided" in r.stderr and "not imported" not in r.stderr, r.stderr
 
 
-def test_voiding_an_imported_event_leaves_a_voided_pair_of_the_same_file_unpaid(tmp_path):
+def test_voiding_an_imported_event_leaves_a_voided_pair_of_the_same_file_unpaid(new_db, tmp_path):
     """Found by the state machine: a file re-imports event 1 with its void, and brings a new event with its
     own void at the same instant. Both new rows are written first and draw on nothing; the void of event 1
     then paid the events after it again, the new one included: one larger than the pool was refused ("could
@@ -832,7 +836,7 @@ def test_voiding_an_imported_event_leaves_a_voided_pair_of_the_same_file_unpaid(
     head = "id,at,pool,action,quantity,credits,app,note,corrects\n"
     row = "{},2026-01-05T00:00:00Z,integration,invokeLLM,1,{},imp,{},{}\n"
     for new in (5000, 100):  # more than the 2,000 the starter plan gives, and less
-        cli = Cli(tmp_path / f"{new}.db")
+        cli = Cli(new_db(f"n{new}"))
         assert cli(*STARTER, now="2026-01-01T00:00:00Z").exit_code == 0
         (tmp_path / "a.csv").write_text(head + row.format(1, 750, "", ""))
         (tmp_path / "b.csv").write_text(
