@@ -180,9 +180,10 @@ def pg_dump(url: str) -> list[str]:
         return lines
 
 
-# -- the engines: every test that uses `cli` (or `new_db`) runs on SQLite, and on PostgreSQL too when
-# CREDITS_TEST_PG names a server (a URL whose user may create databases). Tests about the SQLite file
-# itself are marked `sqlite_file` and run on SQLite only.
+# -- the engines: every test that uses `cli` (or `new_db`, `module_db`, `copy_db`) runs on SQLite, and on
+# PostgreSQL too when CREDITS_TEST_PG names a server (a URL whose user may create databases). A test reads
+# or edits the ledger behind credits' back with Cli.sql / Cli.behind_its_back, on either engine. Tests about
+# the SQLite file itself are marked `sqlite_file` and run on SQLite only.
 
 PG = os.environ.get("CREDITS_TEST_PG")
 
