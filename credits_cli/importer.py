@@ -513,6 +513,7 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
     n_added = 0
     try:
         with store.bulk(buffered=True):
+            store.lock_workspace(ws.id)
             clash = store.staged_key_in_use(ws.id)
             if clash is not None:
                 line, key, other = clash

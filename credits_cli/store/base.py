@@ -124,6 +124,7 @@ class Store:
             try:
                 with self._deferred_summary():
                     yield
+                self._settle()
             finally:
                 self._memo, self._pending = outer
 
@@ -169,6 +170,10 @@ class Store:
         return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     # -- the transaction's state -------------------------------------------------------------
+
+    def lock_workspace(self, ws_id: int) -> None:
+        """Inside a write: serialize it with the other writers of this workspace, for a writer that read its
+        workspace before the write began (an import). SQLite's write already holds the whole file."""
 
     def _row_lock(self) -> str:
         """What a write's read of its workspace row adds to lock it: nothing on SQLite, whose

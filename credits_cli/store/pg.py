@@ -167,10 +167,13 @@ class Connection:
         column = "rowid" if table == "redemptions" else "id"
         return self.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}'))").fetchone()[0]
 
-    def ids(self, table: str, block: int = 1000) -> Iterator[int]:
-        """Ids for many entries of `table`, taken from its sequence a block at a time."""
+    def ids(self, table: str) -> Iterator[int]:
+        """Ids for many entries of `table`, taken from its sequence a block at a time (blocks growing from 8 to
+        4096: a few round trips for a large import, few ids left unused by a small one)."""
         column = "rowid" if table == "redemptions" else "id"
+        block = 4
         while True:
+            block = min(block * 2, 4096)
             yield from (
                 r[0]
                 for r in self.execute(
@@ -332,6 +335,9 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
         url = str(path)
         return cls(connect(url), redact(url))  # type: ignore[arg-type]  # sqlite3.Connection's interface
 
+    def lock_workspace(self, ws_id: int) -> None:
+        self._conn.execute("SELECT 1 FROM workspaces WHERE id = ? FOR UPDATE", (ws_id,))
+
     def _row_lock(self) -> str:
         return " FOR UPDATE" if self._writing else ""
 
@@ -366,6 +372,19 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
             "role": role,
             "privileges": privileges,
         }
+
+    _listening = False
+
+    def data_version(self) -> int:
+        """Counts the changes other connections committed to this ledger since the first call (LISTEN/NOTIFY:
+        every write to an entry table notifies at its commit)."""
+        raw = self._conn.raw
+        if not self._listening:
+            self._conn.execute(f"LISTEN {pg_schema.CHANNEL}")
+            self._listening, self._changes = True, 0
+            self._where = self._conn.execute("SELECT current_schema()").fetchone()[0]
+        self._changes += sum(1 for n in raw.notifies(timeout=0) if n.payload == self._where)
+        return self._changes
 
     def is_ledger_file(self, path) -> bool:
         return False  # the ledger is on a server: no file of this machine is it
