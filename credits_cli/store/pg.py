@@ -335,6 +335,10 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
         url = str(path)
         return cls(connect(url), redact(url))  # type: ignore[arg-type]  # sqlite3.Connection's interface
 
+    @property
+    def _server(self) -> Connection:
+        return self._conn  # type: ignore[return-value]  # the store's connection, typed as sqlite3's
+
     def lock_workspace(self, ws_id: int) -> None:
         self._conn.execute("SELECT 1 FROM workspaces WHERE id = ? FOR UPDATE", (ws_id,))
 
@@ -378,7 +382,7 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
     def data_version(self) -> int:
         """Counts the changes other connections committed to this ledger since the first call (LISTEN/NOTIFY:
         every write to an entry table notifies at its commit)."""
-        raw = self._conn.raw
+        raw = self._server.raw
         if not self._listening:
             self._conn.execute(f"LISTEN {pg_schema.CHANNEL}")
             self._listening, self._changes = True, 0
