@@ -128,31 +128,76 @@ class Connection:
         self.url = url
         self._trace = None
 
+    # Round trips: every one a write makes is time its workspace stays locked for every other client.
+    # A BEGIN, and writes whose result nobody reads (`send`), are not sent on their own: they travel
+    # with the next statement (one simple query of several statements; its results are skipped).
+    _begin: str | None = None
+    round_trips = 0  # the round trips made, for the tests and the bench
+
     def execute(self, sql: str, params=()):
         if self._trace is not None:
             self._trace(sql)
+        if sql.startswith("BEGIN"):
+            self._begin, self._queued = sql, []
+            return None
+        if sql == "ROLLBACK":
+            self._queued = []
+            if self._begin is not None:  # nothing was sent: nothing to end
+                self._begin = None
+                return None
+        elif sql == "COMMIT" and self._begin is not None and not self._queued:
+            self._begin = None
+            return None
+        text = translate(sql, params if isinstance(params, dict) else None) if params else sql
+        before = ([self._begin] if self._begin is not None else []) + self._queued
+        self._begin, self._queued = None, []
         cur = self.raw.cursor()
-        if params:
-            cur.execute(translate(sql, params if isinstance(params, dict) else None), params)
-        else:
-            cur.execute(sql)
+        self.round_trips += 1
+        if not before:
+            cur.execute(text, params or None)
+            return cur
+        joined = "; ".join(before)
+        cur.execute(f"{joined.replace('%', '%%') if params else joined}; {text}", params or None)
+        for _ in before:
+            cur.nextset()
         return cur
+
+    _queued: list[str] = []
+
+    def send(self, sql: str, params=()) -> None:
+        """Run a write whose result nobody reads: it is sent with the next statement (an error it meets is
+        raised there, inside the same transaction)."""
+        if self._trace is not None:
+            self._trace(sql)
+        text = translate(sql, params if isinstance(params, dict) else None) if params else sql
+        self._queued = [*self._queued, self.raw.cursor().mogrify(text, params) if params else sql]
+
+    def _flush(self) -> None:
+        before = ([self._begin] if self._begin is not None else []) + self._queued
+        self._begin, self._queued = None, []
+        if before:
+            self.raw.execute("; ".join(before))
+            self.round_trips += 1
 
     def executemany(self, sql: str, rows):
         rows = list(rows)
         if not rows:
             return None
+        self._flush()
         if self._trace is not None:
             self._trace(sql)
         cur = self.raw.cursor()
         cur.executemany(translate(sql), rows)
+        self.round_trips += 1
         return cur
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        return (
+            self._begin is not None or bool(self._queued) or self.raw.info.transaction_status != TransactionStatus.IDLE
+        )
 
     def set_trace_callback(self, callback) -> None:
         self._trace = callback
@@ -161,6 +206,16 @@ class Connection:
         self.raw.close()
 
     # what differs from SQLite, asked by seals and the store's PostgreSQL parts
+
+    def head_and_next_id(self, table: str, chain: int) -> tuple[int | None, int, int]:
+        """(newest id, entries) of a seal chain and the next id of `table`, in one round trip."""
+        column = "rowid" if table == "redemptions" else "id"
+        row = self.execute(
+            f"SELECT h.last_id, coalesce(h.rows, 0), nextval(pg_get_serial_sequence('{table}', '{column}'))"
+            " FROM (SELECT 1) AS one LEFT JOIN seal_heads h ON h.tbl = ? AND h.chain = ?",
+            (table, chain),
+        ).fetchone()
+        return row[0], row[1], row[2]
 
     def next_id(self, table: str) -> int:
         """The next id of `table`, from its sequence (max+1 would collide between concurrent writers)."""
@@ -307,6 +362,7 @@ from .audit import Audit  # noqa: E402  (the whole assembly: a server's round tr
 from .foresight import Foresight  # noqa: E402
 from .ledger import Ledger  # noqa: E402
 from .offers import Offers  # noqa: E402
+from .repo import WriteBuffer  # noqa: E402
 from .staging import STAGED, Staging  # noqa: E402
 
 _STAGED_TYPES = {
@@ -319,6 +375,19 @@ _STAGED_TYPES = {
     "src_id": "bigint",
     "corrects": "bigint",
 }
+
+
+class CopyBuffer(WriteBuffer):
+    """An import's events and allocations written by COPY: one statement (and one run of the summary's
+    statement trigger) a flush."""
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        conn = self.conn
+        conn._flush()
+        conn.round_trips += 1
+        with conn.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
@@ -338,6 +407,18 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
     @property
     def _server(self) -> Connection:
         return self._conn  # type: ignore[return-value]  # the store's connection, typed as sqlite3's
+
+    def _write_buffer(self) -> WriteBuffer:
+        return CopyBuffer(self._conn)
+
+    def get_workspace(self, name: str):
+        """Inside a write, a workspace not found is looked for again once the writers that create workspaces
+        are serialized: two clients using a new ledger at once create `default` once (the second finds it)."""
+        ws = super().get_workspace(name)
+        if ws is None and self._writing:
+            self._server.lock_chain("workspaces")
+            ws = super().get_workspace(name)
+        return ws
 
     def lock_workspace(self, ws_id: int) -> None:
         self._conn.execute("SELECT 1 FROM workspaces WHERE id = ? FOR UPDATE", (ws_id,))
