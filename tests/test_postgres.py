@@ -187,3 +187,29 @@ def test_concurrent_members_never_overdraw_the_shared_pool(url):
     assert recorded == int(available // 15) and b["used"] == 15 * recorded and b["available"] >= 0
     assert len(cli.json("events", now=NOW)) == recorded
     assert cli("check", now=NOW).exit_code == 0
+
+
+def test_a_one_use_coupon_raced_from_many_workspaces_is_redeemed_once(url):
+    """A coupon's use limit spans workspaces, which lock only their own row: the coupon's row is locked."""
+    cli = Cli(url)
+    for i in range(6):
+        assert cli("--workspace", f"w{i}", "init", "--plan", "starter", now=NOW).exit_code == 0
+    made = cli("--workspace", "w0", "coupon", "create", "ONE-USE", "--credits", "5", "--pool", "message", "--uses", "1")
+    assert made.exit_code == 0, made.stderr
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "credits_cli", "coupon", "redeem", "one use"],
+            env={**os.environ, "CREDITS_DB": url, "CREDITS_NOW": NOW, "CREDITS_WORKSPACE": f"w{i}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes == [0] + [3] * 5, [p.stderr.read() for p in procs]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM grants WHERE source = 'coupon'").fetchone()[0] == 1
+    assert cli("check", now=NOW).exit_code == 0

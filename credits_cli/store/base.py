@@ -179,8 +179,8 @@ class Store:
         return WriteBuffer(self._conn)
 
     def _row_lock(self) -> str:
-        """What a write's read of its workspace row adds to lock it: nothing on SQLite, whose
-        BEGIN IMMEDIATE holds the whole file (PostgreSQL: store/pg.py)."""
+        """What a write's read of a row that serializes writers (its workspace, a coupon) adds to lock it:
+        nothing on SQLite, whose BEGIN IMMEDIATE holds the whole file (PostgreSQL: store/pg.py)."""
         return ""
 
     def _settle(self) -> None:
