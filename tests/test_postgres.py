@@ -1,12 +1,14 @@
 """The ledger on a PostgreSQL server: what only a server has (its URL, its driver, its schemas, many clients
 on many machines). Every other test that uses the `cli` fixture runs on the server too (conftest.py)."""
 
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from contextlib import redirect_stderr
 
 import pytest
 from conftest import PG, Cli, one_line_error
@@ -213,3 +215,108 @@ def test_a_one_use_coupon_raced_from_many_workspaces_is_redeemed_once(url):
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM grants WHERE source = 'coupon'").fetchone()[0] == 1
     assert cli("check", now=NOW).exit_code == 0
+
+
+@pytest.fixture
+def own_server():
+    """A throwaway PostgreSQL cluster of this test's own, which it may restart (the shared one it may not)."""
+    import glob
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        pytest.skip("no PostgreSQL server binaries (Debian's postgresql package) to start a cluster with")
+    pg_ctl = bins[-1]
+    initdb = pg_ctl.replace("pg_ctl", "initdb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(tempfile.mkdtemp(prefix="credits-test-pg-"))  # in /tmp: pytest's own is root's alone
+    as_pg = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    subprocess.run([*as_pg, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+
+    def ctl(*args):
+        subprocess.run(
+            [*as_pg, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, *args],
+            check=True,
+            capture_output=True,
+        )
+
+    ctl("start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", ctl
+    finally:
+        ctl("-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_server_restarted_amid_concurrent_loggers_loses_and_doubles_nothing(own_server):
+    """Every acknowledged event is there once; a client that failed said so in one line; one whose commit's
+    outcome was unknown runs the same command again with its --key and the event is recorded once."""
+    url, ctl = own_server
+    cli = Cli(url)
+    assert cli("init", "--plan", "builder", now=NOW).exit_code == 0
+    outcomes: dict[str, tuple[int, str]] = {}
+
+    def member(m: int) -> None:
+        for i in range(40):
+            key = f"m{m}-{i}"
+            r = run(url, "log", "agent", "--member", f"m{m}", "--key", key, "-q")
+            outcomes[key] = (r.returncode, r.stderr)
+
+    threads = [threading.Thread(target=member, args=(m,)) for m in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(3)
+    ctl("-m", "fast", "restart")  # connections are cut, in the middle of whatever they were doing
+    for t in threads:
+        t.join()
+    failed = {k: err for k, (code, err) in outcomes.items() if code != 0}
+    assert failed, "the restart interrupted no client: the test proved nothing"
+    for key, err in failed.items():
+        assert outcomes[key][0] == 1, (key, outcomes[key])
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("credits: ") and "Traceback" not in err, err
+    acknowledged = {k for k, (code, _) in outcomes.items() if code == 0}
+    events = cli.json("events", "--limit", "1000", now=NOW)
+    keys = [e["key"] for e in events]
+    assert len(keys) == len(set(keys))  # nothing twice
+    assert acknowledged <= set(keys)  # nothing acknowledged lost
+    for key in failed:  # the retry the message asks for
+        member_name = key.split("-")[0]
+        r = run(url, "log", "agent", "--member", member_name, "--key", key, "-q")
+        assert r.returncode == 0, r.stderr
+    keys = [e["key"] for e in cli.json("events", "--limit", "1000", now=NOW)]
+    assert sorted(keys) == sorted(outcomes) and len(keys) == 160
+    assert cli("check", now=NOW).exit_code == 0
+
+
+def test_a_connection_cut_inside_a_write_says_the_outcome_is_unknown_and_how_to_retry(url):
+    import psycopg
+
+    from credits_cli import services
+    from credits_cli.cli.out import exit_code
+
+    session = services.Session(db=url, now=NOW)
+    store = session.store
+    pid = store._conn.raw.info.backend_pid
+    with pytest.raises(psycopg.OperationalError) as cut, store.write():
+        session.first_use()
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        store.get_workspace("default")
+    r = Cli(url)("balance", "--json", now=NOW)  # nothing of the cut write was kept
+    assert r.exit_code == 0 and "created workspace" in r.stderr
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert exit_code(cut.value) == 1
+    line = err.getvalue().strip()
+    assert line.count("\n") == 0 and "connection to the server was lost" in line and "same --key" in line
