@@ -122,9 +122,9 @@ def respond(
     """Run a use case on the session and answer once, in the format asked for (`output_format`: table,
     json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; a result with a rows
     view (`as_rows(result)`: its columns and its rows, which may stream) is written row by row, as CSV
-    or a JSON array; any other result as JSON, `as_json(result)` or the result as it is. The session's
-    notices (a first-use workspace ...) go to stderr first. Errors name what the user typed (`failures`).
-    The result."""
+    or a JSON array; any other result as JSON, `as_json(result)` or the result as render/jsonout writes it
+    (a record: its fields, or its view in render/views.py). The session's notices (a first-use workspace ...)
+    go to stderr first. Errors name what the user typed (`failures`). The result."""
     fmt = output_format(json, csv)
     with failures(json):
         refuse_quiet_json(quiet, json)

@@ -66,8 +66,8 @@ class Action:
     models: dict[str, Credits] = field(default_factory=dict)
     scopes: dict[str, Credits] = field(default_factory=dict)
     custom_domain_price: Credits | None = None
-    custom_domain_requires: str | None = None
-    requires: str | None = None
+    requires: str | None = None  # a plan feature the action needs
+    custom_domain_requires: str | None = None  # the one it needs from a custom domain
 
     @property
     def default_model(self) -> str | None:

@@ -140,22 +140,22 @@ def balance(b, top_apps=None) -> None:
         )
 
 
-def plans_table(rows, source: str) -> None:
+def plans_table(plans, source: str) -> None:
     t = Table(title=f"Plans ({source} catalog)", box=box.SIMPLE_HEAD)
     for col in ("plan", "$/month", "$/month\nbilled yearly", "message\na cycle", "integration\na cycle"):
         t.add_column(col, justify="left" if col == "plan" else "right", no_wrap=True)
     t.add_column("features", ratio=1, min_width=16)
-    for r in rows:
-        cap = r["daily_message_cap"]
-        message = fmt(r["message"]) + (f" ({fmt(cap)}/day)" if cap is not None else "")
-        apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
+    for p in plans:
+        cap = p.daily_message_cap
+        message = fmt(p.message) + (f" ({fmt(cap)}/day)" if cap is not None else "")
+        apps = [f"up to {p.max_apps} apps"] if p.max_apps is not None else []
         t.add_row(
-            r["plan"],
-            fmt(r["price_monthly"]),
-            fmt(r["price_yearly"]),
+            p.name,
+            fmt(p.price_monthly),
+            fmt(p.price_yearly),
             message,
-            fmt(r["integration"]),
-            ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
+            fmt(p.integration),
+            ", ".join(apps + [f.replace("_", " ") for f in sorted(p.features)]) or "—",
         )
     console().print(t)
 

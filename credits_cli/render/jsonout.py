@@ -1,8 +1,11 @@
-"""JSON with exact decimal numbers.
+"""JSON with exact decimal numbers, and a use case's result as JSON.
 
 The stdlib encoder knows no Decimal and a float would print 1.2999999 one day;
 this small encoder writes amounts (`domain.money.Credits`) as exact JSON numbers
-(1.3) and instants as ISO 8601 UTC strings.
+(1.3) and instants as ISO 8601 UTC strings. A result (a record, `records.record`)
+is written as an object of its fields in their order, a field named after a
+Python keyword with a trailing underscore (`from_`) under the keyword; a result
+whose JSON is not simply its fields is written by its view (render/views.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from decimal import Decimal
 from ..domain.cycles import iso
 from ..domain.money import Credits
 
-__all__ = ["Credits", "dumps"]
+__all__ = ["Credits", "data", "dumps", "fields"]
 
 
 _TEXT = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False), one encoder for all
@@ -60,6 +63,8 @@ def _encode(obj, indent, level) -> str:
         return format(obj, "f")
     if isinstance(obj, datetime):
         return _TEXT(iso(obj))
+    if hasattr(kind, "__record_fields__"):
+        return _encode(data(obj), indent, level)
     if isinstance(obj, (bool, str)):
         return _TEXT(obj)
     if isinstance(obj, int):
@@ -69,6 +74,29 @@ def _encode(obj, indent, level) -> str:
     if isinstance(obj, (list, tuple)):
         return _encode(list(obj), indent, level)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+_UNSEEN = object()
+_VIEWS: dict = {}  # a result type -> its view (render/views.py), or None: written as its fields
+_FIELDS: dict = {}  # a record type -> its (field, key) pairs, in order
+
+
+def data(result):
+    """A result (a record) as the JSON value it is written as: its view's value, or its fields."""
+    view = _VIEWS.get(type(result), _UNSEEN)
+    if view is _UNSEEN:
+        from .views import view_of  # when a command first writes a result as JSON (`log -q` writes none)
+
+        view = _VIEWS[type(result)] = view_of(type(result))
+    return fields(result) if view is None else view(result)
+
+
+def fields(result) -> dict:
+    """A record's fields by the keys JSON writes them under (`from_` under "from"), in order."""
+    names = _FIELDS.get(type(result))
+    if names is None:
+        names = _FIELDS[type(result)] = tuple((n, n.removesuffix("_")) for n in type(result).__record_fields__)
+    return {key: getattr(result, name) for name, key in names}
 
 
 def _key(k) -> str:

@@ -1,0 +1,174 @@
+"""The JSON of each result that is not simply its fields, keyed by the result's type.
+
+Most results are written as they are: `jsonout` writes a record as an object of its
+fields, in order. The results here are reshaped for their command's JSON (a pool's
+cycle shown as its end, keys a result has only in some cases ...). docs/json.md and
+the tests pin every key and its order.
+
+A view is registered by the module its type belongs to, and a module's views are
+looked up when the first of its results is written: by then the command has imported
+that module, so writing JSON imports no use case the command did not (simulate and
+foresight cost some 10 ms to import, and `balance` needs neither).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log --json` writes a view)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..domain.catalog import Action, Plan
+    from ..services import Balance, InitResult, LogResult, PoolBalance
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def log_result(r: LogResult) -> dict:
+    """`credits log`: the event (its quote flattened), the pool after it, what paid, the alerts it fired."""
+    return {
+        "id": r.id,
+        "action": r.quote.action,
+        "model": r.quote.model,
+        "scope": r.quote.scope,
+        "pool": r.quote.pool,
+        "quantity": r.quote.count,
+        "credits": r.quote.credits,
+        "available": r.balance.available,
+        "at": r.at,
+        "app": r.app,
+        "member": r.member,
+        "key": r.key,
+        "replayed": r.replayed,
+        "dry_run": r.dry_run,
+        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": x["credits"]} for x in r.paid_by],
+        "next_reset": r.balance.cycle.end,
+        "alerts": [a["message"] for a in r.alerts],
+    }
+
+
+def pool_balance(p: PoolBalance) -> dict:
+    body = {
+        "allowance": p.allowance,
+        "used": p.used,
+        "allowance_used": p.allowance_used,
+        "bonus_used": p.bonus_used,
+        "allowance_left": p.allowance_left,
+        "bonus": p.bonus,
+        "available": p.available,
+        "next_reset": p.cycle.end,
+    }
+    if p.daily is not None:
+        body["daily"] = {
+            "cap": p.daily.cap,
+            "used": p.daily.used,
+            "left": p.daily.left,
+            "resets_at": p.daily.day.end,
+        }
+    return body
+
+
+def balance(b: Balance) -> dict:
+    """`credits balance`: the workspace, its cycle, a scheduled change, each pool under its name."""
+    return {
+        "workspace": b.workspace,
+        "plan": b.plan,
+        "billing": b.billing,
+        "timezone": b.timezone,
+        "now": b.now,
+        "cycle": {"start": b.cycle.start, "end": b.cycle.end},
+        "scheduled": (
+            {"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
+            if b.pending is not None
+            else None
+        ),
+        **b.pools,  # each written by pool_balance
+        "apps": b.apps,
+    }
+
+
+def init_result(r: InitResult) -> dict:
+    """`credits init`: the workspace as it now is, and whether it was created or changed."""
+    ws = r.workspace
+    return {
+        "workspace": ws.name,
+        "plan": ws.plan,
+        "billing": ws.billing,
+        "anchor": ws.anchor,
+        "timezone": ws.timezone,
+        "created": r.created,
+        "changed": r.changed,
+    }
+
+
+def _services() -> dict:
+    from .. import services
+
+    return {
+        services.LogResult: log_result,
+        services.PoolBalance: pool_balance,
+        services.Balance: balance,
+        services.InitResult: init_result,
+    }
+
+
+# --- the catalog -----------------------------------------------------------------------------
+
+
+def plan(p: Plan) -> dict:
+    """`credits plans`: a plan under its name, its features sorted."""
+    return {
+        "plan": p.name,
+        "price_monthly": p.price_monthly,
+        "price_yearly": p.price_yearly,
+        "message": p.message,
+        "integration": p.integration,
+        "daily_message_cap": p.daily_message_cap,
+        "max_apps": p.max_apps,
+        "features": sorted(p.features),
+    }
+
+
+# The amounts among an action's optional fields: written when the catalog sets them, even to 0.
+_AMOUNTS = ("price", "max_per_call", "custom_domain_price")
+
+
+def action(a: Action) -> dict:
+    """`credits prices`: an action under its name, pool and unit, then the optional fields the catalog gives
+    it, in their order: an amount when it is set, anything else when it is not empty."""
+    row = {"action": a.name, "pool": a.pool, "unit": a.unit}
+    for k in a.__record_fields__[3:]:  # type: ignore[attr-defined]  # set by record()
+        v = getattr(a, k)
+        if (v is not None) if k in _AMOUNTS else v:
+            row[k] = v
+    return row
+
+
+def _catalog() -> dict:
+    from ..domain import catalog
+
+    return {catalog.Plan: plan, catalog.Action: action}
+
+
+# --- the lookup --------------------------------------------------------------------------------
+
+_PACKAGE = __name__.rsplit(".", 2)[0]  # credits_cli
+# The views of each module's result types, made when the first of them is written.
+_BY_MODULE: dict[str, Callable[[], dict]] = {
+    f"{_PACKAGE}.services": _services,
+    f"{_PACKAGE}.domain.catalog": _catalog,
+}
+_VIEWS: dict[type, Callable[[Any], Any]] = {}
+_LOADED: set[str] = set()
+
+
+def view_of(kind: type) -> Callable[[Any], Any] | None:
+    """The view that writes a result of type `kind` as JSON, or None: it is written as its fields."""
+    module = kind.__module__
+    if module not in _LOADED:
+        _LOADED.add(module)
+        views = _BY_MODULE.get(module)
+        if views is not None:
+            _VIEWS.update(views())
+    return _VIEWS.get(kind)
