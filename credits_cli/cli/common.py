@@ -113,7 +113,6 @@ def respond(
     json: bool,
     run: Callable[[Any], Any],
     as_text: Callable[[Any], None],
-    as_json: Callable[[Any], Any] | None = None,
     *,
     csv: bool = False,
     as_rows: Callable[[Any], Rows] | None = None,
@@ -122,9 +121,9 @@ def respond(
     """Run a use case on the session and answer once, in the format asked for (`output_format`: table,
     json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; a result with a rows
     view (`as_rows(result)`: its columns and its rows, which may stream) is written row by row, as CSV
-    or a JSON array; any other result as JSON, `as_json(result)` or the result as render/jsonout writes it
-    (a record: its fields, or its view in render/views.py). The session's notices (a first-use workspace ...)
-    go to stderr first. Errors name what the user typed (`failures`). The result."""
+    or a JSON array; any other result as JSON, as render/jsonout writes it (a record: its fields, or its
+    view in render/views.py). The session's notices (a first-use workspace ...) go to stderr first.
+    Errors name what the user typed (`failures`). The result."""
     fmt = output_format(json, csv)
     with failures(json):
         refuse_quiet_json(quiet, json)
@@ -140,7 +139,7 @@ def respond(
             view = as_rows(result)
             write(view.rows, fmt, sys.stdout, view.columns)
         elif fmt == "json":
-            emit_json(as_json(result) if as_json else result)
+            emit_json(result)
         else:
             raise TypeError("csv needs a rows view of the result (as_rows)")
     return result

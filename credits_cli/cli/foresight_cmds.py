@@ -11,6 +11,7 @@ import typer
 from ..domain.cycles import when
 from ..domain.money import amount, fmt
 from ..errors import CreditsError
+from ..records import replace
 from . import spec
 from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
 
@@ -38,26 +39,26 @@ def _foresight():
 @app.command()
 def forecast(ctx: typer.Context, pool: PoolOption = None, json: JsonOption = False):
     """When each pool runs out at the current pace (last 7 days, weighted to the latest), with a P50/P90 range."""
-    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text, lambda f: f["pools"])
+    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text)
 
 
-def _forecast_text(f: dict) -> None:
-    for p, v in f["pools"].items():
-        if v["runs_out_at"] is None:
-            print(f"{p}: no use lately; {amount(v['available'])} last until the reset, {when(v['next_reset'])}.")
+def _forecast_text(pools: dict) -> None:
+    for p, v in pools.items():
+        if v.runs_out_at is None:
+            print(f"{p}: no use lately; {amount(v.available)} last until the reset, {when(v.next_reset)}.")
             continue
         verdict = (
-            f"runs out {when(v['runs_out_at'])}, {v['days_before_reset']} days before the reset"
-            if v["before_reset"]
-            else f"lasts until the reset, {when(v['next_reset'])}"
+            f"runs out {when(v.runs_out_at)}, {v.days_before_reset} days before the reset"
+            if v.before_reset
+            else f"lasts until the reset, {when(v.next_reset)}"
         )
-        p90_out = v["p90"]["runs_out_at"]
-        spread = f"P50 {_per_day(v['p50']['burn_per_day'])}, P90 {_per_day(v['p90']['burn_per_day'])}"
-        if p90_out is not None and p90_out < v["next_reset"]:
+        p90_out = v.p90.runs_out_at
+        spread = f"P50 {_per_day(v.p50.burn_per_day)}, P90 {_per_day(v.p90.burn_per_day)}"
+        if p90_out is not None and p90_out < v.next_reset:
             spread += f": at P90 out by {when(p90_out)}"
         else:
             spread += ": it lasts until the reset either way"
-        print(f"{p}: {_per_day(v['burn_per_day'])}, {fmt(v['available'])} left: {verdict} ({spread}).")
+        print(f"{p}: {_per_day(v.burn_per_day)}, {fmt(v.available)} left: {verdict} ({spread}).")
 
 
 _TIMES = (
@@ -75,26 +76,21 @@ def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=F
 
     def run(s):
         e = _foresight().estimate(s, usage(use), per_day, users, per_user)
-        return {
-            **e,
-            "plans": [
-                {**r, "why": name_field(r["why"], shown).message if isinstance(r["why"], CreditsError) else r["why"]}
-                for r in e["plans"]
-            ],
-        }
+        why = [name_field(r.why, shown).message if isinstance(r.why, CreditsError) else r.why for r in e.plans]
+        return replace(e, plans=[replace(r, why=w) for r, w in zip(e.plans, why, strict=True)])
 
     respond(ctx, json, run, _estimate_text)
 
 
-def _estimate_text(e: dict) -> None:
+def _estimate_text(e) -> None:
     print(
-        f"{e['action']}: {fmt(e['unit_cost'])} a use × {e['times_per_day']:,} a day ="
-        f" {amount(e['per_day'], e['pool'])} a day, {fmt(e['per_cycle'])} a cycle"
-        f" ({e['cycle_days']} days)."
+        f"{e.action}: {fmt(e.unit_cost)} a use × {e.times_per_day:,} a day ="
+        f" {amount(e.per_day, e.pool)} a day, {fmt(e.per_cycle)} a cycle"
+        f" ({e.cycle_days} days)."
     )
-    for r in e["plans"]:
-        mark = f"fits, {fmt(r['spare'])} to spare" if r["fits"] else f"does not fit: {r['why']}"
-        print(f"  {r['plan']:<8} {fmt(r['allowance']):>8}  {mark}")
+    for r in e.plans:
+        mark = f"fits, {fmt(r.spare)} to spare" if r.fits else f"does not fit: {r.why}"
+        print(f"  {r.plan:<8} {fmt(r.allowance):>8}  {mark}")
 
 
 @app.command()
@@ -109,7 +105,7 @@ def advise(
     respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text)
 
 
-def _advice_text(a: dict) -> None:
+def _advice_text(a) -> None:
     from ..render import human
 
     human.advice(a)
@@ -129,7 +125,7 @@ def budget_set(
         ctx,
         json,
         lambda s: _foresight().budget_set(s, app, member, pool, credits),
-        lambda r: print(f"Budget: {r['kind']} {r['name']!r} may spend {amount(r['credits'], r['pool'])} a cycle."),
+        lambda b: print(f"Budget: {b.kind} {b.name!r} may spend {amount(b.credits, b.pool)} a cycle."),
     )
 
 
@@ -139,13 +135,12 @@ def budget_list(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _foresight().budget_list(s), _budgets_text)
 
 
-def _budgets_text(rows: list[dict]) -> None:
-    if not rows:
+def _budgets_text(budgets: list) -> None:
+    if not budgets:
         print("No budgets.")
-    for r in rows:
+    for b in budgets:
         print(
-            f"{r['kind']} {r['name']}: {fmt(r['used'])} of {fmt(r['credits'])} {r['pool']} credits used"
-            f" this cycle, {fmt(r['left'])} left"
+            f"{b.kind} {b.name}: {fmt(b.used)} of {fmt(b.credits)} {b.pool} credits used this cycle, {fmt(b.left)} left"
         )
 
 
@@ -183,7 +178,7 @@ def alert_add(
         ctx,
         json,
         lambda s: _foresight().alert_add(s, pool, at, left, by, command),
-        lambda r: print(f"Alert {r['id']} added."),
+        lambda a: print(f"Alert {a.id} added."),
     )
 
 
@@ -193,15 +188,15 @@ def alert_list(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _foresight().alert_list(s), _alerts_text)
 
 
-def _alerts_text(rows: list[dict]) -> None:
-    if not rows:
+def _alerts_text(alerts: list) -> None:
+    if not alerts:
         print("No alerts.")
-    for r in rows:
-        cond = f"{r['at_percent']}% used" if r["at_percent"] is not None else f"{fmt(r['left'])} or fewer left"
+    for a in alerts:
+        cond = f"{a.at_percent}% used" if a.at_percent is not None else f"{fmt(a.left)} or fewer left"
         print(
-            f"alert {r['id']}: {r['pool']} {cond}"
-            + (" before mid-cycle" if r["by_mid_cycle"] else "")
-            + (f"; runs {r['exec']!r}" if r["exec"] else "")
+            f"alert {a.id}: {a.pool} {cond}"
+            + (" before mid-cycle" if a.by_mid_cycle else "")
+            + (f"; runs {a.exec!r}" if a.exec else "")
         )
 
 
@@ -218,25 +213,15 @@ def status(
     json: JsonOption = False,
 ):
     """Both pools, days to reset and a warning mark, in one short line."""
-    respond(
-        ctx,
-        json,
-        lambda s: _foresight().status_line(s),
-        lambda st: _status_text(st, line),
-        lambda st: {
-            "pools": {p: {"available": b.available, "allowance": b.allowance} for p, b in st["pools"].items()},
-            "days_to_reset": st["days_to_reset"],
-            "warning": st["warning"],
-        },
-    )
+    respond(ctx, json, lambda s: _foresight().status_line(s), lambda st: _status_text(st, line))
 
 
-def _status_text(st: dict, line: bool) -> None:
-    m, i = st["pools"]["message"], st["pools"]["integration"]
-    mark = (" ⚠" if (sys.stdout.encoding or "").lower().startswith("utf") else " !") if st["warning"] else ""
+def _status_text(st, line: bool) -> None:
+    m, i = st.pools["message"], st.pools["integration"]
+    mark = (" ⚠" if (sys.stdout.encoding or "").lower().startswith("utf") else " !") if st.warning else ""
     text = (
         f"msg {fmt(m.available)}/{fmt(m.allowance)} · int {fmt(i.available)}/{fmt(i.allowance)}"
-        f" · reset {int(st['days_to_reset'])}d{mark}"
+        f" · reset {int(st.days_to_reset)}d{mark}"
     )
     print(text if line else f"credits: {text}")
 

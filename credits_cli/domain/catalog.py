@@ -33,10 +33,10 @@ class Plan:
     max_apps: int | None
     features: frozenset[str]
 
-    def allowance(self, pool: str) -> int:
+    def allowance(self, pool: str) -> Credits:
         return self.message if pool == "message" else self.integration
 
-    def daily_cap(self, pool: str) -> int | None:
+    def daily_cap(self, pool: str) -> Credits | None:
         """Milli-credits a local day of `pool` may use (only the message pool has a daily cap), or None."""
         return self.daily_message_cap if pool == "message" else None
 

@@ -379,8 +379,8 @@ def grants(rows) -> None:
 
 def advice(a) -> None:
     c = console()
-    span = f"{when(a['from'])} → {when(a['until'])}"
-    c.print(f"[bold]Your last {a['cycles']} cycle{'s' if a['cycles'] > 1 else ''} under every plan[/bold] ({span})")
+    span = f"{when(a.from_)} → {when(a.until)}"
+    c.print(f"[bold]Your last {a.cycles} cycle{'s' if a.cycles > 1 else ''} under every plan[/bold] ({span})")
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
     for col, just in (
@@ -393,42 +393,40 @@ def advice(a) -> None:
         ("cost $", "right"),
     ):
         t.add_column(col, justify=just)
-    for r in a["plans"]:
-        unused = r["credits_unused"] or {}
+    for r in a.plans:
+        unused = r.credits_unused or {}
         packs = (
-            "—"
-            if r["topup_packs"] is None
-            else " + ".join(f"{n} {p[:3]}" for p, n in r["topup_packs"].items() if n) or "0"
+            "—" if r.topup_packs is None else " + ".join(f"{n} {p[:3]}" for p, n in r.topup_packs.items() if n) or "0"
         )
-        name = f"[bold green]{r['plan']}[/bold green]" if r["plan"] == a["recommended"] else r["plan"]
+        name = f"[bold green]{r.plan}[/bold green]" if r.plan == a.recommended else r.plan
         t.add_row(
             name,
-            str(r["days_blocked"]),
-            str(r["actions_refused"]),
+            str(r.days_blocked),
+            str(r.actions_refused),
             fmt(unused["message"]) if unused else "—",
             fmt(unused["integration"]) if unused else "—",
             packs,
-            fmt(r["cost"]),
+            fmt(r.cost),
         )
     c.print(t)
-    if a["recommended"]:
-        c.print(f"Cheapest that would have blocked nothing: [bold]{a['recommended']}[/bold].")
+    if a.recommended:
+        c.print(f"Cheapest that would have blocked nothing: [bold]{a.recommended}[/bold].")
     else:
         c.print("No plan would have blocked nothing; top-ups or a flat rate (--flat PRICE) would be needed.")
-    if a["top_features"]:
+    if a.top_features:
         c.print(
             "Top features: "
-            + "; ".join(f"{f['action']} on {f['app'] or '(no app)'} {fmt(f['credits'])}" for f in a["top_features"])
+            + "; ".join(f"{f.action} on {f.app or '(no app)'} {fmt(f.credits)}" for f in a.top_features)
         )
-    for cand in a["cache_candidates"]:
+    for cand in a.cache_candidates:
         c.print(
-            f"Cache candidate: {cand['action']} on {cand['app'] or '(no app)'} ran over 100 times a day on"
-            f" {cand['days']} day(s) (up to {cand['max_per_day']:,})"
-            + (f", {cand['repeated_inputs']:,} with repeated inputs" if cand["repeated_inputs"] else "")
+            f"Cache candidate: {cand.action} on {cand.app or '(no app)'} ran over 100 times a day on"
+            f" {cand.days} day(s) (up to {cand.max_per_day:,})"
+            + (f", {cand.repeated_inputs:,} with repeated inputs" if cand.repeated_inputs else "")
         )
-    g = a["gpt5_to_automatic"]
-    if g["calls"]:
+    g = a.gpt5_to_automatic
+    if g.calls:
         c.print(
-            f"Moving {g['calls']:,} gpt-5 calls to the automatic model would have saved {fmt(g['credits_saved'])}"
+            f"Moving {g.calls:,} gpt-5 calls to the automatic model would have saved {fmt(g.credits_saved)}"
             " integration credits."
         )
