@@ -56,16 +56,14 @@ def plan_set(
     respond(ctx, json, lambda s: _simulate().plan_set(s, plan, billing), _plan_text)
 
 
-def _plan_text(r: dict) -> None:
-    if r["change"] == "unchanged":
-        print(f"Already on the {r['plan']} plan ({r['billing']}).")
-    elif r["change"] == "downgrade":
-        print(f"Downgrade from {r['from']} to {r['plan']} scheduled for the next reset, {when(r['effective_at'])}.")
+def _plan_text(r) -> None:
+    if r.change == "unchanged":
+        print(f"Already on the {r.plan} plan ({r.billing}).")
+    elif r.change == "downgrade":
+        print(f"Downgrade from {r.from_} to {r.plan} scheduled for the next reset, {when(r.effective_at)}.")
     else:
-        extra = ", ".join(amount(v, p) for p, v in r["added"].items())
-        print(
-            f"Now on the {r['plan']} plan ({r['billing']})" + (f": {extra} added for this cycle" if extra else "") + "."
-        )
+        extra = ", ".join(amount(v, p) for p, v in r.added.items())
+        print(f"Now on the {r.plan} plan ({r.billing})" + (f": {extra} added for this cycle" if extra else "") + ".")
 
 
 @coupon_app.command("create")
@@ -82,13 +80,13 @@ def coupon_create(
     respond(ctx, json, lambda s: _simulate().coupon_create(s, code, credits, pool, expires, uses), _coupon_text)
 
 
-def _coupon_text(r: dict) -> None:
+def _coupon_text(c) -> None:
     limits = []
-    if r["expires_at"]:
-        limits.append(f"until {when(r['expires_at'])}")
-    if r["uses"]:
-        limits.append(f"{r['uses']} use{'s' if r['uses'] > 1 else ''}")
-    print(f"Coupon {r['code']}: {amount(r['credits'], r['pool'])}" + (f" ({', '.join(limits)})" if limits else ""))
+    if c.expires_at:
+        limits.append(f"until {when(c.expires_at)}")
+    if c.uses:
+        limits.append(f"{c.uses} use{'s' if c.uses > 1 else ''}")
+    print(f"Coupon {c.code}: {amount(c.credits, c.pool)}" + (f" ({', '.join(limits)})" if limits else ""))
 
 
 @coupon_app.command("redeem")
@@ -103,9 +101,9 @@ def coupon_redeem(
         json,
         lambda s: _simulate().coupon_redeem(s, code),
         lambda r: print(
-            f"Redeemed {r['code']}: {amount(r['credits'], r['pool'])} added"
-            + (f", valid until {when(r['expires_at'])}" if r["expires_at"] else "")
-            + f"; {amount(r['available'], r['pool'])} available"
+            f"Redeemed {r.code}: {amount(r.credits, r.pool)} added"
+            + (f", valid until {when(r.expires_at)}" if r.expires_at else "")
+            + f"; {amount(r.available, r.pool)} available"
         ),
     )
 
@@ -116,15 +114,15 @@ def coupon_list(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _simulate().coupon_list(s), _coupons_text)
 
 
-def _coupons_text(rows: list[dict]) -> None:
-    if not rows:
+def _coupons_text(coupons: list) -> None:
+    if not coupons:
         print("No coupons.")
-    for r in rows:
-        uses = f"{r['used']} of {r['uses']}" if r["uses"] else f"{r['used']} of unlimited"
+    for c in coupons:
+        uses = f"{c.used} of {c.uses}" if c.uses else f"{c.used} of unlimited"
         print(
-            f"{r['code']}  {fmt(r['credits'])} {r['pool']}  used {uses}"
-            + (f"  expires {when(r['expires_at'])}" if r["expires_at"] else "")
-            + ("  (redeemed here)" if r["redeemed_here"] else "")
+            f"{c.code}  {fmt(c.credits)} {c.pool}  used {uses}"
+            + (f"  expires {when(c.expires_at)}" if c.expires_at else "")
+            + ("  (redeemed here)" if c.redeemed_here else "")
         )
 
 
@@ -142,8 +140,8 @@ def share_submit(
         json,
         lambda s: _simulate().share_submit(s, platform, url, followers),
         lambda r: print(
-            f"Share {r['id']} submitted: {amount(r['credits'], 'message')} once it is approved"
-            f" (credits share approve {r['id']})."
+            f"Share {r.id} submitted: {amount(r.credits, 'message')} once it is approved"
+            f" (credits share approve {r.id})."
         ),
     )
 
@@ -155,16 +153,14 @@ def share_approve(ctx: typer.Context, share: ShareId = None, json: JsonOption = 
         ctx,
         json,
         lambda s: _simulate().share_decide(s, share, True),
-        lambda r: print(f"Share {r['id']} approved: {amount(r['credits'], 'message')} added (they do not expire)."),
+        lambda r: print(f"Share {r.id} approved: {amount(r.credits, 'message')} added (they do not expire)."),
     )
 
 
 @share_app.command("reject")
 def share_reject(ctx: typer.Context, share: ShareId = None, json: JsonOption = False):
     """Reject a pending share (another may be submitted)."""
-    respond(
-        ctx, json, lambda s: _simulate().share_decide(s, share, False), lambda r: print(f"Share {r['id']} rejected.")
-    )
+    respond(ctx, json, lambda s: _simulate().share_decide(s, share, False), lambda r: print(f"Share {r.id} rejected."))
 
 
 @share_app.command("status")
@@ -173,11 +169,11 @@ def share_status(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _simulate().share_status(s), _shares_text)
 
 
-def _shares_text(rows: list[dict]) -> None:
-    if not rows:
+def _shares_text(shares: list) -> None:
+    if not shares:
         print("No share submitted yet: credits share submit --platform linkedin|x --url URL --followers N")
-    for r in rows:
-        print(f"share {r['id']}  {r['status']}  {r['platform']}  {r['followers']:,} followers  {r['url']}")
+    for r in shares:
+        print(f"share {r.id}  {r.status}  {r.platform}  {r.followers:,} followers  {r.url}")
 
 
 @clock_app.callback()
@@ -209,14 +205,14 @@ def clock_real(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _simulate().clock(s, "real"), _clock_text)
 
 
-def _clock_text(r: dict) -> None:
-    if r["overridden"]:
-        kept = f"; the simulated clock ({iso(r['simulated_at'])}) applies without it" if r["simulated"] else ""
-        print(f"--now / CREDITS_NOW is set: commands run at {iso(r['now'])}{kept}.")
-    elif r["simulated"]:
-        print(f"Simulated clock: {iso(r['now'])} (credits clock real to go back).")
+def _clock_text(c) -> None:
+    if c.overridden:
+        kept = f"; the simulated clock ({iso(c.simulated_at)}) applies without it" if c.simulated else ""
+        print(f"--now / CREDITS_NOW is set: commands run at {iso(c.now)}{kept}.")
+    elif c.simulated:
+        print(f"Simulated clock: {iso(c.now)} (credits clock real to go back).")
     else:
-        print(f"Real clock: {iso(r['now'])}.")
+        print(f"Real clock: {iso(c.now)}.")
 
 
 @app.command()
@@ -229,13 +225,13 @@ def reset(
     respond(ctx, json, lambda s: _simulate().reset(s, advance), lambda r: _reset_text(r, advance))
 
 
-def _reset_text(r: dict, advance: bool) -> None:
-    print(f"Next reset: {when(r['at'])} ({iso(r['at'])}), on the {r['plan_after']} plan.")
-    for pool, v in r["pools"].items():
-        lost = f"{fmt(v['lost'])} expire unused" if v["lost"] else "nothing expires"
-        print(f"  {pool:<12} {lost}; {fmt(v['granted'])} granted; {fmt(v['available_after'])} available after")
+def _reset_text(r, advance: bool) -> None:
+    print(f"Next reset: {when(r.at)} ({iso(r.at)}), on the {r.plan_after} plan.")
+    for pool, v in r.pools.items():
+        lost = f"{fmt(v.lost)} expire unused" if v.lost else "nothing expires"
+        print(f"  {pool:<12} {lost}; {fmt(v.granted)} granted; {fmt(v.available_after)} available after")
     if advance:
-        print(f"The workspace's clock is now {iso(r['at'])} (credits clock real to go back).")
+        print(f"The workspace's clock is now {iso(r.at)} (credits clock real to go back).")
 
 
 @app.command()
@@ -253,10 +249,9 @@ def topup(
         ctx,
         json,
         lambda s: _simulate().topup(s, pool, packs),
-        lambda r: print(
-            f"Topped up {amount(r['credits'], r['pool'])}"
-            f" ({r['packs']} pack{'s' if r['packs'] > 1 else ''}),"
-            f" valid until {when(r['expires_at'])}."
+        lambda t: print(
+            f"Topped up {amount(t.credits, t.pool)} ({t.packs} pack{'s' if t.packs > 1 else ''}),"
+            f" valid until {when(t.expires_at)}."
         ),
         quiet=quiet,
     )
@@ -277,11 +272,11 @@ def grant(
         ctx,
         json,
         lambda s: _simulate().add_grant(s, pool, credits, expires, reason, kind),
-        lambda r: print(
-            f"Granted {amount(r['credits'], r['pool'])} ({r['source']}: {r['reason']})"
-            + (f", until {when(r['expires_at'])}" if r["expires_at"] else "")
-            + f"; grant {r['grant']}"
-            + (f" (referral {r['referrals']} of {r['referral_max']})" if "referrals" in r else "")
+        lambda g: print(
+            f"Granted {amount(g.credits, g.pool)} ({g.source}: {g.reason})"
+            + (f", until {when(g.expires_at)}" if g.expires_at else "")
+            + f"; grant {g.grant}"
+            + (f" (referral {g.referrals} of {g.referral_max})" if g.referrals is not None else "")
             + "."
         ),
     )
@@ -293,10 +288,10 @@ def grants(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, _simulate().list_grants, _grants_text)
 
 
-def _grants_text(rows: list[dict]) -> None:
+def _grants_text(grants: list) -> None:
     from ..render import human
 
-    human.grants(rows)
+    human.grants(grants)
 
 
 @app.command()
@@ -311,9 +306,9 @@ def void(
         ctx,
         json,
         lambda s: _simulate().void(s, event, reason),
-        lambda r: print(
-            f"Event {r['voids']} voided by event {r['id']}: {amount(r['restored'], r['pool'])} restored"
-            + (f" ({fmt(r['expired'])} had expired since and stay spent)" if r["expired"] else "")
+        lambda v: print(
+            f"Event {v.voids} voided by event {v.id}: {amount(v.restored, v.pool)} restored"
+            + (f" ({fmt(v.expired)} had expired since and stay spent)" if v.expired else "")
             + "."
         ),
     )
@@ -325,8 +320,8 @@ def notifications(ctx: typer.Context, json: JsonOption = False):
     respond(ctx, json, lambda s: _simulate().notifications(s), _notifications_text)
 
 
-def _notifications_text(rows: list[dict]) -> None:
-    if not rows:
+def _notifications_text(notes: list) -> None:
+    if not notes:
         print("No notifications.")
-    for r in rows:
-        print(f"{when(r['at'])}  [{r['kind']}] {r['message']}")
+    for n in notes:
+        print(f"{when(n.at)}  [{n.kind}] {n.message}")

@@ -345,7 +345,7 @@ def show(e) -> None:
     c.print(p)
 
 
-def grants(rows) -> None:
+def grants(grants) -> None:
     c = console()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
@@ -358,19 +358,19 @@ def grants(rows) -> None:
         ("expires (UTC)", "left"),
     ):
         t.add_column(col, justify=just, overflow="fold")
-    for r in rows:
-        if r["status"] == "expired":
-            left = f"[dim]{fmt(r['lost'])} lost[/dim]" if r["lost"] else "[dim]0[/dim]"
+    for g in grants:
+        if g.status == "expired":
+            left = f"[dim]{fmt(g.lost)} lost[/dim]" if g.lost else "[dim]0[/dim]"
         else:
-            left = fmt(r["left"])
-        expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
-        if r["status"] == "expired":
+            left = fmt(g.left)
+        expires = f"{g.expires_at:%Y-%m-%d %H:%M}" if g.expires_at else "never"
+        if g.status == "expired":
             expires = f"[dim]{expires}[/dim]"
         t.add_row(
-            str(r["grant"]) if r["grant"] is not None else "—",
-            r["pool"],
-            r["reason"] or r["source"],
-            fmt(r["credits"]),
+            str(g.grant) if g.grant is not None else "—",
+            g.pool,
+            g.reason or g.source,
+            fmt(g.credits),
             left,
             expires,
         )

@@ -13,6 +13,8 @@ foresight cost some 10 ms to import, and `balance` needs neither).
 
 from __future__ import annotations
 
+from .jsonout import fields  # loaded already: jsonout imports this module when it first writes a result
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log --json` writes a view)
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
     from ..domain.catalog import Action, Plan
     from ..services import Balance, InitResult, LogResult, PoolBalance
+    from ..simulate import Granted, PlanSet
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -113,6 +116,31 @@ def _services() -> dict:
     }
 
 
+# --- simulation --------------------------------------------------------------------------------
+
+
+def _fields(result, *absent: str) -> dict:
+    """A record's fields as jsonout writes them, without those of `absent` that are None (not applicable)."""
+    return {k: v for k, v in fields(result).items() if not (v is None and k in absent)}
+
+
+def plan_set(r: PlanSet) -> dict:
+    """`credits plan set`: "from" only when the plan changes; the apps kept and refused only onto a plan
+    with an app limit."""
+    return _fields(r, "from", "apps_kept", "apps_refused")
+
+
+def granted(g: Granted) -> dict:
+    """`credits grant`: a referral grant's number and the program's limit only for a referral."""
+    return _fields(g, "referrals", "referral_max")
+
+
+def _simulate() -> dict:
+    from .. import simulate
+
+    return {simulate.PlanSet: plan_set, simulate.Granted: granted}
+
+
 # --- the catalog -----------------------------------------------------------------------------
 
 
@@ -157,6 +185,7 @@ _PACKAGE = __name__.rsplit(".", 2)[0]  # credits_cli
 # The views of each module's result types, made when the first of them is written.
 _BY_MODULE: dict[str, Callable[[], dict]] = {
     f"{_PACKAGE}.services": _services,
+    f"{_PACKAGE}.simulate": _simulate,
     f"{_PACKAGE}.domain.catalog": _catalog,
 }
 _VIEWS: dict[type, Callable[[Any], Any]] = {}
