@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..domain.catalog import Action, Plan
+    from ..reports import Daily, Distribution, History
     from ..services import Balance, InitResult, LogResult, PoolBalance
     from ..simulate import Granted, PlanSet
+    from .output import Rows
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -179,25 +181,72 @@ def _catalog() -> dict:
     return {catalog.Plan: plan, catalog.Action: action}
 
 
+# --- reports: a result seen as a table of data ------------------------------------------------
+#
+# A report's rows stream: written as they come, as CSV or a JSON array (render/output.write).
+
+
+def distribution_rows(d: Distribution) -> Rows:
+    """apps, members, actions: the group's columns, credits, share and events; budget beside them when set."""
+    from ..reports import GROUPS
+    from .output import Rows
+
+    budget = ["budget"] if d.rows and "budget" in d.rows[0] else []
+    return Rows([*GROUPS[d.by], "credits", "share", "events", *budget], d.rows)
+
+
+def daily_rows(d: Daily) -> Rows:
+    from .output import Rows
+
+    return Rows(["date", "credits", "events"], d.days)
+
+
+def history_rows(h: History) -> Rows:
+    """events: the export's fields of each event."""
+    from ..domain.events import EXPORT_FIELDS
+    from .output import Rows
+
+    return Rows(list(EXPORT_FIELDS), h.rows)
+
+
+def _reports() -> dict:
+    from .. import reports
+
+    return {reports.Distribution: distribution_rows, reports.Daily: daily_rows, reports.History: history_rows}
+
+
 # --- the lookup --------------------------------------------------------------------------------
 
 _PACKAGE = __name__.rsplit(".", 2)[0]  # credits_cli
-# The views of each module's result types, made when the first of them is written.
-_BY_MODULE: dict[str, Callable[[], dict]] = {
-    f"{_PACKAGE}.services": _services,
-    f"{_PACKAGE}.simulate": _simulate,
-    f"{_PACKAGE}.domain.catalog": _catalog,
-}
-_VIEWS: dict[type, Callable[[Any], Any]] = {}
-_LOADED: set[str] = set()
 
 
-def view_of(kind: type) -> Callable[[Any], Any] | None:
-    """The view that writes a result of type `kind` as JSON, or None: it is written as its fields."""
-    module = kind.__module__
-    if module not in _LOADED:
-        _LOADED.add(module)
-        views = _BY_MODULE.get(module)
-        if views is not None:
-            _VIEWS.update(views())
-    return _VIEWS.get(kind)
+class _ByType:
+    """Views keyed by result type. The views of a module's types are registered when the first result of
+    that module is looked up: by then the command has imported the module."""
+
+    def __init__(self, by_module: dict[str, Callable[[], dict]]):
+        self.by_module = by_module
+        self.views: dict[type, Callable[[Any], Any]] = {}
+
+    def __call__(self, kind: type) -> Callable[[Any], Any] | None:
+        make = self.by_module.pop(kind.__module__, None)
+        if make is not None:
+            self.views.update(make())
+        return self.views.get(kind)
+
+
+# The view that writes a result of a type as JSON, or None: it is written as its fields.
+view_of = _ByType(
+    {
+        f"{_PACKAGE}.services": _services,
+        f"{_PACKAGE}.simulate": _simulate,
+        f"{_PACKAGE}.domain.catalog": _catalog,
+    }
+)
+_rows_view_of = _ByType({f"{_PACKAGE}.reports": _reports})
+
+
+def rows_of(result) -> Rows | None:
+    """A result seen as a table of data, its columns and its rows, or None: it is not a table."""
+    view = _rows_view_of(type(result))
+    return None if view is None else view(result)
