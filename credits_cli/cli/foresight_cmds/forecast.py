@@ -1,4 +1,4 @@
-"""Foresight: forecast, estimate, advise, budget, alert, watch, status."""
+"""`credits forecast`, `estimate`, `advise`, `status` and `watch`: looking ahead."""
 
 from __future__ import annotations
 
@@ -8,38 +8,25 @@ from typing import Annotated
 
 import typer
 
-from ..domain.cycles import when
-from ..domain.money import amount, fmt
-from ..errors import CreditsError
-from ..records import replace
-from . import spec
-from .common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
+from ...domain.cycles import when
+from ...domain.money import amount, fmt
+from ...errors import CreditsError
+from ...records import replace
+from .. import spec
+from ..common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
+from .shared import use_cases
 
 app = typer.Typer()
-AppTarget = Annotated[str | None, typer.Option("--app", metavar="NAME", help="An app.")]
-MemberTarget = Annotated[str | None, typer.Option("--member", metavar="NAME", help="A member.")]
 
 
 def _per_day(milli: int) -> str:
     return f"{fmt(round(milli, -2))} a day"  # to 0.1 credit for a person; JSON stays exact
 
 
-budget_app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.", no_args_is_help=True)
-alert_app = typer.Typer(help="Alerts before a pool runs dry.", no_args_is_help=True)
-app.add_typer(budget_app, name="budget")
-app.add_typer(alert_app, name="alert")
-
-
-def _foresight():
-    from .. import foresight  # on first use: a command of another group does not pay for importing it
-
-    return foresight
-
-
 @app.command()
 def forecast(ctx: typer.Context, pool: PoolOption = None, json: JsonOption = False):
     """When each pool runs out at the current pace (last 7 days, weighted to the latest), with a P50/P90 range."""
-    respond(ctx, json, lambda s: _foresight().forecast(s, pool), _forecast_text)
+    respond(ctx, json, lambda s: use_cases().forecast(s, pool), _forecast_text)
 
 
 def _forecast_text(pools: dict) -> None:
@@ -75,7 +62,7 @@ def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=F
     shown = names(ctx)  # a plan that lacks a feature says why, naming the option or argument that asks for it
 
     def run(s):
-        e = _foresight().estimate(s, usage(use), per_day, users, per_user)
+        e = use_cases().estimate(s, usage(use), per_day, users, per_user)
         why = [name_field(r.why, shown).message if isinstance(r.why, CreditsError) else r.why for r in e.plans]
         return replace(e, plans=[replace(r, why=w) for r, w in zip(e.plans, why, strict=True)])
 
@@ -102,108 +89,13 @@ def advise(
     json: JsonOption = False,
 ):
     """Replay recent cycles under every plan: what each blocks, wastes and costs; features to cache or cheapen."""
-    respond(ctx, json, lambda s: _foresight().advise(s, flat), _advice_text)
+    respond(ctx, json, lambda s: use_cases().advise(s, flat), _advice_text)
 
 
 def _advice_text(a) -> None:
-    from ..render import human
+    from ...render import human
 
     human.advice(a)
-
-
-@budget_app.command("set")
-def budget_set(
-    ctx: typer.Context,
-    app: AppTarget = None,
-    member: MemberTarget = None,
-    pool: PoolOption = None,
-    credits: Annotated[str | None, typer.Option("--credits", metavar="N", help="Credits a cycle.")] = None,
-    json: JsonOption = False,
-):
-    """Give an app or a member a budget a cycle: `credits log` refuses (exit 3) what would exceed it."""
-    respond(
-        ctx,
-        json,
-        lambda s: _foresight().budget_set(s, app, member, pool, credits),
-        lambda b: print(f"Budget: {b.kind} {b.name!r} may spend {amount(b.credits, b.pool)} a cycle."),
-    )
-
-
-@budget_app.command("list")
-def budget_list(ctx: typer.Context, json: JsonOption = False):
-    """Every budget with this cycle's use against it."""
-    respond(ctx, json, lambda s: _foresight().budget_list(s), _budgets_text)
-
-
-def _budgets_text(budgets: list) -> None:
-    if not budgets:
-        print("No budgets.")
-    for b in budgets:
-        print(
-            f"{b.kind} {b.name}: {fmt(b.used)} of {fmt(b.credits)} {b.pool} credits used this cycle, {fmt(b.left)} left"
-        )
-
-
-@budget_app.command("remove")
-def budget_remove(ctx: typer.Context, app: AppTarget = None, member: MemberTarget = None, pool: PoolOption = None):
-    """Remove a budget (of one pool with --pool, else of both)."""
-    respond(
-        ctx,
-        False,
-        lambda s: _foresight().budget_remove(s, app, member, pool),
-        lambda n: print(f"Removed {n} budget{'s' if n > 1 else ''}."),
-    )
-
-
-@alert_app.command("add")
-def alert_add(
-    ctx: typer.Context,
-    pool: PoolOption = None,
-    at: Annotated[
-        str | None, typer.Option("--at", metavar="PERCENT%", help="Fire when this share of the allowance is used.")
-    ] = None,
-    left: Annotated[
-        str | None, typer.Option("--left", metavar="N", help="Fire when N or fewer credits remain.")
-    ] = None,
-    by: Annotated[
-        str | None, typer.Option("--by", metavar="mid-cycle", help="Only before the middle of the cycle.")
-    ] = None,
-    command: Annotated[
-        str | None, typer.Option("--exec", metavar="COMMAND", help="Run this (sh -c) when it fires.")
-    ] = None,
-    json: JsonOption = False,
-):
-    """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
-    respond(
-        ctx,
-        json,
-        lambda s: _foresight().alert_add(s, pool, at, left, by, command),
-        lambda a: print(f"Alert {a.id} added."),
-    )
-
-
-@alert_app.command("list")
-def alert_list(ctx: typer.Context, json: JsonOption = False):
-    """Every alert."""
-    respond(ctx, json, lambda s: _foresight().alert_list(s), _alerts_text)
-
-
-def _alerts_text(alerts: list) -> None:
-    if not alerts:
-        print("No alerts.")
-    for a in alerts:
-        cond = f"{a.at_percent}% used" if a.at_percent is not None else f"{fmt(a.left)} or fewer left"
-        print(
-            f"alert {a.id}: {a.pool} {cond}"
-            + (" before mid-cycle" if a.by_mid_cycle else "")
-            + (f"; runs {a.exec!r}" if a.exec else "")
-        )
-
-
-@alert_app.command("remove")
-def alert_remove(ctx: typer.Context, alert: Annotated[str, typer.Argument(metavar="ID")]):
-    """Remove an alert."""
-    respond(ctx, False, lambda s: _foresight().alert_remove(s, alert), lambda _: print(f"Alert {alert} removed."))
 
 
 @app.command()
@@ -213,7 +105,7 @@ def status(
     json: JsonOption = False,
 ):
     """Both pools, days to reset and a warning mark, in one short line."""
-    respond(ctx, json, lambda s: _foresight().status_line(s), lambda st: _status_text(st, line))
+    respond(ctx, json, lambda s: use_cases().status_line(s), lambda st: _status_text(st, line))
 
 
 def _status_text(st, line: bool) -> None:
@@ -235,13 +127,13 @@ def watch(
     iterations: Annotated[int, typer.Option("--iterations", hidden=True)] = 0,
 ):
     """A live dashboard that redraws when the ledger changes (Ctrl-C to stop)."""
-    from .. import reports, services
-    from ..render import human
+    from ... import reports, services
+    from ...render import human
 
     with failures():
         s = ctx.obj
         if not 0.1 <= interval <= 3600:
-            from ..errors import BadInput
+            from ...errors import BadInput
 
             raise BadInput("interval", "must be between 0.1 and 3600 seconds")
         last, drawn, n = None, 0.0, 0
