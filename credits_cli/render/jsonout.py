@@ -5,17 +5,23 @@ this small encoder writes amounts (`domain.money.Credits`) as exact JSON numbers
 (1.3) and instants as ISO 8601 UTC strings. A result (a record, `records.record`)
 is written as an object of its fields in their order, a field named after a
 Python keyword with a trailing underscore (`from_`) under the keyword; a result
-whose JSON is not simply its fields is written by its view (render/views.py).
+whose JSON is not simply its fields is written by its view (render/views.py; log's
+is here, so that `credits log --json` and `--batch` import no module `log -q` does not).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from decimal import Decimal
 
 from ..domain.cycles import iso
 from ..domain.money import Credits
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log` does not load it)
+if TYPE_CHECKING:
+    from ..services import LogResult
 
 __all__ = ["Credits", "data", "dumps", "fields"]
 
@@ -85,10 +91,17 @@ def data(result):
     """A result (a record) as the JSON value it is written as: its view's value, or its fields."""
     view = _VIEWS.get(type(result), _UNSEEN)
     if view is _UNSEEN:
-        from .views import view_of  # when a command first writes a result as JSON (`log -q` writes none)
-
-        view = _VIEWS[type(result)] = view_of(type(result))
+        view = _VIEWS[type(result)] = _view_of(type(result))
     return fields(result) if view is None else view(result)
+
+
+def _view_of(kind: type):
+    services = sys.modules.get(_SERVICES)
+    if services is not None and kind is services.LogResult:
+        return log_result
+    from .views import view_of  # when a command first writes a result as JSON
+
+    return view_of(kind)
 
 
 def fields(result) -> dict:
@@ -97,6 +110,34 @@ def fields(result) -> dict:
     if names is None:
         names = _FIELDS[type(result)] = tuple((n, n.removesuffix("_")) for n in type(result).__record_fields__)
     return {key: getattr(result, name) for name, key in names}
+
+
+# --- the view of `credits log`'s result ---------------------------------------------------------
+
+_SERVICES = __name__.rsplit(".", 2)[0] + ".services"
+
+
+def log_result(r: LogResult) -> dict:
+    """`credits log`: the event (its quote flattened), the pool after it, what paid, the alerts it fired."""
+    return {
+        "id": r.id,
+        "action": r.quote.action,
+        "model": r.quote.model,
+        "scope": r.quote.scope,
+        "pool": r.quote.pool,
+        "quantity": r.quote.count,
+        "credits": r.quote.credits,
+        "available": r.balance.available,
+        "at": r.at,
+        "app": r.app,
+        "member": r.member,
+        "key": r.key,
+        "replayed": r.replayed,
+        "dry_run": r.dry_run,
+        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": x["credits"]} for x in r.paid_by],
+        "next_reset": r.balance.cycle.end,
+        "alerts": [a["message"] for a in r.alerts],
+    }
 
 
 def _key(k) -> str:

@@ -1,4 +1,4 @@
-"""The JSON of each result that is not simply its fields, keyed by the result's type.
+"""The JSON of each result that is not simply its fields, and the table a report is, by the result's type.
 
 Most results are written as they are: `jsonout` writes a record as an object of its
 fields, in order. The results here are reshaped for their command's JSON (a pool's
@@ -8,49 +8,29 @@ the tests pin every key and its order.
 A view is registered by the module its type belongs to, and a module's views are
 looked up when the first of its results is written: by then the command has imported
 that module, so writing JSON imports no use case the command did not (simulate and
-foresight cost some 10 ms to import, and `balance` needs neither).
+foresight cost some 10 ms to import, and `balance` needs neither). `credits log`'s
+view is jsonout's own, so that log imports no more for --json than for -q.
+
+A report is a table of data (`rows_of`): its columns, and rows written as they stream.
 """
 
 from __future__ import annotations
 
-from .jsonout import fields  # loaded already: jsonout imports this module when it first writes a result
+from typing import TYPE_CHECKING, Any
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log --json` writes a view)
+from .jsonout import fields, log_result  # loaded already: jsonout imports this module when it first writes a result
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
 
     from ..domain.catalog import Action, Plan
     from ..reports import Daily, Distribution, History
-    from ..services import Balance, InitResult, LogResult, PoolBalance
+    from ..services import Balance, InitResult, PoolBalance
     from ..simulate import Granted, PlanSet
     from .output import Rows
 
 
 # --- the ledger ------------------------------------------------------------------------------
-
-
-def log_result(r: LogResult) -> dict:
-    """`credits log`: the event (its quote flattened), the pool after it, what paid, the alerts it fired."""
-    return {
-        "id": r.id,
-        "action": r.quote.action,
-        "model": r.quote.model,
-        "scope": r.quote.scope,
-        "pool": r.quote.pool,
-        "quantity": r.quote.count,
-        "credits": r.quote.credits,
-        "available": r.balance.available,
-        "at": r.at,
-        "app": r.app,
-        "member": r.member,
-        "key": r.key,
-        "replayed": r.replayed,
-        "dry_run": r.dry_run,
-        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": x["credits"]} for x in r.paid_by],
-        "next_reset": r.balance.cycle.end,
-        "alerts": [a["message"] for a in r.alerts],
-    }
 
 
 def pool_balance(p: PoolBalance) -> dict:
@@ -111,7 +91,7 @@ def _services() -> dict:
     from .. import services
 
     return {
-        services.LogResult: log_result,
+        services.LogResult: log_result,  # in jsonout: the one view on `credits log`'s path
         services.PoolBalance: pool_balance,
         services.Balance: balance,
         services.InitResult: init_result,
