@@ -48,8 +48,8 @@ class ImportResult:
     rows: int
     added: int
     skipped: int  # already in the ledger
-    credits: dict[str, Credits]  # pool -> credits added
     dry_run: bool
+    credits: dict[str, Credits]  # pool -> credits added
 
 
 BLOCK = 1 << 20  # bytes read at a time: a 1,000,000-row file is never held whole
@@ -497,8 +497,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         rows=n_rows,
         added=n_added,
         skipped=n_rows - n_added,
-        credits={p: Credits(v) for p, v in added.items()},
         dry_run=dry_run,
+        credits={p: Credits(v) for p, v in added.items()},
     )
 
 

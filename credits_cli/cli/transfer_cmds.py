@@ -65,20 +65,7 @@ def import_(
             if progress is not None:
                 progress.close()
 
-    respond(
-        ctx,
-        json,
-        run,
-        _import_text,
-        quiet=quiet,
-        as_json=lambda r: {
-            "rows": r.rows,
-            "added": r.added,
-            "skipped": r.skipped,
-            "dry_run": r.dry_run,
-            "credits": r.credits,
-        },
-    )
+    respond(ctx, json, run, _import_text, quiet=quiet)
 
 
 def _import_text(r) -> None:

@@ -42,7 +42,7 @@ class Share:
     submitted_at: datetime
     status: str  # pending, approved or rejected
     decided_at: datetime | None
-    grant_id: int | None  # the bonus grant of an approved share
+    grant: int | None  # the bonus grant of an approved share
 
 
 @record
