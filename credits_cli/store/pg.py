@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ..errors import BadInput
 from . import pg_schema, schema
 from .db import StoreError
+from .seals import SEALED, id_column
 
 INSTALL = "pip install 'credits-cli[postgres]'"
 
@@ -304,6 +305,7 @@ def errors_as_store_errors(url: str) -> Iterator[None]:
 # -- the store -----------------------------------------------------------------------------------
 
 from .audit import Audit  # noqa: E402  (the whole assembly: a server's round trip outweighs imports)
+from .copying import Copying  # noqa: E402
 from .foresight import Foresight  # noqa: E402
 from .ledger import Ledger  # noqa: E402
 from .offers import Offers  # noqa: E402
@@ -321,7 +323,7 @@ _STAGED_TYPES = {
 }
 
 
-class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
+class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
     """The ledger on PostgreSQL (see the module's docstring)."""
 
     BEGIN_WRITE = "BEGIN"  # READ COMMITTED; the workspace row is locked as it is read (_row_lock)
@@ -348,6 +350,29 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit):
     @contextmanager
     def _deferred_summary(self) -> Iterator[None]:
         yield  # the summary's statement-level trigger is exact and cheap in bulk too
+
+    def identity(self) -> str:
+        """The server (its system identifier), the database and the schema."""
+        row = self._conn.execute(
+            "SELECT (SELECT system_identifier FROM pg_control_system()), current_database(), current_schema()"
+        ).fetchone()
+        return "postgresql " + "/".join(map(str, row))
+
+    def lock_for_copy(self) -> None:
+        for table in ("workspaces", "coupons"):  # the chains that belong to no workspace (seals.append's lock)
+            self._server.lock_chain(table)
+
+    def ids_written(self) -> None:
+        """Each table's sequence moved past the ids a copy wrote (or the next insert would take one of them)."""
+        for table in SEALED:
+            column = id_column(table)
+            seq, top = self._conn.execute(
+                f"SELECT pg_get_serial_sequence('{table}', '{column}'), max({column}) FROM {table}"
+            ).fetchone()
+            if top is not None:
+                self._conn.execute(
+                    f"SELECT setval(?, ?) FROM {seq} WHERE NOT is_called OR last_value < ?", (seq, top, top)
+                )
 
     def _has_json(self) -> bool:
         return False  # an export reads each event's fields as they are
