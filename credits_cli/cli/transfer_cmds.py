@@ -120,7 +120,9 @@ def copy(
 def _copy_text(r) -> None:
     words = {"plan_changes": "plan change"}
     counts = ", ".join(
-        f"{n:,} {words.get(t, t[:-1].replace('_', ' '))}{'' if n == 1 else 's'}" for t, n in r.entries.items() if n
+        f"{n:,} {words.get(t, t[:-1].replace('_', ' '))}{'' if n == 1 else 's'}"
+        for t, n in r.entries.items()
+        if n and t != "workspaces"
     )
     names = ", ".join(r.workspaces)
     ws = f"{len(r.workspaces)} workspace{'' if len(r.workspaces) == 1 else 's'} ({names})"
