@@ -66,20 +66,13 @@ def copy(session: Session, dest: str) -> CopyResult:
             chosen = every
             if not chosen:
                 raise BadInput("db", f"{source.path} holds no workspace; nothing was copied")
-        new_file = not is_url(target) and not os.path.lexists(target)
         destination = _open(target)
         try:
             if destination.identity() == source.identity():
                 raise BadInput("dest", f"{destination.path} is the ledger being copied; give another file or server")
             result = copy_ledger(source, destination, chosen, whole=not session.workspace_given)
-        except BaseException:
+        finally:
             destination.close()
-            if new_file:  # the copy created the file: it goes with the copy
-                for path in (target, target + "-wal", target + "-shm"):
-                    if os.path.lexists(path):
-                        os.remove(path)
-            raise
-        destination.close()
     return result
 
 

@@ -7,7 +7,10 @@ names a server (SQLite -> PostgreSQL, PostgreSQL -> SQLite), else to another SQL
 import csv
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -288,6 +291,31 @@ def test_what_is_not_there_is_named(cli, other, tmp_path):
     assert dest.on_server or not Path(dest.db).exists()  # the first refusal created nothing there
 
 
+def test_two_copies_at_once_into_one_dest_copy_once(cli, other):
+    """Two processes copy the same ledger into one DEST at the same moment: one copies, the other is refused
+    for the name it finds there (never a database error, never both)."""
+    sample(cli)
+    busy(cli)
+    dest = other()
+    env = {**os.environ, "CREDITS_DB": str(cli.db), "CREDITS_NOW": NOW, "NO_COLOR": "1"}
+    env.pop("CREDITS_WORKSPACE", None)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "credits_cli", "copy", str(dest.db)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    done = sorted((p.wait(timeout=120), p.stderr.read()) for p in runs)
+    assert [code for code, _ in done] == [0, 2], done
+    assert "already holds a workspace named 'default'" in done[1][1]
+    assert views(dest, "team") == views(cli, "team")
+    clean(dest)
+
+
 # -- a source changed behind credits' back (a file, to edit it) ----------------------------------------------
 
 
@@ -307,4 +335,6 @@ def test_a_renumbering_copy_does_not_seal_again_what_was_edited(tmp_path):
     dest = tmp_path / "renumbered.db"
     line = one_line_error(src("--workspace", "team", "copy", str(dest), now=NOW), code=1)
     assert "events 4 of the ledger being copied is not as credits wrote it" in line
-    assert not dest.exists()  # the file the copy created goes with it
+    # the file it created is an empty ledger (as a copy killed midway leaves it): the whole copy still keeps ids there
+    out = json.loads(src("copy", str(dest), "--json", now=NOW).stdout)
+    assert out["ids_kept"] is True
