@@ -91,6 +91,8 @@ class Session:
         if not _NAME.fullmatch(name) or not name.strip():
             raise BadInput("workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
         self.workspace_name = name
+        # --workspace or CREDITS_WORKSPACE given (without, `copy` copies every workspace)
+        self.workspace_given = workspace is not None
         self.catalog_path = catalog or None
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
 

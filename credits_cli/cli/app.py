@@ -59,7 +59,7 @@ PANELS = {
     "Reports": ("apps", "members", "actions", "daily", "events", "show"),
     "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
-    "Data in and out": ("export", "import"),
+    "Data in and out": ("export", "import", "copy"),
     "Catalog": ("plans", "prices"),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
