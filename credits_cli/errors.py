@@ -54,6 +54,10 @@ class BadInput(CreditsError):
         self.message = f"{self.field}: {reason}" if self.field else reason
         self.args = (self.message,)
 
+    def renamed(self, field: str) -> BadInput:
+        """The same error about another field (a ledger opened for `copy`'s DEST is refused as --db's would be)."""
+        return type(self)(field, self._reason)
+
 
 class KeyConflict(BadInput):
     """An idempotency key was reused with another payload."""

@@ -14,7 +14,8 @@ from .domain.cycles import cycle_at, iso, parse_zone
 from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_burn
 from .domain.money import Credits, credits_or_none, parse_count, parse_credits, shown
 from .domain.pricing import price
-from .errors import BadInput
+from .errors import BadInput, CreditsError
+from .records import record
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
 
@@ -36,16 +37,39 @@ def _target(app: str | None, member: str | None) -> tuple[str, str]:
     return kind, name
 
 
-def budget_set(session: Session, app, member, pool, credits) -> dict:
+@record
+class Budget:
+    """What an app or a member (`kind`, `name`) may spend of a pool a cycle."""
+
+    kind: str
+    name: str
+    pool: str
+    credits: Credits
+
+
+@record
+class BudgetUse:
+    """A budget and this cycle's use against it."""
+
+    kind: str
+    name: str
+    pool: str
+    credits: Credits
+    used: Credits
+    left: Credits
+    resets_at: datetime
+
+
+def budget_set(session: Session, app, member, pool, credits) -> Budget:
     kind, name = _target(app, member)
     pool = required_pool(pool)
     milli = required_credits(credits)
     with session.writing() as ws:
         session.store.set_budget(ws.id, kind, name, pool, milli, session.now_in(ws))
-    return {"kind": kind, "name": name, "pool": pool, "credits": Credits(milli)}
+    return Budget(kind, name, pool, Credits(milli))
 
 
-def budget_list(session: Session) -> list[dict]:
+def budget_list(session: Session) -> list[BudgetUse]:
     ws = session.workspace()
     now = session.now_in(ws)
     cycle = cycle_at(ws.anchor, now)
@@ -54,15 +78,15 @@ def budget_list(session: Session) -> list[dict]:
     for b in store.budgets(ws.id):
         used = store.budget_used(ws.id, b.kind, b.name, b.pool, cycle.start, cycle.end)
         out.append(
-            {
-                "kind": b.kind,
-                "name": b.name,
-                "pool": b.pool,
-                "credits": Credits(b.credits),
-                "used": Credits(used),
-                "left": Credits(max(0, b.credits - used)),
-                "resets_at": cycle.end,
-            }
+            BudgetUse(
+                kind=b.kind,
+                name=b.name,
+                pool=b.pool,
+                credits=Credits(b.credits),
+                used=Credits(used),
+                left=Credits(max(0, b.credits - used)),
+                resets_at=cycle.end,
+            )
         )
     return out
 
@@ -85,7 +109,20 @@ def budgets_by(session: Session, kind: str, pool: str) -> dict[str, Credits]:
 # --- alerts ------------------------------------------------------------------------------
 
 
-def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
+@record
+class Alert:
+    """Fires once a cycle when a pool's use reaches `at_percent` of its allowance, or only `left` credits
+    remain (before the middle of the cycle with `by_mid_cycle`); runs `exec` when it fires."""
+
+    id: int
+    pool: str
+    at_percent: int | None
+    left: Credits | None
+    by_mid_cycle: bool
+    exec: str | None
+
+
+def alert_add(session: Session, pool, at_percent, left, by, command) -> Alert:
     pool = required_pool(pool)
     if (at_percent is None) == (left is None):
         raise BadInput("at", lambda n: f"give either {n('at')} PERCENT% or {n('left')} N")
@@ -102,27 +139,13 @@ def alert_add(session: Session, pool, at_percent, left, by, command) -> dict:
         alert_id = session.store.insert_alert(
             ws.id, pool, percent, left_milli, by is not None, command, session.now_in(ws)
         )
-    return {
-        "id": alert_id,
-        "pool": pool,
-        "at_percent": percent,
-        "left": credits_or_none(left_milli),
-        "by_mid_cycle": by is not None,
-        "exec": command,
-    }
+    return Alert(alert_id, pool, percent, credits_or_none(left_milli), by is not None, command)
 
 
-def alert_list(session: Session) -> list[dict]:
+def alert_list(session: Session) -> list[Alert]:
     ws = session.workspace()
     return [
-        {
-            "id": a.id,
-            "pool": a.pool,
-            "at_percent": a.at_percent,
-            "left": credits_or_none(a.left),
-            "by_mid_cycle": a.by_mid_cycle,
-            "exec": a.exec,
-        }
+        Alert(a.id, a.pool, a.at_percent, credits_or_none(a.left), a.by_mid_cycle, a.exec)
         for a in session.store.alerts(ws.id)
     ]
 
@@ -164,13 +187,36 @@ def run_alert_commands(alerts: list[dict], workspace: str, report: Callable[[str
 # --- forecast ----------------------------------------------------------------------------------
 
 
-def forecast(session: Session, pool: str | None = None) -> dict:
+@record
+class Pace:
+    """A rate of use, and when the pool's credits run out at it (None: nothing is used, never)."""
+
+    burn_per_day: Credits
+    runs_out_at: datetime | None
+
+
+@record
+class PoolForecast:
+    """When a pool runs out at the recent pace (weighted to the latest days), with a P50/P90 range."""
+
+    burn_per_day: Credits
+    available: Credits
+    runs_out_at: datetime | None
+    next_reset: datetime
+    before_reset: bool
+    days_before_reset: Decimal | None
+    p50: Pace
+    p90: Pace
+
+
+def forecast(session: Session, pool: str | None = None) -> dict[str, PoolForecast]:
+    """Each pool's forecast (the one `pool` given), by pool."""
     pools = [required_pool(pool)] if pool is not None else list(POOLS)
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
     plans = Plans(session, store, ws)
-    out = {}
+    out: dict[str, PoolForecast] = {}
     for p in pools:
         b = pool_balance(store, ws, plans, p, now)
         cycle = b.cycle
@@ -197,23 +243,50 @@ def forecast(session: Session, pool: str | None = None) -> dict:
         days_ahead = max(1, math.ceil((cycle.end - now) / DAY))
         seed = sum(history) % 2**32 + len(history)
         p50, p90 = resampled_burns(history or [c for c, _ in windows], days_ahead, seed=seed)
-        out[p] = {
-            "burn_per_day": Credits(burn),
-            "available": Credits(left),
-            "runs_out_at": out_at,
-            "next_reset": cycle.end,
-            "before_reset": out_at is not None and out_at < cycle.end,
-            "days_before_reset": _days(cycle.end - out_at) if out_at is not None and out_at < cycle.end else None,
-            "p50": {"burn_per_day": Credits(p50), "runs_out_at": runs_out(now, left, p50)},
-            "p90": {"burn_per_day": Credits(p90), "runs_out_at": runs_out(now, left, p90)},
-        }
-    return {"now": now, "pools": out}
+        out[p] = PoolForecast(
+            burn_per_day=Credits(burn),
+            available=Credits(left),
+            runs_out_at=out_at,
+            next_reset=cycle.end,
+            before_reset=out_at is not None and out_at < cycle.end,
+            days_before_reset=_days(cycle.end - out_at) if out_at is not None and out_at < cycle.end else None,
+            p50=Pace(Credits(p50), runs_out(now, left, p50)),
+            p90=Pace(Credits(p90), runs_out(now, left, p90)),
+        )
+    return out
 
 
 # --- estimate ----------------------------------------------------------------------------------
 
 
-def estimate(session: Session, use, per_day: str | None, users: str | None, per_user: str | None) -> dict:
+@record
+class PlanFit:
+    """Whether a plan's allowance (and daily cap) covers a use, with what to spare, or why not: a
+    sentence, or the error of a feature the plan lacks (it names the option that asks for it)."""
+
+    plan: str
+    allowance: Credits
+    fits: bool
+    spare: Credits | None
+    why: str | CreditsError | None
+
+
+@record
+class Estimate:
+    """What an action costs used `times_per_day` times a day, a day and a cycle, and which plans cover it."""
+
+    action: str
+    pool: str
+    unit_cost: Credits
+    times_per_day: int
+    per_day: Credits
+    per_cycle: Credits
+    cycle_days: Decimal
+    plans: list[PlanFit]
+    fits: list[str]  # the names of the plans that cover it
+
+
+def estimate(session: Session, use, per_day: str | None, users: str | None, per_user: str | None) -> Estimate:
     if per_day is not None and (users is not None or per_user is not None):
         raise BadInput(
             "per_day", lambda n: f"give {n('per_day')} N, or {n('users')} N with {n('per_user')} N, not both"
@@ -229,15 +302,14 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
     now = session.now_in(ws)
     cycle = cycle_at(ws.anchor, now)
     cycle_days = (cycle.end - cycle.start) / DAY
-    rows, unit, pool = [], None, action.pool
+    rows: list[PlanFit] = []
+    unit, pool = None, action.pool
     for plan in session.catalog.plans.values():
         try:
             quote = price(action, use, plan)
         except BadInput as e:
             if e.field in ("action", "custom_domain"):  # the plan lacks a feature it needs
-                rows.append(
-                    {"plan": plan.name, "allowance": plan.allowance(pool), "fits": False, "spare": None, "why": e}
-                )
+                rows.append(PlanFit(plan.name, plan.allowance(pool), fits=False, spare=None, why=e))
                 continue
             raise
         unit = quote.credits
@@ -251,35 +323,84 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
             fits, why = False, "the cycle's allowance is too small"
         else:
             fits, why = True, None
-        rows.append(
-            {
-                "plan": plan.name,
-                "allowance": allowance,
-                "fits": fits,
-                "spare": Credits(allowance - per_cycle) if fits else None,
-                "why": why,
-            }
-        )
+        rows.append(PlanFit(plan.name, allowance, fits, Credits(allowance - per_cycle) if fits else None, why))
     if unit is None:
         raise BadInput("action", f"no plan offers {action.name}")
     per_day_milli = unit * times
-    return {
-        "action": action.name,
-        "pool": pool,
-        "unit_cost": Credits(unit),
-        "times_per_day": times,
-        "per_day": Credits(per_day_milli),
-        "per_cycle": Credits(round(per_day_milli * cycle_days)),
-        "cycle_days": _days(cycle.end - cycle.start),
-        "plans": rows,
-        "fits": [r["plan"] for r in rows if r["fits"]],
-    }
+    return Estimate(
+        action=action.name,
+        pool=pool,
+        unit_cost=Credits(unit),
+        times_per_day=times,
+        per_day=Credits(per_day_milli),
+        per_cycle=Credits(round(per_day_milli * cycle_days)),
+        cycle_days=_days(cycle.end - cycle.start),
+        plans=rows,
+        fits=[r.plan for r in rows if r.fits],
+    )
 
 
 # --- advise ------------------------------------------------------------------------------------------
 
 
-def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> dict:
+@record
+class PlanReplay:
+    """A plan replayed over the recent cycles: the days it would have blocked, the uses it would have
+    refused, what it would have left unused and cost (`flat`: the offer given, with no allowance)."""
+
+    plan: str
+    days_blocked: int
+    actions_refused: int
+    credits_unused: dict[str, Credits] | None  # by pool
+    topup_packs: dict[str, int] | None  # by pool: the packs that would have paid for what was refused
+    cost: Credits
+    cost_yearly_billing: Credits | None
+
+
+@record
+class TopFeature:
+    """An action on an app among those that spent the most credits over the cycles replayed."""
+
+    action: str
+    app: str | None
+    credits: Credits
+
+
+@record
+class CacheCandidate:
+    """An action on an app that ran over 100 times on `days` local days: its results may be worth caching."""
+
+    action: str
+    app: str | None
+    days: int
+    max_per_day: int
+    repeated_inputs: int  # calls whose input an earlier call of the same day had
+
+
+@record
+class ModelSwitch:
+    """What moving the paid gpt-5 calls to the automatic model would have saved."""
+
+    calls: int
+    credits_saved: Credits
+
+
+@record
+class Advice:
+    """The recent cycles (`complete_cycles`: whole ones; else the current so far) replayed under every plan."""
+
+    cycles: int
+    complete_cycles: bool
+    from_: datetime
+    until: datetime
+    recommended: str | None  # the cheapest plan that would have blocked nothing
+    plans: list[PlanReplay]
+    top_features: list[TopFeature]
+    cache_candidates: list[CacheCandidate]  # the busiest first
+    gpt5_to_automatic: ModelSwitch
+
+
+def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> Advice:
     flat_milli = parse_credits(flat, "flat") if flat is not None else None
     ws = session.workspace()
     now = session.now_in(ws)
@@ -302,41 +423,28 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         return t.astimezone(zone).date()
 
     rules = session.catalog.grants
-    rows: list[dict] = []
+    rows: list[PlanReplay] = []
     for plan in session.catalog.plans.values():
         r = replay(events, spans, plan.allowance, plan.daily_cap, day_of)
         paid = plan.price_monthly > 0
         packs = {p: math.ceil(r.refused_credits.get(p, 0) / rules.topup_pack(p)) for p in POOLS} if paid else None
         rows.append(
-            {
-                "plan": plan.name,
-                "days_blocked": len(r.days_blocked),
-                "actions_refused": r.refused,
-                "credits_unused": {p: Credits(r.unused.get(p, 0)) for p in POOLS},
-                "topup_packs": packs,
-                "cost": Credits(plan.price_monthly * len(spans)),
-                "cost_yearly_billing": Credits(plan.price_yearly * len(spans)),
-            }
+            PlanReplay(
+                plan=plan.name,
+                days_blocked=len(r.days_blocked),
+                actions_refused=r.refused,
+                credits_unused={p: Credits(r.unused.get(p, 0)) for p in POOLS},
+                topup_packs=packs,
+                cost=Credits(plan.price_monthly * len(spans)),
+                cost_yearly_billing=Credits(plan.price_yearly * len(spans)),
+            )
         )
     if flat_milli is not None:
-        rows.append(
-            {
-                "plan": "flat",
-                "days_blocked": 0,
-                "actions_refused": 0,
-                "credits_unused": None,
-                "topup_packs": None,
-                "cost": Credits(flat_milli * len(spans)),
-                "cost_yearly_billing": None,
-            }
-        )
-    clean = [r for r in rows if r["days_blocked"] == 0]
-    recommended = min(clean, key=lambda r: r["cost"])["plan"] if clean else None
+        rows.append(PlanReplay("flat", 0, 0, None, None, Credits(flat_milli * len(spans)), None))
+    clean = [r for r in rows if r.days_blocked == 0]
+    recommended = min(clean, key=lambda r: r.cost).plan if clean else None
 
-    top = [
-        {"action": a, "app": app, "credits": Credits(credits)}
-        for a, app, credits in store.top_spending(ws.id, first, last)
-    ]
+    top = [TopFeature(a, app, Credits(credits)) for a, app, credits in store.top_spending(ws.id, first, last)]
     # cache candidates: an action on an app over 100 times a local day
     per_day: dict = {}
     for at, action, app, qty, ih in store.calls(ws.id, first, last):
@@ -346,15 +454,14 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         if ih is not None:
             entry[1] += qty
             entry[2].add(ih)
-    candidates: dict[tuple, dict] = {}
+    busy: dict[tuple, list[int]] = {}  # (action, app) -> [days, max_per_day, repeated_inputs]
     for (action, app, _day), (n, with_input, distinct) in per_day.items():
         if n > 100:
-            found = candidates.setdefault(
-                (action, app), {"action": action, "app": app, "days": 0, "max_per_day": 0, "repeated_inputs": 0}
-            )
-            found["days"] += 1
-            found["max_per_day"] = max(found["max_per_day"], n)
-            found["repeated_inputs"] += with_input - len(distinct)
+            found = busy.setdefault((action, app), [0, 0, 0])
+            found[0] += 1
+            found[1] = max(found[1], n)
+            found[2] += with_input - len(distinct)
+    candidates = [CacheCandidate(action, app, *figures) for (action, app), figures in busy.items()]
     # moving gpt-5 to the automatic model
     savings = 0
     calls = 0
@@ -366,23 +473,39 @@ def advise(session: Session, flat: str | None = None, cycles_back: int = 3) -> d
         if "gpt-5" in a.models and a.default_model:
             savings += qty * (a.models["gpt-5"] - a.models[a.default_model])
             calls += qty
-    return {
-        "cycles": len(spans),
-        "complete_cycles": complete,
-        "from": first,
-        "until": last,
-        "recommended": recommended,
-        "plans": rows,
-        "top_features": top,
-        "cache_candidates": sorted(candidates.values(), key=lambda c: -c["max_per_day"]),
-        "gpt5_to_automatic": {"calls": calls, "credits_saved": Credits(savings)},
-    }
+    return Advice(
+        cycles=len(spans),
+        complete_cycles=complete,
+        from_=first,
+        until=last,
+        recommended=recommended,
+        plans=rows,
+        top_features=top,
+        cache_candidates=sorted(candidates, key=lambda c: -c.max_per_day),
+        gpt5_to_automatic=ModelSwitch(calls, Credits(savings)),
+    )
 
 
 # --- status line -------------------------------------------------------------------------------------
 
 
-def status_line(session: Session) -> dict:
+@record
+class PoolStatus:
+    available: Credits
+    allowance: Credits
+
+
+@record
+class Status:
+    """Both pools at a glance, the days to the reset, and a warning: a pool under a tenth of its
+    allowance, or a notification this cycle."""
+
+    pools: dict[str, PoolStatus]
+    days_to_reset: Decimal
+    warning: bool
+
+
+def status_line(session: Session) -> Status:
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
@@ -391,4 +514,8 @@ def status_line(session: Session) -> dict:
     cycle = cycle_at(ws.anchor, now)
     fired = store.notifications_between(ws.id, cycle.start, cycle.end)
     low = any(b.available * 10 < b.allowance for b in pools.values())
-    return {"pools": pools, "days_to_reset": _days(cycle.end - now), "warning": low or fired > 0}
+    return Status(
+        {p: PoolStatus(b.available, b.allowance) for p, b in pools.items()},
+        _days(cycle.end - now),
+        warning=low or fired > 0,
+    )

@@ -48,8 +48,8 @@ class ImportResult:
     rows: int
     added: int
     skipped: int  # already in the ledger
-    credits: dict[str, Credits]  # pool -> credits added
     dry_run: bool
+    credits: dict[str, Credits]  # pool -> credits added
 
 
 BLOCK = 1 << 20  # bytes read at a time: a 1,000,000-row file is never held whole
@@ -497,8 +497,8 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
         rows=n_rows,
         added=n_added,
         skipped=n_rows - n_added,
-        credits={p: Credits(v) for p, v in added.items()},
         dry_run=dry_run,
+        credits={p: Credits(v) for p, v in added.items()},
     )
 
 
@@ -513,6 +513,7 @@ def _write(session: Session, ws, zone, now, label: str, dry_run: bool, progress)
     n_added = 0
     try:
         with store.bulk(buffered=True):
+            store.lock_workspace(ws.id)
             clash = store.staged_key_in_use(ws.id)
             if clash is not None:
                 line, key, other = clash

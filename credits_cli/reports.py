@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, tzinfo
 
 from .domain.catalog import POOLS
@@ -200,12 +201,19 @@ def event_dict(row: dict) -> dict:
     }
 
 
-def events(session: Session, *, limit: int | None, **options):
-    """The history, newest first (a generator: rows stream from the database)."""
+@record
+class History:
+    """The events a scope holds, newest first, at most `limit` of them (None: all)."""
+
+    scope: Scope
+    limit: int | None
+    rows: Iterator[dict]  # the export's fields of each event (a generator: rows stream from the database)
+
+
+def events(session: Session, *, limit: int | None, **options) -> History:
     sc = scope(session, default_span="all", **options)
-    return sc, (
-        event_dict(r) for r in session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True, limit=limit)
-    )
+    rows = session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True, limit=limit)
+    return History(sc, limit, (event_dict(r) for r in rows))
 
 
 def count_events(session: Session, sc: Scope) -> int:

@@ -1,5 +1,5 @@
 """Use cases: each opens what it needs, runs the domain rules and writes in one
-transaction. They return plain data; the CLI renders it."""
+transaction. They return records; render/ shows them (render/views.py: as JSON)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ from .domain import catalog as catalog_mod
 from .domain.catalog import Catalog, Plan
 from .domain.cycles import Interval, cycle_at, day_at, from_storage, iso, parse_instant, parse_zone, storage, when
 from .domain.events import CONTENT_FIELDS, fingerprint
-from .domain.ledger import Grant, allocate, available, change_in_force, daily_left, pending_change, plan_in_force
+from .domain.ledger import (
+    Grant,
+    PlanChange,
+    allocate,
+    available,
+    change_in_force,
+    daily_left,
+    pending_change,
+    plan_in_force,
+)
 from .domain.money import Credits, amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
 from .errors import BadInput, KeyConflict, Refused
@@ -82,6 +91,8 @@ class Session:
         if not _NAME.fullmatch(name) or not name.strip():
             raise BadInput("workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
         self.workspace_name = name
+        # --workspace or CREDITS_WORKSPACE given (without, `copy` copies every workspace)
+        self.workspace_given = workspace is not None
         self.catalog_path = catalog or None
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
 
@@ -245,7 +256,7 @@ class Balance:
     now: datetime
     cycle: Interval
     pools: dict[str, PoolBalance]
-    pending: object = None  # a scheduled plan change (PlanChange) or None
+    pending: PlanChange | None = None  # a scheduled plan change
     apps: dict | None = None  # on (or scheduled for) a plan with max_apps: apps_view's figures
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
@@ -15,6 +16,7 @@ from .domain.cycles import cycle_at, iso, parse_instant, parse_zone
 from .domain.events import CONTENT_FIELDS, fingerprint
 from .domain.money import Credits, fmt, parse_count, shown
 from .errors import EXIT_REFUSED, BadInput, CreditsError
+from .records import record
 from .reports import check_pool, required_credits, required_pool
 from .services import (
     Plans,
@@ -31,6 +33,9 @@ from .services import (
     write_grant,
 )
 
+if TYPE_CHECKING:
+    from .store.offers import Notification, Share
+
 
 class RuleRefused(CreditsError):
     """Refused by a rule of the platform (a used-up coupon, a second share bonus ...): exit 3."""
@@ -42,12 +47,10 @@ class RuleRefused(CreditsError):
 # --- out of credits --------------------------------------------------------------------
 
 
-def notifications(session: Session) -> list[dict]:
+def notifications(session: Session) -> list[Notification]:
+    """The local outbox (the owner's "emails": out of credits, an alert fired ...), oldest first."""
     ws = session.workspace()
-    return [
-        {"id": n.id, "kind": n.kind, "pool": n.pool, "at": n.at, "message": n.message}
-        for n in session.store.notifications(ws.id)
-    ]
+    return session.store.notifications(ws.id)
 
 
 def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
@@ -63,6 +66,21 @@ def _expiry(expires: str | None, ws, now: datetime) -> datetime | None:
 # --- grants -----------------------------------------------------------------------------
 
 
+@record
+class Granted:
+    """A grant added beside the allowance (`source`: promo or referral); a referral grant says which of
+    the program's `referral_max` it is (`referrals`)."""
+
+    grant: int
+    pool: str
+    source: str
+    credits: Credits
+    expires_at: datetime | None
+    reason: str
+    referrals: int | None = None
+    referral_max: int | None = None
+
+
 def add_grant(
     session: Session,
     pool: str | None,
@@ -70,7 +88,7 @@ def add_grant(
     expires: str | None,
     reason: str | None,
     kind: str = "promo",
-) -> dict:
+) -> Granted:
     kind = kind.strip().lower()
     if kind not in ("promo", "referral"):
         raise BadInput("kind", f"{shown(kind)} is not promo or referral")
@@ -86,7 +104,7 @@ def add_grant(
     with session.writing() as ws:
         now = session.now_in(ws)
         until = _expiry(expires, ws, now)
-        extra = {}
+        referrals = referral_max = None
         if kind == "referral":
             n = session.store.referral_count(ws.id)
             if n >= rules.referral_max:
@@ -94,17 +112,9 @@ def add_grant(
                     f"workspace {ws.name!r} already has {n} referral grants: the referral program"
                     f" rewards at most {rules.referral_max} friends"
                 )
-            extra = {"referrals": n + 1, "referral_max": rules.referral_max}
+            referrals, referral_max = n + 1, rules.referral_max
         gid = write_grant(session.store, ws, pool, kind, milli, now, until, now, reason)
-    return {
-        "grant": gid,
-        "pool": pool,
-        "source": kind,
-        "credits": Credits(milli),
-        "expires_at": until,
-        "reason": reason,
-        **extra,
-    }
+    return Granted(gid, pool, kind, Credits(milli), until, reason, referrals, referral_max)
 
 
 def _referral_terms(rules, pool: str | None, credits: str | None, expires: str | None) -> tuple[str, int]:
@@ -130,7 +140,18 @@ def _referral_terms(rules, pool: str | None, credits: str | None, expires: str |
     return rules.referral_pool, rules.referral_bonus
 
 
-def topup(session: Session, pool: str | None, packs: str | None) -> dict:
+@record
+class TopUp:
+    """Packs bought (paid plans): their credits, valid until `expires_at`, used after every other credit."""
+
+    grant: int
+    pool: str
+    packs: int
+    credits: Credits
+    expires_at: datetime
+
+
+def topup(session: Session, pool: str | None, packs: str | None) -> TopUp:
     pool = required_pool(pool)
     rules = session.catalog.grants
     if packs is None:
@@ -148,31 +169,49 @@ def topup(session: Session, pool: str | None, packs: str | None) -> dict:
         gid = write_grant(
             session.store, ws, pool, "topup", milli, now, until, now, f"top-up: {n} pack{'s' if n > 1 else ''}"
         )
-    return {"grant": gid, "pool": pool, "packs": n, "credits": Credits(milli), "expires_at": until}
+    return TopUp(gid, pool, n, Credits(milli), until)
 
 
-def list_grants(session: Session) -> list[dict]:
+@record
+class GrantState:
+    """A grant as it stands now: used, left (live or future) or lost (expired unused). The cycle's
+    allowance before anything drew on it is listed with no id (`grant` None)."""
+
+    grant: int | None
+    pool: str
+    source: str
+    reason: str | None
+    credits: Credits
+    used: Credits
+    left: Credits
+    lost: Credits
+    starts_at: datetime
+    expires_at: datetime | None
+    status: str  # live, future or expired
+
+
+def list_grants(session: Session) -> list[GrantState]:
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
-    out = []
+    out: list[GrantState] = []
     for g, reason in store.grants_listed(ws.id):
         starts, expires, left = g.starts_at, g.expires_at, g.left
         status = "expired" if expires is not None and expires <= now else ("future" if starts > now else "live")
         out.append(
-            {
-                "grant": g.id,
-                "pool": g.pool,
-                "source": g.source,
-                "reason": reason,
-                "credits": Credits(g.amount),
-                "used": Credits(g.used),
-                "left": Credits(left if status != "expired" else 0),
-                "lost": Credits(left if status == "expired" else 0),
-                "starts_at": starts,
-                "expires_at": expires,
-                "status": status,
-            }
+            GrantState(
+                grant=g.id,
+                pool=g.pool,
+                source=g.source,
+                reason=reason,
+                credits=Credits(g.amount),
+                used=Credits(g.used),
+                left=Credits(left if status != "expired" else 0),
+                lost=Credits(left if status == "expired" else 0),
+                starts_at=starts,
+                expires_at=expires,
+                status=status,
+            )
         )
     plans = Plans(session, store, ws)
     cycle = cycle_at(ws.anchor, now)
@@ -180,19 +219,19 @@ def list_grants(session: Session) -> list[dict]:
         unwritten = unwritten_allowance(store, ws, plans, pool, cycle)
         if unwritten is not None:
             out.append(
-                {
-                    "grant": None,
-                    "pool": pool,
-                    "source": "allowance",
-                    "reason": f"{plans.at(cycle.start).name} plan allowance (not drawn on yet)",
-                    "credits": Credits(unwritten.amount),
-                    "used": Credits(0),
-                    "left": Credits(unwritten.amount),
-                    "lost": Credits(0),
-                    "starts_at": unwritten.starts_at,
-                    "expires_at": unwritten.expires_at,
-                    "status": "live",
-                }
+                GrantState(
+                    grant=None,
+                    pool=pool,
+                    source="allowance",
+                    reason=f"{plans.at(cycle.start).name} plan allowance (not drawn on yet)",
+                    credits=Credits(unwritten.amount),
+                    used=Credits(0),
+                    left=Credits(unwritten.amount),
+                    lost=Credits(0),
+                    starts_at=unwritten.starts_at,
+                    expires_at=unwritten.expires_at,
+                    status="live",
+                )
             )
     return out
 
@@ -214,9 +253,45 @@ def new_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
+@record
+class CouponCreated:
+    """A coupon: a code worth `credits` in one pool, until `expires_at`, for `uses` workspaces (None: no limit)."""
+
+    code: str
+    pool: str
+    credits: Credits
+    expires_at: datetime | None
+    uses: int | None
+
+
+@record
+class CouponRedeemed:
+    """A coupon's credits added as a grant; the pool's `available` after it."""
+
+    code: str
+    grant: int
+    pool: str
+    credits: Credits
+    expires_at: datetime | None
+    available: Credits
+
+
+@record
+class CouponState:
+    """A coupon, how many of its `uses` are `used`, and whether this workspace redeemed it."""
+
+    code: str
+    pool: str
+    credits: Credits
+    expires_at: datetime | None
+    uses: int | None
+    used: int
+    redeemed_here: bool
+
+
 def coupon_create(
     session: Session, code: str | None, credits: str | None, pool: str | None, expires: str | None, uses: str | None
-) -> dict:
+) -> CouponCreated:
     pool = required_pool(pool)
     milli = required_credits(credits, positive=True)
     max_uses = parse_count(uses, "uses") if uses is not None else None
@@ -232,10 +307,10 @@ def coupon_create(
         if store.coupon(normalize_code(display)) is not None:
             raise BadInput("code", f"a coupon {shown(display)} already exists")
         store.insert_coupon(normalize_code(display), display, pool, milli, until, max_uses, now)
-    return {"code": display, "pool": pool, "credits": Credits(milli), "expires_at": until, "uses": max_uses}
+    return CouponCreated(display, pool, Credits(milli), until, max_uses)
 
 
-def coupon_redeem(session: Session, code: str) -> dict:
+def coupon_redeem(session: Session, code: str) -> CouponRedeemed:
     key = normalize_code(code)
     if not key or not _CODE_TEXT.fullmatch(code):
         raise BadInput("code", f"{shown(code)} is not a coupon code")
@@ -262,28 +337,21 @@ def coupon_redeem(session: Session, code: str) -> dict:
         gid = write_grant(store, ws, pool, "coupon", milli, now, until, now, f"coupon {display}")
         store.insert_redemption(coupon.id, ws.id, gid, now)
         after = pool_balance(store, ws, Plans(session, store, ws), pool, now)
-    return {
-        "code": display,
-        "grant": gid,
-        "pool": pool,
-        "credits": Credits(milli),
-        "expires_at": until,
-        "available": after.available,
-    }
+    return CouponRedeemed(display, gid, pool, Credits(milli), until, after.available)
 
 
-def coupon_list(session: Session) -> list[dict]:
+def coupon_list(session: Session) -> list[CouponState]:
     ws = session.workspace()
     return [
-        {
-            "code": c.coupon.code,
-            "pool": c.coupon.pool,
-            "credits": Credits(c.coupon.amount),
-            "expires_at": c.coupon.expires_at,
-            "uses": c.coupon.max_uses,
-            "used": c.used,
-            "redeemed_here": c.redeemed_here,
-        }
+        CouponState(
+            code=c.coupon.code,
+            pool=c.coupon.pool,
+            credits=Credits(c.coupon.amount),
+            expires_at=c.coupon.expires_at,
+            uses=c.coupon.max_uses,
+            used=c.used,
+            redeemed_here=c.redeemed_here,
+        )
         for c in session.store.coupons(ws.id)
     ]
 
@@ -293,7 +361,29 @@ def coupon_list(session: Session) -> list[dict]:
 PLATFORM_HOSTS = {"linkedin": ("linkedin.com",), "x": ("x.com", "twitter.com")}
 
 
-def share_submit(session: Session, platform: str | None, url: str | None, followers: str | None) -> dict:
+@record
+class ShareSubmitted:
+    """A post submitted for the share-to-earn bonus: `credits` once it is approved."""
+
+    id: int
+    platform: str
+    url: str
+    followers: int
+    status: str
+    credits: Credits
+
+
+@record
+class ShareDecided:
+    """A share approved (its bonus granted: `grant`, `credits`) or rejected (no grant, 0 credits)."""
+
+    id: int
+    status: str
+    grant: int | None
+    credits: Credits
+
+
+def share_submit(session: Session, platform: str | None, url: str | None, followers: str | None) -> ShareSubmitted:
     rules = session.catalog.grants
     if platform is None or platform.strip().lower() not in PLATFORM_HOSTS:
         raise BadInput("platform", f"{shown(platform)} is not linkedin or x")
@@ -322,14 +412,7 @@ def share_submit(session: Session, platform: str | None, url: str | None, follow
             what = "is waiting for approval" if other.status == "pending" else "already earned the bonus"
             raise RuleRefused(f"share {other.id} {what}; the bonus is once per workspace")
         share_id = store.insert_share(ws.id, platform, url.strip(), n, now)
-    return {
-        "id": share_id,
-        "platform": platform,
-        "url": url.strip(),
-        "followers": n,
-        "status": "pending",
-        "credits": Credits(rules.share_bonus),
-    }
+    return ShareSubmitted(share_id, platform, url.strip(), n, "pending", Credits(rules.share_bonus))
 
 
 def _pending_share(store, ws, share_id: str | None):
@@ -347,7 +430,7 @@ def _pending_share(store, ws, share_id: str | None):
     return share.id
 
 
-def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
+def share_decide(session: Session, share_id: str | None, approve: bool) -> ShareDecided:
     rules = session.catalog.grants
     with session.writing() as ws:
         store = session.store
@@ -359,35 +442,35 @@ def share_decide(session: Session, share_id: str | None, approve: bool) -> dict:
                 store, ws, "message", "share", rules.share_bonus, now, None, now, f"share-to-earn (share {n})"
             )
         store.decide_share(n, "approved" if approve else "rejected", now, gid)
-    return {
-        "id": n,
-        "status": "approved" if approve else "rejected",
-        "grant": gid,
-        "credits": Credits(rules.share_bonus if approve else 0),
-    }
+    return ShareDecided(n, "approved" if approve else "rejected", gid, Credits(rules.share_bonus if approve else 0))
 
 
-def share_status(session: Session) -> list[dict]:
+def share_status(session: Session) -> list[Share]:
+    """Every share submitted, and its state."""
     ws = session.workspace()
-    return [
-        {
-            "id": s.id,
-            "platform": s.platform,
-            "url": s.url,
-            "followers": s.followers,
-            "submitted_at": s.submitted_at,
-            "status": s.status,
-            "decided_at": s.decided_at,
-            "grant": s.grant_id,
-        }
-        for s in session.store.shares(ws.id)
-    ]
+    return session.store.shares(ws.id)
 
 
 # --- plan changes -------------------------------------------------------------------------------
 
 
-def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
+@record
+class PlanSet:
+    """A move to a plan: an upgrade (or a change of billing) at once, its extra allowance `added` for this
+    cycle; a downgrade at the next reset; or nothing (`change` unchanged). From the plan `from_`; onto a
+    plan with an app limit, the apps it keeps and those whose events it will refuse."""
+
+    plan: str
+    billing: str
+    change: str  # upgrade, billing, downgrade or unchanged
+    effective_at: datetime
+    added: dict[str, Credits]  # by pool
+    from_: str | None = None  # None when unchanged
+    apps_kept: list[str] | None = None  # None: the plan has no app limit
+    apps_refused: list[str] | None = None
+
+
+def plan_set(session: Session, plan_name: str, billing: str | None) -> PlanSet:
     new = session.catalog.plan(plan_name, field="plan")
     new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
@@ -400,7 +483,7 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
         cycle = cycle_at(ws.anchor, now)
         pending = plans.pending(now)
         if (new.name, billing) == (current_name, current_billing) and pending is None:
-            return {"plan": new.name, "billing": billing, "change": "unchanged", "effective_at": now, "added": {}}
+            return PlanSet(new.name, billing, "unchanged", now, added={})
         added = {}
         if new.price_monthly < current.price_monthly:
             change, effective = "downgrade", cycle.end
@@ -414,22 +497,14 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> dict:
                     write_grant(store, ws, pool, "upgrade", extra, now, cycle.end, now, f"upgrade to {new.name}")
                     added[pool] = Credits(extra)
         store.insert_plan_change(ws.id, new.name, billing, now, effective)
-        apps = _apps_kept(session, store, ws, new, effective)
-    return {
-        "plan": new.name,
-        "billing": billing,
-        "change": change,
-        "effective_at": effective,
-        "added": added,
-        "from": current_name,
-        **apps,
-    }
+        kept, refused = _apps_kept(session, store, ws, new, effective)
+    return PlanSet(new.name, billing, change, effective, added, current_name, kept, refused)
 
 
-def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
+def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> tuple[list | None, list | None]:
     """On a plan with max_apps: the apps it keeps (the oldest) and those whose events it will refuse."""
     if plan.max_apps is None:
-        return {}
+        return None, None
     view = apps_view(plan, store.app_firsts(ws.id))
     if view["refused"]:
         session.notices.append(
@@ -437,7 +512,7 @@ def _apps_kept(session: Session, store, ws, plan, effective: datetime) -> dict:
             f" ({', '.join(map(shown, view['kept']))}); from {iso(effective)} events for"
             f" {', '.join(map(shown, view['refused']))} are refused (history is kept)"
         )
-    return {"apps_kept": view["kept"], "apps_refused": view["refused"]}
+    return view["kept"], view["refused"]
 
 
 # --- the clock ------------------------------------------------------------------------------------
@@ -475,7 +550,18 @@ def parse_duration(text: str, field: str = "duration") -> relativedelta:
     return total
 
 
-def clock(session: Session, action: str, value: str | None = None) -> dict:
+@record
+class ClockReading:
+    """The instant commands run at (`now`), the workspace's simulated clock if it has one, and whether
+    --now / CREDITS_NOW overrides it."""
+
+    simulated: bool
+    now: datetime
+    simulated_at: datetime | None
+    overridden: bool
+
+
+def clock(session: Session, action: str, value: str | None = None) -> ClockReading:
     """show, set ISO, advance DURATION, real."""
     with session.writing() as ws:
         store = session.store
@@ -501,49 +587,86 @@ def clock(session: Session, action: str, value: str | None = None) -> dict:
         simulated = store.sim_clock(ws.id)
     # `now` is the instant commands run at: --now / CREDITS_NOW overrides the simulated clock
     now = session.clock.now(zone) if session.clock.is_set else simulated or session.clock.now(zone)
-    return {
-        "simulated": simulated is not None,
-        "now": now,
-        "simulated_at": simulated,
-        "overridden": session.clock.is_set,
-    }
+    return ClockReading(simulated is not None, now, simulated, session.clock.is_set)
 
 
 # --- the next reset ---------------------------------------------------------------------------------
 
 
-def reset(session: Session, advance: bool = False) -> dict:
+@record
+class Expiring:
+    """A grant that expires at the reset with `left` credits unused."""
+
+    grant: int | None  # None: the cycle's allowance, not drawn on yet
+    source: str
+    left: Credits
+    expires_at: datetime | None
+
+
+@record
+class PoolAtReset:
+    """A pool at the next reset: what expires unused, what is granted, what is available after."""
+
+    expires: list[Expiring]
+    lost: Credits
+    granted: Credits
+    available_after: Credits
+
+
+@record
+class NextReset:
+    """The next reset (`at`) seen from now (`from_`): the plan after it, each pool, and whether the
+    simulated clock was moved to it (`advanced`)."""
+
+    at: datetime
+    from_: datetime
+    plan_after: str
+    pools: dict[str, PoolAtReset]
+    advanced: bool
+
+
+def reset(session: Session, advance: bool = False) -> NextReset:
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
         plans = Plans(session, store, ws)
         cycle = cycle_at(ws.anchor, now)
         at = cycle.end
-        pools = {}
+        pools: dict[str, PoolAtReset] = {}
         for pool in POOLS:
             live = with_allowance(
                 [g for g in store.grants_overlapping(ws.id, pool, now, now) if g.live_at(now)], plans, pool, cycle
             )
             expiring = [g for g in live if g.expires_at is not None and g.expires_at <= at]
             after = pool_balance(store, ws, plans, pool, at)
-            pools[pool] = {
-                "expires": [
-                    {"grant": g.id, "source": g.source, "left": Credits(max(0, g.left)), "expires_at": g.expires_at}
-                    for g in expiring
-                ],
-                "lost": Credits(sum(max(0, g.left) for g in expiring)),
-                "granted": Credits(cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount),
-                "available_after": after.available,
-            }
+            pools[pool] = PoolAtReset(
+                expires=[Expiring(g.id, g.source, Credits(max(0, g.left)), g.expires_at) for g in expiring],
+                lost=Credits(sum(max(0, g.left) for g in expiring)),
+                granted=Credits(cycle_allowance(plans, pool, cycle_at(ws.anchor, at)).amount),
+                available_after=after.available,
+            )
         if advance:
             store.set_sim_clock(ws.id, at)
-    return {"at": at, "from": now, "plan_after": plans.named_at(at)[0], "pools": pools, "advanced": advance}
+    return NextReset(at, now, plans.named_at(at)[0], pools, advance)
 
 
 # --- voids ------------------------------------------------------------------------------------------
 
 
-def void(session: Session, event_id: str, reason: str | None) -> dict:
+@record
+class Voided:
+    """An event (`voids`) cancelled by a correcting event (`id`): its credits, those given back to the
+    grants that paid it (`restored`), and those that had expired since (`expired`: they stay spent)."""
+
+    id: int
+    voids: int
+    pool: str
+    credits: Credits
+    restored: Credits
+    expired: Credits
+
+
+def void(session: Session, event_id: str, reason: str | None) -> Voided:
     n = parse_count(event_id, "event", maximum=2**62)
     check_name(reason, "reason")
     with session.writing() as ws:
@@ -561,11 +684,4 @@ def void(session: Session, event_id: str, reason: str | None) -> dict:
         values.update(credits_milli=-e["credits_milli"], note=reason or f"void of event {n}", key=None)
         values["fingerprint"] = fingerprint(values)
         void_id, restored, lost = correct(store, ws, n, values, now)
-    return {
-        "id": void_id,
-        "voids": n,
-        "pool": e["pool"],
-        "credits": Credits(e["credits_milli"]),
-        "restored": Credits(restored),
-        "expired": Credits(lost),
-    }
+    return Voided(void_id, n, e["pool"], Credits(e["credits_milli"]), Credits(restored), Credits(lost))

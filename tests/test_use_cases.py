@@ -7,14 +7,16 @@ change of wording or rendering cannot hide a change of what was recorded (and th
 from __future__ import annotations
 
 import contextlib
+import json
+from decimal import Decimal
 
 import pytest
 from conftest import Cli
 
-from credits_cli import reports, services
+from credits_cli import foresight, reports, services, simulate
 from credits_cli.domain.money import Credits, to_decimal
 from credits_cli.domain.pricing import Usage
-from credits_cli.errors import BadInput, KeyConflict, Refused
+from credits_cli.errors import BadInput, CreditsError, KeyConflict, Refused
 from credits_cli.render.jsonout import dumps
 from credits_cli.services import LogRequest, Session
 from credits_cli.store.ledger import Ledger
@@ -171,6 +173,140 @@ def test_reports_read_what_the_log_use_case_wrote(db):
     d = reports.distribution(s, "app", pool="integration")
     s.close()
     assert [(r["app"], r["events"]) for r in d.rows] == [("crm", 3), ("bot", 1)]
+
+
+# --- simulation and foresight: typed results, written by the renderer ---------------------------
+
+
+def as_json(result):
+    """What the renderer writes for a result, parsed back (exact numbers, keys in order)."""
+    return json.loads(dumps(result), parse_float=Decimal)
+
+
+def test_simulation_returns_records_whose_fields_are_the_json_keys(db):
+    s = session(db)
+    promo = simulate.add_grant(s, "message", "12.5", "2026-03-20T00:00:00Z", "support gift")
+    referral = simulate.add_grant(s, None, None, None, "a friend", kind="referral")
+    simulate.coupon_create(s, "SPRING-2026", "25", "integration", None, "3")
+    redeemed = simulate.coupon_redeem(s, "spring 2026")
+    event = log(s, action="invokeLLM", model="gpt-5")
+    voided = simulate.void(s, str(event.id), "logged twice")
+    nxt = simulate.reset(s)
+    s.close()
+
+    assert type(promo) is simulate.Granted and promo.referrals is None
+    assert (promo.credits, type(promo.credits)) == (12_500, Credits)
+    assert list(as_json(promo)) == ["grant", "pool", "source", "credits", "expires_at", "reason"]
+    assert as_json(promo)["expires_at"] == "2026-03-20T00:00:00Z" and as_json(promo)["credits"] == Decimal("12.5")
+    # a referral grant, and only it, says which of the program's grants it is
+    assert (referral.source, referral.referrals, referral.referral_max) == ("referral", 1, 5)
+    assert list(as_json(referral))[-2:] == ["referrals", "referral_max"]
+
+    assert type(redeemed) is simulate.CouponRedeemed and redeemed.code == "SPRING-2026"
+    assert redeemed.available == 10_000_000 + 25_000 and type(redeemed.available) is Credits
+    assert list(as_json(redeemed)) == ["code", "grant", "pool", "credits", "expires_at", "available"]
+
+    assert type(voided) is simulate.Voided and (voided.voids, voided.id) == (event.id, event.id + 1)
+    assert voided.restored == voided.credits == event.quote.credits and voided.expired == 0
+    assert list(as_json(voided)) == ["id", "voids", "pool", "credits", "restored", "expired"]
+
+    # the next reset nests records: each pool's, and the grants that expire unused in it
+    assert type(nxt) is simulate.NextReset and list(nxt.pools) == ["message", "integration"]
+    message = nxt.pools["message"]
+    assert type(message) is simulate.PoolAtReset
+    assert all(type(e) is simulate.Expiring for e in message.expires)
+    assert [(e.source, e.left) for e in message.expires] == [("promo", 12_500), ("allowance", 250_000)]
+    assert message.lost == 262_500 and message.granted == 250_000 and type(message.lost) is Credits
+    written = as_json(nxt)
+    assert list(written) == ["at", "from", "plan_after", "pools", "advanced"]  # from_ is written as "from"
+    assert written["from"] == "2026-03-10T12:00:00Z" and written["at"] == "2026-04-01T00:00:00Z"
+    assert list(written["pools"]["message"]) == ["expires", "lost", "granted", "available_after"]
+    assert list(written["pools"]["message"]["expires"][0]) == ["grant", "source", "left", "expires_at"]
+
+
+def test_a_plan_change_writes_from_and_the_apps_only_where_they_apply(db):
+    s = session(db)
+    for app in ("a", "b", "c", "d", "e", "f"):
+        log(s, app=app)
+    same = simulate.plan_set(s, "builder", None)
+    up = simulate.plan_set(s, "elite", None)
+    down = simulate.plan_set(s, "free", None)
+    s.close()
+
+    assert (same.change, same.from_, same.apps_kept) == ("unchanged", None, None)
+    assert list(as_json(same)) == ["plan", "billing", "change", "effective_at", "added"]
+
+    assert (up.change, up.from_) == ("upgrade", "builder") and up.added["message"] > 0
+    assert all(type(v) is Credits for v in up.added.values())
+    assert list(as_json(up)) == ["plan", "billing", "change", "effective_at", "added", "from"]
+
+    # the free plan keeps five apps: the result lists those it keeps and the one it will refuse
+    assert (down.change, down.from_) == ("downgrade", "elite")
+    assert (down.apps_kept, down.apps_refused) == (["a", "b", "c", "d", "e"], ["f"])
+    assert list(as_json(down))[-3:] == ["from", "apps_kept", "apps_refused"]
+
+
+def test_foresight_returns_records_named_in_the_domains_words(db):
+    s = session(db)
+    for day in ("07", "08", "09"):
+        log(s, action="invokeLLM", model="gpt-5", app="crm", at=f"2026-03-{day}T10:00:00Z")
+    forecast = foresight.forecast(s)
+    estimate = foresight.estimate(s, Usage(action="SendEmail", custom_domain=True), "40", None, None)
+    advice = foresight.advise(s, flat="30")
+    status = foresight.status_line(s)
+    budget = foresight.budget_set(s, "crm", None, "integration", "100")
+    used = foresight.budget_list(s)
+    s.close()
+
+    assert list(forecast) == ["message", "integration"]
+    pace = forecast["integration"]
+    assert type(pace) is foresight.PoolForecast and type(pace.p90) is foresight.Pace
+    assert pace.available == 10_000_000 - 45_000 and type(pace.burn_per_day) is Credits
+    assert list(as_json(pace)["p50"]) == ["burn_per_day", "runs_out_at"]
+
+    # a plan without the feature says why with the error itself: the CLI names the option from it
+    free = next(r for r in estimate.plans if r.plan == "free")
+    assert type(free) is foresight.PlanFit and free.fits is False and isinstance(free.why, CreditsError)
+    assert free.why.field == "custom_domain"
+    assert estimate.fits == [r.plan for r in estimate.plans if r.fits] and "builder" in estimate.fits
+
+    assert type(advice) is foresight.Advice and advice.plans[-1].plan == "flat"
+    assert advice.plans[-1].credits_unused is None and advice.plans[-1].cost == 30_000
+    assert type(advice.gpt5_to_automatic) is foresight.ModelSwitch and advice.gpt5_to_automatic.calls == 3
+    assert advice.top_features == [foresight.TopFeature("invokeLLM", "crm", Credits(45_000))]
+    assert list(as_json(advice))[:4] == ["cycles", "complete_cycles", "from", "until"]
+
+    assert type(status) is foresight.Status and type(status.pools["message"]) is foresight.PoolStatus
+    assert as_json(status)["pools"]["integration"] == {"available": 9955, "allowance": 10000}
+
+    assert as_json(budget) == {"kind": "app", "name": "crm", "pool": "integration", "credits": 100}
+    assert [(type(b), b.used, b.left) for b in used] == [(foresight.BudgetUse, 45_000, 55_000)]
+
+
+def test_the_cli_writes_each_result_as_the_renderer_does(db):
+    """The commands hand the use case's result to the renderer as it is: their --json is the result's JSON."""
+    s = session(db)
+    log(s, action="invokeLLM", model="gpt-5", app="crm")
+    simulate.add_grant(s, "message", "5", None, "gift")
+    simulate.coupon_create(s, "FALL-1", "5", "message", None, None)
+    foresight.alert_add(s, "integration", "50%", None, None, None)
+    foresight.budget_set(s, None, "ana", "message", "10")
+    results = {
+        ("grants",): simulate.list_grants(s),
+        ("coupon", "list"): simulate.coupon_list(s),
+        ("reset",): simulate.reset(s),
+        ("clock",): simulate.clock(s, "show"),
+        ("forecast",): foresight.forecast(s),
+        ("advise",): foresight.advise(s),
+        ("status",): foresight.status_line(s),
+        ("alert", "list"): foresight.alert_list(s),
+        ("budget", "list"): foresight.budget_list(s),
+        ("balance",): services.balance(s),
+    }
+    s.close()
+    cli = Cli(db)
+    for args, result in results.items():
+        assert cli.json(*args, now=NOW) == as_json(result), args
 
 
 # --- the store's transactions ---------------------------------------------------------------

@@ -59,12 +59,24 @@ PANELS = {
     "Reports": ("apps", "members", "actions", "daily", "events", "show"),
     "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
-    "Data in and out": ("export", "import"),
+    "Data in and out": ("export", "import", "copy"),
     "Catalog": ("plans", "prices"),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
+
+
+def _in_panels(group: typer.Typer) -> None:
+    """Put each command and group of `group` in its panel; a group added without a name (a module of a
+    package of commands) is looked into, its commands being the parent's."""
+    for command in group.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        command.rich_help_panel = _PANEL_OF.get(name)
+    for sub in group.registered_groups:
+        if isinstance(sub.name, str):
+            sub.rich_help_panel = _PANEL_OF.get(sub.name)
+        elif sub.typer_instance is not None:  # added without a name (typer's placeholder for none)
+            _in_panels(sub.typer_instance)
+
+
 for _module in GROUPS:
-    for _info in _module.app.registered_commands:
-        _info.rich_help_panel = _PANEL_OF.get(_info.name or _info.callback.__name__)
-    for _info in _module.app.registered_groups:
-        _info.rich_help_panel = _PANEL_OF.get(_info.name)
+    _in_panels(_module.app)

@@ -25,9 +25,6 @@ from . import out
 from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
 from .spec import CSV, GLOBALS, JSON, POOL, QUIET, Param
 
-if TYPE_CHECKING:
-    from ..render.output import Rows
-
 
 def option(p: Param):
     """The typer annotation of one declared parameter."""
@@ -113,18 +110,16 @@ def respond(
     json: bool,
     run: Callable[[Any], Any],
     as_text: Callable[[Any], None],
-    as_json: Callable[[Any], Any] | None = None,
     *,
     csv: bool = False,
-    as_rows: Callable[[Any], Rows] | None = None,
     quiet: bool = False,
 ):
     """Run a use case on the session and answer once, in the format asked for (`output_format`: table,
-    json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; a result with a rows
-    view (`as_rows(result)`: its columns and its rows, which may stream) is written row by row, as CSV
-    or a JSON array; any other result as JSON, `as_json(result)` or the result as it is. The session's
-    notices (a first-use workspace ...) go to stderr first. Errors name what the user typed (`failures`).
-    The result."""
+    json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; otherwise the renderer
+    writes it: a result that is a table of data (a report: render/views.rows_of) row by row as they
+    stream, as CSV or a JSON array; any other result as JSON (render/jsonout: a record as its fields,
+    or its view in render/views.py). The session's notices (a first-use workspace ...) go to stderr
+    first. Errors name what the user typed (`failures`). The result."""
     fmt = output_format(json, csv)
     with failures(json):
         refuse_quiet_json(quiet, json)
@@ -134,15 +129,18 @@ def respond(
             return result
         if fmt == "table":
             as_text(result)
-        elif as_rows is not None:
+            return result
+        from ..render.views import rows_of
+
+        view = rows_of(result)
+        if view is not None:
             from ..render.output import write
 
-            view = as_rows(result)
             write(view.rows, fmt, sys.stdout, view.columns)
         elif fmt == "json":
-            emit_json(as_json(result) if as_json else result)
+            emit_json(result)
         else:
-            raise TypeError("csv needs a rows view of the result (as_rows)")
+            raise TypeError(f"csv needs a result that is a table of data, not {type(result).__name__}")
     return result
 
 

@@ -13,27 +13,6 @@ from .common import JsonOption, from_spec, respond, say
 app = typer.Typer()
 
 
-def pool_json(p) -> dict:
-    body = {
-        "allowance": p.allowance,
-        "used": p.used,
-        "allowance_used": p.allowance_used,
-        "bonus_used": p.bonus_used,
-        "allowance_left": p.allowance_left,
-        "bonus": p.bonus,
-        "available": p.available,
-        "next_reset": p.cycle.end,
-    }
-    if p.daily is not None:
-        body["daily"] = {
-            "cap": p.daily.cap,
-            "used": p.daily.used,
-            "left": p.daily.left,
-            "resets_at": p.daily.day.end,
-        }
-    return body
-
-
 @app.command()
 def init(
     ctx: typer.Context,
@@ -68,15 +47,6 @@ def init(
         json,
         lambda s: services.init(s, plan, start, timezone, billing),
         _init_text,
-        lambda r: {
-            "workspace": r.workspace.name,
-            "plan": r.workspace.plan,
-            "billing": r.workspace.billing,
-            "anchor": r.workspace.anchor,
-            "timezone": r.workspace.timezone,
-            "created": r.created,
-            "changed": r.changed,
-        },
     )
 
 
@@ -110,25 +80,7 @@ def balance(ctx: typer.Context, json: JsonOption = False):
     """Show both pools: allowance, used this cycle, bonus, available now, next reset."""
     from .. import services
 
-    respond(ctx, json, services.balance, lambda b: _balance_text(ctx.obj, b), _balance_json)
-
-
-def _balance_json(b) -> dict:
-    return {
-        "workspace": b.workspace,
-        "plan": b.plan,
-        "billing": b.billing,
-        "timezone": b.timezone,
-        "now": b.now,
-        "cycle": {"start": b.cycle.start, "end": b.cycle.end},
-        "scheduled": (
-            {"plan": b.pending.plan, "billing": b.pending.billing, "at": b.pending.effective_at}
-            if b.pending is not None
-            else None
-        ),
-        **{name: pool_json(p) for name, p in b.pools.items()},
-        "apps": b.apps,
-    }
+    respond(ctx, json, services.balance, lambda b: _balance_text(ctx.obj, b))
 
 
 def _balance_text(s, b) -> None:

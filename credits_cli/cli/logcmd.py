@@ -32,7 +32,7 @@ def run(session, p: dict) -> int:
         if p["quiet"]:
             return EXIT_OK
         if p["json"]:
-            emit_json(result_json(r))
+            emit_json(r)
             return EXIT_OK
         from ..domain.cycles import when
         from ..domain.money import amount
@@ -85,28 +85,6 @@ def _after(session, r) -> None:
         for a in r.alerts:
             say(a["message"])
         run_alert_commands(r.alerts, session.workspace_name, say)
-
-
-def result_json(r) -> dict:
-    return {
-        "id": r.id,
-        "action": r.quote.action,
-        "model": r.quote.model,
-        "scope": r.quote.scope,
-        "pool": r.quote.pool,
-        "quantity": r.quote.count,
-        "credits": r.quote.credits,
-        "available": r.balance.available,
-        "at": r.at,
-        "app": r.app,
-        "member": r.member,
-        "key": r.key,
-        "replayed": r.replayed,
-        "dry_run": r.dry_run,
-        "paid_by": [{"grant": x["grant"], "source": x["source"], "credits": x["credits"]} for x in r.paid_by],
-        "next_reset": r.balance.cycle.end,
-        "alerts": [a["message"] for a in r.alerts],
-    }
 
 
 # --- --batch ---------------------------------------------------------------------------------
@@ -215,7 +193,7 @@ def batch(session, p: dict) -> int:
     and does not stop the others. Exit 0 when every line was recorded (or
     replayed), 3 when some were refused for credits, 2 when some were bad input.
     """
-    from ..render.jsonout import dumps
+    from ..render.jsonout import data, dumps
 
     _one_event(p)
     base = {s.name: s.default for s in BATCH_KEYS.values()}
@@ -234,7 +212,7 @@ def batch(session, p: dict) -> int:
                     worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
                     results.append({"line": n, **error_json(name_field(e, BATCH_NAMES))})
                     continue
-                results.append({"line": n, **result_json(r)})
+                results.append({"line": n, **data(r)})
                 recorded.append(r)
         if not p["quiet"]:
             out.write("".join(dumps(x, indent=None) + "\n" for x in results))

@@ -35,18 +35,12 @@ def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: d
                     r["budget"] = budgets.get(r[by])
         return d
 
-    def as_rows(d):
-        from ..render.output import Rows
-
-        extra = ["budget"] if d.rows and "budget" in d.rows[0] else []
-        return Rows([*reports.GROUPS[by], "credits", "share", "events", *extra], d.rows)
-
     def as_text(d):
         from ..render import human
 
         human.distribution(d, {r[by]: r["budget"] for r in d.rows if r.get("budget")})
 
-    respond(ctx, json, run, as_text, csv=csv, as_rows=as_rows)
+    respond(ctx, json, run, as_text, csv=csv)
 
 
 @app.command()
@@ -75,7 +69,6 @@ def actions(ctx: typer.Context, json=False, csv=False, **filters):
 def daily(ctx: typer.Context, json=False, csv=False, **filters):
     """Daily usage: one bar per day of the workspace's zone, days without use shown as zero."""
     from .. import reports
-    from ..render.output import Rows
 
     def as_text(d):
         from ..render import human
@@ -83,12 +76,7 @@ def daily(ctx: typer.Context, json=False, csv=False, **filters):
         human.daily(d)
 
     respond(
-        ctx,
-        json,
-        lambda s: reports.daily(s, **{**filters, "pool": filters["pool"] or "integration"}),
-        as_text,
-        csv=csv,
-        as_rows=lambda d: Rows(["date", "credits", "events"], d.days),
+        ctx, json, lambda s: reports.daily(s, **{**filters, "pool": filters["pool"] or "integration"}), as_text, csv=csv
     )
 
 
@@ -100,25 +88,20 @@ _LIMIT = spec.Param("limit", ("--limit",), default="50", metavar="N", help="At m
 def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
     """The history of logged events, newest first."""
     from .. import reports
-    from ..domain.events import EXPORT_FIELDS
-    from ..render.output import Rows
 
     def run(s):
-        n = parse_count(limit, "limit", minimum=0)
-        sc, rows = reports.events(s, limit=n or None, **filters)
-        return n, sc, rows  # rows: a generator, read as they are written
+        return reports.events(s, limit=parse_count(limit, "limit", minimum=0) or None, **filters)
 
-    def as_text(r):
+    def as_text(h):
         from ..render import human
 
-        n, sc, rows = r
-        shown = list(rows)  # at most --limit rows (all with 0): the table is measured before it is drawn
-        human.events(shown, sc)
-        total = reports.count_events(ctx.obj, sc)
-        if n and total > len(shown):
+        shown = list(h.rows)  # at most --limit rows (all with 0): the table is measured before it is drawn
+        human.events(shown, h.scope)
+        total = reports.count_events(ctx.obj, h.scope)
+        if h.limit and total > len(shown):
             say(f"(the newest {len(shown)} of {total:,} events; --limit 0 shows all)", tag=False)
 
-    respond(ctx, json, run, as_text, csv=csv, as_rows=lambda r: Rows(list(EXPORT_FIELDS), r[2]))
+    respond(ctx, json, run, as_text, csv=csv)
 
 
 @app.command()

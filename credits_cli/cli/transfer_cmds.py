@@ -1,4 +1,4 @@
-"""`credits export` and `credits import`."""
+"""`credits export`, `credits import` and `credits copy`."""
 
 from __future__ import annotations
 
@@ -65,20 +65,7 @@ def import_(
             if progress is not None:
                 progress.close()
 
-    respond(
-        ctx,
-        json,
-        run,
-        _import_text,
-        quiet=quiet,
-        as_json=lambda r: {
-            "rows": r.rows,
-            "added": r.added,
-            "skipped": r.skipped,
-            "dry_run": r.dry_run,
-            "credits": r.credits,
-        },
-    )
+    respond(ctx, json, run, _import_text, quiet=quiet)
 
 
 def _import_text(r) -> None:
@@ -90,6 +77,38 @@ def _import_text(r) -> None:
         f"{n(r.rows, 'row')} read: {'would add' if r.dry_run else 'added'} {n(r.added, 'event')} ({spent}),"
         f" {r.skipped:,} already in the ledger"
     )
+
+
+@app.command()
+def copy(
+    ctx: typer.Context,
+    dest: Annotated[
+        str,
+        typer.Argument(
+            metavar="DEST",
+            help="The ledger to copy into: a file (created if new) or a postgresql:// URL.",
+            show_default=False,
+        ),
+    ],
+    json: JsonOption = False,
+):
+    """Copy the whole ledger (or --workspace's), every entry, into DEST: a file or a postgresql:// URL."""
+    from .. import copying
+
+    respond(ctx, json, lambda s: copying.copy(s, dest), _copy_text)  # JSON: the result's fields
+
+
+def _copy_text(r) -> None:
+    words = {"plan_changes": "plan change"}
+    counts = ", ".join(
+        f"{n:,} {words.get(t, t[:-1].replace('_', ' '))}{'' if n == 1 else 's'}"
+        for t, n in r.entries.items()
+        if n and t != "workspaces"
+    )
+    names = ", ".join(r.workspaces)
+    ws = f"{len(r.workspaces)} workspace{'' if len(r.workspaces) == 1 else 's'} ({names})"
+    how = "ids kept" if r.ids_kept else "renumbered (ids differ from the source's)"
+    print(f"Copied {ws} to {r.dest}, {how}: {counts}")
 
 
 class _progress_bar:

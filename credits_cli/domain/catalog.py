@@ -33,10 +33,10 @@ class Plan:
     max_apps: int | None
     features: frozenset[str]
 
-    def allowance(self, pool: str) -> int:
+    def allowance(self, pool: str) -> Credits:
         return self.message if pool == "message" else self.integration
 
-    def daily_cap(self, pool: str) -> int | None:
+    def daily_cap(self, pool: str) -> Credits | None:
         """Milli-credits a local day of `pool` may use (only the message pool has a daily cap), or None."""
         return self.daily_message_cap if pool == "message" else None
 
@@ -66,8 +66,8 @@ class Action:
     models: dict[str, Credits] = field(default_factory=dict)
     scopes: dict[str, Credits] = field(default_factory=dict)
     custom_domain_price: Credits | None = None
-    custom_domain_requires: str | None = None
-    requires: str | None = None
+    requires: str | None = None  # a plan feature the action needs
+    custom_domain_requires: str | None = None  # the one it needs from a custom domain
 
     @property
     def default_model(self) -> str | None:

@@ -140,22 +140,22 @@ def balance(b, top_apps=None) -> None:
         )
 
 
-def plans_table(rows, source: str) -> None:
+def plans_table(plans, source: str) -> None:
     t = Table(title=f"Plans ({source} catalog)", box=box.SIMPLE_HEAD)
     for col in ("plan", "$/month", "$/month\nbilled yearly", "message\na cycle", "integration\na cycle"):
         t.add_column(col, justify="left" if col == "plan" else "right", no_wrap=True)
     t.add_column("features", ratio=1, min_width=16)
-    for r in rows:
-        cap = r["daily_message_cap"]
-        message = fmt(r["message"]) + (f" ({fmt(cap)}/day)" if cap is not None else "")
-        apps = [f"up to {r['max_apps']} apps"] if r["max_apps"] is not None else []
+    for p in plans:
+        cap = p.daily_message_cap
+        message = fmt(p.message) + (f" ({fmt(cap)}/day)" if cap is not None else "")
+        apps = [f"up to {p.max_apps} apps"] if p.max_apps is not None else []
         t.add_row(
-            r["plan"],
-            fmt(r["price_monthly"]),
-            fmt(r["price_yearly"]),
+            p.name,
+            fmt(p.price_monthly),
+            fmt(p.price_yearly),
             message,
-            fmt(r["integration"]),
-            ", ".join(apps + [f.replace("_", " ") for f in r["features"]]) or "—",
+            fmt(p.integration),
+            ", ".join(apps + [f.replace("_", " ") for f in sorted(p.features)]) or "—",
         )
     console().print(t)
 
@@ -345,7 +345,7 @@ def show(e) -> None:
     c.print(p)
 
 
-def grants(rows) -> None:
+def grants(grants) -> None:
     c = console()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
@@ -358,19 +358,19 @@ def grants(rows) -> None:
         ("expires (UTC)", "left"),
     ):
         t.add_column(col, justify=just, overflow="fold")
-    for r in rows:
-        if r["status"] == "expired":
-            left = f"[dim]{fmt(r['lost'])} lost[/dim]" if r["lost"] else "[dim]0[/dim]"
+    for g in grants:
+        if g.status == "expired":
+            left = f"[dim]{fmt(g.lost)} lost[/dim]" if g.lost else "[dim]0[/dim]"
         else:
-            left = fmt(r["left"])
-        expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "never"
-        if r["status"] == "expired":
+            left = fmt(g.left)
+        expires = f"{g.expires_at:%Y-%m-%d %H:%M}" if g.expires_at else "never"
+        if g.status == "expired":
             expires = f"[dim]{expires}[/dim]"
         t.add_row(
-            str(r["grant"]) if r["grant"] is not None else "—",
-            r["pool"],
-            r["reason"] or r["source"],
-            fmt(r["credits"]),
+            str(g.grant) if g.grant is not None else "—",
+            g.pool,
+            g.reason or g.source,
+            fmt(g.credits),
             left,
             expires,
         )
@@ -379,8 +379,8 @@ def grants(rows) -> None:
 
 def advice(a) -> None:
     c = console()
-    span = f"{when(a['from'])} → {when(a['until'])}"
-    c.print(f"[bold]Your last {a['cycles']} cycle{'s' if a['cycles'] > 1 else ''} under every plan[/bold] ({span})")
+    span = f"{when(a.from_)} → {when(a.until)}"
+    c.print(f"[bold]Your last {a.cycles} cycle{'s' if a.cycles > 1 else ''} under every plan[/bold] ({span})")
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     just: JustifyMethod
     for col, just in (
@@ -393,42 +393,40 @@ def advice(a) -> None:
         ("cost $", "right"),
     ):
         t.add_column(col, justify=just)
-    for r in a["plans"]:
-        unused = r["credits_unused"] or {}
+    for r in a.plans:
+        unused = r.credits_unused or {}
         packs = (
-            "—"
-            if r["topup_packs"] is None
-            else " + ".join(f"{n} {p[:3]}" for p, n in r["topup_packs"].items() if n) or "0"
+            "—" if r.topup_packs is None else " + ".join(f"{n} {p[:3]}" for p, n in r.topup_packs.items() if n) or "0"
         )
-        name = f"[bold green]{r['plan']}[/bold green]" if r["plan"] == a["recommended"] else r["plan"]
+        name = f"[bold green]{r.plan}[/bold green]" if r.plan == a.recommended else r.plan
         t.add_row(
             name,
-            str(r["days_blocked"]),
-            str(r["actions_refused"]),
+            str(r.days_blocked),
+            str(r.actions_refused),
             fmt(unused["message"]) if unused else "—",
             fmt(unused["integration"]) if unused else "—",
             packs,
-            fmt(r["cost"]),
+            fmt(r.cost),
         )
     c.print(t)
-    if a["recommended"]:
-        c.print(f"Cheapest that would have blocked nothing: [bold]{a['recommended']}[/bold].")
+    if a.recommended:
+        c.print(f"Cheapest that would have blocked nothing: [bold]{a.recommended}[/bold].")
     else:
         c.print("No plan would have blocked nothing; top-ups or a flat rate (--flat PRICE) would be needed.")
-    if a["top_features"]:
+    if a.top_features:
         c.print(
             "Top features: "
-            + "; ".join(f"{f['action']} on {f['app'] or '(no app)'} {fmt(f['credits'])}" for f in a["top_features"])
+            + "; ".join(f"{f.action} on {f.app or '(no app)'} {fmt(f.credits)}" for f in a.top_features)
         )
-    for cand in a["cache_candidates"]:
+    for cand in a.cache_candidates:
         c.print(
-            f"Cache candidate: {cand['action']} on {cand['app'] or '(no app)'} ran over 100 times a day on"
-            f" {cand['days']} day(s) (up to {cand['max_per_day']:,})"
-            + (f", {cand['repeated_inputs']:,} with repeated inputs" if cand["repeated_inputs"] else "")
+            f"Cache candidate: {cand.action} on {cand.app or '(no app)'} ran over 100 times a day on"
+            f" {cand.days} day(s) (up to {cand.max_per_day:,})"
+            + (f", {cand.repeated_inputs:,} with repeated inputs" if cand.repeated_inputs else "")
         )
-    g = a["gpt5_to_automatic"]
-    if g["calls"]:
+    g = a.gpt5_to_automatic
+    if g.calls:
         c.print(
-            f"Moving {g['calls']:,} gpt-5 calls to the automatic model would have saved {fmt(g['credits_saved'])}"
+            f"Moving {g.calls:,} gpt-5 calls to the automatic model would have saved {fmt(g.credits_saved)}"
             " integration credits."
         )

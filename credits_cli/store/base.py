@@ -114,16 +114,15 @@ class Store:
     def bulk(self, *, buffered: bool = False) -> Iterator[None]:
         """A write transaction of many events: cached reads, the summary caught up in bulk and,
         `buffered`, events and allocations written by executemany (see the module's docstring)."""
-        from .repo import WriteBuffer
-
         with self.write():
             outer = self._memo, self._pending
             self._memo = {} if self._memo is None else self._memo
             if buffered and self._pending is None:
-                self._pending = WriteBuffer(self._conn)
+                self._pending = self._write_buffer()
             try:
                 with self._deferred_summary():
                     yield
+                self._settle()
             finally:
                 self._memo, self._pending = outer
 
@@ -170,9 +169,18 @@ class Store:
 
     # -- the transaction's state -------------------------------------------------------------
 
+    def lock_workspace(self, ws_id: int) -> None:
+        """Inside a write: serialize it with the other writers of this workspace, for a writer that read its
+        workspace before the write began (an import). SQLite's write already holds the whole file."""
+
+    def _write_buffer(self) -> WriteBuffer:
+        from .repo import WriteBuffer
+
+        return WriteBuffer(self._conn)
+
     def _row_lock(self) -> str:
-        """What a write's read of its workspace row adds to lock it: nothing on SQLite, whose
-        BEGIN IMMEDIATE holds the whole file (PostgreSQL: store/pg.py)."""
+        """What a write's read of a row that serializes writers (its workspace, a coupon) adds to lock it:
+        nothing on SQLite, whose BEGIN IMMEDIATE holds the whole file (PostgreSQL: store/pg.py)."""
         return ""
 
     def _settle(self) -> None:

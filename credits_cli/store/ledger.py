@@ -8,7 +8,7 @@ overriding what the engines do differently.
 `credits log` is started by scripts after every AI call and needs two parts
 (entries, with the budgets and alerts a log checks, and reports). The others
 (budgets and alerts as managed, forecasts' history; coupons and shares; an
-import's staging; check's audit) are imported when one of their methods is
+import's staging; check's audit; a copy's reads and writes) are imported when one of their methods is
 first asked for: the object then becomes the whole assembly, the same state
 kept. Importing them up front cost `credits log` several ms of its 80.
 A type checker sees the whole assembly from the start.
@@ -25,11 +25,12 @@ from .repo import Entries
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
     from .audit import Audit
+    from .copying import Copying
     from .foresight import Foresight
     from .offers import Offers
     from .staging import Staging
 
-    class _Parts(Entries, Reports, Foresight, Offers, Staging, Audit):
+    class _Parts(Entries, Reports, Foresight, Offers, Staging, Audit, Copying):
         pass
 else:
 
@@ -66,11 +67,14 @@ def _whole(cls: type) -> type:
     """`cls` with every part: the assembly a type checker sees as Ledger."""
     if cls not in _WHOLE:
         from .audit import Audit
+        from .copying import Copying
         from .foresight import Foresight
         from .offers import Offers
         from .staging import Staging
 
-        if issubclass(cls, (Foresight, Offers, Staging, Audit)):
+        if issubclass(cls, (Foresight, Offers, Staging, Audit, Copying)):
             return cls
-        _WHOLE[cls] = type(cls.__name__, (cls, Foresight, Offers, Staging, Audit), {"__module__": cls.__module__})
+        _WHOLE[cls] = type(
+            cls.__name__, (cls, Foresight, Offers, Staging, Audit, Copying), {"__module__": cls.__module__}
+        )
     return _WHOLE[cls]

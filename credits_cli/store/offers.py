@@ -42,7 +42,7 @@ class Share:
     submitted_at: datetime
     status: str  # pending, approved or rejected
     decided_at: datetime | None
-    grant_id: int | None  # the bonus grant of an approved share
+    grant: int | None  # the bonus grant of an approved share
 
 
 @record
@@ -93,8 +93,11 @@ class Offers(Store):
     # --- coupons -------------------------------------------------------------------------
 
     def coupon(self, code: str) -> Coupon | None:
-        """The coupon of a normalized code."""
-        row = self._conn.execute(f"SELECT {_COUPON_COLS} FROM coupons WHERE code = ?", (code,)).fetchone()
+        """The coupon of a normalized code (inside a write on a server, locked: its use limit spans workspaces,
+        so redemptions from two workspaces at once are counted one after the other)."""
+        row = self._conn.execute(
+            f"SELECT {_COUPON_COLS} FROM coupons WHERE code = ?{self._row_lock()}", (code,)
+        ).fetchone()
         return _coupon(row) if row else None
 
     def insert_coupon(

@@ -107,14 +107,11 @@ class WriteBuffer:
     def flush(self) -> None:
         conn = self.conn
         if self.events:
-            cols = ("id", "prev_id", "seal", "workspace_id", *EVENT_COLUMNS[1:])
-            conn.executemany(f"INSERT INTO events ({', '.join(cols)}) VALUES (?{', ?' * (len(cols) - 1)})", self.events)
+            self.insert("events", ("id", "prev_id", "seal", "workspace_id", *EVENT_COLUMNS[1:]), self.events)
             for ws_id, (last, rows) in self.heads.items():
                 seals.write_head(conn, "events", ws_id, last, rows)
         if self.allocations:
-            conn.executemany(
-                "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)", self.allocations
-            )
+            self.insert("allocations", ("event_id", "grant_id", "credits_milli"), self.allocations)
         if self.usage:
             conn.executemany(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
@@ -122,6 +119,11 @@ class WriteBuffer:
                 list(self.usage.items()),
             )
         self.discard()
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert many rows (a server's buffer copies them: store/pg.py)."""
+        marks = ", ".join("?" * len(columns))
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def discard(self) -> None:
         self.events, self.allocations, self.usage, self.ids, self.heads = [], [], {}, None, {}
@@ -338,12 +340,13 @@ class Entries(Store):
         if buffer is not None:
             buffer.allocate(event_id, parts)
             return
+        send = seals.send(self._conn)
         for grant_id, milli in parts:
-            self._conn.execute(
+            send(
                 "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
                 (event_id, grant_id, milli),
             )
-            self._conn.execute(
+            send(
                 "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
                 " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli",
                 (grant_id, milli),

@@ -85,11 +85,16 @@ def read_head(conn, table: str, chain: int) -> tuple[int | None, int]:
 
 
 def write_head(conn, table: str, chain: int, last_id: int | None, rows: int) -> None:
-    conn.execute(
+    send(conn)(
         "INSERT INTO seal_heads (tbl, chain, last_id, rows, seal) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(tbl, chain) DO UPDATE SET last_id = excluded.last_id, rows = excluded.rows, seal = excluded.seal",
         (table, chain, last_id, rows, head_seal(table, chain, last_id, rows)),
     )
+
+
+def send(conn):
+    """How to run a write whose result nobody reads: a server's connection sends it with the next statement."""
+    return conn.send if getattr(conn, "engine", None) == "postgresql" else conn.execute
 
 
 def next_id(conn, table: str) -> int:
@@ -123,18 +128,24 @@ def append_once(conn, table: str, values: dict) -> int | None:
 def _append(conn, table: str, values: dict, *, or_ignore: bool) -> int | None:
     columns = SEALED[table][1]
     chain = chain_of(table, values)
-    if chain == 0 and getattr(conn, "engine", None) == "postgresql":
-        conn.lock_chain(table)  # no workspace row serializes this chain's writers on a server
-    last, rows = read_head(conn, table, chain)
-    row_id = next_id(conn, table)
+    server = getattr(conn, "engine", None) == "postgresql"
+    if server:
+        if chain == 0:
+            conn.lock_chain(table)  # no workspace row serializes this chain's writers on a server
+        last, rows, row_id = conn.head_and_next_id(table, chain)
+    else:
+        last, rows = read_head(conn, table, chain)
+        row_id = next_id(conn, table)
     row = [values.get(c) for c in columns]
     col = id_column(table)
-    cur = conn.execute(  # ON CONFLICT DO NOTHING: what SQLite and PostgreSQL both accept
+    insert = (
         f"INSERT INTO {table} ({col}, prev_id, seal, {', '.join(columns)}) VALUES (?, ?, ?{', ?' * len(columns)})"
-        + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
-        (row_id, last, seal(table, row_id, last, row), *row),
+        + (" ON CONFLICT DO NOTHING" if or_ignore else "")  # what SQLite and PostgreSQL both accept
     )
-    if cur.rowcount != 1:
+    args = (row_id, last, seal(table, row_id, last, row), *row)
+    if server and not or_ignore:
+        conn.send(insert, args)  # its id is known: nothing to wait for
+    elif conn.execute(insert, args).rowcount != 1:
         return None
     write_head(conn, table, chain, row_id, rows + 1)
     return row_id
