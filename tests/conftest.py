@@ -203,7 +203,8 @@ def _with_database(url: str, name: str) -> str:
 
 
 class PgServer:
-    """Databases for the tests: each a copy of a template that holds a new ledger (fast to make)."""
+    """Databases for the tests: each a copy of a template that holds a new ledger (fast to make), dropped as
+    the fixture that made it ends (a database dropped early is never written out by a checkpoint)."""
 
     def __init__(self, url: str):
         import psycopg
@@ -234,6 +235,12 @@ class PgServer:
         self.made.append(name)
         return _with_database(self.url, name)
 
+    def drop(self, urls: list[str]) -> None:
+        for url in urls:
+            name = urlsplit(url).path.lstrip("/")
+            self.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            self.made.remove(name)
+
     def drop_all(self) -> None:
         for name in [*self.made, self.template]:
             self.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -251,10 +258,11 @@ def pg_server():
     server.drop_all()
 
 
-def _maker(engine, pg_server, folder):
+def _maker(engine, pg_server, folder, made: list[str]):
     def make(name: str = "credits", migrated: bool = True):
         if engine == "postgresql":
-            return pg_server.new(migrated)
+            made.append(pg_server.new(migrated))
+            return made[-1]
         return folder() / f"{name}.db"  # a file credits creates and migrates on first use
 
     return make
@@ -264,29 +272,39 @@ def _maker(engine, pg_server, folder):
 def new_db(engine, tmp_path, pg_server):
     """A new, empty ledger's address on the test's engine: `new_db("name")` (a file's name on SQLite).
     On PostgreSQL a database with credits' tables, or with `migrated=False` one with none."""
-    return _maker(engine, pg_server, lambda: tmp_path)
+    made: list[str] = []
+    yield _maker(engine, pg_server, lambda: tmp_path, made)
+    if made:
+        pg_server.drop(made)
 
 
 @pytest.fixture(scope="module")
 def module_db(engine, tmp_path_factory, pg_server):
     """`new_db` for a module's fixture: a ledger built once and shared by the module's tests."""
-    return _maker(engine, pg_server, lambda: tmp_path_factory.mktemp("module"))
+    made: list[str] = []
+    yield _maker(engine, pg_server, lambda: tmp_path_factory.mktemp("module"), made)
+    if made:
+        pg_server.drop(made)
 
 
 @pytest.fixture
 def copy_db(engine, tmp_path, pg_server):
     """`copy_db(db)`: a new ledger on the test's engine holding what `db` holds (a ledger no one has open)."""
+    made: list[str] = []
 
     def copy(db):
         if engine == "postgresql":
-            return pg_server.copy(db)
+            made.append(pg_server.copy(db))
+            return made[-1]
         target = tmp_path / db.name
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(f"{db}{suffix}"):
                 shutil.copy(f"{db}{suffix}", f"{target}{suffix}")
         return target
 
-    return copy
+    yield copy
+    if made:
+        pg_server.drop(made)
 
 
 @pytest.fixture
