@@ -50,6 +50,9 @@ def db(module_db):
     path = module_db("s")
     r = run(path, ["init", "--plan", "builder", "--start", "2026-02-01T00:00:00Z"], permuted=False)
     assert r.returncode == 0, r.stderr
+    # One use written, so that the cycle's allowance grant exists: a dry run's `paid_by` then names it on
+    # both engines (else each dry run would make it anew, and a server's sequence gives each another id).
+    assert run(path, ["log", "SendEmail", "-q"], permuted=False).returncode == 0
     return path
 
 

@@ -397,6 +397,11 @@ class CopyBuffer(WriteBuffer):
     def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         self.conn.copy_rows(table, columns, rows)
 
+    def flush(self) -> None:
+        ids = self.ids  # ids taken from the sequence stay good after a flush (SQLite's max + 1 must be read again)
+        super().flush()
+        self.ids = ids
+
 
 class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
     """The ledger on PostgreSQL (see the module's docstring)."""
@@ -437,6 +442,9 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
     @contextmanager
     def _deferred_summary(self) -> Iterator[None]:
         yield  # the summary's statement-level trigger is exact and cheap in bulk too
+
+    def _summarize(self) -> None:
+        self._settle()  # the summary is read: what the buffer holds is written first (its trigger sums it)
 
     def identity(self) -> str:
         """The server (its system identifier), the database and the schema."""
