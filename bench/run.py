@@ -3,6 +3,7 @@
     python bench/run.py                 # 10k, 100k and 1M events (the 1M import takes minutes today)
     python bench/run.py --quick         # 10k and 100k only
     python bench/run.py --only log,reports --quick
+    python bench/run.py --only pg --quick --pg postgresql://postgres@127.0.0.1:5432/postgres
 
 Each row: benchmark | baseline | ours | ratio | target | met?. Every timing is a median, shown with
 its number of runs (n=); the baseline is measured in the same run, interleaved with ours where
@@ -16,6 +17,10 @@ generator, its seed and the catalog; `--fresh` rebuilds them. The import benchma
 ledger of its size and the cache keeps the result, so a run that measures the 1M import does
 not import it twice.
 
+The rows P1 to P8 measure the same on a PostgreSQL ledger (bench/pgserver.py: databases made for
+the run and dropped after it, the largest ledger imported once a run and copied for each row
+that writes to it); P8 puts many writers on one workspace of each engine.
+
 Wall times come from time.perf_counter around one child process; peak memory is ru_maxrss of
 that child from os.wait4 (KiB on Linux, shown in MB of 2^20 bytes).
 """
@@ -23,15 +28,19 @@ that child from os.wait4 (KiB on Linux, shown in MB of 2^20 bytes).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import platform
+import resource
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +49,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate as gen
 import write_floor
+from pgserver import PgServer
 
 CACHE = HERE / ".cache"
 WORK = CACHE / "work"
 FLOOR = HERE / "floor.py"
 MEASURE = HERE / "measure.py"
 WRITE_FLOOR = HERE / "write_floor.py"
+PG_FLOOR = HERE / "pg_floor.py"
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 REPORTS = ("balance", "apps", "daily", "members", "forecast")
-GROUPS = ("log", "batch", "reports", "import", "export", "journal") + REPORTS
+PG_GROUPS = ("pg-log", "pg-reports", "pg-import", "concurrent")
+GROUPS = ("log", "batch", "reports", "import", "export", "journal") + REPORTS + PG_GROUPS + ("pg",)
 
 # the targets of the issue
 LOG_RATIO = 3.0
@@ -57,6 +69,7 @@ REPORT_RATIO = 1.5
 IMPORT_RATE, IMPORT_RATIO = 150_000, 0.4
 EXPORT_RATE, EXPORT_RSS_MB = 200_000, 80
 RSS_MB = 60
+PG_LOG_RATIO = 2.0
 
 
 # --- measuring one child ----------------------------------------------------------------
@@ -152,7 +165,7 @@ def yes(ok: bool) -> str:
 
 @dataclass
 class Row:
-    group: int
+    group: int | str  # the issue's row: 1 to 7 on SQLite, P1 to P8 on PostgreSQL
     name: str
     baseline: str = "—"
     ours: str = "—"
@@ -182,6 +195,8 @@ class Bench:
     rows: list[Row] = field(default_factory=list)
     rss: list[Rss] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pg: PgServer | None = None  # the server of the PostgreSQL rows (--pg)
+    pg_missing: str = ""  # why there is none: what those rows say instead
 
     @property
     def big(self) -> str:
@@ -209,8 +224,9 @@ class Bench:
         self._fresh.add(path)
         return path
 
-    def init(self, db: Path) -> None:
-        remove_db(db)
+    def init(self, db: Path | str) -> None:
+        if isinstance(db, Path):
+            remove_db(db)
         r = run(
             [*self.credits, "--db", db, "init", "--plan", gen.PLAN, "--start", gen.START_ISO, "--now", gen.START_ISO],
             env=self.env,
@@ -306,6 +322,8 @@ class Bench:
         self._fresh: set = set()
         self._copies: dict = {}
         self.import_failed: dict = {}
+        self._pg_empty: str | None = None
+        self._pg_ledgers: dict = {}
 
     # 1. one logged event
 
@@ -325,8 +343,13 @@ class Bench:
                 "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL,"
                 " quantity INTEGER NOT NULL, credits_milli INTEGER NOT NULL)"
             )
+        self.log_rows(1, [sys.executable, FLOOR, floor_db], "floor.py", ledger, empty, LOG_RATIO)
+
+    def log_rows(self, group, floor: list, floor_name: str, ledger, empty, limit: float, engine: str = "") -> None:
+        """`credits log SendEmail -q` on `ledger` (a copy of the largest) and on `empty`, interleaved with
+        `floor`: a row each, their medians' ratio to the floor's."""
         legs = {
-            "floor": [sys.executable, FLOOR, floor_db],
+            "floor": floor,
             "ours": self.c(ledger, "log", "SendEmail", "-q"),
             "empty": self.c(empty, "log", "SendEmail", "-q"),
         }
@@ -338,29 +361,32 @@ class Bench:
             for k in order[i % 3 :] + order[: i % 3]:
                 r = run(legs[k], env=self.env)
                 if r.rc != 0:
-                    self.rows.append(Row(1, f"log SendEmail -q ({self.big} ledger)", ours=failed(r)))
+                    where = "" if k == "ours" else f"{k}: "
+                    self.rows.append(
+                        Row(group, f"log SendEmail -q ({engine}{self.big} ledger)", ours=where + failed(r))
+                    )
                     return
                 times[k].append(r)
-        floor = med(times["floor"])
-        for k, label in (("ours", f"{self.big} ledger"), ("empty", "empty ledger")):
+        base = med(times["floor"])
+        for k, label in (("ours", f"{engine}{self.big} ledger"), ("empty", f"{engine}empty ledger")):
             ours = med(times[k])
             self.rows.append(
                 Row(
-                    1,
-                    f"log SendEmail -q ({label}) vs floor.py",
-                    t(floor) + n(times["floor"]),
+                    group,
+                    f"log SendEmail -q ({label}) vs {floor_name}",
+                    t(base) + n(times["floor"]),
                     t(ours) + n(times[k]),
-                    f"{ours / floor:.2f}",
-                    f"≤ {LOG_RATIO:g}",
-                    yes(ours / floor <= LOG_RATIO),
+                    f"{ours / base:.2f}",
+                    f"≤ {limit:g}",
+                    yes(ours / base <= limit),
                 )
             )
         self.rss.append(
             Rss(
-                f"log SendEmail -q ({self.big})",
+                f"log SendEmail -q ({engine}{self.big})",
                 max(r.rss for r in times["ours"]),
                 max(r.rss for r in times["floor"]),
-                "floor.py",
+                floor_name,
             )
         )
 
@@ -483,9 +509,13 @@ class Bench:
             for x in names:
                 self.rows.append(Row(3, f"{x} ({self.big})", ours=big))
             return
-        empty = self.empty()
+        self.report_rows(3, names, self.empty(), big)
+
+    def report_rows(self, group, names, empty, big, engine: str = "") -> None:
+        """Each report of `names`, --json and human, on `big` and on `empty`, interleaved: a row each."""
         cmds = [(x, form) for x in names for form in ("--json", "")]
-        self.say(f"3. {len(cmds)} reports on the {self.big} ledger and on an empty one, {self.args.runs} runs each")
+        runs = self.args.runs
+        self.say(f"{group}. {len(cmds)} reports on the {engine}{self.big} ledger and on an empty one, {runs} runs each")
         legs = {}
         for x, form in cmds:
             extra = [form] if form else []
@@ -507,14 +537,14 @@ class Bench:
                         break
                     times[k][side].append(r)
         for (x, form), (b, o) in times.items():
-            label = f"{x} {form}".strip() + f" ({self.big} vs empty)"
+            label = f"{x} {form}".strip() + f" ({engine}{self.big} vs empty)"
             if (x, form) in broken:
-                self.rows.append(Row(3, label, ours=broken[(x, form)]))
+                self.rows.append(Row(group, label, ours=broken[(x, form)]))
                 continue
             ratio = med(o) / med(b)
             self.rows.append(
                 Row(
-                    3,
+                    group,
                     label,
                     t(med(b)) + n(b),
                     t(med(o)) + n(o),
@@ -525,7 +555,7 @@ class Bench:
             )
             self.rss.append(
                 Rss(
-                    f"{x} {form}".strip() + f" ({self.big})",
+                    f"{x} {form}".strip() + f" ({engine}{self.big})",
                     max(r.rss for r in o),
                     max(r.rss for r in b),
                     "empty ledger",
@@ -756,6 +786,239 @@ class Bench:
             )
             self.rss.append(Rss(f"{' '.join(c_args)} (100k)", max(r.rss for r in ours)))
 
+    # P. the same on PostgreSQL: every row on its own databases, made from a ledger built once a run
+
+    def pg_fresh(self, what: str) -> str:
+        """A new, empty ledger on the server (a copy of one made by `credits init` with the bench's plan)."""
+        assert self.pg is not None
+        if self._pg_empty is None:
+            self._pg_empty = self.pg.create("empty")
+            self.init(self._pg_empty)
+        return self.pg.create(what, template=self._pg_empty)
+
+    def pg_ledger(self, size: str) -> tuple[str | None, str]:
+        """The PostgreSQL ledger of `size`, made by `credits import` of its CSV once a run (by P4 when it
+        runs, else here, untimed), or why there is none. Rows that write to it use a copy."""
+        if size not in self._pg_ledgers:
+            self.say(f"building the {size} PostgreSQL ledger (credits import, not timed)")
+            db = self.pg_fresh(f"ledger_{size.lower()}")
+            self._pg_ledgers[size] = self.pg_import(size, db)[1]
+        return self._pg_ledgers[size]
+
+    def pg_import(self, size: str, db: str) -> tuple[Run | None, tuple[str | None, str]]:
+        """`credits import` of the CSV of `size` into the ledger `db`, its events counted: the run and
+        (the ledger, "") or (None, why it failed)."""
+        assert self.pg is not None
+        r = run(self.c(db, "import", self.csv(size)), env=self.env, timeout=self.args.import_timeout)
+        if r.rc != 0:
+            return None, (None, f"no {size} PostgreSQL ledger: import {failed(r)}")
+        events = self.pg.scalar(db, "SELECT count(*) FROM events")
+        if events != SIZES[size]:
+            return None, (None, f"n/a: {events:,} events imported of {SIZES[size]:,} rows")
+        return r, (db, "")
+
+    # P1. one logged event
+
+    def pg_big(self, group: str, name: str) -> str | None:
+        """The largest PostgreSQL ledger, or None and a row `group` that says why there is none."""
+        why = self.pg_missing
+        if self.pg is not None:
+            big, why = self.pg_ledger(self.big)
+            if big is not None:
+                return big
+        self.rows.append(Row(group, name, ours=why))
+        return None
+
+    def bench_pg_log(self) -> None:
+        big = self.pg_big("P1", f"log SendEmail -q (PostgreSQL, {self.big} ledger)")
+        if big is None or self.pg is None:
+            return
+        self.say(
+            f"P1. credits log SendEmail -q on PostgreSQL vs bench/pg_floor.py, {self.args.log_runs} interleaved runs"
+        )
+        ledger = self.pg.create("log", template=big)
+        empty = self.pg_fresh("log_empty")
+        floor = self.pg.create("log_floor")
+        self.pg.run_sql(
+            floor,
+            "CREATE TABLE workspaces (id bigint PRIMARY KEY)",
+            "INSERT INTO workspaces VALUES (1)",
+            "CREATE TABLE events (id bigserial PRIMARY KEY, workspace_id bigint NOT NULL REFERENCES workspaces,"
+            " at text NOT NULL, action text NOT NULL, quantity bigint NOT NULL, credits_milli bigint NOT NULL)",
+        )
+        self.log_rows(
+            "P1", [sys.executable, PG_FLOOR, floor], "pg_floor.py", ledger, empty, PG_LOG_RATIO, "PostgreSQL, "
+        )
+
+    # P3. reports
+
+    def bench_pg_reports(self) -> None:
+        big = self.pg_big("P3", f"reports (PostgreSQL, {self.big} vs empty)")
+        if big is None or self.pg is None:
+            return
+        ledger = self.pg.create("reports", template=big)
+        self.report_rows("P3", REPORTS, self.pg_fresh("reports_empty"), ledger, "PostgreSQL, ")
+
+    # P4. import
+
+    def bench_pg_import(self, size: str) -> None:
+        rows = SIZES[size]
+        runs_ours = 1 if rows >= 1_000_000 else 3
+        name = (
+            f"import {size} CSV into a fresh PostgreSQL ledger vs psycopg COPY into a plain table (pg_floor.py --copy)"
+        )
+        if self.pg is None:
+            self.rows.append(Row("P4", name, ours=self.pg_missing))
+            return
+        csv = self.csv(size)
+        self.say(f"P4. credits import of {rows:,} rows into PostgreSQL (x{runs_ours}) vs psycopg COPY")
+        floor, ours, fail, kept, floor_fail = [], [], None, None, "n/a"
+        for i in range(max(runs_ours, 3)):
+            plain = self.pg.create("copy_floor")
+            f = run([sys.executable, PG_FLOOR, "--copy", csv, plain], env=self.env)
+            copied = self.pg.scalar(plain, "SELECT count(*) FROM events") if f.rc == 0 else None
+            if copied == rows:
+                floor.append(f)
+            else:
+                floor_fail = failed(f) if f.rc != 0 else f"n/a: COPY made {copied:,} rows of {rows:,}"
+            self.pg.drop_url(plain)
+            if i < runs_ours and fail is None:
+                db = self.pg_fresh(f"import_{size.lower()}_{i}")
+                r, (_, why) = self.pg_import(size, db)
+                if r is None:
+                    fail = why
+                    self._pg_ledgers[size] = (None, why)
+                    self.pg.drop_url(db)
+                    continue
+                ours.append(r)
+                if kept is not None:
+                    self.pg.drop_url(kept)
+                kept = db
+        b = f"{rate(rows / med(floor))} = {t(med(floor))}" + n(floor) if floor else floor_fail
+        if fail:
+            self.rows.append(Row("P4", name, b, fail, target="a comparison"))
+            return
+        x = rows / med(ours)
+        self.rows.append(
+            Row(
+                "P4",
+                name,
+                b,
+                f"{rate(x)} = {t(med(ours))}" + n(ours),
+                f"{x / (rows / med(floor)):.2f}" if floor else "—",
+                "a comparison",
+            )
+        )
+        self.rss.append(
+            Rss(
+                f"import {size} (PostgreSQL)",
+                max(r.rss for r in ours),
+                max((r.rss for r in floor), default=None),
+                "pg_floor.py --copy",
+            )
+        )
+        self._pg_ledgers[size] = (kept, "")
+
+    # P8. many writers of one workspace, on both engines
+
+    def bench_concurrent(self) -> None:
+        procs, each, runs = self.args.concurrent_procs, self.args.concurrent_logs, self.args.concurrent_runs
+        total = procs * each
+        name = f"{procs} processes × {each} log SendEmail -q on one workspace: events/s, PostgreSQL vs SQLite"
+        if self.args.quick and each < 200:
+            name += " (--quick: 16 × 200 without it)"
+        self.say(f"P8. {procs} processes x {each} credits log on one workspace, SQLite and PostgreSQL, x{runs}")
+        walls: dict = {"sqlite": [], "pg": []}
+        cpu: dict = {"sqlite": [], "pg": []}
+        why = {"sqlite": "", "pg": self.pg_missing if self.pg is None else ""}
+        for i in range(runs):
+            for engine in ("sqlite", "pg") if i % 2 == 0 else ("pg", "sqlite"):
+                if why[engine]:
+                    continue
+                if engine == "sqlite":
+                    db: Path | str = WORK / "concurrent.db"
+                    self.init(db)
+                else:
+                    db = self.pg_fresh("concurrent")
+                wall, used, why[engine] = self.concurrent_logs(db, procs, each)
+                if wall is not None:
+                    walls[engine].append(wall)
+                    cpu[engine].append(used / total)
+                if isinstance(db, Path):
+                    remove_db(db)
+                elif self.pg is not None:
+                    self.pg.drop_url(db)
+
+        def cell(engine):
+            if why[engine]:
+                return why[engine]
+            wall = statistics.median(walls[engine])
+            return (
+                f"{rate(total / wall)} = {t(wall)} (n={len(walls[engine])};"
+                f" {t(statistics.median(cpu[engine]))} CPU a log)"
+            )
+
+        both = not why["sqlite"] and not why["pg"]
+        ratio = statistics.median(walls["sqlite"]) / statistics.median(walls["pg"]) if both else None
+        self.rows.append(
+            Row(
+                "P8",
+                name,
+                "SQLite: " + cell("sqlite"),
+                "PostgreSQL: " + cell("pg"),
+                f"{ratio:.2f}" if ratio is not None else "—",
+                f"all {total:,} recorded once, check clean",
+                "NO" if why["sqlite"] or (self.pg is not None and why["pg"]) else ("yes" if both else "—"),
+            )
+        )
+
+    def concurrent_logs(self, db, procs: int, each: int) -> tuple[float | None, float, str]:
+        """`procs` processes at once, each running `credits log` `each` times one after the other (each
+        with its own --key): the wall time of the whole, the CPU time its logs used (theirs, not the
+        server's), and "" when every event is in the ledger once and `credits check` finds it consistent,
+        else (None, 0, what is wrong)."""
+        errors: list[str] = []
+
+        def member(m: int) -> None:
+            for k in range(each):
+                argv = self.c(db, "log", "SendEmail", "-q", "--key", f"bench-{m}-{k}")
+                try:
+                    p = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=300, check=False)
+                except subprocess.TimeoutExpired:
+                    errors.append("a log timed out after 300 s")
+                    continue
+                if p.returncode != 0:
+                    errors.append(f"exit {p.returncode}: {first_line(p.stderr)}")
+
+        threads = [threading.Thread(target=member, args=(m,), daemon=True) for m in range(procs)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        total = procs * each
+        if errors:
+            return None, 0, f"n/a: {len(errors):,} of {total:,} logs failed, first: {errors[0]}"
+        out = WORK / "concurrent.jsonl"
+        r = run(self.c(db, "export", "--format", "jsonl"), env=self.env, stdout=out)
+        if r.rc != 0:
+            return None, 0, f"n/a: export {failed(r)}"
+        with open(out, encoding="utf-8") as f:
+            keys = collections.Counter(json.loads(line)["key"] for line in f)
+        out.unlink()
+        expected = {f"bench-{m}-{k}" for m in range(procs) for k in range(each)}
+        if set(keys) != expected or any(x != 1 for x in keys.values()):
+            twice = sum(1 for x in keys.values() if x > 1)
+            return None, 0, f"n/a: {len(expected & set(keys)):,} of {total:,} keys recorded, {twice:,} more than once"
+        r = run(self.c(db, "check"), env=self.env)
+        if r.rc != 0:
+            return None, 0, f"n/a: check {failed(r)}"
+        return wall, used, ""
+
     # 6. peak memory of every command above
 
     def rss_rows(self) -> None:
@@ -778,7 +1041,7 @@ class Bench:
         head = ("#", "benchmark", "baseline", "ours", "ratio", "target", "met?")
         body = [
             (str(r.group), r.name, r.baseline, r.ours, r.ratio, r.target, r.met)
-            for r in sorted(self.rows, key=lambda r: r.group)
+            for r in sorted(self.rows, key=lambda r: (str(r.group)[0] == "P", int(str(r.group).lstrip("P"))))
         ]
         widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
 
@@ -831,6 +1094,18 @@ def main(argv=None) -> int:
     p.add_argument("--import-timeout", type=float, default=3600)
     p.add_argument("--export-runs", type=int, default=None, help="default 3; 5 with --quick")
     p.add_argument("--hledger-runs", type=int, default=None, help="default 3; 1 with --quick")
+    p.add_argument(
+        "--pg",
+        metavar="URL",
+        default=os.environ.get("CREDITS_BENCH_PG"),
+        help="a PostgreSQL server for the P rows, by a URL whose user may create databases (default: the"
+        " environment variable CREDITS_BENCH_PG); without one those rows say n/a",
+    )
+    p.add_argument("--concurrent-procs", type=int, default=16, help="P8: processes logging at once (default 16)")
+    p.add_argument(
+        "--concurrent-logs", type=int, default=None, help="P8: logs each process makes (default 200; 25 with --quick)"
+    )
+    p.add_argument("--concurrent-runs", type=int, default=1, help="P8: runs on each engine, alternated (default 1)")
     a = p.parse_args(argv)
     if a.sizes and any(x not in SIZES for x in a.sizes):
         p.error(f"--sizes: choose from {', '.join(SIZES)}")
@@ -843,6 +1118,7 @@ def main(argv=None) -> int:
     a.batch_events = a.batch_events or (5_000 if q else 20_000)
     a.export_runs = a.export_runs or (5 if q else 3)
     a.hledger_runs = a.hledger_runs or (1 if q else 3)
+    a.concurrent_logs = a.concurrent_logs or (25 if q else 200)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITS_")}
     env.update(
@@ -857,33 +1133,28 @@ def main(argv=None) -> int:
     cmdline = "python bench/run.py" + ("".join(f" {x}" for x in (argv if argv is not None else sys.argv[1:])))
     started = time.time()
     load0 = os.getloadavg()
-
-    if b.want("import"):
-        for size in sizes:
-            b.bench_import(size)
-    if b.want("reports", *REPORTS):
-        b.bench_reports()
-    if b.want("export"):
-        b.bench_export()
-    if b.want("journal"):
-        b.bench_journal()
-    if b.want("log"):
-        b.bench_log()
-    if b.want("batch"):
-        b.bench_batch()
-    b.rss_rows()
+    if b.want("pg", *PG_GROUPS):
+        b.pg, b.pg_missing = pg_server(a.pg)
+    # a bench stopped by a signal still drops its databases (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run_rows(b)
+    finally:
+        if b.pg is not None:
+            b.pg.drop_all()
     for f in WORK.iterdir():  # the copies of big ledgers are not worth keeping
         if f.is_file() and f.suffix != ".journal":
             f.unlink()
 
     load1 = os.getloadavg()
     sqlite_tool = version(["sqlite3", "--version"]).split(" ")[0]
+    server = f"PostgreSQL {b.pg.version}" if b.pg is not None else f"PostgreSQL: {b.pg_missing or 'not asked'}"
     report = "\n".join(
         [
             f"$ {cmdline}",
             (
                 f"credits: {' '.join(b.credits)}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
-                f" (Python's), sqlite3 tool {sqlite_tool}; hledger: {version(['hledger', '--version'])}"
+                f" (Python's), sqlite3 tool {sqlite_tool}; hledger: {version(['hledger', '--version'])}; {server}"
             ),
             (
                 f"{os.cpu_count()} CPUs, load average {load0[0]:.2f} at the start and {load1[0]:.2f} at the end;"
@@ -897,6 +1168,45 @@ def main(argv=None) -> int:
     print(report)
     (CACHE / "last-run.txt").write_text(report + "\n", encoding="utf-8")
     return 0
+
+
+def pg_server(url: str | None) -> tuple[PgServer | None, str]:
+    """The server of the P rows, or why there is none (what those rows say)."""
+    if not url:
+        return None, "n/a: no PostgreSQL server (--pg URL or CREDITS_BENCH_PG)"
+    try:
+        return PgServer(url), ""
+    except ImportError:
+        return None, "n/a: psycopg is not installed beside this Python (pip install 'credits-cli[postgres]')"
+    except Exception as e:  # psycopg's errors: the server down, a refused login, a bad URL
+        return None, f"n/a: no PostgreSQL server: {first_line(str(e))}"
+
+
+def run_rows(b: Bench) -> None:
+    sizes = b.sizes
+    if b.want("import"):
+        for size in sizes:
+            b.bench_import(size)
+    if b.want("reports", *REPORTS):
+        b.bench_reports()
+    if b.want("export"):
+        b.bench_export()
+    if b.want("journal"):
+        b.bench_journal()
+    if b.want("log"):
+        b.bench_log()
+    if b.want("batch"):
+        b.bench_batch()
+    if b.want("pg", "pg-import"):
+        for size in sizes:
+            b.bench_pg_import(size)
+    if b.want("pg", "pg-reports"):
+        b.bench_pg_reports()
+    if b.want("pg", "pg-log"):
+        b.bench_pg_log()
+    if b.want("pg", "concurrent"):
+        b.bench_concurrent()
+    b.rss_rows()
 
 
 if __name__ == "__main__":
