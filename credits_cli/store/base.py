@@ -173,6 +173,11 @@ class Store:
         """Inside a write: serialize it with the other writers of this workspace, for a writer that read its
         workspace before the write began (an import). SQLite's write already holds the whole file."""
 
+    def _stream(self, sql: str, params=()):
+        """Run a read of many rows whose result is consumed as it comes (sqlite3's cursor reads as it is
+        iterated; a server's result would otherwise be held whole in memory: store/pg.py)."""
+        return self._conn.execute(sql, params)
+
     def _write_buffer(self) -> WriteBuffer:
         from .repo import WriteBuffer
 

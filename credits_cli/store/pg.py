@@ -180,6 +180,23 @@ class Connection:
             self.raw.execute("; ".join(before))
             self.round_trips += 1
 
+    _cursors = 0
+
+    def stream(self, sql: str, params=()):
+        """A server-side cursor over a read of many rows, fetched 2,000 at a time: the client holds one
+        batch, and other statements may run between batches (an import writes while it reads its staged
+        rows). Outside a transaction the cursor is WITH HOLD (the server keeps the result)."""
+        self._flush()  # a BEGIN not sent yet opens the transaction the cursor lives in
+        if self._trace is not None:
+            self._trace(sql)
+        self._cursors += 1
+        held = not self.in_transaction
+        cur = self.raw.cursor(name=f"credits_stream_{self._cursors}", withhold=held)
+        cur.itersize = 2000
+        self.round_trips += 1
+        cur.execute(translate(sql, params if isinstance(params, dict) else None) if params else sql, params or None)
+        return cur
+
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Insert many rows by COPY: the server reads them as one statement (a statement trigger runs once),
         and the driver formats no SQL for them."""
@@ -423,6 +440,9 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
 
     def _write_buffer(self) -> WriteBuffer:
         return CopyBuffer(self._conn)
+
+    def _stream(self, sql: str, params=()):
+        return self._server.stream(sql, params)
 
     def get_workspace(self, name: str):
         """Inside a write, a workspace not found is looked for again once the writers that create workspaces

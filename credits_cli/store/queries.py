@@ -207,7 +207,7 @@ class Reports(Store):
             packed = self._has_json()
         shape = f"json_array({', '.join(EXPORT_SHAPE)})" if packed else ", ".join(EXPORT_SHAPE)
         # ORDER BY sorts the stored text (in ISO form 09:30:00Z would sort after 09:30:00.5Z).
-        cur = self._conn.execute(
+        cur = self._stream(
             f"SELECT id, replace(at, '.000000Z', 'Z'), {shape}, key, note, corrects FROM events"
             f" WHERE {sql} ORDER BY at, id",
             params,

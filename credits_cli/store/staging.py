@@ -148,14 +148,14 @@ class Staging(Store):
         cols = ", ".join(f"n.{c}" for c in STAGED)
         empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events WHERE workspace_id = ?)", (ws_id,)).fetchone()[0]
         if empty:  # nothing to compare with: only a repeated key is not new
-            rows = conn.execute(
+            rows = self._stream(
                 f"SELECT {cols} FROM staged n WHERE n.key IS NULL OR n.line IN"
                 " (SELECT min(line) FROM staged WHERE key IS NOT NULL GROUP BY key)"
                 " OR n.line IN (SELECT line FROM forced)"
                 " ORDER BY n.at, n.corrects IS NOT NULL, n.line"
             )
         else:
-            rows = conn.execute(
+            rows = self._stream(
                 f"WITH n AS (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY line) AS k"
                 f" FROM staged) SELECT {cols} FROM n WHERE (n.key IS NULL OR n.k = 1) AND n.k >"
                 " (SELECT count(*) FROM events e WHERE e.workspace_id = ? AND e.at = n.at"
