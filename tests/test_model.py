@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import click.testing
+import pytest
 import typer.main
 import typer.testing
 from conftest import Cli
@@ -731,6 +732,10 @@ SETTINGS = settings(
 )
 
 
+# The model predicts each event's id (SQLite gives them in order, one by one); a server takes them from
+# sequences, which a refused or dry-run write also advances. Until the model reads the ids the ledger
+# gives instead of predicting them, it runs on SQLite only.
+@pytest.mark.sqlite_ids
 def test_ledger_follows_the_model(engine, new_db):
     Ledger.new_db = new_db if engine == "postgresql" else None  # SQLite: a file in memory (tmpfs) where there is one
     print(

@@ -52,7 +52,8 @@ def db(module_db):
     assert r.returncode == 0, r.stderr
     # One use written, so that the cycle's allowance grant exists: a dry run's `paid_by` then names it on
     # both engines (else each dry run would make it anew, and a server's sequence gives each another id).
-    assert run(path, ["log", "SendEmail", "-q"], permuted=False).returncode == 0
+    for use in (["SendEmail"], ["message", "--credits", "1"]):  # one a pool
+        assert run(path, ["log", *use, "-q"], permuted=False).returncode == 0
     return path
 
 
