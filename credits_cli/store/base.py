@@ -87,14 +87,14 @@ class Store:
             yield
             self._settle()
         except BaseException:
-            self._writing = False
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._forget()
             raise
         else:
-            self._writing = False
             conn.execute("COMMIT")
+        finally:
+            self._writing = False
 
     @contextmanager
     def read(self) -> Iterator[None]:
@@ -181,7 +181,11 @@ class Store:
     def _write_buffer(self) -> WriteBuffer:
         from .repo import WriteBuffer
 
-        return WriteBuffer(self._conn)
+        return WriteBuffer(self._conn, self._insert)
+
+    def _insert(self, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert many rows at once (an import's buffer, a copy): executemany here; a server COPYs them."""
+        self._conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
 
     def _row_lock(self) -> str:
         """What a write's read of a row that serializes writers (its workspace, a coupon) adds to lock it:

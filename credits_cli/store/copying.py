@@ -272,7 +272,3 @@ class Copying(Store):
     def ids_written(self) -> None:
         """After a copy that wrote ids of its own: the next id of each table follows them (SQLite takes the
         max + 1 as it writes; PostgreSQL's sequences are moved: store/pg.py)."""
-
-    def _insert(self, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
-        """Insert rows (PostgreSQL COPYs them, so that the summary's trigger runs once: store/pg.py)."""
-        self._conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)

@@ -10,10 +10,12 @@ an import's staging, and what `doctor` and `check` ask the engine itself.
 A write begins with `BEGIN` (READ COMMITTED) and locks its workspace row
 (`SELECT ... FOR UPDATE`) as the first thing it reads of it: every later
 statement of the transaction sees what earlier writers of that workspace
-committed, and writers of one workspace queue on the row (measured: about
-500-600 logs/s on one workspace from 16 processes; SERIALIZABLE needed about
-two retries a transaction). Writers of different workspaces do not wait for
-each other. A read is one REPEATABLE READ snapshot.
+committed, and writers of one workspace queue on the row (the design the issue
+measured at about 500-600 logs/s on one workspace from 16 processes, where
+SERIALIZABLE needed about two retries a transaction; on this project's 2-core
+machines the bench's 16 x 200 logs are bound by each process's CPU instead).
+Writers of different workspaces do not wait for each other. A read is one
+REPEATABLE READ snapshot.
 """
 
 from __future__ import annotations
@@ -114,6 +116,16 @@ def translate(sql: str, names=None) -> str:
     return text
 
 
+def _text(sql: str, params) -> str:
+    """The statement as psycopg takes it: placeholders translated when there are parameters."""
+    return translate(sql, params if isinstance(params, dict) else None) if params else sql
+
+
+def _nextval(table: str) -> str:
+    """The expression that takes the next id of `table` from its sequence."""
+    return f"nextval(pg_get_serial_sequence('{table}', '{id_column(table)}'))"
+
+
 class Connection:
     """sqlite3.Connection's interface, as the store uses it, over a psycopg connection.
 
@@ -133,7 +145,14 @@ class Connection:
     # A BEGIN, and writes whose result nobody reads (`send`), are not sent on their own: they travel
     # with the next statement (one simple query of several statements; its results are skipped).
     _begin: str | None = None
+    _queued: list[str] = []  # replaced, never changed in place
     round_trips = 0  # the round trips made, for the tests and the bench
+
+    def _take_waiting(self) -> list[str]:
+        """The BEGIN and the writes not sent yet, in order; they go now."""
+        waiting = ([self._begin] if self._begin is not None else []) + self._queued
+        self._begin, self._queued = None, []
+        return waiting
 
     def execute(self, sql: str, params=()):
         if self._trace is not None:
@@ -149,9 +168,8 @@ class Connection:
         elif sql == "COMMIT" and self._begin is not None and not self._queued:
             self._begin = None
             return None
-        text = translate(sql, params if isinstance(params, dict) else None) if params else sql
-        before = ([self._begin] if self._begin is not None else []) + self._queued
-        self._begin, self._queued = None, []
+        text = _text(sql, params)
+        before = self._take_waiting()
         cur = self.raw.cursor()
         self.round_trips += 1
         if not before:
@@ -163,19 +181,15 @@ class Connection:
             cur.nextset()
         return cur
 
-    _queued: list[str] = []
-
     def send(self, sql: str, params=()) -> None:
         """Run a write whose result nobody reads: it is sent with the next statement (an error it meets is
         raised there, inside the same transaction)."""
         if self._trace is not None:
             self._trace(sql)
-        text = translate(sql, params if isinstance(params, dict) else None) if params else sql
-        self._queued = [*self._queued, self.raw.cursor().mogrify(text, params) if params else sql]
+        self._queued = [*self._queued, self.raw.cursor().mogrify(_text(sql, params), params) if params else sql]
 
     def _flush(self) -> None:
-        before = ([self._begin] if self._begin is not None else []) + self._queued
-        self._begin, self._queued = None, []
+        before = self._take_waiting()
         if before:
             self.raw.execute("; ".join(before))
             self.round_trips += 1
@@ -194,7 +208,7 @@ class Connection:
         cur = self.raw.cursor(name=f"credits_stream_{self._cursors}", withhold=held)
         cur.itersize = 2000
         self.round_trips += 1
-        cur.execute(translate(sql, params if isinstance(params, dict) else None) if params else sql, params or None)
+        cur.execute(_text(sql, params), params or None)
         return cur
 
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -238,30 +252,24 @@ class Connection:
 
     def head_and_next_id(self, table: str, chain: int) -> tuple[int | None, int, int]:
         """(newest id, entries) of a seal chain and the next id of `table`, in one round trip."""
-        column = "rowid" if table == "redemptions" else "id"
         row = self.execute(
-            f"SELECT h.last_id, coalesce(h.rows, 0), nextval(pg_get_serial_sequence('{table}', '{column}'))"
+            f"SELECT h.last_id, coalesce(h.rows, 0), {_nextval(table)}"
             " FROM (SELECT 1) AS one LEFT JOIN seal_heads h ON h.tbl = ? AND h.chain = ?",
             (table, chain),
         ).fetchone()
         return row[0], row[1], row[2]
 
-    def next_id(self, table: str) -> int:
-        """The next id of `table`, from its sequence (max+1 would collide between concurrent writers)."""
-        column = "rowid" if table == "redemptions" else "id"
-        return self.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}'))").fetchone()[0]
-
     def ids(self, table: str) -> Iterator[int]:
         """Ids for many entries of `table`, taken from its sequence a block at a time (blocks growing from 8 to
-        4096: a few round trips for a large import, few ids left unused by a small one)."""
-        column = "rowid" if table == "redemptions" else "id"
+        4096: a few round trips for a large import, few ids left unused by a small one; max + 1 would collide
+        between concurrent writers)."""
         block = 4
         while True:
             block = min(block * 2, 4096)
             yield from (
                 r[0]
                 for r in self.execute(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}')) FROM generate_series(1, ?)",
+                    f"SELECT {_nextval(table)} FROM generate_series(1, ?)",
                     (block,),
                 ).fetchall()
             )
@@ -374,17 +382,6 @@ def _applied(conn: Connection) -> int:
     return conn.execute("SELECT count(*) FROM credits_migrations").fetchone()[0]
 
 
-@contextmanager
-def errors_as_store_errors(url: str) -> Iterator[None]:
-    """Inside, a lost connection or a server's refusal is a one-line StoreError."""
-    import psycopg
-
-    try:
-        yield
-    except psycopg.OperationalError as e:
-        raise Unavailable(f"the connection to {redact(url)} failed: {one_line(e, url)}") from None
-
-
 # -- the store -----------------------------------------------------------------------------------
 
 from .audit import Audit  # noqa: E402  (the whole assembly: a server's round trip outweighs imports)
@@ -407,12 +404,9 @@ _STAGED_TYPES = {
 }
 
 
-class CopyBuffer(WriteBuffer):
-    """An import's events and allocations written by COPY: one statement (and one run of the summary's
-    statement trigger) a flush."""
-
-    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        self.conn.copy_rows(table, columns, rows)
+class SequenceBuffer(WriteBuffer):
+    """An import's buffer on a server: its events and allocations are COPYed (PgLedger._insert), and the ids
+    it took from the sequence stay good after a flush."""
 
     def flush(self) -> None:
         ids = self.ids  # ids taken from the sequence stay good after a flush (SQLite's max + 1 must be read again)
@@ -439,7 +433,7 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
         return self._conn  # type: ignore[return-value]  # the store's connection, typed as sqlite3's
 
     def _write_buffer(self) -> WriteBuffer:
-        return CopyBuffer(self._conn)
+        return SequenceBuffer(self._conn, self._insert)
 
     def _stream(self, sql: str, params=()):
         return self._server.stream(sql, params)
@@ -492,7 +486,7 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
     def _insert(self, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
         """COPY: the server reads the rows as one statement (the summary's trigger runs once); a long INSERT's
         thousands of parameters cost the driver more than the server (measured: 100,000 events copied in
-        13.5 s that way)."""
+        13.5 s that way). An import's buffer and a copy both write through here."""
         self._server.copy_rows(table, cols, rows)
 
     def _has_json(self) -> bool:

@@ -13,7 +13,7 @@ from .schema import EVENT_COLUMNS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 @record
@@ -62,6 +62,12 @@ def _by_id(grants: list[Grant]) -> dict[int, Grant]:
     return out
 
 
+# Milli-credits drawn from a grant, added to what it has paid so far (derived: kept with its allocations).
+_ADD_USAGE = (
+    "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
+    " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli"
+)
+
 _BUDGET_COLUMNS = {"app": "app", "member": "member"}  # a budget's kind: the events column it counts
 
 
@@ -77,8 +83,9 @@ class WriteBuffer:
 
     SIZE = 5_000
 
-    def __init__(self, conn):
+    def __init__(self, conn, insert: Callable[[str, tuple[str, ...], list[tuple]], None]):
         self.conn = conn
+        self.insert = insert  # the store's way to insert many rows (Store._insert)
         self.events: list[tuple] = []
         self.allocations: list[tuple] = []
         self.usage: dict[int, int] = {}
@@ -113,17 +120,8 @@ class WriteBuffer:
         if self.allocations:
             self.insert("allocations", ("event_id", "grant_id", "credits_milli"), self.allocations)
         if self.usage:
-            conn.executemany(
-                "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
-                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli",
-                list(self.usage.items()),
-            )
+            conn.executemany(_ADD_USAGE, list(self.usage.items()))
         self.discard()
-
-    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        """Insert many rows (a server's buffer copies them: store/pg.py)."""
-        marks = ", ".join("?" * len(columns))
-        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def discard(self) -> None:
         self.events, self.allocations, self.usage, self.ids, self.heads = [], [], {}, None, {}
@@ -346,11 +344,7 @@ class Entries(Store):
                 "INSERT INTO allocations (event_id, grant_id, credits_milli) VALUES (?, ?, ?)",
                 (event_id, grant_id, milli),
             )
-            send(
-                "INSERT INTO grant_usage (grant_id, used_milli) VALUES (?, ?)"
-                " ON CONFLICT(grant_id) DO UPDATE SET used_milli = grant_usage.used_milli + excluded.used_milli",
-                (grant_id, milli),
-            )
+            send(_ADD_USAGE, (grant_id, milli))
 
     # --- what a log checks: the budgets it counts against, the alerts it may cross --------------------
 

@@ -92,25 +92,26 @@ def write_head(conn, table: str, chain: int, last_id: int | None, rows: int) -> 
     )
 
 
+def _on_server(conn) -> bool:
+    """A PostgreSQL connection (store/pg.py): ids from sequences, writes sent with the next statement."""
+    return getattr(conn, "engine", None) == "postgresql"
+
+
 def send(conn):
     """How to run a write whose result nobody reads: a server's connection sends it with the next statement."""
-    return conn.send if getattr(conn, "engine", None) == "postgresql" else conn.execute
+    return conn.send if _on_server(conn) else conn.execute
 
 
 def next_id(conn, table: str) -> int:
-    """The id the next entry of `table` gets: max + 1 in SQLite's file, which one writer holds at a time;
-    a PostgreSQL connection takes it from the table's sequence (store/pg.py)."""
-    if getattr(conn, "engine", None) == "postgresql":
-        return conn.next_id(table)
+    """The id the next entry of `table` gets in SQLite's file (max + 1: one writer holds the file at a time).
+    A server takes ids from sequences instead (`ids`, and `_append` with the chain's head)."""
     col = id_column(table)
     return conn.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchone()[0]
 
 
 def ids(conn, table: str) -> Iterator[int]:
     """The ids of the next entries of `table`, for a writer that gives many (an import's buffer)."""
-    if getattr(conn, "engine", None) == "postgresql":
-        return conn.ids(table)
-    return itertools.count(next_id(conn, table))
+    return conn.ids(table) if _on_server(conn) else itertools.count(next_id(conn, table))
 
 
 def append(conn, table: str, values: dict) -> int:
@@ -128,7 +129,7 @@ def append_once(conn, table: str, values: dict) -> int | None:
 def _append(conn, table: str, values: dict, *, or_ignore: bool) -> int | None:
     columns = SEALED[table][1]
     chain = chain_of(table, values)
-    server = getattr(conn, "engine", None) == "postgresql"
+    server = _on_server(conn)
     if server:
         if chain == 0:
             conn.lock_chain(table)  # no workspace row serializes this chain's writers on a server
