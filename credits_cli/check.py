@@ -186,9 +186,7 @@ def doctor(session: Session) -> dict:
     if is_url(path):
         return _doctor_server(session)
     checks: list[dict] = []
-
-    def add(name, ok, value, advice=""):
-        checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
+    add = _adder(checks)
 
     version_info, version_text = audit.sqlite_version()
     add(
@@ -249,6 +247,15 @@ def doctor(session: Session) -> dict:
     return {"path": str(path), "ok": all(c["ok"] for c in checks), "checks": checks, "exports": exports}
 
 
+def _adder(checks: list[dict]):
+    """`add(name, ok, value, advice)`: one line of doctor's report (advice only where something is to fix)."""
+
+    def add(name, ok, value, advice=""):
+        checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
+
+    return add
+
+
 def _doctor_server(session: Session) -> dict:
     """A ledger on PostgreSQL: the server, the schema (its version and where it is), the role connected and
     what it may do, and how writes are serialized."""
@@ -257,10 +264,8 @@ def _doctor_server(session: Session) -> dict:
     store = session.store
     assert isinstance(store, PgLedger)  # the session's --db is a server's URL
     facts = store.server_facts()
-    checks = []
-
-    def add(name, ok, value, advice=""):
-        checks.append({"check": name, "ok": ok, "value": value, "advice": "" if ok else advice})
+    checks: list[dict] = []
+    add = _adder(checks)
 
     add("server", facts["server_num"] >= 120000, facts["server"], "PostgreSQL 12 or newer is needed")
     add(
