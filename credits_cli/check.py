@@ -259,6 +259,7 @@ def _adder(checks: list[dict]):
 def _doctor_server(session: Session) -> dict:
     """A ledger on PostgreSQL: the server, the schema (its version and where it is), the role connected and
     what it may do, and how writes are serialized."""
+    from .store import pg_schema
     from .store.pg import PgLedger
 
     store = session.store
@@ -270,12 +271,20 @@ def _doctor_server(session: Session) -> dict:
     add("server", facts["server_num"] >= 120000, facts["server"], "PostgreSQL 12 or newer is needed")
     add(
         "schema",
-        (facts["version"], facts["migrations"]) == audit.expected_schema(),
+        facts["migrations"] == pg_schema.NAMES,
         f"{facts['version']} ({', '.join(facts['migrations'])})",
         "the schema differs from this credits' migrations: run any command with a credits of this version",
     )
     add("search_path", True, facts["schema"])
+    team = store.team
     add("role", True, facts["role"])
+    if team is not None:
+        add(
+            "team",
+            True,
+            f"{team.role} is {'an admin' if team.kind == 'admin' else 'a member'} of this ledger"
+            f" (its group roles: {team.admin}, {team.member})",
+        )
     missing = [p for p, ok in facts["privileges"].items() if not ok]
     add(
         "privileges",

@@ -2,7 +2,8 @@
 
 Each carries the exit code the CLI maps it to (documented in the README):
 0 done, 1 anything unexpected, 2 bad input or usage, 3 refused because credits
-(or a cap) are not enough, or by a rule of the platform (a plan's app limit ...).
+(or a cap) are not enough, or by a rule of the platform (a plan's app limit ...),
+4 not allowed: the connected role may not do this on a team's ledger (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
+EXIT_NOT_ALLOWED = 4
 
 
 class CreditsError(Exception):
@@ -77,3 +79,15 @@ class Refused(CreditsError):
         self.short = short  # credits missing (None: not a matter of credits)
         self.resets_at = resets_at
         self.limit = limit  # what was not enough: "pool" (its credits), "daily_cap", "budget" or "apps" (max_apps)
+
+
+class NotAllowed(CreditsError):
+    """The role connected to a team's ledger may not do this (a member running an admin's command, or a role
+    that is not in the team): nothing was changed."""
+
+    exit_code = EXIT_NOT_ALLOWED
+    code = "not_allowed"
+
+    def __init__(self, message: str, *, role: str | None = None):
+        super().__init__(f"not allowed: {message}")
+        self.role = role

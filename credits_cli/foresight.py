@@ -61,6 +61,7 @@ class BudgetUse:
 
 
 def budget_set(session: Session, app, member, pool, credits) -> Budget:
+    session.admin_only("set budgets: credits budget set")
     kind, name = _target(app, member)
     pool = required_pool(pool)
     milli = required_credits(credits)
@@ -92,6 +93,7 @@ def budget_list(session: Session) -> list[BudgetUse]:
 
 
 def budget_remove(session: Session, app, member, pool) -> int:
+    session.admin_only("remove budgets: credits budget remove")
     kind, name = _target(app, member)
     with session.writing() as ws:
         n = session.store.remove_budgets(ws.id, kind, name, check_pool(pool) if pool is not None else None)
@@ -123,6 +125,7 @@ class Alert:
 
 
 def alert_add(session: Session, pool, at_percent, left, by, command) -> Alert:
+    session.admin_only("add alerts: credits alert add")
     pool = required_pool(pool)
     if (at_percent is None) == (left is None):
         raise BadInput("at", lambda n: f"give either {n('at')} PERCENT% or {n('left')} N")
@@ -151,6 +154,7 @@ def alert_list(session: Session) -> list[Alert]:
 
 
 def alert_remove(session: Session, alert_id: str) -> None:
+    session.admin_only("remove alerts: credits alert remove")
     n = parse_count(alert_id, "alert", maximum=2**62)
     with session.writing() as ws:
         if not session.store.remove_alert(ws.id, n):

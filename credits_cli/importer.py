@@ -452,6 +452,7 @@ def import_file(session: Session, file: str, dry_run: bool = False, progress=Non
     Python; the write pays rows in time order, in bulk (the store's buffered bulk write), each
     debited by the same `debit` as a single `credits log`.
     """
+    session.admin_only("import events: credits import")
     stdin = file == "-"
     path = Path(file).expanduser()
     label = "stdin" if stdin else path.name

@@ -27,9 +27,9 @@ from .domain.ledger import (
 )
 from .domain.money import Credits, amount, fmt, shown
 from .domain.pricing import Quote, Usage, app_refuses, apps_kept, describe, price
-from .errors import BadInput, KeyConflict, Refused
+from .errors import BadInput, KeyConflict, NotAllowed, Refused
 from .records import field, record, replace
-from .store.db import default_path
+from .store.db import default_path, is_url
 from .store.ledger import Ledger
 from .store.repo import WorkspaceRow
 
@@ -110,7 +110,40 @@ class Session:
 
     @cached_property
     def store(self) -> Ledger:
-        return Ledger.open(self.db_path or default_path(), given=self.db_path is not None)
+        store = Ledger.open(self.db_path or default_path(), given=self.db_path is not None)
+        team = store.team
+        if team is not None and team.kind is None:
+            store.close()
+            raise NotAllowed(
+                f"{team.role} is not in the team of this ledger; an admin can add it: credits team add {team.role}",
+                role=team.role,
+            )
+        return store
+
+    # -- the team (a ledger on a server: store.team; on a file, its one user may do everything) ----------
+
+    def admin_only(self, doing: str) -> None:
+        """Refuse (exit 4) what only an admin may do to a member of a team's ledger, before anything is
+        written. `doing`: what an admin can do, in a few words ("add grants")."""
+        if self.db_path is None or not is_url(self.db_path):
+            return  # a file: nothing to ask (and nothing opened before the command's own checks)
+        team = self.store.team
+        if team is not None and team.kind != "admin":
+            raise NotAllowed(f"{team.role} is a member of this ledger; an admin can {doing}", role=team.role)
+
+    def log_as(self, member: str | None) -> str | None:
+        """Whom an event is recorded for: a member of a team's ledger logs as itself (`--member` naming
+        anyone else is refused, exit 4); an admin, and the user of a file, as given."""
+        team = self.store.team
+        if team is None or team.kind != "member":
+            return member
+        if member is not None and member != team.role:
+            raise NotAllowed(
+                f"{team.role} is a member of this ledger and its events are its own: member {member!r}"
+                " is someone else (an admin can log for anyone)",
+                role=team.role,
+            )
+        return team.role
 
     def close(self) -> None:
         """Undo a first-use write the command did not keep (`release`: it failed), and close the ledger."""
@@ -143,6 +176,7 @@ class Session:
         caller's write transaction (free plan, anchored now), and announced once the command succeeds."""
         ws = self.existing_workspace()
         if ws is None:
+            self.admin_only(f"create the workspace {self.workspace_name!r}: credits init")
             now = self.clock.now().replace(microsecond=0)
             ws = self.store.insert_workspace(
                 self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now, "UTC", now
@@ -525,6 +559,7 @@ class InitResult:
 
 
 def init(session: Session, plan_name: str, start: str | None, timezone: str | None, billing: str | None) -> InitResult:
+    session.admin_only("set up a workspace: credits init")
     plan = session.catalog.plan(plan_name)
     billing = plan.billing(billing)
     zone = parse_zone(timezone if timezone is not None else "UTC", strict=True)
@@ -629,6 +664,7 @@ def log(session: Session, req: LogRequest) -> LogResult:
     if req.at is not None:
         parse_instant(req.at, "at")  # its syntax, before the database is touched
     store = session.store
+    req = replace(req, member=session.log_as(req.member))
     try:
         with session.writing() as ws:
             plans = Plans(session, store, ws)

@@ -89,6 +89,7 @@ def add_grant(
     reason: str | None,
     kind: str = "promo",
 ) -> Granted:
+    session.admin_only("add grants: credits grant")
     kind = kind.strip().lower()
     if kind not in ("promo", "referral"):
         raise BadInput("kind", f"{shown(kind)} is not promo or referral")
@@ -152,6 +153,7 @@ class TopUp:
 
 
 def topup(session: Session, pool: str | None, packs: str | None) -> TopUp:
+    session.admin_only("buy top-ups: credits topup")
     pool = required_pool(pool)
     rules = session.catalog.grants
     if packs is None:
@@ -292,6 +294,7 @@ class CouponState:
 def coupon_create(
     session: Session, code: str | None, credits: str | None, pool: str | None, expires: str | None, uses: str | None
 ) -> CouponCreated:
+    session.admin_only("create coupons: credits coupon create")
     pool = required_pool(pool)
     milli = required_credits(credits, positive=True)
     max_uses = parse_count(uses, "uses") if uses is not None else None
@@ -431,6 +434,7 @@ def _pending_share(store, ws, share_id: str | None):
 
 
 def share_decide(session: Session, share_id: str | None, approve: bool) -> ShareDecided:
+    session.admin_only("decide shares: credits share approve|reject")
     rules = session.catalog.grants
     with session.writing() as ws:
         store = session.store
@@ -471,6 +475,7 @@ class PlanSet:
 
 
 def plan_set(session: Session, plan_name: str, billing: str | None) -> PlanSet:
+    session.admin_only("change the plan: credits plan set")
     new = session.catalog.plan(plan_name, field="plan")
     new.billing(billing)  # checked before the database is opened
     with session.writing() as ws:
@@ -563,6 +568,8 @@ class ClockReading:
 
 def clock(session: Session, action: str, value: str | None = None) -> ClockReading:
     """show, set ISO, advance DURATION, real."""
+    if action != "show":
+        session.admin_only(f"move the simulated clock: credits clock {action}")
     with session.writing() as ws:
         store = session.store
         current = store.sim_clock(ws.id)
@@ -626,6 +633,8 @@ class NextReset:
 
 
 def reset(session: Session, advance: bool = False) -> NextReset:
+    if advance:
+        session.admin_only("move the simulated clock: credits reset --advance")
     with session.writing() as ws:
         store = session.store
         now = session.now_in(ws)
@@ -667,6 +676,7 @@ class Voided:
 
 
 def void(session: Session, event_id: str, reason: str | None) -> Voided:
+    session.admin_only("void events: credits void")
     n = parse_count(event_id, "event", maximum=2**62)
     check_name(reason, "reason")
     with session.writing() as ws:

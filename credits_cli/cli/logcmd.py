@@ -10,7 +10,7 @@ import os
 import sys
 from decimal import Decimal
 
-from ..errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
+from ..errors import EXIT_BAD_INPUT, EXIT_NOT_ALLOWED, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
 from .out import emit_json, error_json, failures, name_field, notices, say, usage
 from .spec import BATCH_KEYS, BATCH_NAMES, LOG_NAMES
 
@@ -184,6 +184,11 @@ def _one_event(p: dict) -> None:
         raise BadInput("json", lambda n: f"is implied by {n('batch')} (one JSON result a line)")
 
 
+# The exit code of a batch whose lines failed in different ways: bad input first, then lines not allowed,
+# then lines refused for credits.
+_WORST = {EXIT_OK: 0, EXIT_REFUSED: 1, EXIT_NOT_ALLOWED: 2, EXIT_BAD_INPUT: 3}
+
+
 def batch(session, p: dict) -> int:
     """`credits log --batch`: every line of stdin is one log, validated, priced and checked like one.
 
@@ -191,7 +196,8 @@ def batch(session, p: dict) -> int:
     result is printed, one JSON object a line, once its transaction has
     committed: an "id" line is durable. A bad or refused line changes nothing
     and does not stop the others. Exit 0 when every line was recorded (or
-    replayed), 3 when some were refused for credits, 2 when some were bad input.
+    replayed), 3 when some were refused for credits, 4 when some were not allowed (a member's
+    line naming another member), 2 when some were bad input.
     """
     from ..render.jsonout import data, dumps
 
@@ -208,8 +214,7 @@ def batch(session, p: dict) -> int:
                 try:
                     r = _log(session, _params(raw, base), quiet=p["quiet"])
                 except CreditsError as e:
-                    refused = e.exit_code == EXIT_REFUSED
-                    worst = EXIT_BAD_INPUT if not refused or worst == EXIT_BAD_INPUT else EXIT_REFUSED
+                    worst = max(worst, e.exit_code if e.exit_code in _WORST else EXIT_BAD_INPUT, key=_WORST.__getitem__)
                     results.append({"line": n, **error_json(name_field(e, BATCH_NAMES))})
                     continue
                 results.append({"line": n, **data(r)})

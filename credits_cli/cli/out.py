@@ -64,7 +64,15 @@ def name_field(e: CreditsError, names: dict[str, str]) -> CreditsError:
 def failures(json_mode: bool = False, names: dict[str, str] | None = None):
     """An error names what the user typed; in --json mode it is also written as {"error": {...}} on stdout."""
     try:
-        yield
+        try:
+            yield
+        except Exception as e:
+            from ..store.db import not_allowed
+
+            refused = not_allowed(e)
+            if refused is None:
+                raise
+            raise refused from None
     except CreditsError as e:
         name_field(e, names or {})
         if json_mode:
@@ -90,8 +98,11 @@ def exit_code(e: BaseException) -> int:
         return EXIT_UNEXPECTED
     if os.environ.get("CREDITS_DEBUG"):
         raise e
-    from ..store.db import describe, is_damaged, is_database_error
+    from ..store.db import describe, is_damaged, is_database_error, not_allowed
 
+    refused = not_allowed(e)
+    if refused is not None:
+        return exit_code(refused)
     if is_database_error(e):
         say(f"database error: {describe(e)}" + ("; credits doctor says what to do" if is_damaged(e) else ""))
     else:

@@ -52,6 +52,10 @@ class Store:
         self._summarized: int | None = None  # inside a bulk write: the event id usage_days sums up to
         self._writing = False  # inside a write transaction (not a read)
 
+    # Who is connected to a team's ledger, as what (store/pg.Team); None for a file, whose one user may
+    # do everything its permissions let them.
+    team = None
+
     def close(self) -> None:
         self._conn.close()
 

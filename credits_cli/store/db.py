@@ -48,6 +48,17 @@ def describe(e: BaseException) -> str:
     return lost(e) or one_line(e)
 
 
+def not_allowed(e: BaseException):
+    """A server's refusal of a role's privilege (SQLSTATE 42501: a GRANT it lacks, or a team rule's trigger)
+    as the error credits reports (exit 4, one line), or None."""
+    if getattr(e, "sqlstate", None) != "42501" or not is_database_error(e):
+        return None
+    from ..errors import NotAllowed
+    from .pg import one_line
+
+    return NotAllowed(one_line(e))
+
+
 def is_damaged(e: BaseException) -> bool:
     """Whether `e` says the file is damaged or not a database (any more): `doctor` has advice then."""
     return isinstance(e, sqlite3.DatabaseError) and ("malformed" in str(e) or "not a database" in str(e))

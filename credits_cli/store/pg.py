@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from ..errors import BadInput
+from ..errors import BadInput, NotAllowed
 from . import pg_schema, schema
 from .db import StoreError
 from .seals import SEALED, id_column
@@ -140,6 +141,7 @@ class Connection:
         self.raw = raw
         self.url = url
         self._trace = None
+        self.team: Team | None = None  # who is connected, as what (migrate)
 
     # Round trips: every one a write makes is time its workspace stays locked for every other client.
     # A BEGIN, and writes whose result nobody reads (`send`), are not sent on their own: they travel
@@ -324,21 +326,34 @@ def connect(url: str) -> Connection:
     _adapters(psycopg, raw)
     conn = Connection(raw, url)
     try:
-        migrate(conn)
+        conn.team = migrate(conn)
     except BaseException:
         raw.close()
         raise
     return conn
 
 
-def migrate(conn: Connection) -> None:
-    """Create or bring up to date the ledger in the connection's current schema; safe when many start at once."""
-    row = conn.execute("SELECT current_schema(), to_regclass('credits_migrations') IS NOT NULL").fetchone()
-    where, has = row
+class Team(NamedTuple):
+    """Who is connected to a ledger on a server, and as what: "admin", "member", or None (not in its team)."""
+
+    role: str
+    kind: str | None
+    member: str  # the ledger's group roles
+    admin: str
+
+
+def migrate(conn: Connection) -> Team:
+    """Create or bring up to date the ledger in the connection's current schema; safe when many start at once.
+    Who is connected, and as what."""
+    where, has, role = conn.execute(
+        "SELECT current_schema(), to_regclass('credits_migrations') IS NOT NULL, current_user"
+    ).fetchone()
     if where is None:
-        raise BadInput("db", f"{redact(conn.url)}: the search_path names no schema that exists; create it first")
-    if has and _applied(conn) == len(schema.NAMES):
-        return
+        _no_schema(conn, role)
+    if has:
+        team = _team(conn, role)
+        if team is not None:
+            return team
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('credits migrations ' || current_schema()))")
@@ -358,28 +373,98 @@ def migrate(conn: Connection) -> None:
                     f" ({listed}); nothing was changed; give an empty schema (?options=-csearch_path%3DNAME)",
                 )
             conn.execute(pg_schema.MIGRATIONS_TABLE)
-        applied = _applied(conn)
-        if applied > len(schema.NAMES):
+        applied = [r[0] for r in conn.execute("SELECT name FROM credits_migrations")]
+        if len(applied) > len(pg_schema.NAMES):
             raise StoreError(
-                f"this database has schema version {applied}, newer than this credits ({schema.VERSION});"
-                " upgrade credits"
+                f"this database has schema version {len(applied)}, newer than this credits"
+                f" ({len(pg_schema.NAMES)}); upgrade credits"
             )
-        if applied == 0:
+        at = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')").fetchone()[0]
+        if not applied:
             for statement in pg_schema.statements():
                 conn.execute(statement)
-            now = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-            at = now.fetchone()[0]
             for name in schema.NAMES:
                 conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+        _make_team(conn, role, where, done=pg_schema.TEAM_MIGRATION in applied)
+        if pg_schema.TEAM_MIGRATION not in applied:
+            conn.execute(
+                "INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (pg_schema.TEAM_MIGRATION, at)
+            )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    team = _team(conn, role)
+    assert team is not None  # the migration made it
+    return team
 
 
-def _applied(conn: Connection) -> int:
-    return conn.execute("SELECT count(*) FROM credits_migrations").fetchone()[0]
+def _no_schema(conn: Connection, role: str):
+    """The search_path names no schema this role may use: one it may not (not in that ledger's team), or none."""
+    barred = conn.execute(
+        "SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY(string_to_array("
+        "replace(replace(current_setting('search_path'), ' ', ''), '\"', ''), ','))"
+        " AND NOT has_schema_privilege(n.oid, 'USAGE') LIMIT 1"
+    ).fetchone()
+    if barred is not None:
+        raise NotAllowed(f"{role} may not use the schema {barred[0]!r}: it is not in the team of the ledger there")
+    raise BadInput("db", f"{redact(conn.url)}: the search_path names no schema that exists; create it first")
+
+
+def _team(conn: Connection, role: str) -> Team | None:
+    """The ledger's team as the connected role stands in it, or None when a migration is due (a schema
+    version behind, or team roles that do not exist on this server: a database restored on another)."""
+    if conn.execute("SELECT to_regclass('credits_team') IS NULL").fetchone()[0]:
+        return None
+    rows = conn.execute(
+        "SELECT (SELECT count(*) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
+        " CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'MEMBER') END"
+        " FROM credits_team t LEFT JOIN pg_roles r ON r.rolname = t.role"
+    ).fetchall()
+    if not rows or rows[0][0] != len(pg_schema.NAMES) or not all(r[3] for r in rows):
+        return None
+    names = {r[1]: r[2] for r in rows}
+    has = {r[1]: r[4] for r in rows}
+    kind = "admin" if has["admin"] else "member" if has["member"] else None
+    return Team(role, kind, names["member"], names["admin"])
+
+
+def _make_team(conn: Connection, role: str, where: str, done: bool) -> None:
+    """The migration "team roles" (see pg_schema): the ledger's group roles and what each may do; or, for a
+    database restored where its roles do not exist, those roles again. It takes a role that may create roles."""
+    if done:
+        missing = [
+            name
+            for (name,) in conn.execute(
+                "SELECT role FROM credits_team WHERE role NOT IN (SELECT rolname FROM pg_roles)"
+            ).fetchall()
+        ]
+        if not missing:
+            return
+    may = conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not may or not may[0]:
+        raise NotAllowed(
+            f"{role} may not create roles, and this ledger's team needs its own (its members and its admins):"
+            " run the first command (or the first after an upgrade or a restore) as a role with CREATEROLE",
+            role=role,
+        )
+    if done:
+        for name in missing:
+            conn.execute(f"CREATE ROLE {pg_schema.quoted(name)} NOLOGIN")
+        member, admin = (r[0] for r in conn.execute("SELECT role FROM credits_team ORDER BY kind DESC"))
+        for statement in pg_schema.team_grants(member, admin, where):
+            conn.execute(statement)
+        return
+    db = conn.execute("SELECT current_database()").fetchone()[0]
+    base = "credits_" + re.sub(r"[^a-z0-9]+", "_", f"{db}_{where}".lower()).strip("_")[:40]
+    taken = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'credits\\_%'")}
+    n, prefix = 1, base
+    while f"{prefix}_member" in taken or f"{prefix}_admin" in taken:
+        n += 1
+        prefix = f"{base}_{n}"
+    for statement in pg_schema.team_statements(f"{prefix}_member", f"{prefix}_admin", where):
+        conn.execute(statement)
 
 
 # -- the store -----------------------------------------------------------------------------------
@@ -389,6 +474,7 @@ from .copying import Copying  # noqa: E402
 from .foresight import Foresight  # noqa: E402
 from .ledger import Ledger  # noqa: E402
 from .offers import Offers  # noqa: E402
+from .pg_team import TeamRoles  # noqa: E402
 from .repo import WriteBuffer  # noqa: E402
 from .staging import STAGED, Staging  # noqa: E402
 
@@ -414,7 +500,7 @@ class SequenceBuffer(WriteBuffer):
         self.ids = ids
 
 
-class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
+class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying, TeamRoles):
     """The ledger on PostgreSQL (see the module's docstring)."""
 
     BEGIN_WRITE = "BEGIN"  # READ COMMITTED; the workspace row is locked as it is read (_row_lock)
@@ -427,6 +513,10 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
     def open(cls, path, given: bool = False) -> PgLedger:
         url = str(path)
         return cls(connect(url), redact(url))  # type: ignore[arg-type]  # sqlite3.Connection's interface
+
+    @property
+    def team(self) -> Team | None:  # type: ignore[override]
+        return self._server.team
 
     @property
     def _server(self) -> Connection:

@@ -155,3 +155,142 @@ GUARDS = (
     " UNION ALL SELECT 'function', p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
     " WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'credits%'"
 )
+
+
+# -- the team: who may do what, enforced by the server ------------------------------------------------
+#
+# A ledger on a server has two group roles (NOLOGIN), made by the migration "team roles" and named in
+# `credits_team`: its members and its admins. Each person logs in as their own role, made a member of one
+# of them (`credits team add`). The role that made the ledger owns its tables and is its first admin.
+# Members may read everything and write what their commands write: events (their own, never a void),
+# the grants credits writes for them (a cycle's allowance, a coupon's), what pays an event and the daily
+# summary. Admins may write the rest. Entries stay append-only for every role (the triggers above);
+# a share is decided once. The rules on rows (whose event, which grant) are statement triggers over the
+# inserted rows rather than row-level security: PostgreSQL refuses COPY into a table with row-level
+# security for every role it applies to, and members' `log --batch` and admins' imports write by COPY.
+
+TEAM_MIGRATION = "pg_011_team_roles"
+NAMES = [*schema.NAMES, TEAM_MIGRATION]
+
+TEAM_TABLES = [
+    f"CREATE TABLE credits_team (kind {T} PRIMARY KEY, role {T} NOT NULL)",
+    f"CREATE TABLE team_changes (id {ID}, at {T} NOT NULL, role {T} NOT NULL, change {T} NOT NULL, kind {T},"
+    f" made_by {T} NOT NULL)",
+]
+
+# Tables members read and what else they may do to each (the rest of what a log writes).
+MEMBER_WRITES = {
+    "events": "INSERT",
+    "grants": "INSERT",
+    "allocations": "INSERT, DELETE",
+    "grant_usage": "INSERT, UPDATE",
+    "usage_days": "INSERT, UPDATE",
+    "seal_heads": "INSERT, UPDATE",
+    "notifications": "INSERT",
+    "redemptions": "INSERT",
+    "shares": "INSERT",
+    "exports": "INSERT",
+    # SELECT ... FOR UPDATE (a write locks its workspace row, a redemption its coupon's) needs the UPDATE
+    # privilege on a column; the rows themselves are guarded by triggers (coupons: append-only)
+    "workspaces": "UPDATE (id)",
+    "coupons": "UPDATE (id)",
+}
+ADMIN_WRITES = {
+    "workspaces": "INSERT, UPDATE",
+    "plan_changes": "INSERT",
+    "coupons": "INSERT",
+    "shares": "UPDATE",
+    "budgets": "INSERT, UPDATE, DELETE",
+    "alerts": "INSERT, UPDATE, DELETE",
+    "sim_clock": "INSERT, UPDATE, DELETE",
+    "team_changes": "INSERT",
+}
+
+
+def quoted(name: str) -> str:
+    """A role's or table's name as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def is_admin(admin: str) -> str:
+    """SQL: whether the connected role is one of the ledger's admins (a superuser is)."""
+    return f"pg_has_role(current_user, '{admin.replace(chr(39), chr(39) * 2)}', 'MEMBER')"
+
+
+def team_statements(member: str, admin: str, schema_name: str) -> list[str]:
+    """Every statement of the migration "team roles": the group roles, what each may do, and the triggers
+    that hold the rules on rows."""
+    return [
+        *TEAM_TABLES,
+        f"CREATE ROLE {quoted(member)} NOLOGIN",
+        f"CREATE ROLE {quoted(admin)} NOLOGIN",
+        *team_grants(member, admin, schema_name),
+        f"INSERT INTO credits_team VALUES ('member', {literal(member)}), ('admin', {literal(admin)})",
+        # what a member writes, row by row: their own events, no void; a cycle's allowance or a coupon's grant
+        "CREATE FUNCTION credits_members_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NOT {is_admin(admin)} AND EXISTS (SELECT 1 FROM inserted"
+        " WHERE member IS DISTINCT FROM current_user OR corrects IS NOT NULL) THEN"
+        " RAISE EXCEPTION '% is a member of this ledger: it may log only its own events (member %), and void none',"
+        " current_user, current_user USING ERRCODE = 'insufficient_privilege'; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER events_by_members AFTER INSERT ON events REFERENCING NEW TABLE AS inserted"
+        " FOR EACH STATEMENT EXECUTE FUNCTION credits_members_events()",
+        "CREATE FUNCTION credits_members_grants() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NOT {is_admin(admin)} AND EXISTS (SELECT 1 FROM inserted"
+        " WHERE source NOT IN ('allowance', 'coupon')) THEN"
+        " RAISE EXCEPTION '% is a member of this ledger: it may not add grants', current_user"
+        " USING ERRCODE = 'insufficient_privilege'; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER grants_by_members AFTER INSERT ON grants REFERENCING NEW TABLE AS inserted"
+        " FOR EACH STATEMENT EXECUTE FUNCTION credits_members_grants()",
+        # a coupon's grant written by a member is its redemption's, of the coupon's pool and value (at commit)
+        "CREATE FUNCTION credits_coupon_grant() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NOT {is_admin(admin)} AND NOT EXISTS (SELECT 1 FROM redemptions r JOIN coupons c ON c.id = r.coupon_id"
+        " WHERE r.grant_id = NEW.id AND r.workspace_id = NEW.workspace_id AND c.pool = NEW.pool"
+        " AND c.amount_milli = NEW.amount_milli) THEN"
+        " RAISE EXCEPTION '% is a member of this ledger: a coupon''s grant comes with its redemption', current_user"
+        " USING ERRCODE = 'insufficient_privilege'; END IF; RETURN NULL; END $$",
+        "CREATE CONSTRAINT TRIGGER grants_coupon_redeemed AFTER INSERT ON grants DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW WHEN (NEW.source = 'coupon') EXECUTE FUNCTION credits_coupon_grant()",
+        # a workspace's plan and zone are an admin's to change (members lock its row, FOR UPDATE)
+        "CREATE FUNCTION credits_admins_workspaces() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NOT {is_admin(admin)} THEN"
+        " RAISE EXCEPTION '% is a member of this ledger: it may not change a workspace', current_user"
+        " USING ERRCODE = 'insufficient_privilege'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER workspaces_by_admins BEFORE UPDATE ON workspaces FOR EACH ROW"
+        " EXECUTE FUNCTION credits_admins_workspaces()",
+        # a share is decided once; what was submitted never changes, and no share is deleted
+        "CREATE FUNCTION credits_share_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP <> 'UPDATE' OR (NEW.id, NEW.workspace_id, NEW.platform, NEW.url, NEW.followers, NEW.submitted_at,"
+        " NEW.prev_id) IS DISTINCT FROM (OLD.id, OLD.workspace_id, OLD.platform, OLD.url, OLD.followers,"
+        " OLD.submitted_at, OLD.prev_id) OR OLD.status <> 'pending' AND (NEW.status, NEW.decided_at, NEW.grant_id)"
+        " IS DISTINCT FROM (OLD.status, OLD.decided_at, OLD.grant_id) THEN"
+        " RAISE EXCEPTION 'the credits ledger is append-only: a share is decided once, and kept';"
+        " END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER shares_decided_once BEFORE UPDATE OR DELETE ON shares FOR EACH ROW"
+        " EXECUTE FUNCTION credits_share_decided_once()",
+        "CREATE TRIGGER shares_no_truncate BEFORE TRUNCATE ON shares FOR EACH STATEMENT"
+        " EXECUTE FUNCTION credits_append_only()",
+        *append_only_triggers("team_changes"),
+        f"INSERT INTO credits_guards {GUARDS} ON CONFLICT DO NOTHING",
+    ]
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def team_grants(member: str, admin: str, schema_name: str) -> list[str]:
+    """What the group roles may do (again, for a database restored where its roles had to be made anew)."""
+    m, a, where = quoted(member), quoted(admin), quoted(schema_name)
+    tables = [*(t.split()[2] for t in TABLES if t.startswith("CREATE TABLE")), "credits_migrations", "credits_guards"]
+    return [
+        f"GRANT {m} TO {a} WITH ADMIN OPTION",
+        f"GRANT {a} TO current_user WITH ADMIN OPTION",
+        f"GRANT USAGE ON SCHEMA {where} TO {m}",
+        f"GRANT SELECT ON {', '.join(tables)}, team_changes TO {m}",
+        # any role reads the schema's version and team: one that is not in the team is told so
+        "GRANT SELECT ON credits_migrations, credits_team TO PUBLIC",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {where} TO {m}",
+        f"GRANT UPDATE ON ALL SEQUENCES IN SCHEMA {where} TO {a}",  # a copy sets them past its ids
+        *(f"GRANT {what} ON {table} TO {m}" for table, what in MEMBER_WRITES.items()),
+        *(f"GRANT {what} ON {table} TO {a}" for table, what in ADMIN_WRITES.items()),
+    ]
