@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import BadInput
+from .errors import BadInput, NotAllowed
 from .records import record
 from .services import Session
 from .store import copying
@@ -70,6 +70,13 @@ def copy(session: Session, dest: str) -> CopyResult:
         try:
             if destination.identity() == source.identity():
                 raise BadInput("dest", f"{destination.path} is the ledger being copied; give another file or server")
+            team = destination.team
+            if team is not None and team.kind != "admin":  # what it writes there is an admin's (like an import)
+                raise NotAllowed(
+                    f"{team.role} is {'a member' if team.kind else 'not in the team'} of the ledger at"
+                    f" {destination.path}; an admin of it can copy into it",
+                    role=team.role,
+                )
             result = copy_ledger(source, destination, chosen, whole=not session.workspace_given)
         finally:
             destination.close()

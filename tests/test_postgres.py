@@ -329,16 +329,3 @@ def test_a_connection_cut_inside_a_write_says_the_outcome_is_unknown_and_how_to_
         assert exit_code(cut.value) == 1
     line = err.getvalue().strip()
     assert line.count("\n") == 0 and "connection to the server was lost" in line and "same --key" in line
-
-
-def test_the_readme_team_section_runs_as_written(url, tmp_path, monkeypatch):
-    from test_readme import README, run_lines, shown_commands
-
-    monkeypatch.chdir(tmp_path)
-    lines = shown_commands("team", README)
-    assert [line.split()[1] for line in lines] == ["init", "log", "balance", "copy"]
-    cli = Cli(url)
-    run_lines(cli, lines, now=NOW)
-    backup = Cli(tmp_path / "team-backup.db")
-    assert backup.json("balance", now=NOW) == cli.json("balance", now=NOW)
-    assert backup.json("events", now=NOW) == cli.json("events", now=NOW)

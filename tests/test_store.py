@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import Cli, one_line_error
 
-from credits_cli.store import schema
+from credits_cli.store import pg_schema, schema
 
 
 def test_schema_is_created_by_recorded_named_migrations(cli):
@@ -17,7 +17,7 @@ def test_schema_is_created_by_recorded_named_migrations(cli):
         if cli.on_server
         else "SELECT name FROM _sqlite_migrations WHERE migration_set = 'credits'"
     )
-    assert [r[0] for r in cli.sql(recorded)] == schema.NAMES
+    assert [r[0] for r in cli.sql(recorded)] == (pg_schema.NAMES if cli.on_server else schema.NAMES)
 
 
 @pytest.mark.sqlite_file

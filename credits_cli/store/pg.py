@@ -345,12 +345,12 @@ class Team(NamedTuple):
 def migrate(conn: Connection) -> Team:
     """Create or bring up to date the ledger in the connection's current schema; safe when many start at once.
     Who is connected, and as what."""
-    where, has, role = conn.execute(
-        "SELECT current_schema(), to_regclass('credits_migrations') IS NOT NULL, current_user"
+    where, has_team, role = conn.execute(
+        "SELECT current_schema(), to_regclass('credits_team') IS NOT NULL, current_user"
     ).fetchone()
     if where is None:
         _no_schema(conn, role)
-    if has:
+    if has_team:
         team = _team(conn, role)
         if team is not None:
             return team
@@ -415,8 +415,6 @@ def _no_schema(conn: Connection, role: str):
 def _team(conn: Connection, role: str) -> Team | None:
     """The ledger's team as the connected role stands in it, or None when a migration is due (a schema
     version behind, or team roles that do not exist on this server: a database restored on another)."""
-    if conn.execute("SELECT to_regclass('credits_team') IS NULL").fetchone()[0]:
-        return None
     rows = conn.execute(
         "SELECT (SELECT count(*) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
         " CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'MEMBER') END"

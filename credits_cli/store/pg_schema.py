@@ -259,14 +259,15 @@ def team_statements(member: str, admin: str, schema_name: str) -> list[str]:
         " EXECUTE FUNCTION credits_admins_workspaces()",
         # a share is decided once; what was submitted never changes, and no share is deleted
         "CREATE FUNCTION credits_share_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        " IF TG_OP <> 'UPDATE' OR (NEW.id, NEW.workspace_id, NEW.platform, NEW.url, NEW.followers, NEW.submitted_at,"
+        " IF (NEW.id, NEW.workspace_id, NEW.platform, NEW.url, NEW.followers, NEW.submitted_at,"
         " NEW.prev_id) IS DISTINCT FROM (OLD.id, OLD.workspace_id, OLD.platform, OLD.url, OLD.followers,"
         " OLD.submitted_at, OLD.prev_id) OR OLD.status <> 'pending' AND (NEW.status, NEW.decided_at, NEW.grant_id)"
         " IS DISTINCT FROM (OLD.status, OLD.decided_at, OLD.grant_id) THEN"
         " RAISE EXCEPTION 'the credits ledger is append-only: a share is decided once, and kept';"
         " END IF; RETURN NEW; END $$",
-        "CREATE TRIGGER shares_decided_once BEFORE UPDATE OR DELETE ON shares FOR EACH ROW"
+        "CREATE TRIGGER shares_no_update BEFORE UPDATE ON shares FOR EACH ROW"
         " EXECUTE FUNCTION credits_share_decided_once()",
+        "CREATE TRIGGER shares_no_delete BEFORE DELETE ON shares FOR EACH ROW EXECUTE FUNCTION credits_append_only()",
         "CREATE TRIGGER shares_no_truncate BEFORE TRUNCATE ON shares FOR EACH STATEMENT"
         " EXECUTE FUNCTION credits_append_only()",
         *append_only_triggers("team_changes"),
