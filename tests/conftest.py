@@ -191,7 +191,7 @@ PG = os.environ.get("CREDITS_TEST_PG")
 def pytest_generate_tests(metafunc):
     if "engine" in metafunc.fixturenames:
         engines = ["sqlite"]
-        if PG and not any(metafunc.definition.get_closest_marker(m) for m in ("sqlite_file", "sqlite_ids")):
+        if PG and not metafunc.definition.get_closest_marker("sqlite_file"):
             engines.append("postgresql")
         # module scope: a module's fixture may build one ledger on each engine for its tests to share
         metafunc.parametrize("engine", engines, scope="module")
