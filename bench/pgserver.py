@@ -6,6 +6,10 @@ the bench makes is named `credits_bench_<host>_<pid>_<what>` (<host>: six hex di
 this machine's name), and cloned from another with `CREATE DATABASE ... TEMPLATE` where a row needs
 a copy (a ledger built once, copied for each row that writes to it). Databases left by a bench of
 this machine that was killed (its process gone) are dropped when the next run starts.
+
+The tests' databases (tests/conftest.py) are named and cleaned up the same way, by the two functions
+below (`credits_test_<host>_<pid>_...`): this module imports nothing but the standard library until a
+server is connected to, so the tests load it by its path.
 """
 
 from __future__ import annotations
@@ -17,7 +21,27 @@ import socket
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-PREFIX = f"credits_bench_{hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]}_"
+
+def machine_prefix(kind: str) -> str:
+    """`credits_<kind>_<host>_`: how the names of the databases that `kind` (bench, test) makes on this machine
+    begin; each process adds its pid, then `_` and what the database is for."""
+    return f"credits_{kind}_{hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]}_"
+
+
+def drop_abandoned(admin, prefix: str) -> list[str]:
+    """Drops the databases named `<prefix><pid>_<what>` whose process is gone (`prefix` names this machine,
+    where the pid means something), on the server of `admin` (an autocommit connection): their names."""
+    rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",))
+    dropped = []
+    for (name,) in rows.fetchall():
+        m = re.fullmatch(re.escape(prefix) + r"(\d+)_\w+", name)
+        if m and not _alive(int(m[1])):
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            dropped.append(name)
+    return dropped
+
+
+PREFIX = machine_prefix("bench")
 
 
 class PgServer:
@@ -32,7 +56,7 @@ class PgServer:
         self.prefix = f"{PREFIX}{os.getpid()}_"
         self.made: list[str] = []
         self.version = self.scalar(url, "SHOW server_version")
-        self._drop_abandoned()
+        drop_abandoned(self.admin, PREFIX)
 
     def at(self, name: str) -> str:
         """The URL of the database `name` on this server (the given URL's user, host and options)."""
@@ -81,13 +105,6 @@ class PgServer:
         with self.psycopg.connect(url) as conn:
             for sql in statements:
                 conn.execute(sql)
-
-    def _drop_abandoned(self) -> None:
-        rows = self.admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (PREFIX + "%",))
-        for (name,) in rows.fetchall():
-            m = re.fullmatch(PREFIX + r"(\d+)_\w+", name)
-            if m and not _alive(int(m[1])):
-                self.drop(name)
 
 
 def _alive(pid: int) -> bool:

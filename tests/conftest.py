@@ -1,9 +1,11 @@
+import importlib.util
 import itertools
 import json
 import os
 import shutil
 import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -191,7 +193,7 @@ PG = os.environ.get("CREDITS_TEST_PG")
 def pytest_generate_tests(metafunc):
     if "engine" in metafunc.fixturenames:
         engines = ["sqlite"]
-        if PG and not any(metafunc.definition.get_closest_marker(m) for m in ("sqlite_file", "sqlite_ids")):
+        if PG and not metafunc.definition.get_closest_marker("sqlite_file"):
             engines.append("postgresql")
         # module scope: a module's fixture may build one ledger on each engine for its tests to share
         metafunc.parametrize("engine", engines, scope="module")
@@ -202,18 +204,32 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def _bench_pgserver():
+    """bench/pgserver.py, which names the databases of a process (host, pid) and drops those whose process is
+    gone, for the bench and for the tests: loaded by its path, so that no module of bench/ (run, generate, ...)
+    becomes importable by the tests' names."""
+    spec = importlib.util.spec_from_file_location("bench_pgserver", Path(__file__).parents[1] / "bench" / "pgserver.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class PgServer:
     """Databases for the tests: each a copy of a template that holds a new ledger (fast to make), dropped as
-    the fixture that made it ends (a database dropped early is never written out by a checkpoint)."""
+    the fixture that made it ends (a database dropped early is never written out by a checkpoint). They are
+    named `credits_test_<host>_<pid>_...`; those a killed run left (its process gone) are dropped as the next
+    run starts."""
 
     def __init__(self, url: str):
         import psycopg
 
         from credits_cli.store import pg
 
+        bench = _bench_pgserver()
         self.url = url
-        self.prefix = f"credits_test_{os.getpid()}"
+        self.prefix = bench.machine_prefix("test") + str(os.getpid())
         self.admin = psycopg.connect(url, autocommit=True)
+        bench.drop_abandoned(self.admin, bench.machine_prefix("test"))
         self.template = f"{self.prefix}_template"
         self.admin.execute(f"DROP DATABASE IF EXISTS {self.template}")
         self.admin.execute(f"CREATE DATABASE {self.template}")
