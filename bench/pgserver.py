@@ -38,7 +38,21 @@ def drop_abandoned(admin, prefix: str) -> list[str]:
         if m and not _alive(int(m[1])):
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             dropped.append(name)
+    drop_unused_roles(admin, prefix)
     return dropped
+
+
+def drop_unused_roles(admin, prefix: str) -> None:
+    """Drops the group roles credits made for the ledgers of databases named `<prefix>...` (a ledger on a
+    server has its team's two roles, and roles belong to the whole server, outliving the databases) that
+    no database uses any more: the server refuses to drop a role some database still grants something to."""
+    like = "credits_" + prefix.replace("_", "\\_") + "%"
+    for (role,) in admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,)).fetchall():
+        try:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        except Exception as e:  # psycopg's DependentObjectsStillExist: a live run's
+            if getattr(e, "sqlstate", None) != "2BP01":
+                raise
 
 
 PREFIX = machine_prefix("bench")
@@ -94,6 +108,7 @@ class PgServer:
     def drop_all(self) -> None:
         for name in list(self.made):
             self.drop(name)
+        drop_unused_roles(self.admin, PREFIX)
         self.admin.close()
 
     def scalar(self, url: str, sql: str):

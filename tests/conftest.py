@@ -261,21 +261,8 @@ class PgServer:
         for name in [*self.made, self.template]:
             self.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.made.clear()
-        drop_team_roles(self.admin, self.prefix)
+        _bench_pgserver().drop_unused_roles(self.admin, self.prefix)
         self.admin.close()
-
-
-def drop_team_roles(conn, prefix: str) -> None:
-    """The group roles credits made for the ledgers of databases named `prefix`_... (roles belong to the whole
-    server, and outlive the databases): dropped once those databases are."""
-    like = "credits_" + prefix.replace("_", "\\_") + "\\_%"
-    import contextlib
-
-    import psycopg
-
-    for (role,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,)).fetchall():
-        with contextlib.suppress(psycopg.Error):  # still granted something in a database another run keeps
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 @pytest.fixture(scope="session")
