@@ -944,6 +944,7 @@ def test_team_list_of_a_team_with_no_one_added_yet(made):
 
 TEAM_BAD_INPUT = [
     (["team", "add", "nosuch"], "no role named 'nosuch' on this server; create it first: CREATE ROLE nosuch LOGIN"),
+    (["team", "add", "Alice"], "no role named 'Alice' on this server; create it first: CREATE ROLE \"Alice\" LOGIN"),
     (["team", "add", GHOST], "'ghost' cannot log in"),
     (["team", "add", DAVE, "--as", "owner"], "'owner' is not one of: member, admin"),
     (["team", "add", "{member_group}"], "is one of this ledger's own group roles"),
@@ -962,6 +963,15 @@ def test_team_add_and_remove_refuse_bad_input_and_change_nothing(fresh, args, sa
     line = one_line_error(fresh(CAROL, *args), code=2)
     assert says in line, line
     assert fresh.state() == before
+
+
+def test_the_hint_for_a_role_that_does_not_exist_makes_it_as_written(fresh):
+    line = one_line_error(fresh(LEAD, "team", "add", "Erin Mixed"), code=2)
+    hint = line.split("create it first: ", 1)[1]
+    assert hint == 'CREATE ROLE "Erin Mixed" LOGIN'
+    assert fresh.attempt("postgres", hint) is None
+    assert fresh.json(LEAD, "team", "add", "Erin Mixed")["as"] == "member"
+    assert fresh.json("Erin Mixed", "log", "agent")["member"] == "Erin Mixed"
 
 
 def test_the_last_admin_is_neither_removed_nor_made_a_member(made):
