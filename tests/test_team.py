@@ -1089,6 +1089,18 @@ def readme_team_blocks() -> list[list[str]]:
     return [block.splitlines() for block in re.findall(r"<!-- team[^>]*-->\n```sh\n(.*?)```", README, flags=re.S)]
 
 
+def test_the_guides_team_examples_run_on_a_server(made):
+    """docs/guide.md's `credits team` block (marked <!-- server -->: on a file, team exits 2), run by the
+    ledger's first admin."""
+    from test_readme import GUIDE, run_lines, shown_commands
+
+    lines = shown_commands("server", GUIDE)
+    assert [line.split()[1] for line in lines] == ["team"] * 4
+    led = made.ledger(members=(), admins=())
+    run_lines(Cli(led.url(LEAD)), lines, now=NOW)
+    assert led.json(LEAD, "team", "list") == [{"role": BOB, "as": "admin"}, {"role": LEAD, "as": "admin"}]
+
+
 def test_the_readme_team_section_runs_as_written(tmp_path, monkeypatch):
     """On a server of its own (the README makes the roles `lead`, `alice` and `bob` this module's cast has):
     psql and createdb reach it through PGHOST/PGPORT, credits through the README's URLs with its host."""
