@@ -31,16 +31,16 @@ class TeamChange:
 
 
 def _team(session: Session, doing: str):
-    """The ledger's team, for an admin; a file has none (bad input, exit 2)."""
-    store = session.store
-    if store.team is None:
+    """The ledger's team, for an admin; a file has none (bad input, exit 2: told before the file is opened, so
+    that one that is not there is not created)."""
+    if not session.on_server:
         raise BadInput(
             "db",
             "a ledger in a file has no team (its one user may do everything): a team shares a ledger on"
             " PostgreSQL (--db postgresql://...)",
         )
     session.admin_only(doing)
-    return store
+    return session.store
 
 
 def team_list(session: Session) -> list[TeamRole]:

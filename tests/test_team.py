@@ -999,6 +999,11 @@ def test_a_ledger_in_a_file_has_no_team(tmp_path):
     # its one user may do everything, log for anyone included
     assert cli.json("log", "agent", "--member", "anyone", now=NOW)["member"] == "anyone"
     allowed(cli("grant", "--pool", "message", "--credits", "5", "--reason", "mine", now=NOW))
+    # and a file that is not there is not made by being told so
+    nothing = Cli(tmp_path / "none.db")
+    for args in (["team", "list"], ["team", "add", "alice", "--as", "admin"], ["team", "remove", "alice"]):
+        assert "a ledger in a file has no team" in one_line_error(nothing(*args, now=NOW), code=2)
+    assert not list(tmp_path.glob("none.db*"))
 
 
 def test_doctor_says_who_is_connected_as_what(ledger):
