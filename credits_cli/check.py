@@ -46,22 +46,30 @@ def _check_allocations(store, problem, limit: int = 20) -> None:
     shown = 0
     for ws_id, pool in store.pools_with_events():
         grants = store.grants_less_voided(ws_id, pool)
-        written: dict[int, dict] = {}
+        written: dict[int, tuple[int, dict]] = {}
 
         def events(ws_id=ws_id, pool=pool, written=written):
             for eid, at, cost, parts in store.standing_events(ws_id, pool):
-                written[eid] = parts
+                written[eid] = cost, parts
                 yield eid, at, cost
 
         for eid, parts in repay_in_order(grants, pool, events()):
-            kept = written.pop(eid)
-            if parts is None or {g: m for g, m in parts.items() if m} == kept:
-                continue  # an event the grants cannot pay is reported as unpaid above
+            cost, kept = written.pop(eid)
+            if parts is None:
+                # the grants cannot pay it: reported as unpaid above, unless what is recorded pays it in full
+                # (a grant that gave more than it holds: an event written behind credits' back)
+                if not kept or sum(kept.values()) != cost:
+                    continue
+                repaid = "the pool's grants cannot pay it (it overdraws them)"
+            elif {g: m for g, m in parts.items() if m} == kept:
+                continue
+            else:
+                repaid = f"repaid from the entries it is {_parts(parts)}"
             shown += 1
             if shown <= limit:
                 problem(
                     "allocation",
-                    f"event {eid} is recorded as paid by {_parts(kept)}; repaid from the entries it is {_parts(parts)}",
+                    f"event {eid} is recorded as paid by {_parts(kept)}; {repaid}",
                     event=eid,
                 )
     # a void gives back, grant by grant, what its event drew from the grants still live when it was written

@@ -122,10 +122,15 @@ class Session:
 
     # -- the team (a ledger on a server: store.team; on a file, its one user may do everything) ----------
 
+    @property
+    def on_server(self) -> bool:
+        """Whether the ledger is on a server (a URL), known without opening it."""
+        return self.db_path is not None and is_url(self.db_path)
+
     def admin_only(self, doing: str) -> None:
         """Refuse (exit 4) what only an admin may do to a member of a team's ledger, before anything is
         written. `doing`: what an admin can do, in a few words ("add grants")."""
-        if self.db_path is None or not is_url(self.db_path):
+        if not self.on_server:
             return  # a file: nothing to ask (and nothing opened before the command's own checks)
         team = self.store.team
         if team is not None and team.kind != "admin":

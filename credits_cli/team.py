@@ -7,6 +7,8 @@ what each may do. A ledger in a file has no team: its one user may do what the f
 
 from __future__ import annotations
 
+import re
+
 from .errors import BadInput
 from .records import record
 from .services import Session, check_name
@@ -29,16 +31,16 @@ class TeamChange:
 
 
 def _team(session: Session, doing: str):
-    """The ledger's team, for an admin; a file has none (bad input, exit 2)."""
-    store = session.store
-    if store.team is None:
+    """The ledger's team, for an admin; a file has none (bad input, exit 2: told before the file is opened, so
+    that one that is not there is not created)."""
+    if not session.on_server:
         raise BadInput(
             "db",
             "a ledger in a file has no team (its one user may do everything): a team shares a ledger on"
             " PostgreSQL (--db postgresql://...)",
         )
     session.admin_only(doing)
-    return store
+    return session.store
 
 
 def team_list(session: Session) -> list[TeamRole]:
@@ -60,7 +62,9 @@ def team_add(session: Session, role: str, as_: str | None) -> TeamChange:
     with store.write():
         can_login = store.login_role(role)
         if can_login is None:
-            raise BadInput("role", f"no role named {role!r} on this server; create it first: CREATE ROLE {role} LOGIN")
+            raise BadInput(
+                "role", f"no role named {role!r} on this server; create it first: CREATE ROLE {_identifier(role)} LOGIN"
+            )
         if not can_login:
             raise BadInput("role", f"{role!r} cannot log in; give a person's login role (CREATE ROLE ... LOGIN)")
         roles = dict(store.team_roles())
@@ -84,6 +88,12 @@ def team_remove(session: Session, role: str) -> TeamChange:
         _keep_an_admin(roles, role, None)
         store.set_team_role(role, None, session.clock.now())
     return TeamChange(role, None, was, True)
+
+
+def _identifier(role: str) -> str:
+    """The role's name as SQL spells it: quoted unless it is a plain lower-case name (the server folds an
+    unquoted `Alice` to `alice`, another role)."""
+    return role if re.fullmatch(r"[a-z_][a-z0-9_$]*", role) else '"' + role.replace('"', '""') + '"'
 
 
 def _keep_an_admin(roles: dict[str, str], role: str, kind: str | None) -> None:

@@ -1,9 +1,14 @@
+import glob
 import importlib.util
 import itertools
 import json
 import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import tempfile
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -339,3 +344,55 @@ def one_line_error(result, *, code=2, field=None):
     if field:
         assert field in lines[0], lines[0]
     return lines[0]
+
+
+# -- a server of a test's own: one it may restart, or whose roles (global to a server) it may change -------
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster: its superuser's URL, and `ctl(...)` (pg_ctl with the cluster's options) to
+    stop and start it."""
+
+    def __init__(self, pg_ctl: str, root: Path, port: int, as_pg: list[str], settings: tuple[str, ...]):
+        self.pg_ctl, self.root, self.port, self.as_pg = pg_ctl, root, port, as_pg
+        self.options = " ".join([f"-p {port} -k {root} -c listen_addresses=127.0.0.1", *(f"-c {s}" for s in settings)])
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_pg, self.pg_ctl, "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w"]
+            + ["-o", self.options, *args],
+            check=True,
+            capture_output=True,
+        )
+
+
+@contextmanager
+def throwaway_cluster(*settings: str):
+    """A PostgreSQL cluster of the caller's own (initdb, trust auth, a free port on 127.0.0.1), started, and
+    removed as the block ends: a test may restart it, or create roles (global to a cluster) without touching
+    the shared server. `settings`: the server's, as NAME=VALUE. Skips the test where PostgreSQL's server
+    binaries (Debian's layout) are absent."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        pytest.skip("no PostgreSQL server binaries (Debian's postgresql package) to start a cluster with")
+    pg_ctl = bins[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(tempfile.mkdtemp(prefix="credits-test-pg-"))  # in /tmp: pytest's own is root's alone
+    as_pg = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    try:
+        initdb = [pg_ctl.replace("pg_ctl", "initdb"), "-D", str(root / "data"), "-A", "trust", "-U", "postgres"]
+        subprocess.run([*as_pg, *initdb], check=True, capture_output=True)
+        cluster = Cluster(pg_ctl, root, port, as_pg, settings)
+        cluster.ctl("start")
+        try:
+            yield cluster
+        finally:
+            cluster.ctl("-m", "immediate", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

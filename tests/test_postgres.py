@@ -11,7 +11,7 @@ import time
 from contextlib import redirect_stderr
 
 import pytest
-from conftest import PG, Cli, one_line_error
+from conftest import PG, Cli, one_line_error, throwaway_cluster
 
 from credits_cli.store import pg_schema
 
@@ -226,42 +226,8 @@ def test_a_one_use_coupon_raced_from_many_workspaces_is_redeemed_once(url):
 @pytest.fixture
 def own_server():
     """A throwaway PostgreSQL cluster of this test's own, which it may restart (the shared one it may not)."""
-    import glob
-    import shutil
-    import socket
-    import tempfile
-    from pathlib import Path
-
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins:
-        pytest.skip("no PostgreSQL server binaries (Debian's postgresql package) to start a cluster with")
-    pg_ctl = bins[-1]
-    initdb = pg_ctl.replace("pg_ctl", "initdb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = Path(tempfile.mkdtemp(prefix="credits-test-pg-"))  # in /tmp: pytest's own is root's alone
-    as_pg = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        shutil.chown(root, "postgres")
-        as_pg = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    subprocess.run([*as_pg, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-
-    def ctl(*args):
-        subprocess.run(
-            [*as_pg, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, *args],
-            check=True,
-            capture_output=True,
-        )
-
-    ctl("start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", ctl
-    finally:
-        ctl("-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_cluster() as cluster:
+        yield cluster.url, cluster.ctl
 
 
 def test_a_server_restarted_amid_concurrent_loggers_loses_and_doubles_nothing(own_server):

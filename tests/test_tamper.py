@@ -265,6 +265,29 @@ def test_allocations_moved_between_grants_are_found_by_repaying_the_pool(ledger)
     assert {p["kind"] for p in found} <= {"allocation", "grant_overdrawn"}
 
 
+def test_an_event_the_grants_cannot_pay_recorded_as_paid_is_named(ledger):
+    """An event written behind credits' back with its payment written too, from a grant that holds far less:
+    every sum of what it was paid agrees, the grant is overdrawn, and repaying the pool names the event."""
+    ((gid,),) = ledger.sql(
+        "SELECT id FROM grants WHERE pool = 'integration' AND source = 'allowance' ORDER BY id LIMIT 1"
+    )
+    cost = 10**12
+    ledger.behind_its_back(
+        "INSERT INTO events (workspace_id, at, recorded_at, pool, action, quantity, credits_milli)"
+        f" VALUES (1, '2026-03-01T12:00:00.000000Z', '2026-03-01T12:00:00.000000Z', 'integration', 'agent', 1, {cost})",
+        f"INSERT INTO allocations (event_id, grant_id, credits_milli) SELECT max(id), {gid}, {cost} FROM events",
+        f"UPDATE grant_usage SET used_milli = used_milli + {cost} WHERE grant_id = {gid}",
+    )
+    ((eid,),) = ledger.sql("SELECT max(id) FROM events")
+    found = problems(ledger)
+    assert not [p for p in found if p["kind"] == "unpaid_event"]  # what it was paid sums to its cost
+    assert any(p["kind"] == "grant_overdrawn" and p["grant"] == gid for p in found), found
+    (about,) = [p for p in found if p["kind"] == "allocation" and p["event"] == eid]
+    assert about["message"] == (
+        f"event {eid} is recorded as paid by grant {gid} {cost}; the pool's grants cannot pay it (it overdraws them)"
+    )
+
+
 def test_a_voided_events_payment_moved_to_another_grant_is_found(ledger):
     """A voided event keeps what it drew and its void gives back what was live then: both recomputed."""
     ((eid, gid, milli),) = ledger.sql(
