@@ -1137,3 +1137,20 @@ def test_the_readme_team_section_runs_as_written(tmp_path, monkeypatch):
         ]
         assert [(e["member"], e["app"]) for e in lead.json("events", now=NOW)] == [("alice", "crm")]
         assert Cli(tmp_path / "team-backup.db").json("balance", now=NOW)["plan"] == "builder"
+
+
+# -- an alert's command runs on its author's machine only -------------------------------------------------
+
+
+def test_an_admins_alert_command_never_runs_in_a_members_log(fresh, tmp_path):
+    """A member's log that crosses an admin's alert writes it to the outbox; the command (the admin's code,
+    which would run with the member's environment: its CREDITS_DB, its PGPASSWORD) runs only in a log of
+    the role that added the alert."""
+    ran = tmp_path / "ran"
+    allowed(fresh(CAROL, "alert", "add", "--pool", "integration", "--left", "9999", "--exec", f"echo carol >> {ran}"))
+    allowed(fresh(ALICE, "log", "agent"))  # crosses it: 9,999 or fewer left
+    assert not ran.exists()
+    assert any(n["kind"] == "alert" for n in fresh.json(ALICE, "notifications"))
+    allowed(fresh(CAROL, "alert", "add", "--pool", "integration", "--left", "9990", "--exec", f"echo carol >> {ran}"))
+    allowed(fresh(CAROL, "log", "agent", "--credits", "20"))  # crosses the second: carol's own log
+    assert ran.read_text() == "carol\n"

@@ -55,6 +55,8 @@ class Store:
     # Who is connected to a team's ledger, as what (store/pg.Team); None for a file, whose one user may
     # do everything its permissions let them.
     team = None
+    # An alert's command, which the log that crosses the alert runs (on the file: its one user's)
+    ALERT_EXEC = "exec"
 
     def close(self) -> None:
         self._conn.close()

@@ -506,6 +506,10 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying, TeamRoles):
     STAGED_COLUMNS = ", ".join(f"{c} {_STAGED_TYPES.get(c, pg_schema.T)}" for c in STAGED[1:])
     GROUP_CONCAT = "string_agg(a.grant_id || ':' || a.credits_milli, ',')"
     GROUP_BY_VALUE = ""
+    # On a team's ledger, an alert's command runs only in its author's own process: a member's log that
+    # crosses an admin's alert would otherwise run the admin's code on the member's machine, with its
+    # environment (CREDITS_DB, PGPASSWORD). The others' crossings go to the outbox.
+    ALERT_EXEC = "CASE WHEN made_by = current_user THEN exec END"
 
     @classmethod
     def open(cls, path, given: bool = False) -> PgLedger:

@@ -222,6 +222,8 @@ def team_statements(member: str, admin: str, schema_name: str) -> list[str]:
     that hold the rules on rows."""
     return [
         *TEAM_TABLES,
+        # whose alert: its command runs only in its author's process (PgLedger.ALERT_EXEC)
+        f"ALTER TABLE alerts ADD COLUMN made_by {T} NOT NULL DEFAULT current_user",
         f"CREATE ROLE {quoted(member)} NOLOGIN",
         f"CREATE ROLE {quoted(admin)} NOLOGIN",
         *team_grants(member, admin, schema_name),

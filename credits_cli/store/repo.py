@@ -369,11 +369,13 @@ class Entries(Store):
         ).fetchone()[0]
 
     def alerts_for(self, ws_id: int, pool: str) -> list[tuple]:
-        """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts."""
+        """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts: the command a log that crosses
+        one runs (ALERT_EXEC)."""
         return self._memoized(
             ("alerts", ws_id, pool),
             lambda: self._conn.execute(
-                "SELECT id, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ? AND pool = ?",
+                f"SELECT id, at_percent, left_milli, by_mid_cycle, {self.ALERT_EXEC} FROM alerts"
+                " WHERE workspace_id = ? AND pool = ?",
                 (ws_id, pool),
             ).fetchall(),
         )
