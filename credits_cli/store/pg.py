@@ -413,9 +413,9 @@ class SequenceBuffer(WriteBuffer):
     it took from the sequence stay good after a flush."""
 
     def flush(self) -> None:
-        ids = self.ids  # ids taken from the sequence stay good after a flush (SQLite's max + 1 must be read again)
+        ids = self.chains.ids  # ids taken from the sequence stay good after a flush (SQLite's max + 1 is read again)
         super().flush()
-        self.ids = ids
+        self.chains.ids = ids
 
 
 class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying):
