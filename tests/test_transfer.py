@@ -498,13 +498,43 @@ def test_export_filters_pick_the_pinned_rows_and_an_empty_export_is_well_formed(
 
 
 def test_export_without_sqlites_json_functions_writes_the_same_bytes(cli, monkeypatch):
-    from credits_cli.store import queries
+    from credits_cli.store import pg, queries
 
     build_pinned(cli)
-    monkeypatch.setattr(queries.Reports, "_has_json", lambda store: False)
+    for store in (queries.Reports, pg.PgLedger):  # each event's fields read one by one, on either engine
+        monkeypatch.setattr(store, "_has_json", lambda store: False)
     for fmt in ("csv", "jsonl", "json"):
         r = cli("export", "--format", fmt, now=PIN_NOW)
         assert r.exit_code == 0 and r.stdout_bytes == PINNED[fmt].encode(), r.stderr
+
+
+def test_the_export_reads_an_events_fields_packed_in_one_text_on_either_engine(cli, monkeypatch):
+    """Both engines pack the fields from pool to member into one JSON text (the export remembers its cells
+    by it), and write the bytes of the fields read one by one, whatever their text holds."""
+    from credits_cli.services import Session
+    from credits_cli.store import pg, queries
+
+    cli("init", "--plan", "builder", "--start", "2026-10-05T10:00:00Z", now="2026-10-05T10:00:00Z")
+    app, member = 'back\\slash "q" \U0001d11e \u2028 caf\u00e9,', "m\u0085x"
+    cli("log", "SendEmail", "--app", app, "--member", member, now="2026-10-06T10:00:00Z")
+    cli("log", "invokeLLM", "--model", "gpt-5", "--credits", "0.001", now="2026-10-06T11:00:00Z")
+    session = Session(db=str(cli.db), now=NOW)
+    try:
+        store = session.store
+        rows = [r for batch in store.export_batches(session.workspace().id, queries.EventFilter()) for r in batch]
+    finally:
+        session.close()
+    assert all(isinstance(r[2], str) for r in rows)
+    assert [queries.shape_fields(r[2]) for r in rows] == [
+        ("integration", "SendEmail", None, None, 1, None, None, 0, 1000, app, member),
+        ("integration", "invokeLLM", "gpt-5", None, 1, None, None, 0, 1, None, None),
+    ]
+    packed = {fmt: cli("export", "--format", fmt, now=NOW).stdout_bytes for fmt in ("csv", "jsonl")}
+    for store_class in (queries.Reports, pg.PgLedger):
+        monkeypatch.setattr(store_class, "_has_json", lambda store: False)
+    assert {fmt: cli("export", "--format", fmt, now=NOW).stdout_bytes for fmt in ("csv", "jsonl")} == packed
+    first = json.loads(packed["jsonl"].decode().split("\n")[0])
+    assert (first["app"], first["member"]) == (app, member)
 
 
 def refused_outputs(cli, tmp_path, targets):
@@ -622,6 +652,51 @@ def test_write_events_writes_what_the_generic_writer_writes(rows, fmt, packed):
     n = write_events([fast[:3], fast[3:]], fmt, got, shape_fields)
     assert n == len(rows)
     assert got.getvalue() == expected.getvalue()
+
+
+def test_an_import_stages_each_row_as_it_reads_it(cli):
+    """Staging holds no batch of the file's rows: its peak is the same for 20,000 rows as for 2,000 (a batch
+    of 10,000 held 4 MB of them, and a server's executemany of it as much again in the driver)."""
+    import tracemalloc
+
+    from credits_cli.services import Session
+    from credits_cli.store.staging import ROW
+
+    def rows(n):
+        for i in range(n):
+            values = dict.fromkeys(ROW)
+            values.update(
+                at=f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                pool="message",
+                action="message",
+                quantity=1,
+                custom_domain=0,
+                credits_milli=1000,
+                app=f"app {i}",
+                fingerprint=f"{i:064x}",
+                src_id=i,
+                corrects=None,
+            )
+            yield i + 2, values
+
+    session = Session(db=str(cli.db), now=NOW)
+    store = session.store
+    peaks = []
+    try:
+        for n in (2_000, 20_000):
+            store.stage_begin()
+            tracemalloc.start()
+            try:
+                store.stage_rows(rows(n))
+                peaks.append(tracemalloc.get_traced_memory()[1])
+            finally:
+                tracemalloc.stop()
+            assert store.staged_count() == n
+            assert store.staged_event(n - 1)["app"] == f"app {n - 1}"
+    finally:
+        store.stage_end()
+        session.close()
+    assert peaks[1] - peaks[0] < 300_000, peaks
 
 
 def test_import_refuses_what_the_plan_at_the_rows_instant_does_not_allow_as_log_does(cli, tmp_path):

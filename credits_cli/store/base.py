@@ -23,7 +23,7 @@ them, a write that changes what they hold updates them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from . import schema
@@ -189,8 +189,9 @@ class Store:
 
         return WriteBuffer(self._conn, self._insert)
 
-    def _insert(self, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
-        """Insert many rows at once (an import's buffer, a copy): executemany here; a server COPYs them."""
+    def _insert(self, table: str, cols: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Insert many rows at once (an import's staging and buffer, a copy): executemany here, which reads
+        an iterator as it goes; a server COPYs them."""
         self._conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
 
     def _row_lock(self) -> str:

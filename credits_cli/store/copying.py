@@ -229,11 +229,9 @@ class Copying(Store):
                 self._insert(table, cols, rows)
                 n += len(rows)
             return n
-        chain_col, content = seals.SEALED[table]
-        id_col = seals.id_column(table)
+        content = seals.SEALED[table][1]
+        chains = seals.Appender(self._conn, table)
         new_ids = renumbering.ids.setdefault(table, {})
-        heads: dict[int, tuple[int | None, int]] = {}
-        ids: Iterator[int] | None = None
         n = 0
         for page in pages:
             rows = []
@@ -242,21 +240,12 @@ class Copying(Store):
                     renumbering.of(refs[c], v, f"{table} {row[0]}") if c in refs else v
                     for c, v in zip(content, row[3:], strict=True)
                 ]
-                chain = values[content.index(chain_col)] if chain_col else 0
-                assert chain is not None  # an entry of a workspace's chain names its workspace
-                if chain not in heads:
-                    heads[chain] = seals.read_head(self._conn, table, chain)
-                if ids is None:  # taken once the tables it follows are written (max + 1 on SQLite)
-                    ids = seals.ids(self._conn, table)
-                new = next(ids)
-                prev, count = heads[chain]
-                rows.append((new, prev, seals.seal(table, new, prev, values), *values))
-                heads[chain] = (new, count + 1)
-                new_ids[row[0]] = new
-            self._insert(table, (id_col, "prev_id", "seal", *content), rows)
+                entry = chains.row(values)
+                new_ids[row[0]] = entry[0]
+                rows.append(entry)
+            self._insert(table, chains.columns, rows)
             n += len(rows)
-        for chain, (last, count) in heads.items():
-            seals.write_head(self._conn, table, chain, last, count)
+        chains.write_heads()
         return n
 
     def rebuild_grant_usage(self, ws_id: int | None = None) -> None:

@@ -13,7 +13,7 @@ from .schema import EVENT_COLUMNS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 
 @record
@@ -76,9 +76,8 @@ class WriteBuffer:
 
     Held by the store in a buffered bulk transaction: every read of events, allocations or grant
     usage flushes it first (`Store._settle`), so no reader sees a state the
-    buffer has not written yet. Ids are given here, from the table's max id, and
-    so are the events' seals: each workspace's chain is followed in memory and its
-    head written with the rows.
+    buffer has not written yet. Ids and seals are given here by a seals.Appender: each
+    workspace's chain is followed in memory and its head written with the rows.
     """
 
     SIZE = 5_000
@@ -89,22 +88,14 @@ class WriteBuffer:
         self.events: list[tuple] = []
         self.allocations: list[tuple] = []
         self.usage: dict[int, int] = {}
-        self.ids: Iterator[int] | None = None
-        self.heads: dict[int, tuple[int | None, int]] = {}  # workspace: (newest event, events) of its chain
+        self.chains = seals.Appender(conn, "events")
 
     def event(self, ws_id: int, values: dict) -> int:
-        if self.ids is None:
-            self.ids = seals.ids(self.conn, "events")
-        event_id = next(self.ids)
-        head = self.heads.get(ws_id)
-        if head is None:
-            head = seals.read_head(self.conn, "events", ws_id)
-        row = (ws_id, *map(values.get, EVENT_COLUMNS[1:]))
-        self.events.append((event_id, head[0], seals.seal("events", event_id, head[0], row), *row))
-        self.heads[ws_id] = (event_id, head[1] + 1)
+        row = self.chains.row((ws_id, *map(values.get, EVENT_COLUMNS[1:])))
+        self.events.append(row)
         if len(self.events) >= self.SIZE:
             self.flush()
-        return event_id
+        return row[0]
 
     def allocate(self, event_id: int, parts: list[tuple[int, int]]) -> None:
         for grant_id, milli in parts:
@@ -112,19 +103,19 @@ class WriteBuffer:
             self.usage[grant_id] = self.usage.get(grant_id, 0) + milli
 
     def flush(self) -> None:
-        conn = self.conn
         if self.events:
-            self.insert("events", ("id", "prev_id", "seal", "workspace_id", *EVENT_COLUMNS[1:]), self.events)
-            for ws_id, (last, rows) in self.heads.items():
-                seals.write_head(conn, "events", ws_id, last, rows)
+            self.insert("events", self.chains.columns, self.events)
+            self.chains.write_heads()
         if self.allocations:
             self.insert("allocations", ("event_id", "grant_id", "credits_milli"), self.allocations)
         if self.usage:
-            conn.executemany(_ADD_USAGE, list(self.usage.items()))
+            self.conn.executemany(_ADD_USAGE, list(self.usage.items()))
         self.discard()
 
     def discard(self) -> None:
-        self.events, self.allocations, self.usage, self.ids, self.heads = [], [], {}, None, {}
+        """Forget the rows and the chains (their heads are read again, and ids taken again, after a flush)."""
+        self.events, self.allocations, self.usage = [], [], {}
+        self.chains = seals.Appender(self.conn, "events")
 
 
 class Entries(Store):

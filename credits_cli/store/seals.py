@@ -114,6 +114,40 @@ def ids(conn, table: str) -> Iterator[int]:
     return conn.ids(table) if _on_server(conn) else itertools.count(next_id(conn, table))
 
 
+class Appender:
+    """Many entries of one table appended at the ends of their chains, followed in memory: an import's buffer,
+    a renumbering copy. Each chain's head is read once, ids come from `ids`, each row is sealed as it is made;
+    the caller inserts the rows (in `columns`), then `write_heads` records where each chain ends, in the same
+    transaction."""
+
+    def __init__(self, conn, table: str):
+        self.conn = conn
+        self.table = table
+        chain_col, content = SEALED[table]
+        self.columns = (id_column(table), "prev_id", "seal", *content)
+        self._chain_at = None if chain_col is None else content.index(chain_col)
+        self.heads: dict[int, tuple[int | None, int]] = {}  # chain: (its newest id, its entries)
+        self.ids: Iterator[int] | None = None
+
+    def row(self, values) -> tuple:
+        """The row that appends an entry of content `values` (in SEALED's order) to its chain:
+        (id, prev_id, seal, *values)."""
+        chain = 0 if self._chain_at is None else values[self._chain_at]
+        head = self.heads.get(chain)
+        if head is None:
+            head = read_head(self.conn, self.table, chain)
+        if self.ids is None:  # taken once the tables this one follows are written (max + 1 on SQLite)
+            self.ids = ids(self.conn, self.table)
+        row_id = next(self.ids)
+        self.heads[chain] = (row_id, head[1] + 1)
+        return (row_id, head[0], seal(self.table, row_id, head[0], values), *values)
+
+    def write_heads(self) -> None:
+        """Record the head of every chain appended to (once its rows are inserted)."""
+        for chain, (last, rows) in self.heads.items():
+            write_head(self.conn, self.table, chain, last, rows)
+
+
 def append(conn, table: str, values: dict) -> int:
     """Insert one sealed entry at the end of its chain; its id."""
     row_id = _append(conn, table, values, or_ignore=False)

@@ -1,18 +1,18 @@
 """An import's staging: the file's rows wait in temporary tables until all are valid.
 
 `stage_begin` makes the tables, `stage_rows` fills them as the file streams in
-(in executemany batches, never the whole file in memory), `stage_end` drops
-them. In between, the checks and the write ask what the staged rows hold and
-which of them the ledger lacks. A staged row is an event's values (`ROW`, as
-the events table holds them) with its line in the file, the file's id of the
-event (`src_id`) and, for a void, the file's id of the event it cancels
-(`corrects`).
+(row by row through the store's insert of many rows: executemany on SQLite,
+COPY on a server; never a batch of rows, let alone the whole file, in memory),
+`stage_end` drops them. In between, the checks and the write ask what the
+staged rows hold and which of them the ledger lacks. A staged row is an event's
+values (`ROW`, as the events table holds them) with its line in the file, the
+file's id of the event (`src_id`) and, for a void, the file's id of the event
+it cancels (`corrects`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 
 from ..domain.events import CONTENT_FIELDS
 from .base import Store
@@ -20,7 +20,6 @@ from .base import Store
 # A staged row: its line in the file, the event's content, its fingerprint, the file's ids.
 STAGED = ("line", *CONTENT_FIELDS, "fingerprint", "src_id", "corrects")
 ROW = STAGED[1:16]  # the events table's values of a staged row
-_STAGE_EVERY = 10_000  # rows a batch
 
 
 class Staging(Store):
@@ -38,14 +37,13 @@ class Staging(Store):
         conn.execute("CREATE TEMP TABLE forced (line INTEGER PRIMARY KEY)")
 
     def stage_rows(self, rows: Iterable[tuple[int, dict]]) -> None:
-        """Stage (line, values) pairs as they come: values holds ROW's columns, `src_id` and `corrects`."""
-        insert = f"INSERT INTO staged VALUES ({', '.join('?' * len(STAGED))})"
-        rows = iter(rows)
-        while batch := [
-            (line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"]) for line, v in islice(rows, _STAGE_EVERY)
-        ]:
-            self._conn.executemany(insert, batch)
-            del batch  # freed before the next is read: one batch in memory at a time
+        """Stage (line, values) pairs as they come: values holds ROW's columns, `src_id` and `corrects`.
+
+        Each is written as it is read (the iterator must not use the store meanwhile): a batch of 10,000
+        rows and a server's executemany of it cost an import on PostgreSQL 18 MB of its peak."""
+        self._insert(
+            "staged", STAGED, ((line, *map(v.__getitem__, ROW), v["src_id"], v["corrects"]) for line, v in rows)
+        )
 
     def stage_indexed(self) -> None:
         """Every row is staged: index them by the file's ids, which the voids name."""
