@@ -1154,3 +1154,25 @@ def test_an_admins_alert_command_never_runs_in_a_members_log(fresh, tmp_path):
     allowed(fresh(CAROL, "alert", "add", "--pool", "integration", "--left", "9990", "--exec", f"echo carol >> {ran}"))
     allowed(fresh(CAROL, "log", "agent", "--credits", "20"))  # crosses the second: carol's own log
     assert ran.read_text() == "carol\n"
+
+
+def test_a_ledger_whose_group_roles_are_gone_gets_them_again_from_its_next_command(fresh):
+    """As on a database restored onto another server (roles are the server's, not the database's): the first
+    command of a role that may create roles makes the group roles named in credits_team again, with their
+    grants; the team is then added again (its memberships were the old server's)."""
+    groups = dict(fresh.rows("SELECT kind, role FROM credits_team"))
+    with psycopg.connect(fresh.server.url("postgres", fresh.db), autocommit=True) as conn:
+        for role in groups.values():
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
+    one_line_error(fresh(ALICE, "balance"), code=4)  # may not make them; nothing made
+    assert fresh.server.su.execute(
+        "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(groups.values()),)
+    ).fetchone() == (0,)
+    allowed(fresh(LEAD, "balance"))
+    assert dict(fresh.rows("SELECT kind, role FROM credits_team")) == groups
+    assert fresh.json(LEAD, "team", "list") == [{"role": LEAD, "as": "admin"}]
+    allowed(fresh(LEAD, "team", "add", ALICE))
+    assert fresh.json(ALICE, "log", "agent")["member"] == ALICE
+    assert one_line_error(fresh(ALICE, "grant", "--pool", "message", "--credits", "1", "--reason", "x"), code=4)
+    assert fresh.check()["ok"]

@@ -454,8 +454,8 @@ def _make_team(conn: Connection, role: str, where: str, done: bool) -> None:
     if done:
         for name in missing:
             conn.execute(f"CREATE ROLE {pg_schema.quoted(name)} NOLOGIN")
-        member, admin = (r[0] for r in conn.execute("SELECT role FROM credits_team ORDER BY kind DESC"))
-        for statement in pg_schema.team_grants(member, admin, where):
+        names = dict(conn.execute("SELECT kind, role FROM credits_team").fetchall())
+        for statement in pg_schema.team_grants(names["member"], names["admin"], where):
             conn.execute(statement)
         return
     db = conn.execute("SELECT current_database()").fetchone()[0]
