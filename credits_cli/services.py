@@ -186,6 +186,7 @@ class Session:
             ws = self.store.insert_workspace(
                 self.workspace_name, self.default_plan(), catalog_mod.MONTHLY, now, "UTC", now
             )
+            record_allowances(self.store, self.catalog, now)
             self.created = ws
         return ws
 
@@ -306,6 +307,8 @@ class Plans:
         self.catalog = session.catalog
         self.ws = ws
         self.changes = store.plan_changes(ws.id)
+        self.store = store
+        self._recorded: dict[tuple[str, str], int] | None = None
 
     def named_at(self, t: datetime) -> tuple[str, str]:
         return plan_in_force((self.ws.plan, self.ws.billing), self.changes, t)
@@ -318,6 +321,18 @@ class Plans:
         change = change_in_force(self.changes, t)
         return self.ws.anchor if change is None else change.effective_at
 
+    def allowance(self, pool: str, t: datetime) -> Credits:
+        """A cycle's allowance of the plan in force at `t`: the catalog's; on a team's ledger, for a member,
+        the one its admins recorded (a member's own catalog does not set the team's pool; when none is
+        recorded, the catalog's, which the server refuses to write)."""
+        plan = self.at(t)
+        team = self.store.team
+        if team is None or team.kind != "member":
+            return plan.allowance(pool)
+        if self._recorded is None:
+            self._recorded = self.store.team_allowances()
+        return Credits(self._recorded.get((plan.name, pool), plan.allowance(pool)))
+
     def pending(self, now: datetime):
         """A change decided and not yet in force (a downgrade waiting for the reset), or None."""
         return pending_change(self.changes, now)
@@ -326,7 +341,7 @@ class Plans:
 def cycle_allowance(plans: Plans, pool: str, cycle: Interval) -> Grant:
     """A cycle's allowance grant, as it is written down once it is first drawn on: the credits of the
     plan in force at the cycle's start, live for the cycle."""
-    return Grant(None, pool, "allowance", plans.at(cycle.start).allowance(pool), cycle.start, cycle.end, cycle.start)
+    return Grant(None, pool, "allowance", plans.allowance(pool, cycle.start), cycle.start, cycle.end, cycle.start)
 
 
 def unwritten_allowance(store, ws, plans: Plans, pool: str, cycle: Interval) -> Grant | None:
@@ -345,7 +360,21 @@ def with_allowance(grants: list[Grant], plans: Plans, pool: str, cycle: Interval
 
 def ensure_allowance(store, ws, plans: Plans, pool: str, cycle: Interval) -> None:
     """Write the cycle's allowance down (once) before something draws on it."""
-    store.ensure_allowance(ws.id, cycle_allowance(plans, pool, cycle), f"{plans.at(cycle.start).name} plan allowance")
+
+    def make() -> tuple[Grant, str]:
+        record_allowances(store, plans.catalog, cycle.start)
+        return cycle_allowance(plans, pool, cycle), f"{plans.at(cycle.start).name} plan allowance"
+
+    store.ensure_allowance(ws.id, pool, cycle.start, make)
+
+
+def record_allowances(store, catalog: Catalog, at: datetime) -> None:
+    """On a team's ledger, an admin's write records its catalog's plans' allowances (those that changed):
+    the ledger's members' logs write a new cycle's allowance from them, and the server holds them to it."""
+    team = store.team
+    if team is not None and team.kind == "admin":
+        amounts = {(p.name, pool): int(p.allowance(pool)) for p in catalog.plans.values() for pool in catalog_mod.POOLS}
+        store.record_allowances(amounts, at)
 
 
 def write_grant(
@@ -574,6 +603,7 @@ def init(session: Session, plan_name: str, start: str | None, timezone: str | No
         raise BadInput("start", f"{iso(anchor)} is after now ({iso(now)}); give the instant of the original purchase")
     store = session.store
     with store.write():
+        record_allowances(store, session.catalog, now)
         ws = store.get_workspace(session.workspace_name)
         if ws is None:
             ws = store.insert_workspace(session.workspace_name, plan.name, billing, anchor, str(zone), now)

@@ -28,6 +28,7 @@ from .services import (
     ensure_allowance,
     plan_credits,
     pool_balance,
+    record_allowances,
     unwritten_allowance,
     with_allowance,
     write_grant,
@@ -487,6 +488,7 @@ def plan_set(session: Session, plan_name: str, billing: str | None) -> PlanSet:
         billing = new.billing(billing, current_billing)
         cycle = cycle_at(ws.anchor, now)
         pending = plans.pending(now)
+        record_allowances(store, session.catalog, now)
         if (new.name, billing) == (current_name, current_billing) and pending is None:
             return PlanSet(new.name, billing, "unchanged", now, added={})
         added = {}

@@ -11,7 +11,7 @@ import re
 
 from .errors import BadInput
 from .records import record
-from .services import Session, check_name
+from .services import Session, check_name, record_allowances
 
 KINDS = ("member", "admin")
 
@@ -69,6 +69,7 @@ def team_add(session: Session, role: str, as_: str | None) -> TeamChange:
             raise BadInput("role", f"{role!r} cannot log in; give a person's login role (CREATE ROLE ... LOGIN)")
         roles = dict(store.team_roles())
         was = roles.get(role)
+        record_allowances(store, session.catalog, session.clock.now())
         if was == kind:
             return TeamChange(role, kind, was, False)
         _keep_an_admin(roles, role, kind)
@@ -86,6 +87,7 @@ def team_remove(session: Session, role: str) -> TeamChange:
         if was is None:
             raise BadInput("role", f"{role!r} is not in the team of this ledger (credits team list names it)")
         _keep_an_admin(roles, role, None)
+        record_allowances(store, session.catalog, session.clock.now())
         store.set_team_role(role, None, session.clock.now())
     return TeamChange(role, None, was, True)
 

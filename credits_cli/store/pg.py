@@ -389,11 +389,22 @@ def migrate(conn: Connection) -> Team:
                 conn.execute(statement)
             for name in schema.NAMES:
                 conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
-        _make_team(conn, role, where, done=pg_schema.TEAM_MIGRATION in applied)
-        if pg_schema.TEAM_MIGRATION not in applied:
-            conn.execute(
-                "INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (pg_schema.TEAM_MIGRATION, at)
-            )
+        if applied and len(applied) < len(pg_schema.NAMES):
+            may = conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]
+            if not may:
+                raise NotAllowed(
+                    f"this ledger is a schema version behind this credits and {role} may not bring it up to date:"
+                    f" run any command once as the role that owns the schema {where!r} (its first admin)",
+                    role=role,
+                )
+        _make_team(conn, role, where, applied)
+        names = dict(conn.execute("SELECT kind, role FROM credits_team").fetchall())
+        if pg_schema.ALLOWANCES_MIGRATION not in applied:
+            for statement in pg_schema.allowances_statements(names["member"], names["admin"]):
+                conn.execute(statement)
+        for name in pg_schema.NAMES[len(schema.NAMES) :]:
+            if name not in applied:
+                conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -432,9 +443,10 @@ def _team(conn: Connection, role: str) -> Team | None:
     return Team(role, kind, names["member"], names["admin"])
 
 
-def _make_team(conn: Connection, role: str, where: str, done: bool) -> None:
+def _make_team(conn: Connection, role: str, where: str, applied: list[str]) -> None:
     """The migration "team roles" (see pg_schema): the ledger's group roles and what each may do; or, for a
     database restored where its roles do not exist, those roles again. It takes a role that may create roles."""
+    done = pg_schema.TEAM_MIGRATION in applied
     if done:
         missing = [
             name
@@ -457,6 +469,9 @@ def _make_team(conn: Connection, role: str, where: str, done: bool) -> None:
         names = dict(conn.execute("SELECT kind, role FROM credits_team").fetchall())
         for statement in pg_schema.team_grants(names["member"], names["admin"], where):
             conn.execute(statement)
+        if pg_schema.ALLOWANCES_MIGRATION in applied:
+            for statement in pg_schema.allowances_grants(names["member"], names["admin"]):
+                conn.execute(statement)
         return
     db = conn.execute("SELECT current_database()").fetchone()[0]
     base = "credits_" + re.sub(r"[^a-z0-9]+", "_", f"{db}_{where}".lower()).strip("_")[:40]

@@ -170,7 +170,8 @@ GUARDS = (
 # security for every role it applies to, and members' `log --batch` and admins' imports write by COPY.
 
 TEAM_MIGRATION = "pg_011_team_roles"
-NAMES = [*schema.NAMES, TEAM_MIGRATION]
+ALLOWANCES_MIGRATION = "pg_012_team_allowances"
+NAMES = [*schema.NAMES, TEAM_MIGRATION, ALLOWANCES_MIGRATION]
 
 TEAM_TABLES = [
     f"CREATE TABLE credits_team (kind {T} PRIMARY KEY, role {T} NOT NULL)",
@@ -274,6 +275,60 @@ def team_statements(member: str, admin: str, schema_name: str) -> list[str]:
         " EXECUTE FUNCTION credits_append_only()",
         *append_only_triggers("team_changes"),
         f"INSERT INTO credits_guards {GUARDS} ON CONFLICT DO NOTHING",
+    ]
+
+
+# -- a team's plans: the allowances its admins set ----------------------------------------------------
+#
+# A cycle's allowance is written by the first write that draws on it, a member's log as often as not. Its
+# amount is the plan's credits: on a team's ledger, those the ledger records (`team_allowances`, written by
+# an admin's commands from the admin's catalog), never a member's own catalog. The server holds a member to
+# it: an allowance a member writes starts at a reset of its workspace, ends at the next, and is the amount
+# the ledger records for the plan in force at its start.
+
+ALLOWANCES_TABLE = (
+    f"CREATE TABLE team_allowances (id {ID}, plan {T} NOT NULL, pool {T} NOT NULL, amount_milli bigint NOT NULL,"
+    f" at {T} NOT NULL, made_by {T} NOT NULL DEFAULT current_user)"
+)
+
+# SQL over an inserted allowance grant `i`: whether it is the one credits writes for its cycle
+CYCLE_ALLOWANCE = (
+    "EXISTS (SELECT 1 FROM workspaces w, LATERAL (SELECT w.anchor::timestamp AS a,"
+    " (extract(year FROM i.starts_at::timestamp) - extract(year FROM w.anchor::timestamp)) * 12"
+    " + extract(month FROM i.starts_at::timestamp) - extract(month FROM w.anchor::timestamp) AS n) c"
+    " WHERE w.id = i.workspace_id"
+    " AND i.starts_at = to_char(c.a + make_interval(months => c.n::int), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " AND i.expires_at = to_char(c.a + make_interval(months => c.n::int + 1), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " AND i.amount_milli = (SELECT t.amount_milli FROM team_allowances t WHERE t.pool = i.pool AND t.plan ="
+    " coalesce((SELECT p.plan FROM plan_changes p WHERE p.workspace_id = i.workspace_id"
+    " AND p.effective_at <= i.starts_at ORDER BY p.requested_at DESC, p.id DESC LIMIT 1), w.plan)"
+    " ORDER BY t.id DESC LIMIT 1))"
+)
+
+
+def allowances_statements(member: str, admin: str) -> list[str]:
+    """Every statement of the migration "team allowances"."""
+    return [
+        ALLOWANCES_TABLE,
+        *allowances_grants(member, admin),
+        *append_only_triggers("team_allowances"),
+        "CREATE FUNCTION credits_members_allowance() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NOT {is_admin(admin)} AND EXISTS (SELECT 1 FROM inserted i"
+        f" WHERE i.source = 'allowance' AND NOT {CYCLE_ALLOWANCE}) THEN"
+        " RAISE EXCEPTION '% is a member of this ledger: a cycle''s allowance it writes is the one this ledger"
+        " records for its plan, from one reset to the next (an admin''s team add or plan set records the plans''"
+        " allowances)', current_user USING ERRCODE = 'insufficient_privilege'; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER grants_allowance_by_members AFTER INSERT ON grants REFERENCING NEW TABLE AS inserted"
+        " FOR EACH STATEMENT EXECUTE FUNCTION credits_members_allowance()",
+        f"INSERT INTO credits_guards {GUARDS} ON CONFLICT DO NOTHING",
+    ]
+
+
+def allowances_grants(member: str, admin: str) -> list[str]:
+    return [
+        f"GRANT SELECT ON team_allowances TO {quoted(member)}",
+        f"GRANT INSERT ON team_allowances TO {quoted(admin)}",
+        f"GRANT USAGE ON SEQUENCE team_allowances_id_seq TO {quoted(admin)}",
     ]
 
 

@@ -53,3 +53,20 @@ class TeamRoles(Store):
         }
         for group in sorted(held - {keep}):
             self._conn.execute(f"REVOKE {quoted(group)} FROM {who}")
+
+    def team_allowances(self) -> dict[tuple[str, str], int]:
+        """{(plan, pool): milli-credits} of a cycle's allowance, as the team's admins last recorded it."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT ON (plan, pool) plan, pool, amount_milli FROM team_allowances ORDER BY plan, pool, id DESC"
+        ).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def record_allowances(self, amounts: dict[tuple[str, str], int], at: datetime) -> None:
+        """Record the plans' allowances that differ from those recorded (an admin's, inside its write)."""
+        recorded = self.team_allowances()
+        for (plan, pool), milli in sorted(amounts.items()):
+            if recorded.get((plan, pool)) != milli:
+                self._conn.execute(
+                    "INSERT INTO team_allowances (plan, pool, amount_milli, at) VALUES (?, ?, ?, ?)",
+                    (plan, pool, milli, storage(at)),
+                )

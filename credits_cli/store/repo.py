@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..domain.cycles import from_storage, storage
@@ -202,11 +203,15 @@ class Entries(Store):
             },
         )
 
-    def ensure_allowance(self, ws_id: int, grant: Grant, reason: str) -> None:
-        """Write a cycle's allowance grant unless it is written already (asked once a bulk transaction)."""
+    def ensure_allowance(
+        self, ws_id: int, pool: str, starts_at: datetime, make: Callable[[], tuple[Grant, str]]
+    ) -> None:
+        """Write a cycle's allowance grant, and its reason, as make() gives them, unless it is written already
+        (asked once a bulk transaction)."""
 
         def write_once() -> bool:
-            if self.allowance_grant(ws_id, grant.pool, grant.starts_at) is None:
+            if self.allowance_grant(ws_id, pool, starts_at) is None:
+                grant, reason = make()
                 self.insert_grant(
                     ws_id,
                     grant.pool,
@@ -219,7 +224,7 @@ class Entries(Store):
                 )
             return True
 
-        self._memoized(("allowance", ws_id, grant.pool, grant.starts_at), write_once)
+        self._memoized(("allowance", ws_id, pool, starts_at), write_once)
 
     def drawn(self, event_id: int) -> list[tuple[int, int, datetime | None]]:
         """(grant, credits_milli, the grant's expiry) of what an event drew."""
