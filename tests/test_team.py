@@ -529,6 +529,20 @@ def grant_row(source: str, amount_milli: int = 1_000_000, pool: str = "message")
     )
 
 
+NEXT_CYCLE = ("2026-12-01T00:00:00.000000Z", "2027-01-01T00:00:00.000000Z")  # the prepared ledger's next cycle
+
+
+def next_allowance_row(amount: str | None = None, starts_at=NEXT_CYCLE[0], expires_at=NEXT_CYCLE[1]) -> str:
+    """The integration allowance of the prepared ledger's next cycle, as a member's log would write it (the
+    amount this ledger records for its plan then, pro, unless another is given), without its seal."""
+    recorded = "(SELECT amount_milli FROM team_allowances WHERE plan = 'pro' AND pool = 'integration')"
+    return (
+        "INSERT INTO grants (workspace_id, pool, source, amount_milli, starts_at, expires_at, granted_at, reason)"
+        f" VALUES (1, 'integration', 'allowance', {amount or recorded}, '{starts_at}', '{expires_at}',"
+        f" '{starts_at}', 'raw SQL')"
+    )
+
+
 def event_row(member: str | None, credits_milli: int = 3000, corrects: int | None = None) -> str:
     who = "NULL" if member is None else f"'{member}'"
     return (
@@ -738,12 +752,7 @@ def test_an_overdrawing_event_sealed_and_paid_behind_credits_back_is_still_named
 WRITES_BEHIND_CREDITS_BACK = {
     # a member's: what its commands write, written by hand
     "a member's own event": (ALICE, event_row(ALICE), "unsealed", {"table": "events"}),
-    "a member's allowance grant": (
-        ALICE,
-        grant_row("allowance", 10**9, "integration").replace(f"'{NOW}', NULL", f"'{NOW[:-1]}.5Z', NULL"),
-        "unsealed",
-        {"table": "grants"},
-    ),
+    "a member's allowance grant": (ALICE, next_allowance_row(), "unsealed", {"table": "grants"}),
     "a member's notification": (
         ALICE,
         f"INSERT INTO notifications (workspace_id, kind, at, message) VALUES (1, 'alert', '{NOW}', 'fake')",
@@ -1082,6 +1091,147 @@ def test_a_members_log_in_a_new_cycle_writes_its_allowance(ledger):
     allowed(r)
     assert ledger.rows("SELECT count(*) FROM grants WHERE source = 'allowance'")[0][0] == before + 1
     assert Cli(ledger.url(LEAD))("check", now=later).exit_code == 0
+
+
+# -- a cycle's allowance: the ledger's plans, not a member's catalog ---------------------------------------
+
+CATALOG = os.path.join(os.path.dirname(__file__), "..", "credits_cli", "data", "catalog.toml")
+LATER = "2026-12-05T00:00:00Z"  # in the prepared ledger's next cycle, whose allowance nothing has drawn on
+
+
+def catalog_with(tmp_path, integration: int, name: str = "catalog.toml") -> str:
+    """The shipped catalog with another integration allowance for the pro plan (the prepared ledger's)."""
+    with open(CATALOG, encoding="utf-8") as f:
+        text = f.read()
+    changed = re.sub(r"(\[plans\.pro\][^\[]*?integration = )\d+", rf"\g<1>{integration}", text)
+    assert changed != text
+    path = tmp_path / name
+    path.write_text(changed, encoding="utf-8")
+    return str(path)
+
+
+def next_allowance(ledger: Ledger) -> list[int]:
+    return [
+        r[0]
+        for r in ledger.rows(
+            "SELECT amount_milli FROM grants WHERE source = 'allowance' AND pool = 'integration' AND starts_at = %s",
+            (NEXT_CYCLE[0],),
+        )
+    ]
+
+
+def test_the_ledger_records_its_plans_allowances_as_its_admin_set_them(ledger):
+    recorded = dict(ledger.rows("SELECT plan || ' ' || pool, amount_milli FROM team_allowances"))
+    assert recorded["builder integration"] == 10_000_000 and recorded["free message"] == 25_000
+    assert {r[0] for r in ledger.rows("SELECT made_by FROM team_allowances")} == {LEAD}
+
+
+def test_a_members_own_catalog_does_not_set_the_allowance_its_log_writes(ledger, tmp_path):
+    """The member's catalog says the pro plan has 99,999 integration credits a cycle; the ledger's admins
+    said 20,000: the new cycle's allowance its log writes is the ledger's, and so is its balance."""
+    mine = catalog_with(tmp_path, 99_999)
+    before = ledger(ALICE, "--catalog", mine, "balance", "--json", now=LATER)
+    allowed(before)
+    assert Decimal(json.loads(before.stdout)["integration"]["allowance"]) == 20_000
+    allowed(ledger(ALICE, "--catalog", mine, "log", "agent", now=LATER))
+    assert next_allowance(ledger) == [20_000_000]
+    assert Cli(ledger.url(LEAD))("check", now=LATER).exit_code == 0
+
+
+def test_an_admins_catalog_is_recorded_and_members_write_the_new_allowance(ledger, tmp_path):
+    theirs = catalog_with(tmp_path, 24_000)
+    allowed(ledger(LEAD, "--catalog", theirs, "team", "add", ALICE))  # already a member: records the plans
+    assert ledger.rows(
+        "SELECT amount_milli, made_by FROM team_allowances WHERE plan = 'pro' AND pool = 'integration'"
+        " ORDER BY id DESC LIMIT 1"
+    ) == [(24_000_000, LEAD)]
+    allowed(ledger(ALICE, "log", "agent", now=LATER))
+    assert next_allowance(ledger) == [24_000_000]
+
+
+BAD_ALLOWANCES = {
+    "another amount": next_allowance_row(amount="99999000"),
+    "one credit more": next_allowance_row(
+        amount="(SELECT amount_milli + 1000 FROM team_allowances WHERE plan = 'pro' AND pool = 'integration')"
+    ),
+    "a second allowance in the cycle": next_allowance_row(
+        starts_at="2026-11-15T00:00:00.000000Z", expires_at="2026-12-01T00:00:00.000000Z"
+    ),
+    "one that outlives its cycle": next_allowance_row(expires_at="2027-02-01T00:00:00.000000Z"),
+    "one that never expires": next_allowance_row().replace(f"'{NEXT_CYCLE[1]}'", "NULL"),
+    "the builder plan's, on the pro plan": next_allowance_row(amount="10000000"),
+}
+
+
+@pytest.mark.parametrize("what", BAD_ALLOWANCES)
+def test_a_member_may_not_write_an_allowance_other_than_the_ledgers(ledger, what):
+    refused(ledger, ALICE, BAD_ALLOWANCES[what])
+
+
+def test_the_allowance_the_ledger_records_a_member_may_write_and_an_admin_any(ledger):
+    assert ledger.attempt(ALICE, next_allowance_row()) is None  # what its own log would write (check names it)
+    assert ledger.attempt(CAROL, next_allowance_row(amount="5000", starts_at="2027-01-01T00:00:00.000000Z")) is None
+
+
+def test_a_member_may_not_record_an_allowance(ledger):
+    refused(
+        ledger,
+        ALICE,
+        "INSERT INTO team_allowances (plan, pool, amount_milli, at) VALUES ('builder', 'integration', 1, 'x')",
+    )
+    for statement in (
+        "UPDATE team_allowances SET amount_milli = 1",
+        "DELETE FROM team_allowances",
+        "TRUNCATE team_allowances",
+    ):
+        refused(ledger, CAROL, statement)
+
+
+def test_a_ledger_that_records_no_allowance_refuses_a_members_new_cycle_until_an_admin_records_them(ledger):
+    """A team's ledger from before the plans were recorded (made so here by the superuser, with the ledger's
+    own triggers off): a member's log that would write a new cycle's allowance is refused, one line, exit 4,
+    nothing written; an admin's team command records the plans and the member's log goes through."""
+    with psycopg.connect(ledger.server.url("postgres", ledger.db), autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM team_allowances")
+    before = ledger.state()
+    line = one_line_error(ledger(ALICE, "log", "agent", now=LATER), code=4)
+    assert line.startswith("credits: not allowed: alice is a member of this ledger: a cycle's allowance")
+    assert ledger.state() == before
+    allowed(ledger(LEAD, "team", "list"))  # reads only
+    assert ledger.state() == before
+    allowed(ledger(LEAD, "team", "add", ALICE))
+    allowed(ledger(ALICE, "log", "agent", now=LATER))
+    assert next_allowance(ledger) == [20_000_000]
+
+
+def test_a_ledger_from_before_the_allowances_migration_gets_it_from_its_owners_next_command(ledger):
+    """The ledger as the previous version left it (no team_allowances, its migration not recorded): a
+    member's command is refused (it may not bring the schema up to date), the owner's brings it, and then
+    the member's log writes the ledger's allowance."""
+    with psycopg.connect(ledger.server.url("postgres", ledger.db), autocommit=True) as conn:
+        conn.execute("DROP TABLE team_allowances")
+        conn.execute("DROP TRIGGER grants_allowance_by_members ON grants")
+        conn.execute("DROP FUNCTION credits_members_allowance()")
+        conn.execute(
+            "DELETE FROM credits_guards WHERE name IN ('credits_members_allowance', 'grants_allowance_by_members')"
+            " OR name LIKE 'team\\_allowances%'"
+        )
+        conn.execute("DELETE FROM credits_migrations WHERE name = 'pg_012_team_allowances'")
+    before = ledger.state()
+    line = one_line_error(ledger(ALICE, "balance"), code=4)
+    assert line == (
+        "credits: not allowed: this ledger is a schema version behind this credits and alice may not bring it"
+        " up to date: run any command once as the role that owns the schema 'public' (its first admin)"
+    )
+    assert ledger.state() == before
+    allowed(ledger(LEAD, "balance"))
+    assert ledger.check()["ok"]
+    assert ledger.rows("SELECT count(*) FROM team_allowances")[0][0] == 0
+    allowed(ledger(LEAD, "team", "add", ALICE))
+    allowed(ledger(ALICE, "log", "agent", now=LATER))
+    assert next_allowance(ledger) == [20_000_000]
+    refused(ledger, BOB, next_allowance_row(amount="1", starts_at="2027-01-01T00:00:00.000000Z"))
 
 
 # -- the README's set-up for a team lead, run as written ---------------------------------------------------

@@ -291,14 +291,16 @@ ALLOWANCES_TABLE = (
     f" at {T} NOT NULL, made_by {T} NOT NULL DEFAULT current_user)"
 )
 
+STORED = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""  # to_char's format of an instant as stored (cycles.storage)
+
 # SQL over an inserted allowance grant `i`: whether it is the one credits writes for its cycle
 CYCLE_ALLOWANCE = (
     "EXISTS (SELECT 1 FROM workspaces w, LATERAL (SELECT w.anchor::timestamp AS a,"
     " (extract(year FROM i.starts_at::timestamp) - extract(year FROM w.anchor::timestamp)) * 12"
     " + extract(month FROM i.starts_at::timestamp) - extract(month FROM w.anchor::timestamp) AS n) c"
     " WHERE w.id = i.workspace_id"
-    " AND i.starts_at = to_char(c.a + make_interval(months => c.n::int), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    " AND i.expires_at = to_char(c.a + make_interval(months => c.n::int + 1), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    f" AND i.starts_at = to_char(c.a + make_interval(months => c.n::int), {STORED})"
+    f" AND i.expires_at = to_char(c.a + make_interval(months => c.n::int + 1), {STORED})"
     " AND i.amount_milli = (SELECT t.amount_milli FROM team_allowances t WHERE t.pool = i.pool AND t.plan ="
     " coalesce((SELECT p.plan FROM plan_changes p WHERE p.workspace_id = i.workspace_id"
     " AND p.effective_at <= i.starts_at ORDER BY p.requested_at DESC, p.id DESC LIMIT 1), w.plan)"
