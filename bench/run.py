@@ -58,7 +58,7 @@ MEASURE = HERE / "measure.py"
 WRITE_FLOOR = HERE / "write_floor.py"
 PG_FLOOR = HERE / "pg_floor.py"
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
-REPORTS = ("balance", "apps", "daily", "members", "forecast")
+REPORTS = ("balance", "apps", "daily", "weekly", "monthly", "cycles", "members", "forecast")
 PG_GROUPS = ("pg-log", "pg-reports", "pg-import", "concurrent")
 GROUPS = ("log", "batch", "reports", "import", "export", "journal") + REPORTS + PG_GROUPS + ("pg",)
 

@@ -1,4 +1,5 @@
-"""Report use cases: distribution by app, member or action; daily use; history; one event."""
+"""Report use cases: distribution by app, member or action; use by day, week, month or billing cycle; history;
+one event."""
 
 from __future__ import annotations
 
@@ -7,11 +8,27 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, tzinfo
 
 from .domain.catalog import POOLS
-from .domain.cycles import Interval, cycle_at, from_storage, local_midnight, parse_instant, parse_zone
-from .domain.money import Credits
+from .domain.cycles import (
+    MONDAY,
+    SUNDAY,
+    Interval,
+    add_months,
+    boundary,
+    cycle_at,
+    cycle_index,
+    from_storage,
+    iso,
+    local_midnight,
+    month_start,
+    parse_instant,
+    parse_zone,
+    week_label,
+    week_start,
+)
+from .domain.money import Credits, shown
 from .errors import BadInput
-from .records import record
-from .services import Session, check_name, paid_by
+from .records import record, replace
+from .services import Plans, Session, check_name, paid_by, plan_credits, with_allowance
 from .store.queries import EventFilter
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -67,6 +84,18 @@ class Scope:
     filter: EventFilter
 
 
+def report_zone(session: Session, ws, timezone: str | None = None) -> tzinfo:
+    """The zone a report counts its days, weeks and months in and shows its times in: `--timezone` (or
+    CREDITS_TIMEZONE, which typer reads for it), else the configured one (`Session.timezone_default`), else
+    the workspace's. Only what a report shows follows it: the stored instants and the free plan's daily cap
+    keep the workspace's zone."""
+    if timezone is not None:
+        return parse_zone(timezone, "timezone")
+    if session.timezone_default is not None:
+        return parse_zone(session.timezone_default, "configured timezone")
+    return parse_zone(ws.timezone, "workspace timezone")
+
+
 def scope(
     session: Session,
     *,
@@ -76,15 +105,17 @@ def scope(
     action=None,
     since=None,
     until=None,
+    timezone=None,
     default_span: str = "cycle",
 ) -> Scope:
     ws = session.workspace()
-    zone = parse_zone(ws.timezone, "workspace timezone")
+    zone = report_zone(session, ws, timezone)
     now = session.now_in(ws)
     start = _bound(since, "since", zone, end=False) if since else None
     end = _bound(until, "until", zone, end=True) if until else None
-    if default_span == "cycle":
+    if default_span == "cycle":  # else "periods" (the caller picks the start) or "all" (the whole history)
         start = start or cycle_at(ws.anchor, now).start
+    if default_span != "all":
         end = end or now + _TINY  # up to and including now
     if start is not None and end is not None and end <= start:
         if since is None:
@@ -146,34 +177,142 @@ def share(part: int, whole: int):
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-# --- daily --------------------------------------------------------------------------
+# --- use by period: days, weeks, months, billing cycles ------------------------------------------
+
+# A period report's columns, by the kind of its periods (its JSON rows hold these keys, in this order).
+COLUMNS = {
+    "day": ("date", "credits", "events"),
+    "week": ("week", "start", "credits", "events"),
+    "month": ("month", "credits", "events"),
+    "cycle": ("start", "end", "plan", "allowance", "credits", "events", "current"),
+}
+DEFAULT_PERIODS = 12  # weekly and monthly, without --since: the last 12 weeks or months
+_MAX_DAYS = 3660  # about ten years: a day, week or month report's longest range
+WEEK_STARTS = {"monday": MONDAY, "sunday": SUNDAY}
 
 
 @record
-class Daily:
+class Periods:
+    """Use in each period of a range, oldest first, periods without use included (as zero)."""
+
+    kind: str  # day, week, month or cycle (COLUMNS)
     scope: Scope
-    days: list[dict]  # date (YYYY-MM-DD), credits (Credits), events
+    rows: list[dict]  # COLUMNS[kind]; credits as Credits
 
 
-def daily(session: Session, **options) -> Daily:
-    sc = scope(session, **options)
-    first = sc.span.start.astimezone(sc.zone).date()
-    last = (sc.span.end - _TINY).astimezone(sc.zone).date()
-    if (last - first).days > 3660:
+def daily(session: Session, **options) -> Periods:
+    """One row a day of the report's zone; the current cycle by default."""
+    return _calendar(session, "day", MONDAY, options)
+
+
+def weekly(session: Session, *, week_start: str | None = "monday", **options) -> Periods:
+    """One row a week of the report's zone, from Monday (ISO weeks) or from Sunday; the last 12 by default."""
+    text = (week_start or "monday").strip().lower()
+    if text not in WEEK_STARTS:
+        raise BadInput("week_start", f"{shown(week_start)} is not one of {', '.join(WEEK_STARTS)}")
+    return _calendar(session, "week", WEEK_STARTS[text], options)
+
+
+def monthly(session: Session, **options) -> Periods:
+    """One row a calendar month of the report's zone; the last 12 by default."""
+    return _calendar(session, "month", MONDAY, options)
+
+
+def _first_day(kind: str, d: date, first_weekday: int) -> date:
+    """The first day of the period of `kind` holding the day `d`."""
+    if kind == "week":
+        return week_start(d, first_weekday)
+    return month_start(d) if kind == "month" else d
+
+
+def _after(kind: str, start: date, n: int = 1) -> date:
+    """The first day of the period `n` periods after the one starting on `start` (n may be negative)."""
+    if kind == "month":
+        return add_months(start, n)
+    return start + timedelta(days=n * (7 if kind == "week" else 1))
+
+
+def _calendar(session: Session, kind: str, first_weekday: int, options: dict) -> Periods:
+    sc = scope(session, default_span="cycle" if kind == "day" else "periods", **options)
+    zone = sc.zone
+    last = _first_day(kind, (sc.span.end - _TINY).astimezone(zone).date(), first_weekday)
+    if kind != "day" and options.get("since") is None:
+        # the last 12 periods, but none before the workspace began (no event can be dated before it)
+        first = _after(kind, last, 1 - DEFAULT_PERIODS)
+        began = _first_day(kind, session.workspace().anchor.astimezone(zone).date(), first_weekday)
+        if first < began <= last:
+            first = began
+        start = local_midnight(first, zone)
+        sc = replace(sc, span=Interval(start, sc.span.end), filter=replace(sc.filter, since=start))
+    else:
+        first = _first_day(kind, sc.span.start.astimezone(zone).date(), first_weekday)
+    if (last - first).days > _MAX_DAYS:
         raise BadInput(
             "since", lambda n: f"the range is longer than ten years; narrow it with {n('since')}/{n('until')}"
         )
-    spans, dates = [], []
+    rows, spans = [], []
     d = first
     while d <= last:
-        start = max(local_midnight(d, sc.zone), sc.span.start)
-        end = min(local_midnight(d + timedelta(days=1), sc.zone), sc.span.end)
-        spans.append(Interval(start, end))
-        dates.append(d)
-        d += timedelta(days=1)
+        after = _after(kind, d)
+        spans.append(
+            Interval(max(local_midnight(d, zone), sc.span.start), min(local_midnight(after, zone), sc.span.end))
+        )
+        if kind == "day":
+            rows.append({"date": d.isoformat()})
+        elif kind == "week":
+            rows.append({"week": week_label(d), "start": d.isoformat()})
+        else:
+            rows.append({"month": f"{d.year:04d}-{d.month:02d}"})
+        d = after
+    return Periods(kind, sc, _tally(session, sc, rows, spans))
+
+
+def _tally(session: Session, sc: Scope, rows: list[dict], spans: list[Interval]) -> list[dict]:
+    """Each row with the credits and events of its span (read from the daily summary, and from the events only
+    for the parts of a UTC day at its edges: store.queries)."""
     sums = session.store.per_interval(sc.workspace_id, sc.filter, spans)
-    days = [{"date": d.isoformat(), "credits": Credits(c), "events": n} for d, (c, n) in zip(dates, sums, strict=True)]
-    return Daily(sc, days)
+    for row, (c, n) in zip(rows, sums, strict=True):
+        row["credits"] = Credits(c)
+        row["events"] = n
+    return rows
+
+
+def cycles(session: Session, **options) -> Periods:
+    """One row a billing cycle of the workspace (the purchase anchor's), with the plan in force in it (at its
+    end, or now for the current one) and the pool's plan credits for it; every cycle since the workspace
+    began by default, never one after the current cycle, which comes last and is marked."""
+    sc = scope(session, default_span="periods", **options)
+    ws = session.workspace()
+    anchor, now = ws.anchor, sc.now
+    if sc.span.end <= anchor:
+        raise BadInput("until", f"is before the workspace began ({iso(anchor)}): no billing cycle ends there")
+    current = cycle_index(anchor, now)
+    first = max(0, cycle_index(anchor, sc.span.start))
+    last = min(current, cycle_index(anchor, sc.span.end - _TINY))
+    end = min(sc.span.end, boundary(anchor, current + 1))
+    sc = replace(sc, span=Interval(sc.span.start, end), filter=replace(sc.filter, since=sc.span.start, until=end))
+    pool = sc.filter.pool or "integration"
+    rows, spans = [], []
+    store = session.store
+    with store.read():  # one snapshot: the plans, the grants and the sums
+        plans = Plans(session, store, ws)
+        grants = store.grants_overlapping(ws.id, pool, boundary(anchor, first), boundary(anchor, last + 1))
+        for n in range(first, last + 1):
+            cycle = Interval(boundary(anchor, n), boundary(anchor, n + 1))
+            allowance = sum(g.amount for g in plan_credits(with_allowance(grants, plans, pool, cycle), cycle))
+            rows.append(
+                {
+                    "start": cycle.start,
+                    "end": cycle.end,
+                    "plan": plans.named_at(min(now, cycle.end - _TINY))[0],
+                    "allowance": Credits(allowance),
+                }
+            )
+            spans.append(Interval(max(cycle.start, sc.span.start), min(cycle.end, sc.span.end)))
+        rows = _tally(session, sc, rows, spans)
+    for n, row in enumerate(rows, first):
+        row["current"] = n == current
+    return Periods("cycle", sc, rows)
 
 
 # --- history ----------------------------------------------------------------------------
@@ -220,14 +359,24 @@ def count_events(session: Session, sc: Scope) -> int:
     return session.store.total(sc.workspace_id, sc.filter)[1]
 
 
-def show(session: Session, event_id: str) -> dict:
+@record
+class Shown:
+    """One event (its JSON: `event`), and the zone its times are shown in."""
+
+    event: dict
+    zone: tzinfo
+
+
+def show(session: Session, event_id: str, timezone: str | None = None) -> Shown:
     from .domain.money import parse_count
 
     n = parse_count(event_id, "event", maximum=2**62)
-    row = session.store.event(session.workspace().id, n)
+    ws = session.workspace()
+    zone = report_zone(session, ws, timezone)
+    row = session.store.event(ws.id, n)
     if row is None:
         raise BadInput("event", f"no event {n} in workspace {session.workspace_name!r}")
     out = event_dict(row)
     out["recorded_at"] = from_storage(row["recorded_at"])
     out["paid_by"] = paid_by(session.store, n)
-    return out
+    return Shown(out, zone)

@@ -77,6 +77,10 @@ def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None
 class Session:
     """What every command shares: where the ledger is, the clock, the workspace, the catalog."""
 
+    # The zone reports count days in and show times in when neither --timezone nor CREDITS_TIMEZONE gives
+    # one (a configuration's `timezone`); None: the workspace's own (reports.report_zone).
+    timezone_default: str | None = None
+
     def __init__(
         self, db: str | None = None, now: str | None = None, workspace: str | None = None, catalog: str | None = None
     ):

@@ -146,14 +146,14 @@ def test_report_bad_input(ledger, args, field):
 
 
 def test_empty_range_says_so(ledger):
-    for cmd in ("apps", "members", "actions", "daily"):
+    for cmd in ("apps", "members", "actions", "daily", "weekly", "monthly"):
         r = ledger(cmd, "--since", "2026-01-01", "--until", "2026-01-02", now=NOW)
         assert r.exit_code == 0 and "No integration credits used" in r.stdout
     assert ledger.json("apps", "--since", "2026-01-01", "--until", "2026-01-02", now=NOW) == []
 
 
 def test_tables_are_plain_when_not_a_terminal_and_fit_80_columns(ledger):
-    for cmd in ("apps", "members", "actions", "daily", "events", "balance"):
+    for cmd in ("apps", "members", "actions", "daily", "weekly", "monthly", "cycles", "events", "balance"):
         r = ledger(cmd, now=NOW, env={"COLUMNS": "80"})
         assert r.exit_code == 0, r.stderr
         assert "\x1b[" not in r.stdout

@@ -116,7 +116,7 @@ def test_results_carry_their_amounts_as_money_the_json_writer_prints_exactly(db)
     assert again.replayed
     b = services.balance(s)
     d = reports.distribution(s, "app", pool="integration")
-    shown = reports.show(s, str(r.id))
+    shown = reports.show(s, str(r.id)).event
     with pytest.raises(Refused) as refused:
         log(s, action="GenerateVideo", seconds=20, count=1000)
     s.close()

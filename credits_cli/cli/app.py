@@ -56,7 +56,7 @@ for _module in GROUPS:
 # The help groups commands by what they are for.
 PANELS = {
     "Ledger": ("init", "log", "balance", "check", "doctor"),
-    "Reports": ("apps", "members", "actions", "daily", "events", "show"),
+    "Reports": ("apps", "members", "actions", "daily", "weekly", "monthly", "cycles", "events", "show"),
     "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
     "Data in and out": ("export", "import", "copy"),

@@ -23,7 +23,7 @@ from . import out
 
 # the commands import these from here
 from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
-from .spec import CSV, GLOBALS, JSON, POOL, QUIET, Param
+from .spec import CSV, GLOBALS, JSON, POOL, QUIET, TIMEZONE, Param
 
 
 def option(p: Param):
@@ -42,11 +42,13 @@ if TYPE_CHECKING:  # what the command receives; typer reads the annotations buil
     CsvOption = bool
     QuietOption = bool
     PoolOption = str | None
+    TimezoneOption = str | None
 else:
     JsonOption = option(JSON)
     CsvOption = option(CSV)
     QuietOption = option(QUIET)
     PoolOption = option(POOL)
+    TimezoneOption = option(TIMEZONE)
 
 
 def refuse_quiet_json(quiet: bool, json: bool) -> None:

@@ -1,4 +1,4 @@
-"""The reports: apps, members, actions, daily, events, show."""
+"""The reports: apps, members, actions, daily, weekly, monthly, cycles, events, show."""
 
 from __future__ import annotations
 
@@ -9,23 +9,28 @@ import typer
 from ..domain.money import parse_count
 from ..records import replace
 from . import spec
-from .common import JsonOption, from_spec, respond, say
+from .common import JsonOption, TimezoneOption, from_spec, respond, say
 
 app = typer.Typer()
 
-# apps, members, actions and daily report on one pool, integration unless --pool says otherwise.
+# apps, members, actions and the reports by period report on one pool, integration unless --pool says otherwise.
 _FILTER = {p.name: p for p in spec.FILTERS}
 REPORT = (
     replace(_FILTER["pool"], help="The pool to report on (default integration)."),
     *(_FILTER[name] for name in ("since", "until", "app", "member", "action")),
+    spec.TIMEZONE,
 )
+
+
+def _one_pool(filters: dict) -> dict:
+    return {**filters, "pool": filters["pool"] or "integration"}
 
 
 def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: dict) -> None:
     from .. import reports
 
     def run(s):
-        d = reports.distribution(s, by, **{**filters, "pool": filters["pool"] or "integration"})
+        d = reports.distribution(s, by, **_one_pool(filters))
         if by in ("app", "member"):
             from ..foresight import budgets_by
 
@@ -64,27 +69,48 @@ def actions(ctx: typer.Context, json=False, csv=False, **filters):
     _distribution(ctx, "action", json, csv, filters)
 
 
-@app.command()
-@from_spec(*REPORT, spec.JSON, spec.CSV)
-def daily(ctx: typer.Context, json=False, csv=False, **filters):
-    """Daily usage: one bar per day of the workspace's zone, days without use shown as zero."""
-    from .. import reports
+_WEEK_START = spec.Param(
+    "week_start",
+    ("--week-start",),
+    default="monday",
+    metavar="monday|sunday",
+    help="The day weeks start on: monday (ISO weeks) or sunday (each named by the ISO week of the Monday after it).",
+)
 
-    def as_text(d):
-        from ..render import human
 
-        human.daily(d)
+def _period_report(name: str, summary: str, *more: spec.Param) -> None:
+    """The command `name`: the chart of reports.<name>, one bar a period (daily, weekly, monthly, cycles)."""
 
-    respond(
-        ctx, json, lambda s: reports.daily(s, **{**filters, "pool": filters["pool"] or "integration"}), as_text, csv=csv
-    )
+    @from_spec(*REPORT, *more, spec.JSON, spec.CSV)
+    def command(ctx: typer.Context, json=False, csv=False, **filters):
+        from .. import reports
+
+        def as_text(p):
+            from ..render import human
+
+            human.periods(p)
+
+        respond(ctx, json, lambda s: getattr(reports, name)(s, **_one_pool(filters)), as_text, csv=csv)
+
+    command.__doc__ = summary
+    app.command(name=name)(command)
+
+
+_period_report(
+    "daily", "Daily usage: one bar per day (of the workspace's zone, or --timezone's), days without use shown as zero."
+)
+_period_report("weekly", "Weekly usage: one bar per week from Monday (ISO weeks), the last 12 by default.", _WEEK_START)
+_period_report("monthly", "Monthly usage: one bar per calendar month, the last 12 by default.")
+_period_report(
+    "cycles", "Usage per billing cycle, with its plan and allowance: every cycle by default, the current one last."
+)
 
 
 _LIMIT = spec.Param("limit", ("--limit",), default="50", metavar="N", help="At most N events (0: all).")
 
 
 @app.command()
-@from_spec(*spec.FILTERS, _LIMIT, spec.JSON, spec.CSV)
+@from_spec(*spec.FILTERS, spec.TIMEZONE, _LIMIT, spec.JSON, spec.CSV)
 def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
     """The history of logged events, newest first."""
     from .. import reports
@@ -108,15 +134,16 @@ def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
 def show(
     ctx: typer.Context,
     event: Annotated[str, typer.Argument(metavar="ID", help="The event's id (see: credits events).")],
+    timezone: TimezoneOption = None,
     json: JsonOption = False,
 ):
     """One event with the grants that paid for it (the platform's "Credits Used")."""
     from .. import reports
 
-    respond(ctx, json, lambda s: reports.show(s, event), _show_text)
+    respond(ctx, json, lambda s: reports.show(s, event, timezone), _show_text)
 
 
-def _show_text(e: dict) -> None:
+def _show_text(e) -> None:
     from ..render import human
 
     human.show(e)

@@ -119,8 +119,17 @@ FILTERS = (
     Param("member", ("--member",), metavar="NAME", help="Only this member."),
     Param("action", ("--action",), metavar="ACTION", help="Only this action."),
     Param("pool", ("--pool",), metavar="message|integration", help="Only this pool."),
-    Param("since", ("--since",), metavar="DATE|ISO", help="From this day (in the workspace's zone) or instant."),
+    Param("since", ("--since",), metavar="DATE|ISO", help="From this day (in the report's zone) or instant."),
     Param("until", ("--until",), metavar="DATE|ISO", help="Up to this day, included, or this instant, excluded."),
+)
+
+# Where a report's days begin and end and its times are shown (the reports, events, show and export).
+TIMEZONE = Param(
+    "timezone",
+    ("--timezone",),
+    metavar="ZONE",
+    envvar="CREDITS_TIMEZONE",
+    help="Count days, weeks and months and show times in this IANA zone (default: the workspace's).",
 )
 
 LOG = (

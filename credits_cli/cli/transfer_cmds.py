@@ -33,7 +33,7 @@ _EXPORT = (
 
 
 @app.command()
-@from_spec(*_EXPORT, *spec.FILTERS)
+@from_spec(*_EXPORT, *spec.FILTERS, spec.TIMEZONE)
 def export(ctx: typer.Context, format="csv", output=None, bom=False, **filters):
     """Write every event (oldest first) as CSV, a JSON array, JSON lines, an hledger journal or xlsx, streaming."""
     from .. import transfer

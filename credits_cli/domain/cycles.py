@@ -173,3 +173,30 @@ def day_at(t: datetime, zone) -> Interval:
     """The local calendar day (midnight to midnight in `zone`) holding `t`, in UTC."""
     d = t.astimezone(zone).date()
     return Interval(local_midnight(d, zone), local_midnight(d + timedelta(days=1), zone))
+
+
+# --- weeks and months -----------------------------------------------------------
+
+MONDAY, SUNDAY = 0, 6  # date.weekday()
+
+
+def week_start(d: date, first: int = MONDAY) -> date:
+    """The first day of the week holding `d`, weeks starting on weekday `first` (MONDAY or SUNDAY)."""
+    return d - timedelta(days=(d.weekday() - first) % 7)
+
+
+def week_label(start: date) -> str:
+    """The ISO week (2026-W47) a week starting on `start` is named by: the ISO week of its Monday (a week
+    from Sunday is named by the ISO week of the Monday that follows its first day)."""
+    year, week, _ = (start + timedelta(days=(MONDAY - start.weekday()) % 7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def add_months(d: date, n: int) -> date:
+    """The first day of the month `n` months after the one holding `d` (n may be negative)."""
+    months = d.year * 12 + d.month - 1 + n
+    return date(months // 12, months % 12 + 1, 1)

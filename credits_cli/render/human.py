@@ -189,12 +189,13 @@ def prices_table(actions, source: str) -> None:
 # --- reports ------------------------------------------------------------------------
 
 
-def _span(sc) -> str:
+def _span(sc, dates: bool = False) -> str:
+    """The scope's range in its zone: days, and times where they are not midnight (`dates`: days only)."""
     start = sc.span.start.astimezone(sc.zone)
     end = sc.span.end.astimezone(sc.zone)
 
     def short(t):  # a day's midnight is just the day
-        return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
+        return f"{t:%Y-%m-%d}" if dates or (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
 
     return f"{short(start)} → {short(end)} {end.tzname()}"
 
@@ -242,23 +243,55 @@ def distribution(d, budgets=None) -> None:
     )
 
 
-def daily(d) -> None:
+_EVERY = {"day": "a day", "week": "a week", "month": "a month", "cycle": "a cycle"}
+
+
+def periods(p) -> None:
+    """daily, weekly, monthly, cycles: a bar a period, oldest first, periods without use as zero; a cycle with
+    its plan, its credits out of the plan's for the pool, and the current one marked."""
     c = console()
-    pool = d.scope.filter.pool
-    total = sum(day["credits"] for day in d.days)
-    if not total:
-        c.print(f"No {pool} credits used between {_span(d.scope)}.")
+    sc = p.scope
+    pool = sc.filter.pool
+    total = sum(r["credits"] for r in p.rows)
+    span = _span(sc, dates=p.kind == "cycle")  # (a cycle's row shows its days)
+    if p.kind == "cycle" and not p.rows:
+        c.print(f"No billing cycle between {span}.")
         return
-    c.print(f"[bold]{pool} credits a day[/bold] · {_span(d.scope)} · {fmt(total)} in all")
-    width = max(10, min(50, c.width - 30))
-    top = max(day["credits"] for day in d.days)
+    if not total and p.kind != "cycle":
+        c.print(f"No {pool} credits used between {span}.")
+        return
+    c.print(f"[bold]{pool} credits {_EVERY[p.kind]}[/bold] · {span} · {fmt(total)} in all")
+    cells = [_period_cells(p.kind, r, sc.zone) for r in p.rows]  # (the cells before the bar, those after it)
+    before, after = [b for b, _ in cells], [a for _, a in cells]
+    used = sum(max(map(len, column)) for rows in (before, after) for column in zip(*rows, strict=True))
+    # the bar takes the width the other columns leave (two spaces between columns)
+    width = max(10, min(50, c.width - used - 2 * (len(before[0]) + len(after[0]))))
+    top = max(r["credits"] for r in p.rows)
     t = Table(box=None, show_header=False, pad_edge=False)
-    t.add_column("date", no_wrap=True)
+    for _ in before[0]:
+        t.add_column(no_wrap=True)
     t.add_column("bar", no_wrap=True, min_width=width)
     t.add_column("credits", justify="right", no_wrap=True)
-    for day in d.days:
-        t.add_row(day["date"], f"[green]{bar(day['credits'], top, width, _plain())}[/green]", fmt(day["credits"]))
-    c.print(t)
+    for _ in after[0][1:]:
+        t.add_column(no_wrap=True)
+    bars = [bar(r["credits"], top, width, _plain()) for r in p.rows]
+    for b, gauge, a in zip(before, bars, after, strict=True):
+        t.add_row(*b, f"[green]{gauge}[/green]", *a)
+
+    def block(b, gauge, a):  # a terminal too narrow for a cycle's row: one block a cycle
+        return [" · ".join(x for x in b + a[1:] if x), f"[green]{gauge}[/green] {a[0]}" if gauge else a[0]]
+
+    _table_or_blocks(c, t, [x for cells in (*before, *after) for x in cells], map(block, before, bars, after))
+
+
+def _period_cells(kind: str, r: dict, zone) -> tuple[list[str], list[str]]:
+    """A period's cells as text: those before its bar (what the period is), and those after it (its credits,
+    and a cycle's marker)."""
+    if kind == "cycle":
+        span = f"{r['start'].astimezone(zone):%Y-%m-%d} → {r['end'].astimezone(zone):%Y-%m-%d}"
+        return [span, r["plan"]], [f"{fmt(r['credits'])} of {fmt(r['allowance'])}", "← current" if r["current"] else ""]
+    label = [r["week"], r["start"]] if kind == "week" else [r["month"] if kind == "month" else r["date"]]
+    return label, [fmt(r["credits"])]
 
 
 def _what(e) -> str:
@@ -312,15 +345,16 @@ def events(rows, sc) -> None:
     _table_or_blocks(c, t, [x for r in records for x in r[2:]], (block(r) for r in records))
 
 
-def show(e) -> None:
+def show(shown) -> None:
+    e, zone = shown.event, shown.zone
     c = console()
     c.print(f"[bold]event {e['id']}[/bold] · {_what(e)} · {fmt(e['credits'])} {e['pool']} credits")
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column("field", style="dim")
     t.add_column("value", overflow="fold")
     for label, value in (
-        ("happened", when(e["at"])),
-        ("recorded", when(e["recorded_at"])),
+        ("happened", when(e["at"], zone)),
+        ("recorded", when(e["recorded_at"], zone)),
         ("app", e["app"]),
         ("member", e["member"]),
         ("key", e["key"]),
@@ -340,7 +374,7 @@ def show(e) -> None:
             str(g["grant"]),
             g["reason"] or g["source"],
             fmt(g["credits"]),
-            when(g["expires_at"]) if g["expires_at"] else "never",
+            when(g["expires_at"], zone) if g["expires_at"] else "never",
         )
     c.print(p)
 

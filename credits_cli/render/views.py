@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..domain.catalog import Action, Plan
-    from ..reports import Daily, Distribution, History
+    from ..reports import Distribution, History, Periods, Shown
     from ..services import Balance, InitResult, PoolBalance
     from ..simulate import Granted, PlanSet
     from .output import Rows
@@ -175,10 +175,12 @@ def distribution_rows(d: Distribution) -> Rows:
     return Rows([*GROUPS[d.by], "credits", "share", "events", *budget], d.rows)
 
 
-def daily_rows(d: Daily) -> Rows:
+def period_rows(p: Periods) -> Rows:
+    """daily, weekly, monthly, cycles: one row a period (reports.COLUMNS)."""
+    from ..reports import COLUMNS
     from .output import Rows
 
-    return Rows(["date", "credits", "events"], d.days)
+    return Rows(list(COLUMNS[p.kind]), p.rows)
 
 
 def history_rows(h: History) -> Rows:
@@ -192,7 +194,18 @@ def history_rows(h: History) -> Rows:
 def _reports() -> dict:
     from .. import reports
 
-    return {reports.Distribution: distribution_rows, reports.Daily: daily_rows, reports.History: history_rows}
+    return {reports.Distribution: distribution_rows, reports.Periods: period_rows, reports.History: history_rows}
+
+
+def shown_event(s: Shown) -> dict:
+    """`credits show`: the event's fields (the zone it is shown in is for people only)."""
+    return s.event
+
+
+def _shown() -> dict:
+    from .. import reports
+
+    return {reports.Shown: shown_event}
 
 
 # --- the lookup --------------------------------------------------------------------------------
@@ -221,6 +234,7 @@ view_of = _ByType(
         f"{_PACKAGE}.services": _services,
         f"{_PACKAGE}.simulate": _simulate,
         f"{_PACKAGE}.domain.catalog": _catalog,
+        f"{_PACKAGE}.reports": _shown,
     }
 )
 _rows_view_of = _ByType({f"{_PACKAGE}.reports": _reports})
