@@ -119,20 +119,34 @@ def tour(lines: list[str]) -> str:
                 if words[0] == "export":
                     env.update(word.split("=", 1) for word in words[1:])
                     continue
-                result = _run(words[1:], env)
-                output = _text(result.output)
+                if words[0] == "sqlite3":  # the SQLite shell itself, as a user runs it on the ledger
+                    code, output = _sqlite3(words[1:])
+                else:
+                    result = _run(words[1:], env)
+                    code, output = result.exit_code, _text(result.output)
                 if output:
                     shown.append(output)
-                if result.exit_code:
-                    shown += ["$ echo $?", str(result.exit_code)]
+                if code:
+                    shown += ["$ echo $?", str(code)]
         finally:
             os.chdir(here)
     return "\n".join(["```console", *shown, "```"])
 
 
+def _sqlite3(args: list[str]) -> tuple[int, str]:
+    """The `sqlite3` command-line shell run with `args`: its exit code and output."""
+    import shutil
+    import subprocess
+
+    shell = shutil.which("sqlite3")
+    assert shell, "the sqlite3 command-line shell is needed (apt-get install sqlite3)"
+    result = subprocess.run([shell, *args], capture_output=True, text=True, timeout=60)
+    return result.returncode, _text(result.stdout + result.stderr)
+
+
 def schema() -> str:
-    """The schema of a new ledger: its migrations, its tables as SQLite holds them, and the names
-    of its indexes and triggers."""
+    """The schema of a new ledger: its migrations, its tables and views as SQLite holds them, and
+    the names of its indexes and triggers."""
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "new.db"
         result = _run(["init", "--plan", "free"], {"CREDITS_DB": str(db)})
@@ -145,7 +159,7 @@ def schema() -> str:
             ).fetchall()
         finally:
             conn.close()
-    tables = [sql + ";" for kind, _, sql in rows if kind == "table"]
+    tables = [sql + ";" for kind, _, sql in rows if kind in ("table", "view")]
     named = {kind: ", ".join(f"`{name}`" for k, name, _ in rows if k == kind) for kind in ("index", "trigger")}
     return "\n".join(
         [

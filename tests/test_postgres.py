@@ -74,6 +74,7 @@ def test_doctor_shows_the_server_the_schema_and_the_role(url):
         checks["schema"]["ok"]
         and checks["schema"]["value"].startswith(f"{len(pg_schema.NAMES)} (001_ledger")
         and "pg_012_team_allowances" in checks["schema"]["value"]
+        and "011_views" in checks["schema"]["value"]
     )
     assert checks["search_path"]["value"] == "public"
     assert checks["role"]["value"] == "postgres"

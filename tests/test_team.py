@@ -448,7 +448,7 @@ def test_a_role_not_in_the_team_is_told_so_and_changes_nothing(ledger, args):
 
 
 def test_a_role_not_in_the_team_reads_nothing_in_psql(ledger):
-    for table in ("events", "grants", "workspaces", "team_changes"):
+    for table in ("events", "grants", "workspaces", "team_changes", "v_events"):
         e = ledger.attempt(DAVE, f"SELECT count(*) FROM {table}")
         assert e is not None and e.sqlstate == "42501", (table, e)
     # the team is readable by anyone, so that credits can tell an outsider so
@@ -1022,6 +1022,33 @@ def test_doctor_says_who_is_connected_as_what(ledger):
         assert checks["team"]["ok"] and checks["team"]["value"].startswith(said)
 
 
+def test_members_read_the_views_as_the_lead_does(ledger):
+    """The views SQL tools read (docs/storage.md): a member's psql sees what the ledger's owner sees."""
+    for view in ("v_events", "v_daily", "v_grants"):
+        with psycopg.connect(ledger.url(ALICE)) as conn:
+            seen = conn.execute(f"SELECT * FROM {view} ORDER BY 1, 2, 3").fetchall()
+        assert seen and seen == ledger.rows(f"SELECT * FROM {view} ORDER BY 1, 2, 3"), view
+
+
+def test_a_teams_ledger_made_before_the_views_gets_them_from_its_owner(ledger):
+    """Made by a credits before the views: a member's or an admin's command may not add them (they create
+    nothing in the schema) and says who can, changing nothing; the owner's next command adds them, members'
+    reading included, though the team's roles came first (migrations by name)."""
+    with psycopg.connect(ledger.server.url("postgres", ledger.db), autocommit=True) as conn:
+        conn.execute("DROP VIEW v_events, v_daily, v_grants")
+        conn.execute("DELETE FROM credits_migrations WHERE name = '011_views'")
+        conn.execute("DELETE FROM credits_guards WHERE kind = 'view'")
+    before = ledger.state()
+    for role in (ALICE, CAROL):
+        line = one_line_error(ledger(role, "balance"), code=4)
+        assert "run any command once as the role that owns the schema 'public'" in line, line
+    assert ledger.state() == before
+    allowed(ledger(LEAD, "balance"))
+    assert ledger.attempt(ALICE, "SELECT * FROM v_events") is None
+    assert ledger.check(ALICE)["ok"]
+    assert all(c["ok"] for c in ledger.json(ALICE, "doctor")["checks"])
+
+
 # -- the first command: who may make a ledger ------------------------------------------------------------
 
 
@@ -1324,5 +1351,6 @@ def test_a_ledger_whose_group_roles_are_gone_gets_them_again_from_its_next_comma
     assert fresh.json(LEAD, "team", "list") == [{"role": LEAD, "as": "admin"}]
     allowed(fresh(LEAD, "team", "add", ALICE))
     assert fresh.json(ALICE, "log", "agent")["member"] == ALICE
+    assert fresh.attempt(ALICE, "SELECT * FROM v_events") is None  # the views' grants made again too
     assert one_line_error(fresh(ALICE, "grant", "--pool", "message", "--credits", "1", "--reason", "x"), code=4)
     assert fresh.check()["ok"]

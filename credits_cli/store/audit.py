@@ -181,7 +181,7 @@ class Audit(Store):
         return seals.verify(self._conn, limit)
 
     def guard_differences(self) -> list[dict]:
-        """The triggers and indexes a new ledger of this schema has that this one lacks (`missing`) or holds
+        """The triggers, indexes and views a new ledger of this schema has that this one lacks (`missing`) or holds
         otherwise (not `missing`: replaced), by kind and name: {"kind", "name", "missing", "summary"};
         `summary`: the trigger that keeps the daily summary."""
         have = self._guards()
@@ -243,9 +243,10 @@ class Audit(Store):
 # -- a file credits cannot open as a Ledger --------------------------------------------------
 
 
-def expected_schema() -> tuple[int, list[str]]:
-    """The schema version and the names of the migrations, in order, of a ledger this credits made."""
-    return schema.VERSION, schema.NAMES
+def is_expected_schema(version: int, applied: list[str]) -> bool:
+    """Whether a file's schema version and migrations are this credits': every migration, in any order (a
+    ledger made by a build of one branch gets the others' migrations later, each by its name)."""
+    return version == schema.VERSION and sorted(applied) == sorted(schema.NAMES)
 
 
 def sqlite_version() -> tuple[tuple[int, ...], str]:

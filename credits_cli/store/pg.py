@@ -377,11 +377,11 @@ def migrate(conn: Connection) -> Team:
                     f" ({listed}); nothing was changed; give an empty schema (?options=-csearch_path%3DNAME)",
                 )
             conn.execute(pg_schema.MIGRATIONS_TABLE)
-        applied = [r[0] for r in conn.execute("SELECT name FROM credits_migrations")]
-        if len(applied) > len(pg_schema.NAMES):
+        applied = {r[0] for r in conn.execute("SELECT name FROM credits_migrations")}
+        unknown = sorted(applied - set(pg_schema.NAMES))
+        if unknown:
             raise StoreError(
-                f"this database has schema version {len(applied)}, newer than this credits"
-                f" ({len(pg_schema.NAMES)}); upgrade credits"
+                f"this database has migrations newer than this credits ({', '.join(unknown)}); upgrade credits"
             )
         at = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')").fetchone()[0]
         if not applied:
@@ -389,7 +389,7 @@ def migrate(conn: Connection) -> Team:
                 conn.execute(statement)
             for name in schema.NAMES:
                 conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
-        if applied and len(applied) < len(pg_schema.NAMES):
+        if applied and not set(pg_schema.NAMES) <= applied:
             may = conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]
             if not may:
                 raise NotAllowed(
@@ -397,6 +397,7 @@ def migrate(conn: Connection) -> Team:
                     f" run any command once as the role that owns the schema {where!r} (its first admin)",
                     role=role,
                 )
+            _migrate_by_name(conn, applied, at)
         _make_team(conn, role, where, applied)
         names = dict(conn.execute("SELECT kind, role FROM credits_team").fetchall())
         if pg_schema.ALLOWANCES_MIGRATION not in applied:
@@ -413,6 +414,25 @@ def migrate(conn: Connection) -> Team:
     team = _team(conn, role)
     assert team is not None  # the migration made it
     return team
+
+
+def _migrate_by_name(conn: Connection, applied: set[str], at: str) -> None:
+    """A ledger made before some of the migrations shared with SQLite gets each it lacks, by its name: a ledger
+    on a server records them in the order it got them (its team's roles may have come before the views), so
+    `check` and this compare names, never positions. It takes a role that may create in the schema."""
+    missing = [name for name in schema.NAMES if name not in applied]
+    if not missing:
+        return
+    member = None
+    if conn.execute("SELECT to_regclass('credits_team') IS NOT NULL").fetchone()[0]:
+        found = conn.execute(  # none when the group roles are gone (a restore): _make_team grants them all
+            "SELECT t.role FROM credits_team t JOIN pg_roles r ON r.rolname = t.role WHERE t.kind = 'member'"
+        ).fetchone()
+        member = found and found[0]
+    for name in missing:
+        for statement in pg_schema.LATER[name](member):
+            conn.execute(statement)
+        conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
 
 
 def _no_schema(conn: Connection, role: str):
@@ -443,7 +463,7 @@ def _team(conn: Connection, role: str) -> Team | None:
     return Team(role, kind, names["member"], names["admin"])
 
 
-def _make_team(conn: Connection, role: str, where: str, applied: list[str]) -> None:
+def _make_team(conn: Connection, role: str, where: str, applied: set[str]) -> None:
     """The migration "team roles" (see pg_schema): the ledger's group roles and what each may do; or, for a
     database restored where its roles do not exist, those roles again. It takes a role that may create roles."""
     done = pg_schema.TEAM_MIGRATION in applied

@@ -11,6 +11,7 @@ What differs, and why:
   dropped: dropping a trigger locks the whole events table.
 - Append-only tables refuse UPDATE, DELETE and TRUNCATE by triggers.
 - `redemptions` and `allocations` have no SQLite rowid: a column `rowid` (an identity) takes its place.
+- The views for SQL tools show credits as numeric(20, 3), where SQLite's show exact text.
 
 The migrations run in one transaction under an advisory lock, so many clients starting at once on a
 new database create the tables once. Tables go to the connection's current schema
@@ -108,6 +109,15 @@ FUNCTIONS = [
 ]
 
 
+def numeric(milli: str) -> str:
+    """An integer of milli-credits as exact credits: a product by 0.001 in numeric is exact, three decimals."""
+    return f"({milli} * 0.001)::numeric(20, 3)"
+
+
+# The views for SQL tools (store/schema.py's view_statements): credits as numeric(20, 3), not SQLite's text.
+VIEWS = schema.view_statements(numeric)
+
+
 def append_only_triggers(table: str) -> list[str]:
     """Refuse UPDATE, DELETE (each row) and TRUNCATE (the statement) on an append-only table."""
     return [
@@ -131,6 +141,7 @@ def statements() -> list[str]:
         *FUNCTIONS,
         *(s for t in APPEND_ONLY for s in append_only_triggers(t)),
         *(change_triggers(t) for t in SEALED),
+        *VIEWS,
         GUARDS_TABLE,
         f"INSERT INTO credits_guards {GUARDS}",
     ]
@@ -138,8 +149,9 @@ def statements() -> list[str]:
 
 MIGRATIONS_TABLE = f"CREATE TABLE credits_migrations (name {T} PRIMARY KEY, applied_at {T} NOT NULL)"
 
-# The guards (indexes, triggers and the functions they run) as the server wrote them when the migrations
-# made them: `check` compares the schema's own with these (a trigger dropped or replaced is named).
+# The guards (indexes, triggers and the functions they run, and the views SQL tools read) as the server wrote
+# them when the migrations made them: `check` compares the schema's own with these (a trigger dropped or
+# replaced is named).
 GUARDS_TABLE = (
     f"CREATE TABLE credits_guards (kind {T} NOT NULL, name {T} NOT NULL, definition text NOT NULL,"
     " PRIMARY KEY (kind, name))"
@@ -154,7 +166,27 @@ GUARDS = (
     " AND NOT t.tgisinternal"
     " UNION ALL SELECT 'function', p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
     " WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'credits%'"
+    " UNION ALL SELECT 'view', viewname, definition FROM pg_views WHERE schemaname = current_schema()"
 )
+
+
+def views_migration(member: str | None) -> list[str]:
+    """The statements of the migration "views" on a ledger made before it; `member`: its team's member role,
+    None where it has no team yet (or its group roles are to be made again: `team_grants` grants the views)."""
+    grant = [f"GRANT SELECT ON {', '.join(schema.VIEW_NAMES)} TO {quoted(member)}"] if member else []
+    names = ", ".join(literal(v) for v in schema.VIEW_NAMES)
+    return [
+        *VIEWS,
+        *grant,
+        f"INSERT INTO credits_guards SELECT 'view', viewname, definition FROM pg_views"
+        f" WHERE schemaname = current_schema() AND viewname IN ({names}) ON CONFLICT DO NOTHING",
+    ]
+
+
+# The migrations shared with SQLite (store/schema.py's NAMES) made after the first ledgers on a server, each
+# as its statements: `statements()` builds a new ledger with every one, a ledger made before one gets it by
+# its name (pg.migrate), whatever was applied since (its team's roles, say).
+LATER = {"011_views": views_migration}
 
 
 # -- the team: who may do what, enforced by the server ------------------------------------------------
@@ -346,7 +378,7 @@ def team_grants(member: str, admin: str, schema_name: str) -> list[str]:
         f"GRANT {m} TO {a} WITH ADMIN OPTION",
         f"GRANT {a} TO current_user WITH ADMIN OPTION",
         f"GRANT USAGE ON SCHEMA {where} TO {m}",
-        f"GRANT SELECT ON {', '.join(tables)}, team_changes TO {m}",
+        f"GRANT SELECT ON {', '.join(tables)}, team_changes, {', '.join(schema.VIEW_NAMES)} TO {m}",
         # any role reads the schema's version and team: one that is not in the team is told so
         "GRANT SELECT ON credits_migrations, credits_team TO PUBLIC",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {where} TO {m}",

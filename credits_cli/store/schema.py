@@ -23,6 +23,7 @@ NAMES = [
     "008_fingerprints_by_instant",
     "009_events_in_order",
     "010_seals",
+    "011_views",
 ]
 VERSION = len(NAMES)
 
@@ -82,6 +83,93 @@ def usage_days_rows(after_id: bool = False) -> str:
         "SELECT workspace_id, substr(at, 1, 10), pool, coalesce(app, ''), coalesce(member, ''), action,"
         f" coalesce(model, ''), sum(credits_milli), count(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7"
     )
+
+
+# -- the views: the ledger as any SQL tool reads it ----------------------------------------------------
+#
+# Amounts are integer milli-credits and instants fixed-width text, which is right for the ledger and hard to
+# read in `sqlite3`, Datasette or a spreadsheet's database connection. The views show the same rows with
+# names for ids, instants in the ISO form the JSON prints, and credits as exact decimals: on SQLite as TEXT
+# ('1.300', '-0.005': SQLite has no exact decimal type, and its division would give a float), on PostgreSQL
+# as numeric(20, 3). Each keeps the integer beside it (`credits_milli` ...) for exact sums in SQL. Nothing
+# credits runs reads them: they cost a command nothing but their few lines of schema. Named after the
+# command whose figures each shows, `v_` first: they sort together, apart from the tables, and no table
+# will ever take one's name. A migration that rebuilds a table a view reads drops the view first (SQLite
+# refuses to rename a table under a view that names a missing one) and makes it again.
+
+VIEW_NAMES = ("v_events", "v_daily", "v_grants")
+
+
+def decimal_text(milli: str) -> str:
+    """SQLite: an integer of milli-credits as the exact decimal text of credits, three decimals ('-1.250')."""
+    return f"printf('%s%d.%03d', iif({milli} < 0, '-', ''), abs({milli}) / 1000, abs({milli}) % 1000)"
+
+
+def _iso(column: str) -> str:
+    """A stored instant in the ISO form credits prints (2026-11-20T17:00:00Z: zero microseconds dropped)."""
+    return f"replace({column}, '.000000Z', 'Z')"
+
+
+def _view(name: str, columns: list[str], source: str) -> str:
+    """A view's statement, a column a line (as `.schema` in `sqlite3` shows it)."""
+    listed = ",\n  ".join(columns)
+    return f"CREATE VIEW {name} AS SELECT\n  {listed}\nFROM {source}"
+
+
+def view_statements(credits=decimal_text) -> list[str]:
+    """The views, in an engine's dialect: `credits(sql)` writes an integer of milli-credits as exact credits
+    (`sql` one term: a column, a call, or in brackets)."""
+    return [
+        _view(
+            "v_events",
+            [
+                "e.id",
+                "w.name AS workspace",
+                f"{_iso('e.at')} AS at",
+                *(f"e.{c}" for c in ("pool", "action", "model", "scope", "quantity", "seconds", "chars")),
+                "e.custom_domain",
+                f"{credits('e.credits_milli')} AS credits",
+                *(f"e.{c}" for c in ("app", "member", "key", "note", "corrects")),
+                "(SELECT v.id FROM events v WHERE v.corrects = e.id) AS voided_by",
+                f"{_iso('e.recorded_at')} AS recorded_at",
+                "e.credits_milli",
+            ],
+            "events e JOIN workspaces w ON w.id = e.workspace_id",
+        ),
+        # the daily summary (never the events), by workspace (names are unique), UTC day and pool: read in the
+        # order of its index, with no sort
+        _view(
+            "v_daily",
+            [
+                "w.name AS workspace",
+                "u.day AS utc_day",
+                "u.pool",
+                f"{credits('sum(u.credits_milli)')} AS credits",
+                "CAST(sum(u.events) AS bigint) AS events",
+                "CAST(sum(u.credits_milli) AS bigint) AS credits_milli",
+            ],
+            "usage_days u JOIN workspaces w ON w.id = u.workspace_id"
+            "\nGROUP BY w.name, u.day, u.pool ORDER BY w.name, u.day, u.pool",
+        ),
+        _view(
+            "v_grants",
+            [
+                "id",
+                "workspace",
+                "pool",
+                "source",
+                "reason",
+                f"{credits('amount_milli')} AS credits",
+                f"{credits('used_milli')} AS used",
+                f"{credits('(amount_milli - used_milli)')} AS unused",
+                *(f"{_iso(c)} AS {c}" for c in ("starts_at", "expires_at", "granted_at")),
+                "amount_milli",
+                "used_milli",
+            ],
+            "(SELECT g.*, w.name AS workspace, coalesce(u.used_milli, 0) AS used_milli FROM grants g"
+            " JOIN workspaces w ON w.id = g.workspace_id LEFT JOIN grant_usage u ON u.grant_id = g.id) AS grants_used",
+        ),
+    ]
 
 
 def _migrations():
@@ -392,6 +480,12 @@ def _migrations():
             " whole INTEGER NOT NULL)"
         )
 
+    @migrations(name="011_views")
+    def views(db):
+        # Views for SQL tools (see view_statements): credits as decimals, names for ids, ISO instants.
+        for statement in view_statements():
+            db.execute(statement)
+
     return migrations
 
 
@@ -454,17 +548,18 @@ def _wal(conn: sqlite3.Connection) -> None:
 
 
 def guards(conn: sqlite3.Connection) -> dict[tuple[str, str], str | None]:
-    """The indexes and triggers of a database as {(type, name): sql} (SQLite's own unique indexes left out)."""
+    """The indexes, triggers and views of a database as {(type, name): sql} (SQLite's own unique indexes left
+    out)."""
     return {
         (t, n): s
         for t, n, s in conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL"
         )
     }
 
 
 def expected_guards() -> dict[tuple[str, str], str | None]:
-    """The indexes and triggers this credits' migrations make: a new ledger's, built in memory."""
+    """The indexes, triggers and views this credits' migrations make: a new ledger's, built in memory."""
     import sqlite_utils
 
     conn = sqlite3.connect(":memory:")
