@@ -33,6 +33,10 @@ from .store.db import default_path, is_url
 from .store.ledger import Ledger
 from .store.repo import WorkspaceRow
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (`credits log`'s start-up)
+if TYPE_CHECKING:
+    from .config import Settings
+
 DEFAULT_WORKSPACE = "default"
 _TINY = timedelta(microseconds=1)
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
@@ -74,15 +78,49 @@ def check_name(value: str | None, field: str, *, limit: int = 200) -> str | None
     return value
 
 
+def check_workspace_name(name: str, field: str = "workspace") -> str:
+    if not _NAME.fullmatch(name) or not name.strip():
+        raise BadInput(field, f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
+    return name
+
+
+def names_in_use(s: Session, field: str) -> list[str]:
+    """The names the session's workspace's events give `field` ("app" or "member"), for shell completion.
+
+    The ledger is read as it is, opened only to read (`Ledger.reader`): a ledger or a workspace that does
+    not exist yet has no names, and nothing is created, migrated or recorded.
+    """
+    store = Ledger.reader(s.db_path or default_path())
+    if store is None:
+        return []
+    try:
+        ws = store.get_workspace(s.workspace_name)
+        return [] if ws is None else store.names_used(ws.id, field)
+    finally:
+        store.close()
+
+
 class Session:
-    """What every command shares: where the ledger is, the clock, the workspace, the catalog."""
+    """What every command shares: where the ledger is, the clock, the workspace, the catalog.
+
+    `timezone_default`: the zone reports use when none is asked for (the configuration file's `timezone`;
+    None: each workspace's own). `settings`: the settings in force and where each came from (config.settle),
+    when the command line made the session.
+    """
 
     # The zone reports count days in and show times in when neither --timezone nor CREDITS_TIMEZONE gives
     # one (a configuration's `timezone`); None: the workspace's own (reports.report_zone).
     timezone_default: str | None = None
 
     def __init__(
-        self, db: str | None = None, now: str | None = None, workspace: str | None = None, catalog: str | None = None
+        self,
+        db: str | None = None,
+        now: str | None = None,
+        workspace: str | None = None,
+        catalog: str | None = None,
+        *,
+        timezone_default: str | None = None,
+        settings: Settings | None = None,
     ):
         for name, value in (("db", db), ("now", now), ("catalog", catalog)):
             if value is not None and not value.strip():
@@ -91,13 +129,12 @@ class Session:
             parse_instant(now, "now")  # refuse a malformed clock before any file is touched
         self.db_path = os.path.expanduser(db) if db else None
         self.clock = Clock(now)
-        name = workspace if workspace is not None else DEFAULT_WORKSPACE
-        if not _NAME.fullmatch(name) or not name.strip():
-            raise BadInput("workspace", f"{shown(name)} is not a workspace name (1 to 64 printable characters)")
-        self.workspace_name = name
+        self.workspace_name = check_workspace_name(workspace if workspace is not None else DEFAULT_WORKSPACE)
         # --workspace or CREDITS_WORKSPACE given (without, `copy` copies every workspace)
         self.workspace_given = workspace is not None
         self.catalog_path = catalog or None
+        self.timezone_default = timezone_default
+        self.settings = settings
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
 
     @cached_property

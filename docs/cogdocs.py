@@ -33,6 +33,7 @@ STABLE = {
     "CREDITS_NOW": None,
     "CREDITS_WORKSPACE": None,
     "CREDITS_CATALOG": None,
+    "CREDITS_CONFIG": os.devnull,  # no configuration file: an empty one
     "FORCE_COLOR": None,
     "COLORTERM": None,
     "TTY_COMPATIBLE": None,

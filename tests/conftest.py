@@ -1,3 +1,4 @@
+import atexit
 import glob
 import importlib.util
 import itertools
@@ -17,6 +18,13 @@ import pytest
 from typer.testing import CliRunner
 
 from credits_cli.cli.app import app
+
+# The tester's own configuration file (config.toml in the user configuration directory) must not change what
+# the tests see: that directory is an empty one of this run's, and a test about the file names its own
+# (CREDITS_CONFIG). Set before any test runs, so that the processes the tests start see it too.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="credits-tests-config-")
+os.environ.pop("CREDITS_CONFIG", None)
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], ignore_errors=True)
 
 
 class Cli:

@@ -7,9 +7,18 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, team_cmds, transfer_cmds
-from .common import CreditsGroup, failures, from_spec
-from .out import refuse_empty_env
+from . import (
+    catalog_cmds,
+    config_cmds,
+    foresight_cmds,
+    ledger_cmds,
+    report_cmds,
+    simulate_cmds,
+    team_cmds,
+    transfer_cmds,
+)
+from .common import CreditsGroup, PagedGroup, failures, from_spec, no_pager
+from .out import open_session
 from .spec import GLOBALS
 
 app = typer.Typer(
@@ -17,14 +26,13 @@ app = typer.Typer(
     name="credits",
     help="Keep a local ledger of AI-platform credits (message and integration pools), and simulate it.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-def _version(value: bool):
-    if value:
+def _version(ctx: typer.Context, value: bool):
+    if value and not ctx.resilient_parsing:  # not while completing a command line
         print(f"credits {__version__}")
         raise typer.Exit(0)
 
@@ -38,18 +46,41 @@ def _version(value: bool):
         ],
         False,
     ),
+    no_pager=(
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-pager",
+                callback=no_pager,
+                is_eager=True,
+                expose_value=False,
+                help="Print long output (events, grants, notifications, a group's help) without a pager;"
+                " CREDITS_PAGER= (set to nothing) too.",
+            ),
+        ],
+        False,
+    ),
 )
 def main(ctx: typer.Context, version=False, **given):
-    from ..services import Session
+    from click.core import ParameterSource
 
     with failures():
-        refuse_empty_env(given)
-        ctx.obj = Session(**given)
+        on_command_line = {name for name in given if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+        ctx.obj = open_session(given, on_command_line)
     ctx.call_on_close(ctx.obj.close)
 
 
 # Each module's commands, in the order of the help's panels.
-GROUPS = (ledger_cmds, report_cmds, simulate_cmds, foresight_cmds, transfer_cmds, team_cmds, catalog_cmds)
+GROUPS = (
+    ledger_cmds,
+    report_cmds,
+    simulate_cmds,
+    foresight_cmds,
+    transfer_cmds,
+    team_cmds,
+    catalog_cmds,
+    config_cmds,
+)
 for _module in GROUPS:
     app.add_typer(_module.app)
 
@@ -62,6 +93,7 @@ PANELS = {
     "Data in and out": ("export", "import", "copy"),
     "Team (PostgreSQL)": ("team",),
     "Catalog": ("plans", "prices"),
+    "Settings": ("config",),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
 
@@ -75,6 +107,8 @@ def _in_panels(group: typer.Typer) -> None:
     for sub in group.registered_groups:
         if isinstance(sub.name, str):
             sub.rich_help_panel = _PANEL_OF.get(sub.name)
+            if sub.typer_instance is not None:
+                sub.typer_instance.info.cls = PagedGroup  # its --help through the pager, as the top one's
         elif sub.typer_instance is not None:  # added without a name (typer's placeholder for none)
             _in_panels(sub.typer_instance)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import click
@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from ..errors import EXIT_BAD_INPUT, BadInput
 from . import out
+from .complete import BY_KIND
 
 # the commands import these from here
 from .out import emit_json, exit_code, name_field, notices, say, undecodable, usage  # noqa: F401
@@ -28,11 +29,19 @@ from .spec import CSV, GLOBALS, JSON, POOL, QUIET, TIMEZONE, Param
 
 def option(p: Param):
     """The typer annotation of one declared parameter."""
+    complete = BY_KIND[p.complete] if p.complete else None
     if p.is_argument:
-        info = typer.Argument(help=p.help, metavar=p.metavar or p.name.upper(), show_default=False)
+        info = typer.Argument(
+            help=p.help, metavar=p.metavar or p.name.upper(), show_default=False, autocompletion=complete
+        )
     else:
         info = typer.Option(
-            *p.decls, help=p.help, metavar=p.metavar, envvar=p.envvar, show_default=p.default not in (None, False)
+            *p.decls,
+            help=p.help,
+            metavar=p.metavar,
+            envvar=p.envvar,
+            show_default=p.default not in (None, False),
+            autocompletion=complete,
         )
     return Annotated[bool if p.flag else str | None, info]
 
@@ -103,7 +112,9 @@ def names(ctx: click.Context | None) -> dict[str, str]:
 @contextmanager
 def failures(json_mode: bool = False):
     """The command's errors name what the user typed; in --json mode they are also written on stdout."""
-    with out.failures(json_mode, names(click.get_current_context(silent=True))):
+    ctx = click.get_current_context(silent=True)
+    session = ctx.find_root().obj if ctx is not None else None
+    with out.failures(json_mode, {**names(ctx), **out.file_names(session)}):
         yield
 
 
@@ -115,9 +126,11 @@ def respond(
     *,
     csv: bool = False,
     quiet: bool = False,
+    page: bool = False,
 ):
     """Run a use case on the session and answer once, in the format asked for (`output_format`: table,
-    json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it; otherwise the renderer
+    json or csv; nothing with `quiet`): for a person, `as_text(result)` prints it (through the pager with
+    `page`, when it is taller than the terminal: render/pager.py); otherwise the renderer
     writes it: a result that is a table of data (a report: render/views.rows_of) row by row as they
     stream, as CSV or a JSON array; any other result as JSON (render/jsonout: a record as its fields,
     or its view in render/views.py). The session's notices (a first-use workspace ...) go to stderr
@@ -130,7 +143,8 @@ def respond(
         if quiet:
             return result
         if fmt == "table":
-            as_text(result)
+            with paged(ctx, page):
+                as_text(result)
             return result
         from ..render.views import rows_of
 
@@ -146,6 +160,24 @@ def respond(
     return result
 
 
+NO_PAGER = "credits.no_pager"  # ctx.meta: --no-pager was given
+
+
+def no_pager(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--no-pager's callback (eager, and put first: `hoist_globals`): remembered for every context."""
+    if value:
+        ctx.meta[NO_PAGER] = True
+
+
+def paged(ctx: click.Context, page: bool = True):
+    """Through the pager when `page` and the command line did not say --no-pager (render/pager.py)."""
+    if not page:
+        return nullcontext()
+    from ..render.pager import paged as through_pager
+
+    return through_pager(enabled=not ctx.meta.get(NO_PAGER))
+
+
 def output_format(json: bool, csv: bool) -> str:
     """table, json or csv; asking for two is refused."""
     if json and csv:
@@ -155,24 +187,33 @@ def output_format(json: bool, csv: bool) -> str:
 
 # Global options may also follow the command name: `credits balance --db x`.
 GLOBAL_OPTIONS = tuple(d for p in GLOBALS for d in p.decls)
+GLOBAL_FLAGS = ("--no-pager",)  # global options that take no value (app.py)
 
 
 def hoist_globals(args: list[str], group: click.Group) -> list[str]:
-    """Move global options written after the command name to just before it.
+    """Move global options written after the command name to just before it, and the global flags to the
+    front (`--no-pager` is eager: it must come before an eager `--help` to count for it).
 
     Tokens that are the value of one of the command's own options stay where
     they are (`log SendEmail --note --now` keeps "--now" as the note).
     """
+    flags: list[str] = []
+    before: list[str] = []
     i = 0
     while i < len(args):  # find the command name
         if args[i] in GLOBAL_OPTIONS:
+            before += args[i : i + 2]
             i += 2
+        elif args[i] in GLOBAL_FLAGS:
+            flags.append(args[i])
+            i += 1
         elif args[i].startswith("-"):
+            before.append(args[i])
             i += 1
         else:
             break
     if i >= len(args) or args[i] not in group.commands:
-        return args
+        return flags + before + args[i:]
     command = group.commands[args[i]]
     while isinstance(command, click.Group):  # `credits coupon create ...`: the options of `create`
         k = i + 1
@@ -197,6 +238,9 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
         if a in takes_value:
             rest.extend(args[j : j + 2])
             j += 2
+        elif a in GLOBAL_FLAGS:
+            flags.append(a)
+            j += 1
         elif a in GLOBAL_OPTIONS and j + 1 < len(args):
             moved.extend(args[j : j + 2])
             j += 2
@@ -206,11 +250,32 @@ def hoist_globals(args: list[str], group: click.Group) -> list[str]:
         else:
             rest.append(a)
             j += 1
-    return args[:i] + moved + [args[i]] + rest
+    return flags + before + moved + [args[i]] + rest
 
 
-class CreditsGroup(TyperGroup):
+class PagedGroup(TyperGroup):
+    """A group whose --help goes through the pager when it is taller than the terminal (`paged`)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with paged(ctx):
+            super().format_help(ctx, formatter)
+
+
+class CreditsGroup(PagedGroup):
     """Runs the command and turns every failure into one line on stderr and a documented exit code."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if extra.get("resilient_parsing"):  # completing: global options after the command count as in main()
+            args = hoist_globals(list(args), self)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def _main_shell_completion(self, ctx_args, prog_name, complete_var=None) -> None:
+        """A completion request (from the script `--install-completion` installs) answered; on any failure
+        nothing, and no error printed into the shell (cli/complete.py)."""
+        try:
+            super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        except Exception:
+            sys.exit(1)
 
     def invoke(self, ctx):
         rv = super().invoke(ctx)

@@ -24,7 +24,24 @@ _ARG = next(p for p in LOG if p.is_argument)
 
 
 def parse(args: list[str]) -> tuple[dict, dict] | None:
-    """(global options, log's parameters) of `credits [globals] log ...`, or None: let typer parse it."""
+    """(global options, log's parameters) of `credits [globals] log ...`, or None: let typer parse it. A global
+    option not on the command line is its environment variable's value (None: neither)."""
+    parsed = _parse(args)
+    if parsed is None:
+        return None
+    given, params = parsed
+    return _with_env(given), params
+
+
+def _with_env(given: dict) -> dict:
+    return {
+        p.name: given[p.name] if p.name in given else (os.environ.get(p.envvar) if p.envvar else None) or None
+        for p in GLOBALS
+    }
+
+
+def _parse(args: list[str]) -> tuple[dict, dict] | None:
+    """(the global options on the command line, log's parameters), or None."""
     glob: dict = {}
     i = 0
     while i < len(args) and args[i] != "log":
@@ -54,9 +71,6 @@ def parse(args: list[str]) -> tuple[dict, dict] | None:
         if p.name in params:
             return None
         params[p.name] = value
-    for p in GLOBALS:
-        if p.name not in glob:
-            glob[p.name] = (os.environ.get(p.envvar) if p.envvar else None) or None
     for p in LOG:
         params.setdefault(p.name, p.default)
     return glob, params
@@ -84,12 +98,13 @@ def _option(args: list[str], i: int, known: dict[str, Param]):
 
 def run(args: list[str]) -> int | None:
     """Run `credits log` from argv on the lean path; its exit code, or None when typer must handle it."""
-    parsed = parse(args)
+    parsed = _parse(args)
     if parsed is None:
         return None
-    glob, params = parsed
+    given, params = parsed
+    glob = _with_env(given)
     from ..errors import BadInput
-    from .out import exit_code, name_field, refuse_empty_env, undecodable
+    from .out import exit_code, file_names, name_field, open_session, undecodable
 
     field = undecodable(args)
     if field is not None:
@@ -97,14 +112,12 @@ def run(args: list[str]) -> int | None:
 
     session = None
     try:
-        from ..services import Session
         from . import logcmd
 
-        refuse_empty_env(glob)
-        session = Session(**glob)
+        session = open_session(glob, set(given))
         return logcmd.run(session, params)
     except (Exception, KeyboardInterrupt) as e:
-        return exit_code(name_field(e, LOG_NAMES) if isinstance(e, BadInput) else e)
+        return exit_code(name_field(e, {**LOG_NAMES, **file_names(session)}) if isinstance(e, BadInput) else e)
     finally:
         if session is not None:
             session.close()

@@ -9,6 +9,7 @@ import typer
 from ..domain.cycles import iso
 from . import spec
 from .common import JsonOption, from_spec, respond, say
+from .complete import BY_KIND
 
 app = typer.Typer()
 
@@ -16,7 +17,12 @@ app = typer.Typer()
 @app.command()
 def init(
     ctx: typer.Context,
-    plan: Annotated[str, typer.Option("--plan", help="The plan the workspace is on (see: credits plans).")],
+    plan: Annotated[
+        str,
+        typer.Option(
+            "--plan", help="The plan the workspace is on (see: credits plans).", autocompletion=BY_KIND["plans"]
+        ),
+    ],
     start: Annotated[
         str | None,
         typer.Option(

@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal
 
 from ..errors import EXIT_BAD_INPUT, EXIT_NOT_ALLOWED, EXIT_OK, EXIT_REFUSED, BadInput, CreditsError
-from .out import emit_json, error_json, failures, name_field, notices, say, usage
+from .out import emit_json, error_json, failures, file_names, name_field, notices, say, usage
 from .spec import BATCH_KEYS, BATCH_NAMES, LOG_NAMES
 
 BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once it commits)
@@ -19,10 +19,11 @@ BATCH_CHUNK = 2000  # events a transaction in --batch (results are printed once 
 
 def run(session, p: dict) -> int:
     """Run `credits log` with its parsed parameters (spec.LOG's names); the exit code."""
+    names = {**LOG_NAMES, **file_names(session)}
     if p["batch"]:
-        with failures(False, LOG_NAMES):
+        with failures(False, names):
             return batch(session, p)
-    with failures(p["json"], LOG_NAMES):
+    with failures(p["json"], names):
         if p["quiet"] and p["json"]:
             raise BadInput("quiet", "cannot be used with --json")
         if p["action"] is None:
@@ -201,6 +202,7 @@ def batch(session, p: dict) -> int:
     """
     from ..render.jsonout import data, dumps
 
+    names = {**BATCH_NAMES, **file_names(session)}
     _one_event(p)
     base = {s.name: s.default for s in BATCH_KEYS.values()}
     worst = EXIT_OK
@@ -215,7 +217,7 @@ def batch(session, p: dict) -> int:
                     r = _log(session, _params(raw, base), quiet=p["quiet"])
                 except CreditsError as e:
                     worst = max(worst, e.exit_code if e.exit_code in _WORST else EXIT_BAD_INPUT, key=_WORST.__getitem__)
-                    results.append({"line": n, **error_json(name_field(e, BATCH_NAMES))})
+                    results.append({"line": n, **error_json(name_field(e, names))})
                     continue
                 results.append({"line": n, **data(r)})
                 recorded.append(r)

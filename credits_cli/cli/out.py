@@ -52,6 +52,27 @@ def refuse_empty_env(glob: dict) -> None:
             raise BadInput(p.envvar, "is set but empty (unset it for the default)")
 
 
+def open_session(glob: dict, command_line: set[str]):
+    """The command's session: the global options (`glob`: from the command line, named in `command_line`, or
+    their variables) over the configuration file's settings (config.settle)."""
+    from ..config import settle
+    from ..services import Session
+
+    refuse_empty_env(glob)
+    settings = settle(glob, command_line)
+    return Session(**settings.session(), now=glob["now"], timezone_default=settings.timezone.value, settings=settings)
+
+
+def file_names(session) -> dict[str, str]:
+    """The global settings the configuration file gave, by name, as an error names them: "FILE: key"."""
+    settings = getattr(session, "settings", None)
+    if settings is None:
+        return {}
+    return {
+        name: f"{settings.file.value}: {name}" for name in settings.session() if getattr(settings, name).from_ == "file"
+    }
+
+
 def name_field(e: CreditsError, names: dict[str, str]) -> CreditsError:
     """The error with its field (the use case's word for it) named as the user gave it: `names` maps a
     parameter's name to its option ("--model"), its argument ("ACTION") or a --batch line's key."""

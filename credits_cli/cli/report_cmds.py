@@ -127,7 +127,7 @@ def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
         if h.limit and total > len(shown):
             say(f"(the newest {len(shown)} of {total:,} events; --limit 0 shows all)", tag=False)
 
-    respond(ctx, json, run, as_text, csv=csv)
+    respond(ctx, json, run, as_text, csv=csv, page=True)
 
 
 @app.command()

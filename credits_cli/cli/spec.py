@@ -29,6 +29,7 @@ class Param:
     metavar: str | None = None
     envvar: str | None = None
     raw: bool = False  # any bytes: a file's name, or text that is only hashed (not stored, not shown)
+    complete: str | None = None  # what a shell completes it with: a kind of cli/complete.py (actions, apps ...)
 
     @property
     def is_argument(self) -> bool:
@@ -88,8 +89,14 @@ USAGE = (
         "action",
         help="SendEmail, UploadFile, ExtractDataFromUploadedFile, GenerateImage, GenerateVideo,"
         " GenerateSpeech, invokeLLM, agent, automation or message (any case).",
+        complete="actions",
     ),
-    Param("model", ("--model",), help="automatic, gemini-3-flash or gpt-5 (invokeLLM and agent; default automatic)."),
+    Param(
+        "model",
+        ("--model",),
+        help="automatic, gemini-3-flash or gpt-5 (invokeLLM and agent; default automatic).",
+        complete="models",
+    ),
     Param("seconds", ("--seconds",), metavar="N", help="Seconds of video (GenerateVideo)."),
     Param("chars", ("--chars",), metavar="N", help="Characters spoken (GenerateSpeech)."),
     Param("custom_domain", ("--custom-domain",), flag=True, default=False, help="SendEmail from a custom domain."),
@@ -100,7 +107,12 @@ USAGE = (
         metavar="X",
         help="The real cost of one action, as the platform shows it (overrides the catalog).",
     ),
-    Param("scope", ("--scope",), help="message: simple, feature, module, app-wide or discuss (its typical cost)."),
+    Param(
+        "scope",
+        ("--scope",),
+        help="message: simple, feature, module, app-wide or discuss (its typical cost).",
+        complete="scopes",
+    ),
 )
 
 JSON = Param("json", ("--json",), flag=True, default=False, help="Print JSON on stdout instead of a table.")
@@ -108,17 +120,17 @@ CSV = Param("csv", ("--csv",), flag=True, default=False, help="Print CSV on stdo
 QUIET = Param(
     "quiet", ("--quiet", "-q"), flag=True, default=False, help="Print nothing on success (the exit code tells)."
 )
-POOL = Param("pool", ("--pool",), metavar="message|integration", help="The pool.")
+POOL = Param("pool", ("--pool",), metavar="message|integration", help="The pool.", complete="pools")
 
 # Where export writes.
 OUTPUT_FILE = Param("output", ("--output", "-o"), metavar="FILE", raw=True, help="Write to FILE (default: stdout).")
 
 # The filters of the reports and of export: the events of one app, member, action or pool, in a time range.
 FILTERS = (
-    Param("app", ("--app",), metavar="NAME", help="Only this app."),
-    Param("member", ("--member",), metavar="NAME", help="Only this member."),
-    Param("action", ("--action",), metavar="ACTION", help="Only this action."),
-    Param("pool", ("--pool",), metavar="message|integration", help="Only this pool."),
+    Param("app", ("--app",), metavar="NAME", help="Only this app.", complete="apps"),
+    Param("member", ("--member",), metavar="NAME", help="Only this member.", complete="members"),
+    Param("action", ("--action",), metavar="ACTION", help="Only this action.", complete="actions"),
+    Param("pool", ("--pool",), metavar="message|integration", help="Only this pool.", complete="pools"),
     Param("since", ("--since",), metavar="DATE|ISO", help="From this day (in the report's zone) or instant."),
     Param("until", ("--until",), metavar="DATE|ISO", help="Up to this day, included, or this instant, excluded."),
 )
@@ -134,8 +146,8 @@ TIMEZONE = Param(
 
 LOG = (
     *USAGE,
-    Param("app", ("--app",), metavar="NAME", help="The app it was for."),
-    Param("member", ("--member",), metavar="NAME", help="Who did it."),
+    Param("app", ("--app",), metavar="NAME", help="The app it was for.", complete="apps"),
+    Param("member", ("--member",), metavar="NAME", help="Who did it.", complete="members"),
     Param("note", ("--note",), metavar="TEXT", help="A note kept with the event."),
     Param("at", ("--at",), metavar="ISO-INSTANT", help="When it happened (default: now)."),
     Param("key", ("--key",), metavar="KEY", help="Idempotency key: the same key and payload are recorded once."),

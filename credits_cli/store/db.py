@@ -136,6 +136,26 @@ def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
     )
 
 
+def connect_reader(path: str) -> sqlite3.Connection | None:
+    """The ledger at `path` opened only to read, as it is, or None: no such file, or not a ledger of this
+    schema (an older one would need a migration). Nothing is created or written, not even beside it: the
+    -wal and -shm files are used when they exist (a writer is at work), else the file is read as immutable.
+    """
+    from urllib.parse import quote
+
+    if not os.path.isfile(path):
+        return None
+    mode = "mode=ro" if os.path.exists(path + "-wal") else "mode=ro&immutable=1"
+    conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?{mode}", uri=True)
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION:
+            return conn
+    except sqlite3.DatabaseError:
+        pass
+    conn.close()
+    return None
+
+
 def connect(path: str | os.PathLike, given: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the ledger at `path`, migrated to the current schema.
 

@@ -59,6 +59,17 @@ class Ledger(_Parts):
             return PgLedger.open(path)
         return cls(db.connect(path, given=given), os.fspath(path))
 
+    @classmethod
+    def reader(cls, path: str) -> Ledger | None:
+        """The ledger at `path` (a file or a URL) opened only to read, as it is: None when there is none there
+        (or one of another schema). Nothing is created, migrated or written (shell completion reads names)."""
+        if db.is_url(path):
+            from .pg import PgLedger
+
+            return PgLedger.reader(path)
+        conn = db.connect_reader(os.path.expanduser(path))
+        return None if conn is None else cls(conn, path)
+
 
 _WHOLE: dict[type, type] = {}
 

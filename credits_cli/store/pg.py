@@ -320,21 +320,42 @@ def _adapters(psycopg, raw) -> None:
 
 def connect(url: str) -> Connection:
     """Connect to the ledger at `url` and bring its schema up to date."""
+    conn = _connect(url, 10)
+    try:
+        conn.team = migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_reader(url: str) -> Connection | None:
+    """The ledger at `url` opened only to read, as it is (every transaction of the session read-only: the
+    server refuses a write), or None: no ledger of this schema there, or the role is not in its team."""
+    conn = _connect(url, 3)  # a shell waiting on a Tab: not long
+    try:
+        conn.execute("SET default_transaction_read_only = on")
+        has_team, role = conn.execute("SELECT to_regclass('credits_team') IS NOT NULL, current_user").fetchone()
+        conn.team = _team(conn, role) if has_team else None
+    except BaseException:
+        conn.close()
+        raise
+    if conn.team is None or conn.team.kind is None:
+        conn.close()
+        return None
+    return conn
+
+
+def _connect(url: str, timeout: int) -> Connection:
     psycopg = _driver()
     try:
-        raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
+        raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=timeout)
     except psycopg.Error as e:
         raise Unavailable(f"cannot connect to {redact(url)}: {one_line(e, url)}") from None
     except Exception as e:  # a malformed URL: libpq's parser or ours
         raise BadInput("db", f"not a PostgreSQL URL credits can use: {redact(url)} ({one_line(e, url)})") from None
     _adapters(psycopg, raw)
-    conn = Connection(raw, url)
-    try:
-        conn.team = migrate(conn)
-    except BaseException:
-        raw.close()
-        raise
-    return conn
+    return Connection(raw, url)
 
 
 class Team(NamedTuple):
@@ -555,6 +576,12 @@ class PgLedger(Ledger, Foresight, Offers, Staging, Audit, Copying, TeamRoles):
     def open(cls, path, given: bool = False) -> PgLedger:
         url = str(path)
         return cls(connect(url), redact(url))  # type: ignore[arg-type]  # sqlite3.Connection's interface
+
+    @classmethod
+    def reader(cls, path) -> PgLedger | None:
+        url = str(path)
+        conn = connect_reader(url)
+        return None if conn is None else cls(conn, redact(url))  # type: ignore[arg-type]  # as in open
 
     @property
     def team(self) -> Team | None:  # type: ignore[override]

@@ -182,6 +182,22 @@ class Reports(Store):
             for r in rows
         ]
 
+    def names_used(self, ws_id: int, column: str, limit: int = 1000) -> list[str]:
+        """The distinct names the workspace's events give `column` ("app" or "member"), in order, at most
+        `limit`: a walk over its index (events_app_at, events_member_at), one seek a name, never a scan of
+        the events however long the history."""
+        if column not in ("app", "member"):
+            raise ValueError(f"not a name column: {column!r}")
+        rows = self._conn.execute(
+            f"WITH RECURSIVE n(name, k) AS ("
+            f" SELECT (SELECT min({column}) FROM events WHERE workspace_id = :ws), 1"
+            f" UNION ALL SELECT (SELECT min({column}) FROM events WHERE workspace_id = :ws AND {column} > n.name),"
+            " k + 1 FROM n WHERE n.name IS NOT NULL AND k < :limit)"
+            " SELECT name FROM n WHERE name IS NOT NULL",
+            {"ws": ws_id, "limit": limit},
+        ).fetchall()
+        return [r[0] for r in rows]
+
     # --- export ----------------------------------------------------------------------------------
     #
     # The export reads each event as six values: (id, at, shape, key, note, corrects). `at` is in ISO

@@ -8,14 +8,17 @@ import typer
 
 from ...domain.money import amount, fmt
 from ..common import JsonOption, PoolOption, respond
+from ..complete import BY_KIND
 from .shared import use_cases
 
 app = typer.Typer(help="Per-cycle budgets for an app or a member inside the shared pool.", no_args_is_help=True)
 
 
-AppTarget = Annotated[str | None, typer.Option("--app", metavar="NAME", help="An app.")]
+AppTarget = Annotated[str | None, typer.Option("--app", metavar="NAME", help="An app.", autocompletion=BY_KIND["apps"])]
 
-MemberTarget = Annotated[str | None, typer.Option("--member", metavar="NAME", help="A member.")]
+MemberTarget = Annotated[
+    str | None, typer.Option("--member", metavar="NAME", help="A member.", autocompletion=BY_KIND["members"])
+]
 
 
 @app.command("set")

@@ -80,7 +80,7 @@ def grant(
 @app.command()
 def grants(ctx: typer.Context, json: JsonOption = False):
     """Every grant: source, amount, what is left (or was lost at expiry), expiry."""
-    respond(ctx, json, use_cases().list_grants, _grants_text)
+    respond(ctx, json, use_cases().list_grants, _grants_text, page=True)
 
 
 def _grants_text(grants: list) -> None:
@@ -112,7 +112,7 @@ def void(
 @app.command()
 def notifications(ctx: typer.Context, json: JsonOption = False):
     """The local outbox (the owner's "emails"), oldest first."""
-    respond(ctx, json, lambda s: use_cases().notifications(s), _notifications_text)
+    respond(ctx, json, lambda s: use_cases().notifications(s), _notifications_text, page=True)
 
 
 def _notifications_text(notes: list) -> None:

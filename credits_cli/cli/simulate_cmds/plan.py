@@ -9,6 +9,7 @@ import typer
 from ...domain.cycles import when
 from ...domain.money import amount
 from ..common import JsonOption, respond
+from ..complete import BY_KIND
 from .shared import use_cases
 
 app = typer.Typer(help="Change the workspace's plan.", no_args_is_help=True)
@@ -17,7 +18,12 @@ app = typer.Typer(help="Change the workspace's plan.", no_args_is_help=True)
 @app.command("set")
 def plan_set(
     ctx: typer.Context,
-    plan: Annotated[str, typer.Argument(metavar="PLAN", help="The plan to move to (see: credits plans).")],
+    plan: Annotated[
+        str,
+        typer.Argument(
+            metavar="PLAN", help="The plan to move to (see: credits plans).", autocompletion=BY_KIND["plans"]
+        ),
+    ],
     billing: Annotated[str | None, typer.Option("--billing", metavar="monthly|yearly")] = None,
     json: JsonOption = False,
 ):
