@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ..errors import BadInput, NotAllowed
 from . import pg_schema, schema
 from .db import StoreError
-from .seals import SEALED, id_column
+from .seals import SEALED, id_column, reseal_all
 
 INSTALL = "pip install 'credits-cli[postgres]'"
 
@@ -377,23 +377,31 @@ def migrate(conn: Connection) -> Team:
                     f" ({listed}); nothing was changed; give an empty schema (?options=-csearch_path%3DNAME)",
                 )
             conn.execute(pg_schema.MIGRATIONS_TABLE)
-        applied = [r[0] for r in conn.execute("SELECT name FROM credits_migrations")]
-        if len(applied) > len(pg_schema.NAMES):
+        applied = {r[0] for r in conn.execute("SELECT name FROM credits_migrations")}
+        unknown = sorted(applied - set(pg_schema.NAMES))
+        if unknown:
             raise StoreError(
                 f"this database has schema version {len(applied)}, newer than this credits"
-                f" ({len(pg_schema.NAMES)}); upgrade credits"
+                f" ({len(pg_schema.NAMES)}: it does not know {', '.join(unknown)}); upgrade credits"
             )
         at = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')").fetchone()[0]
+
+        def record(name: str) -> None:
+            conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+            applied.add(name)
+
         if not applied:
             for statement in pg_schema.statements():
                 conn.execute(statement)
             for name in schema.NAMES:
-                conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+                record(name)
         _make_team(conn, role, where, done=pg_schema.TEAM_MIGRATION in applied)
         if pg_schema.TEAM_MIGRATION not in applied:
-            conn.execute(
-                "INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (pg_schema.TEAM_MIGRATION, at)
-            )
+            record(pg_schema.TEAM_MIGRATION)
+        for name in pg_schema.NAMES:  # by name: a ledger may have received the others in any order
+            if name not in applied:
+                _upgrade(conn, role, name)
+                record(name)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -402,6 +410,26 @@ def migrate(conn: Connection) -> Team:
     team = _team(conn, role)
     assert team is not None  # the migration made it
     return team
+
+
+def _upgrade(conn: Connection, role: str, name: str) -> None:
+    """Apply the migration `name` (pg_schema.UPGRADES) to a ledger an earlier credits made. It changes tables:
+    it takes their owner (the role that made the ledger) or a superuser."""
+    statements, resealed = pg_schema.UPGRADES[name]
+    owner, may = conn.execute(
+        "SELECT pg_get_userbyid(relowner), pg_has_role(relowner, 'USAGE') FROM pg_class"
+        " WHERE oid = 'credits_migrations'::regclass"
+    ).fetchone()
+    if not may:
+        raise NotAllowed(
+            f"{role} may not bring this ledger up to date (migration {name}): run the first command after an"
+            f" upgrade of credits as {owner}, the role that owns its tables",
+            role=role,
+        )
+    for statement in statements:
+        conn.execute(statement)
+    for table, added in resealed.items():
+        reseal_all(conn, table, added)
 
 
 def _no_schema(conn: Connection, role: str):
@@ -420,11 +448,11 @@ def _team(conn: Connection, role: str) -> Team | None:
     """The ledger's team as the connected role stands in it, or None when a migration is due (a schema
     version behind, or team roles that do not exist on this server: a database restored on another)."""
     rows = conn.execute(
-        "SELECT (SELECT count(*) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
+        "SELECT (SELECT array_agg(name::text) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
         " CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'MEMBER') END"
         " FROM credits_team t LEFT JOIN pg_roles r ON r.rolname = t.role"
     ).fetchall()
-    if not rows or rows[0][0] != len(pg_schema.NAMES) or not all(r[3] for r in rows):
+    if not rows or set(rows[0][0] or ()) != set(pg_schema.NAMES) or not all(r[3] for r in rows):
         return None
     names = {r[1]: r[2] for r in rows}
     has = {r[1]: r[4] for r in rows}

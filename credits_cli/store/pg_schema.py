@@ -75,7 +75,7 @@ TABLES = [
     "CREATE INDEX budgets_prev ON budgets(prev_id)",
     f"CREATE TABLE alerts (id {ID}, workspace_id bigint NOT NULL REFERENCES workspaces(id), pool {T} NOT NULL,"
     f" at_percent bigint, left_milli bigint, by_mid_cycle bigint NOT NULL, exec {T}, created_at {T} NOT NULL,"
-    f" {SEAL})",
+    f" {SEAL}, expiring_days bigint)",
     "CREATE INDEX alerts_prev ON alerts(prev_id)",
     f"CREATE TABLE usage_days (workspace_id bigint NOT NULL REFERENCES workspaces(id), day {T} NOT NULL,"
     f" pool {T} NOT NULL, app {T} NOT NULL, member {T} NOT NULL, action {T} NOT NULL, model {T} NOT NULL,"
@@ -171,6 +171,14 @@ GUARDS = (
 
 TEAM_MIGRATION = "pg_011_team_roles"
 NAMES = [*schema.NAMES, TEAM_MIGRATION]
+
+# What brings a ledger an earlier credits made up to date, by the name of each migration it may lack (a new
+# ledger gets them all at once from TABLES): the statements, and the content columns added to sealed tables, by
+# table (their rows are sealed again: seals.reseal_all). Applied by name, whatever the order the ledger received
+# the others in (store/pg.py).
+UPGRADES: dict[str, tuple[list[str], dict[str, tuple[str, ...]]]] = {
+    "011_expiring_alerts": (["ALTER TABLE alerts ADD COLUMN expiring_days bigint"], {"alerts": ("expiring_days",)}),
+}
 
 TEAM_TABLES = [
     f"CREATE TABLE credits_team (kind {T} PRIMARY KEY, role {T} NOT NULL)",
