@@ -114,7 +114,8 @@ def budgets_by(session: Session, kind: str, pool: str) -> dict[str, Credits]:
 @record
 class Alert:
     """Fires once a cycle when a pool's use reaches `at_percent` of its allowance, or only `left` credits
-    remain (before the middle of the cycle with `by_mid_cycle`); runs `exec` when it fires."""
+    remain (before the middle of the cycle with `by_mid_cycle`); or, `expiring_days`, once per bonus grant
+    whose unused credits expire within that many days. Runs `exec` when it fires."""
 
     id: int
     pool: str
@@ -122,33 +123,41 @@ class Alert:
     left: Credits | None
     by_mid_cycle: bool
     exec: str | None
+    expiring_days: int | None = None
 
 
-def alert_add(session: Session, pool, at_percent, left, by, command) -> Alert:
+EXPIRING_MAX_DAYS = 3650  # the furthest an alert on expiring credits looks ahead (ten years)
+
+
+def alert_add(session: Session, pool, at_percent, left, by, command, expiring=None) -> Alert:
     session.admin_only("add alerts: credits alert add")
     pool = required_pool(pool)
-    if (at_percent is None) == (left is None):
-        raise BadInput("at", lambda n: f"give either {n('at')} PERCENT% or {n('left')} N")
-    percent = left_milli = None
+    if sum(x is not None for x in (at_percent, left, expiring)) != 1:
+        raise BadInput("at", lambda n: f"give one of {n('at')} PERCENT%, {n('left')} N or {n('expiring')} DAYS")
+    percent = left_milli = days = None
     if at_percent is not None:
         percent = parse_count(at_percent.strip().removesuffix("%"), "at", minimum=1, maximum=100)
-    else:
+    elif left is not None:
         left_milli = parse_credits(left, "left")
+    else:
+        days = parse_count(expiring, "expiring", maximum=EXPIRING_MAX_DAYS)
     if by is not None and by.strip().lower() not in ("mid-cycle", "midcycle"):
         raise BadInput("by", f"{shown(by)} is not mid-cycle")
+    if by is not None and days is not None:
+        raise BadInput("by", lambda n: f"applies to {n('at')} and {n('left')}, not to {n('expiring')}")
     if command is not None:
         check_name(command, "command", limit=2000)
     with session.writing() as ws:
         alert_id = session.store.insert_alert(
-            ws.id, pool, percent, left_milli, by is not None, command, session.now_in(ws)
+            ws.id, pool, percent, left_milli, by is not None, command, session.now_in(ws), days
         )
-    return Alert(alert_id, pool, percent, credits_or_none(left_milli), by is not None, command)
+    return Alert(alert_id, pool, percent, credits_or_none(left_milli), by is not None, command, days)
 
 
 def alert_list(session: Session) -> list[Alert]:
     ws = session.workspace()
     return [
-        Alert(a.id, a.pool, a.at_percent, credits_or_none(a.left), a.by_mid_cycle, a.exec)
+        Alert(a.id, a.pool, a.at_percent, credits_or_none(a.left), a.by_mid_cycle, a.exec, a.expiring_days)
         for a in session.store.alerts(ws.id)
     ]
 
@@ -180,6 +189,11 @@ def run_alert_commands(alerts: list[dict], workspace: str, report: Callable[[str
             "CREDITS_ALERT_RESETS_AT": iso(a["resets_at"]),
             "CREDITS_ALERT_WORKSPACE": workspace,
         }
+        if "expiring" in a:  # an alert on expiring credits: the grant's
+            env["CREDITS_ALERT_EXPIRING"] = str(to_decimal(a["expiring"]))
+            env["CREDITS_ALERT_EXPIRES_AT"] = iso(a["expires_at"])
+            env["CREDITS_ALERT_GRANT"] = str(a["grant"])
+            env["CREDITS_ALERT_SOURCE"] = a["source"]
         try:
             r = subprocess.run(["sh", "-c", a["exec"]], env=env, stdin=subprocess.DEVNULL, timeout=30)
             if r.returncode != 0:

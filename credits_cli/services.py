@@ -302,6 +302,16 @@ class DailyCap:
 
 
 @record
+class Expiring:
+    """The unused credits of one bonus grant, lost at `at` unless they are used first."""
+
+    credits: Credits
+    at: datetime
+    source: str  # the grant, readably: "coupon SPRING-10", "top-up: 2 packs", "promo: launch week"
+    grant: int
+
+
+@record
 class PoolBalance:
     """One pool this cycle. Every view of it adds up (README, `credits balance`):
 
@@ -321,6 +331,7 @@ class PoolBalance:
     daily: DailyCap | None
     allowance_used: Credits = Credits(0)  # this cycle's use the plan's credits paid
     bonus_used: Credits = Credits(0)  # this cycle's use bonus credits paid
+    expiring: list[Expiring] | None = None  # bonus credits about to expire, soonest first (`balance` asks)
 
     @property
     def left(self) -> int:
@@ -483,13 +494,38 @@ def pool_balance(store, ws, plans: Plans, pool: str, now: datetime) -> PoolBalan
     )
 
 
+EXPIRING_DAYS = 7  # `balance` names the bonus credits that expire before the next reset, or within this many days
+
+
+def grant_name(source: str, reason: str | None) -> str:
+    """A grant as a person names it: a coupon's and a top-up's reason is their name ("coupon SPRING-10",
+    "top-up: 2 packs"); any other says its source and why ("promo: launch week")."""
+    if reason is None:
+        return source
+    return reason if source in ("coupon", "topup") else f"{source}: {reason}"
+
+
+def expiring(store, ws, pool: str, now: datetime, until: datetime) -> list[Expiring]:
+    """The pool's bonus credits live now that expire at or before `until`: each grant's unused part, soonest
+    first. The plan's credits (the cycle's allowance, an upgrade's top-up) are not bonus: they reset."""
+    return [
+        Expiring(Credits(g.left), g.expires_at, grant_name(g.source, reason), g.id)
+        for g, reason in store.grants_expiring(ws.id, pool, now, until)
+        if g.source not in ALLOWANCE_SOURCES and g.left > 0
+    ]
+
+
 def balance(session: Session) -> Balance:
     ws = session.workspace()
     now = session.now_in(ws)
     store = session.store
     with store.read():  # one snapshot for both pools
         plans = Plans(session, store, ws)
-        pools = {p: pool_balance(store, ws, plans, p, now) for p in catalog_mod.POOLS}
+        soon = max(cycle_at(ws.anchor, now).end, now + timedelta(days=EXPIRING_DAYS))
+        pools = {
+            p: replace(pool_balance(store, ws, plans, p, now), expiring=expiring(store, ws, p, now, soon))
+            for p in catalog_mod.POOLS
+        }
         plan, billing = plans.named_at(now)
         pending = plans.pending(now)
         limited = [
@@ -588,13 +624,16 @@ def check_budgets(store, ws, pool: str, cost: int, at: datetime, app: str | None
             )
 
 
-def fire_alerts(store, ws, pool: str, after: PoolBalance, now: datetime) -> list[dict]:
-    """Alerts this write crossed: each fires once per cycle, into the outbox (kind `alert`)."""
+def fire_alerts(store, ws, pool: str, after: PoolBalance, now: datetime, balance_of) -> list[dict]:
+    """Alerts this write crossed: each fires once per cycle, into the outbox (kind `alert`); an alert on
+    expiring credits, of any pool, once per grant (`expiring_alerts`). `balance_of(pool)`: a pool's balance now."""
     fired = []
     rows = store.alerts_for(ws.id, pool)
     cycle = after.cycle
     mid = cycle.start + (cycle.end - cycle.start) / 2
-    for alert_id, percent, left, by_mid, command in rows:
+    for alert_id, _pool, percent, left, by_mid, command, days in rows:
+        if days is not None:
+            continue
         if percent is not None:
             hit = after.used * 100 >= percent * after.allowance and after.allowance > 0
             what = f"{percent}% of this cycle's {fmt(after.allowance)} {pool} credits are used ({fmt(after.used)})"
@@ -618,6 +657,46 @@ def fire_alerts(store, ws, pool: str, after: PoolBalance, now: datetime) -> list
                     "available": after.available,
                     "allowance": after.allowance,
                     "resets_at": cycle.end,
+                }
+            )
+    return fired + expiring_alerts(store, ws, [r for r in rows if r[6] is not None], now, balance_of)
+
+
+def expiring_alerts(store, ws, rows: list[tuple], now: datetime, balance_of) -> list[dict]:
+    """The alerts on bonus credits about to expire (`rows` as alerts_for reads them) that fire now: each once per
+    grant whose unused credits expire within its days, into the outbox (kind `alert`). Expiry comes with time,
+    not with use: every log checks these, whatever its pool."""
+    fired = []
+    soon: dict[str, list[Expiring]] = {}  # by pool, within the longest look-ahead of its alerts
+    for alert_id, pool, _percent, _left, _by_mid, command, days in rows:
+        if pool not in soon:
+            ahead = max(r[6] for r in rows if r[1] == pool)
+            soon[pool] = expiring(store, ws, pool, now, now + timedelta(days=ahead))
+        until = now + timedelta(days=days)
+        for e in soon[pool]:
+            if e.at > until:
+                break  # soonest first
+            message = (
+                f"alert {alert_id}: {amount(e.credits, pool)} from {e.source} expire on {when(e.at)}"
+                f" (alert at {days} day{'s' if days != 1 else ''} ahead)"
+            )
+            if not store.notify(ws.id, "alert", pool, now, message, once=f"alert:{alert_id}:grant:{e.grant}"):
+                continue
+            b = balance_of(pool)
+            fired.append(
+                {
+                    "id": alert_id,
+                    "pool": pool,
+                    "message": message,
+                    "exec": command,
+                    "used": b.used,
+                    "available": b.available,
+                    "allowance": b.allowance,
+                    "resets_at": b.cycle.end,
+                    "expiring": e.credits,
+                    "expires_at": e.at,
+                    "grant": e.grant,
+                    "source": e.source,
                 }
             )
     return fired
@@ -812,7 +891,11 @@ def log(session: Session, req: LogRequest) -> LogResult:
             )
             if req.dry_run:
                 raise _DryRun(replace(result, id=None))
-            result = replace(result, alerts=fire_alerts(store, ws, quote.pool, after, now))
+
+            def balance_of(p: str) -> PoolBalance:  # an alert's pool (one on expiring credits: any)
+                return after if p == quote.pool else pool_balance(store, ws, plans, p, now)
+
+            result = replace(result, alerts=fire_alerts(store, ws, quote.pool, after, now, balance_of))
             out_of_credits(store, ws, session.catalog, after, now)
         return result
     except _DryRun as d:

@@ -178,6 +178,8 @@ CASES = [
     (["alert", "add", "--pool", "integration", "--at", "150%"], "--at"),
     (["alert", "add", "--pool", "integration", "--left", "nan"], "--left"),
     (["alert", "add", "--pool", "integration", "--at", "5%", "--by", "friday"], "--by"),
+    (["alert", "add", "--pool", "integration", "--expiring", "-7"], "--expiring"),
+    (["alert", "add", "--pool", "integration", "--expiring", "a week"], "--expiring"),
     (["alert", "remove", "42"], "ID"),
     (["watch", "--interval", "0"], "--interval"),
 ]

@@ -60,6 +60,7 @@ def busy(cli, name="team", code="WELCOME-10"):
     cli.json("budget", "set", "--app", "crm", "--pool", "integration", "--credits", "500", now=t, env=env)
     cli.json("budget", "set", "--member", "bob", "--pool", "message", "--credits", "40", now=t, env=env)
     cli.json("alert", "add", "--pool", "message", "--at", "5%", now=t, env=env)
+    cli.json("alert", "add", "--pool", "integration", "--expiring", "400", now=t, env=env)  # the top-up's year
     ids = []
     for i in range(6):
         at = f"2026-10-0{2 + i}T10:00:00Z"
@@ -69,7 +70,8 @@ def busy(cli, name="team", code="WELCOME-10"):
     cli.json("plan", "set", "builder", now="2026-10-10T10:00:00Z", env=env)
     cli.json("log", "GenerateImage", "--count", "4", "--app", "landing", now="2026-10-11T10:00:00Z", env=env)
     cli.json("clock", "set", "2026-10-12T00:00:00Z", env=env)
-    assert cli.json("notifications", now=NOW, env=env)  # the alert fired
+    fired = [n["message"] for n in cli.json("notifications", now=NOW, env=env)]
+    assert any("5%" in m for m in fired) and any("from top-up: 1 pack expire on" in m for m in fired)  # both alerts
 
 
 VIEWS = (

@@ -1041,7 +1041,7 @@ def test_a_teams_ledger_made_before_the_views_gets_them_from_its_owner(ledger):
     before = ledger.state()
     for role in (ALICE, CAROL):
         line = one_line_error(ledger(role, "balance"), code=4)
-        assert "run any command once as the role that owns the schema 'public'" in line, line
+        assert "run any command once as lead, the role that owns its tables" in line, line
     assert ledger.state() == before
     allowed(ledger(LEAD, "balance"))
     assert ledger.attempt(ALICE, "SELECT * FROM v_events") is None
@@ -1249,7 +1249,7 @@ def test_a_ledger_from_before_the_allowances_migration_gets_it_from_its_owners_n
     line = one_line_error(ledger(ALICE, "balance"), code=4)
     assert line == (
         "credits: not allowed: this ledger is a schema version behind this credits and alice may not bring it"
-        " up to date: run any command once as the role that owns the schema 'public' (its first admin)"
+        " up to date: run any command once as lead, the role that owns its tables (its first admin)"
     )
     assert ledger.state() == before
     allowed(ledger(LEAD, "balance"))

@@ -83,7 +83,7 @@ def log(ctx: typer.Context, **params):
 
 @app.command()
 def balance(ctx: typer.Context, json: JsonOption = False):
-    """Show both pools: allowance, used this cycle, bonus, available now, next reset."""
+    """Show both pools: allowance, used this cycle, bonus (and what of it expires soon), available now, next reset."""
     from .. import services
 
     respond(ctx, json, services.balance, lambda b: _balance_text(ctx.obj, b))

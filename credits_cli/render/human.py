@@ -7,10 +7,11 @@ import sys
 
 from rich import box
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.table import Table
 
 from ..domain.cycles import when
-from ..domain.money import fmt
+from ..domain.money import amount, fmt
 from .charts import bar, meter
 
 
@@ -69,8 +70,6 @@ def balance(b, top_apps=None) -> None:
     if b.apps is not None:
         a = b.apps
         if a["refused"]:
-            from rich.markup import escape  # an app's name is the user's text, not markup
-
             c.print(
                 f"[yellow]apps: {a['count']}; the {a['plan']} plan keeps {a['max']}, the oldest"
                 f" ({escape(', '.join(a['kept']))}), and refuses events for {escape(', '.join(a['refused']))}"
@@ -107,6 +106,10 @@ def balance(b, top_apps=None) -> None:
             "today (daily cap)", *(f"{fmt(p.daily.used)} of {fmt(p.daily.cap)}" if p.daily else "—" for p in pools)
         )
     c.print(t)
+    for p in pools:
+        for e in p.expiring or ():
+            line = f"{amount(e.credits, p.pool)} from {escape(e.source)} expire on {when(e.at)}"
+            c.print(f"[yellow]{line}[/yellow]", soft_wrap=True)  # one line, whatever the width: a script greps it
     daily_cap = next((p.daily for p in pools if p.daily), None)
     if daily_cap is not None:
         local = when(daily_cap.day.end, daily_cap.zone)

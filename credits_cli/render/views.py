@@ -44,6 +44,8 @@ def pool_balance(p: PoolBalance) -> dict:
         "available": p.available,
         "next_reset": p.cycle.end,
     }
+    if p.expiring is not None:
+        body["expiring"] = p.expiring  # each written as its fields: credits, at, source, grant
     if p.daily is not None:
         body["daily"] = {
             "cap": p.daily.cap,

@@ -27,6 +27,7 @@ class Alert:
     left: int | None  # ... or when this many milli-credits or fewer are left
     by_mid_cycle: bool  # only before the middle of the cycle
     exec: str | None  # a shell command run when it fires
+    expiring_days: int | None = None  # ... or: fires for each bonus grant whose unused credits expire this soon
 
 
 # The events of [:a, :b) that count as use: neither a void nor an event a void took back.
@@ -104,10 +105,10 @@ class Foresight(Store):
     def alerts(self, ws_id: int) -> list[Alert]:
         """The workspace's alerts, oldest first."""
         return [
-            Alert(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+            Alert(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6])
             for r in self._conn.execute(
-                "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec FROM alerts WHERE workspace_id = ?"
-                " ORDER BY id",
+                "SELECT id, pool, at_percent, left_milli, by_mid_cycle, exec, expiring_days FROM alerts"
+                " WHERE workspace_id = ? ORDER BY id",
                 (ws_id,),
             ).fetchall()
         ]
@@ -121,8 +122,9 @@ class Foresight(Store):
         by_mid_cycle: bool,
         command: str | None,
         created_at: datetime,
+        expiring_days: int | None = None,
     ) -> int:
-        self._drop(("alerts", ws_id, pool))
+        self._alerts_changed(ws_id)
         return seals.append(
             self._conn,
             "alerts",
@@ -134,19 +136,23 @@ class Foresight(Store):
                 "by_mid_cycle": int(by_mid_cycle),
                 "exec": command,
                 "created_at": storage(created_at),
+                "expiring_days": expiring_days,
             },
         )
 
     def remove_alert(self, ws_id: int, alert_id: int) -> bool:
         """Remove one of the workspace's alerts; False when it has no such alert."""
-        row = self._conn.execute(
-            "SELECT pool FROM alerts WHERE workspace_id = ? AND id = ?", (ws_id, alert_id)
-        ).fetchone()
+        row = self._conn.execute("SELECT 1 FROM alerts WHERE workspace_id = ? AND id = ?", (ws_id, alert_id)).fetchone()
         if row is None:
             return False
-        self._drop(("alerts", ws_id, row[0]))
+        self._alerts_changed(ws_id)
         seals.remove(self._conn, "alerts", alert_id)
         return True
+
+    def _alerts_changed(self, ws_id: int) -> None:
+        """Every pool's reading of the workspace's alerts (alerts_for): one on expiring credits is any pool's."""
+        if self._memo:
+            self._drop(*[k for k in self._memo if k[0] == "alerts" and k[1] == ws_id])
 
     # --- the outbox, counted ------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ REPEATABLE READ snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ..errors import BadInput, NotAllowed
 from . import pg_schema, schema
 from .db import StoreError
-from .seals import SEALED, id_column
+from .seals import SEALED, id_column, reseal_all
 
 INSTALL = "pip install 'credits-cli[postgres]'"
 
@@ -402,23 +402,33 @@ def migrate(conn: Connection) -> Team:
         unknown = sorted(applied - set(pg_schema.NAMES))
         if unknown:
             raise StoreError(
-                f"this database has migrations newer than this credits ({', '.join(unknown)}); upgrade credits"
+                f"this database has schema version {len(applied)}, newer than this credits"
+                f" ({len(pg_schema.NAMES)}: it does not know {', '.join(unknown)}); upgrade credits"
             )
         at = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')").fetchone()[0]
+
+        def record(name: str) -> None:
+            conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+            applied.add(name)
+
         if not applied:
             for statement in pg_schema.statements():
                 conn.execute(statement)
             for name in schema.NAMES:
-                conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+                record(name)
         if applied and not set(pg_schema.NAMES) <= applied:
-            may = conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]
+            owner, may = conn.execute(
+                "SELECT pg_get_userbyid(relowner), pg_has_role(relowner, 'USAGE')"
+                " AND has_schema_privilege(current_schema(), 'CREATE') FROM pg_class"
+                " WHERE oid = 'credits_migrations'::regclass"
+            ).fetchone()
             if not may:
                 raise NotAllowed(
                     f"this ledger is a schema version behind this credits and {role} may not bring it up to date:"
-                    f" run any command once as the role that owns the schema {where!r} (its first admin)",
+                    f" run any command once as {owner}, the role that owns its tables (its first admin)",
                     role=role,
                 )
-            _migrate_by_name(conn, applied, at)
+            _migrate_by_name(conn, applied, record)
         _make_team(conn, role, where, applied)
         names = dict(conn.execute("SELECT kind, role FROM credits_team").fetchall())
         if pg_schema.ALLOWANCES_MIGRATION not in applied:
@@ -426,7 +436,7 @@ def migrate(conn: Connection) -> Team:
                 conn.execute(statement)
         for name in pg_schema.NAMES[len(schema.NAMES) :]:
             if name not in applied:
-                conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+                record(name)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -437,10 +447,11 @@ def migrate(conn: Connection) -> Team:
     return team
 
 
-def _migrate_by_name(conn: Connection, applied: set[str], at: str) -> None:
+def _migrate_by_name(conn: Connection, applied: set[str], record: Callable[[str], None]) -> None:
     """A ledger made before some of the migrations shared with SQLite gets each it lacks, by its name: a ledger
     on a server records them in the order it got them (its team's roles may have come before the views), so
-    `check` and this compare names, never positions. It takes a role that may create in the schema."""
+    `check` and this compare names, never positions. It takes the role that owns the tables (or a superuser).
+    A migration that adds a content column to a sealed table seals its rows again (seals.reseal_all)."""
     missing = [name for name in schema.NAMES if name not in applied]
     if not missing:
         return
@@ -451,9 +462,12 @@ def _migrate_by_name(conn: Connection, applied: set[str], at: str) -> None:
         ).fetchone()
         member = found and found[0]
     for name in missing:
-        for statement in pg_schema.LATER[name](member):
+        statements, resealed = pg_schema.LATER[name]
+        for statement in statements(member):
             conn.execute(statement)
-        conn.execute("INSERT INTO credits_migrations (name, applied_at) VALUES (?, ?)", (name, at))
+        for table, added in resealed.items():
+            reseal_all(conn, table, added)
+        record(name)
 
 
 def _no_schema(conn: Connection, role: str):
@@ -472,11 +486,11 @@ def _team(conn: Connection, role: str) -> Team | None:
     """The ledger's team as the connected role stands in it, or None when a migration is due (a schema
     version behind, or team roles that do not exist on this server: a database restored on another)."""
     rows = conn.execute(
-        "SELECT (SELECT count(*) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
+        "SELECT (SELECT array_agg(name::text) FROM credits_migrations), t.kind, t.role, r.oid IS NOT NULL,"
         " CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'MEMBER') END"
         " FROM credits_team t LEFT JOIN pg_roles r ON r.rolname = t.role"
     ).fetchall()
-    if not rows or rows[0][0] != len(pg_schema.NAMES) or not all(r[3] for r in rows):
+    if not rows or set(rows[0][0] or ()) != set(pg_schema.NAMES) or not all(r[3] for r in rows):
         return None
     names = {r[1]: r[2] for r in rows}
     has = {r[1]: r[4] for r in rows}

@@ -20,6 +20,8 @@ new database create the tables once. Tables go to the connection's current schem
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import schema
 from .seals import APPEND_ONLY, SEALED
 
@@ -76,7 +78,7 @@ TABLES = [
     "CREATE INDEX budgets_prev ON budgets(prev_id)",
     f"CREATE TABLE alerts (id {ID}, workspace_id bigint NOT NULL REFERENCES workspaces(id), pool {T} NOT NULL,"
     f" at_percent bigint, left_milli bigint, by_mid_cycle bigint NOT NULL, exec {T}, created_at {T} NOT NULL,"
-    f" {SEAL})",
+    f" {SEAL}, expiring_days bigint)",
     "CREATE INDEX alerts_prev ON alerts(prev_id)",
     f"CREATE TABLE usage_days (workspace_id bigint NOT NULL REFERENCES workspaces(id), day {T} NOT NULL,"
     f" pool {T} NOT NULL, app {T} NOT NULL, member {T} NOT NULL, action {T} NOT NULL, model {T} NOT NULL,"
@@ -184,9 +186,16 @@ def views_migration(member: str | None) -> list[str]:
 
 
 # The migrations shared with SQLite (store/schema.py's NAMES) made after the first ledgers on a server, each
-# as its statements: `statements()` builds a new ledger with every one, a ledger made before one gets it by
-# its name (pg.migrate), whatever was applied since (its team's roles, say).
-LATER = {"011_views": views_migration}
+# as its statements (given the team's member role, or None) and the content columns it adds to sealed tables,
+# by table (their rows are sealed again: seals.reseal_all): `statements()` builds a new ledger with every one,
+# a ledger made before one gets it by its name (pg.migrate), whatever was applied since (its team's roles, say).
+LATER: dict[str, tuple[Callable[[str | None], list[str]], dict[str, tuple[str, ...]]]] = {
+    "011_views": (views_migration, {}),
+    "012_expiring_alerts": (
+        lambda member: ["ALTER TABLE alerts ADD COLUMN expiring_days bigint"],
+        {"alerts": ("expiring_days",)},
+    ),
+}
 
 
 # -- the team: who may do what, enforced by the server ------------------------------------------------

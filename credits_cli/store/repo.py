@@ -365,13 +365,14 @@ class Entries(Store):
         ).fetchone()[0]
 
     def alerts_for(self, ws_id: int, pool: str) -> list[tuple]:
-        """(id, at_percent, left_milli, by_mid_cycle, exec) of a pool's alerts: the command a log that crosses
-        one runs (ALERT_EXEC)."""
+        """(id, pool, at_percent, left_milli, by_mid_cycle, exec, expiring_days) of the alerts a log on `pool`
+        checks: the pool's, and those on expiring credits of any pool; `exec`: the command a log that crosses one
+        runs (ALERT_EXEC)."""
         return self._memoized(
             ("alerts", ws_id, pool),
             lambda: self._conn.execute(
-                f"SELECT id, at_percent, left_milli, by_mid_cycle, {self.ALERT_EXEC} FROM alerts"
-                " WHERE workspace_id = ? AND pool = ?",
+                f"SELECT id, pool, at_percent, left_milli, by_mid_cycle, {self.ALERT_EXEC}, expiring_days FROM alerts"
+                " WHERE workspace_id = ? AND (pool = ? OR expiring_days IS NOT NULL) ORDER BY id",
                 (ws_id, pool),
             ).fetchall(),
         )

@@ -24,6 +24,7 @@ NAMES = [
     "009_events_in_order",
     "010_seals",
     "011_views",
+    "012_expiring_alerts",
 ]
 VERSION = len(NAMES)
 
@@ -485,6 +486,17 @@ def _migrations():
         # Views for SQL tools (see view_statements): credits as decimals, names for ids, ISO instants.
         for statement in view_statements():
             db.execute(statement)
+
+    @migrations(name="012_expiring_alerts")
+    def expiring_alerts(db):
+        # An alert on bonus credits about to expire (`alert add --expiring DAYS`): the days ahead it looks. No
+        # existing column could hold it without changing what that column means to an older credits (an
+        # `at_percent` it would fire as a percentage) or to anyone reading the file. A content column of a
+        # sealed table: the rows are sealed again with it.
+        from .seals import reseal_all
+
+        db.execute("ALTER TABLE alerts ADD COLUMN expiring_days INTEGER")
+        reseal_all(db.conn, "alerts", ("expiring_days",))
 
     return migrations
 

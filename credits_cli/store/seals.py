@@ -18,7 +18,9 @@ Rows credits itself changes (a share decided, a budget replaced, an alert remove
 re-initialised before use) are sealed again, or unlinked from their chain, by the functions here,
 in the writer's transaction.
 
-A migration that adds a content column to a sealed table must seal every row again.
+A migration that adds a content column to a sealed table must seal every row again (`reseal_all`). A
+migration seals with the content columns the table has when it runs (`_present`): those a later migration
+adds are not there yet when a new ledger is built migration by migration.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ SEALED: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "budgets": ("workspace_id", ("workspace_id", "kind", "name", "pool", "credits_milli", "created_at")),
     "alerts": (
         "workspace_id",
-        ("workspace_id", "pool", "at_percent", "left_milli", "by_mid_cycle", "exec", "created_at"),
+        ("workspace_id", "pool", "at_percent", "left_milli", "by_mid_cycle", "exec", "created_at", "expiring_days"),
     ),
     "notifications": ("workspace_id", ("workspace_id", "kind", "pool", "at", "message", "once")),
 }
@@ -217,9 +219,16 @@ def _order(chain_col: str | None, col: str) -> str:
     return f"{chain_col}, {col}" if chain_col else col
 
 
+def _present(conn, table: str) -> tuple[str, ...]:
+    """The content columns of `table` it has now (in a migration: not those a later one adds), in SEALED's order."""
+    have = {d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+    return tuple(c for c in SEALED[table][1] if c in have)
+
+
 def seal_all(conn) -> None:
     """Seal every row of every sealed table, chain by chain in id order (the migration that adds seals)."""
-    for table, (chain_col, columns) in SEALED.items():
+    for table, (chain_col, _) in SEALED.items():
+        columns = _present(conn, table)
         col = id_column(table)
         key = chain_col or "0"
         last: dict[int, int | None] = {}
@@ -239,6 +248,19 @@ def seal_all(conn) -> None:
         conn.executemany(f"UPDATE {table} SET prev_id = ?, seal = ? WHERE {col} = ?", updates)
         for chain, row_id in last.items():
             write_head(conn, table, chain, row_id, counts[chain])
+
+
+def reseal_all(conn, table: str, added: tuple[str, ...]) -> None:
+    """Seal every row of `table` again, each in its place, with the content columns a migration just `added` to
+    it (only tables of a few rows, such as alerts, get one). A row whose seal did not match its content before
+    keeps its seal: `check` still names it, rather than an upgrade making an edit look like credits' own."""
+    columns = _present(conn, table)
+    before = [i for i, c in enumerate(columns) if c not in added]
+    col = id_column(table)
+    for row in conn.execute(f"SELECT {col}, prev_id, seal, {', '.join(columns)} FROM {table}").fetchall():
+        row_id, prev, found, values = row[0], row[1], row[2], row[3:]
+        if found == seal(table, row_id, prev, [values[i] for i in before]):
+            conn.execute(f"UPDATE {table} SET seal = ? WHERE {col} = ?", (seal(table, row_id, prev, values), row_id))
 
 
 def verify(conn, limit: int = 20) -> list[dict]:

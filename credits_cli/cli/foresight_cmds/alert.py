@@ -23,6 +23,12 @@ def alert_add(
     left: Annotated[
         str | None, typer.Option("--left", metavar="N", help="Fire when N or fewer credits remain.")
     ] = None,
+    expiring: Annotated[
+        str | None,
+        typer.Option(
+            "--expiring", metavar="DAYS", help="Fire for each bonus grant whose unused credits expire within DAYS."
+        ),
+    ] = None,
     by: Annotated[
         str | None, typer.Option("--by", metavar="mid-cycle", help="Only before the middle of the cycle.")
     ] = None,
@@ -31,11 +37,11 @@ def alert_add(
     ] = None,
     json: JsonOption = False,
 ):
-    """Add an alert; it fires once a cycle, into the outbox and on the stderr of the `log` that crossed it."""
+    """Add an alert; it fires once a cycle (--expiring: once a grant), into the outbox and on the log's stderr."""
     respond(
         ctx,
         json,
-        lambda s: use_cases().alert_add(s, pool, at, left, by, command),
+        lambda s: use_cases().alert_add(s, pool, at, left, by, command, expiring),
         lambda a: print(f"Alert {a.id} added."),
     )
 
@@ -50,7 +56,12 @@ def _alerts_text(alerts: list) -> None:
     if not alerts:
         print("No alerts.")
     for a in alerts:
-        cond = f"{a.at_percent}% used" if a.at_percent is not None else f"{fmt(a.left)} or fewer left"
+        if a.expiring_days is not None:
+            cond = f"bonus credits expiring within {a.expiring_days} day{'s' if a.expiring_days != 1 else ''}"
+        elif a.at_percent is not None:
+            cond = f"{a.at_percent}% used"
+        else:
+            cond = f"{fmt(a.left)} or fewer left"
         print(
             f"alert {a.id}: {a.pool} {cond}"
             + (" before mid-cycle" if a.by_mid_cycle else "")
