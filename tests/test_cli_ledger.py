@@ -40,6 +40,7 @@ def test_first_balance_creates_default_free_workspace_and_says_so(cli):
         "bonus": 0,
         "available": 100,
         "next_reset": "2026-04-10T12:00:00Z",
+        "expiring": [],
     }
     again = cli("balance", now="2026-03-10T12:00:00Z")
     assert again.exit_code == 0 and again.stderr == ""
@@ -245,6 +246,7 @@ def test_no_rollover_unused_allowance_expires_at_reset(cli):
         "bonus": 0,
         "available": 2000,
         "next_reset": "2026-03-31T09:30:00Z",
+        "expiring": [],
     }
 
 

@@ -1354,3 +1354,55 @@ def test_a_ledger_whose_group_roles_are_gone_gets_them_again_from_its_next_comma
     assert fresh.attempt(ALICE, "SELECT * FROM v_events") is None  # the views' grants made again too
     assert one_line_error(fresh(ALICE, "grant", "--pool", "message", "--credits", "1", "--reason", "x"), code=4)
     assert fresh.check()["ok"]
+
+
+def test_an_admins_expiring_alert_command_never_runs_in_a_members_log(fresh, tmp_path):
+    """An alert on expiring credits keeps the rule: a member's log fires it into the outbox, and only a log of
+    the role that added it runs its command."""
+    ran = tmp_path / "ran"
+    allowed(
+        fresh(
+            CAROL,
+            "alert",
+            "add",
+            "--pool",
+            "message",
+            "--expiring",
+            "30",
+            "--exec",
+            f"echo $CREDITS_ALERT_GRANT >> {ran}",
+        )
+    )
+    grant = fresh.json(
+        LEAD, "grant", "--pool", "message", "--credits", "5", "--expires", "2026-11-20T00:00:00Z", "--reason", "launch"
+    )["grant"]
+    r = fresh(ALICE, "log", "agent")
+    allowed(r)
+    assert "from promo: launch expire on 2026-11-20 00:00 UTC" in r.stderr and not ran.exists()
+    assert [n["kind"] for n in fresh.json(ALICE, "notifications")] == ["alert"]
+    later = fresh.json(
+        LEAD, "grant", "--pool", "message", "--credits", "5", "--expires", "2026-11-25T00:00:00Z", "--reason", "later"
+    )["grant"]
+    allowed(fresh(CAROL, "log", "agent"))  # fires for the second grant only: carol's own log runs it
+    assert ran.read_text() == f"{later}\n" and grant != later
+
+
+def test_a_ledger_of_the_schema_before_expiring_alerts_is_brought_up_to_date_by_its_owner(ledger):
+    """The migration 011_expiring_alerts adds a column: the first command after the upgrade must be the owner's
+    (lead made the ledger). A member's is refused, naming the owner, and changes nothing."""
+    columns = [c for c in seals.SEALED["alerts"][1] if c != "expiring_days"]
+    with psycopg.connect(ledger.server.url("postgres", ledger.db)) as conn:  # what the previous credits left
+        for row in conn.execute(f"SELECT id, prev_id, {', '.join(columns)} FROM alerts").fetchall():
+            conn.execute(
+                "UPDATE alerts SET seal = %s WHERE id = %s", (seals.seal("alerts", row[0], row[1], row[2:]), row[0])
+            )
+        conn.execute("ALTER TABLE alerts DROP COLUMN expiring_days")
+        conn.execute("DELETE FROM credits_migrations WHERE name = '011_expiring_alerts'")
+    before = ledger.state()
+    line = one_line_error(ledger(ALICE, "log", "agent"), code=4)
+    assert "alice may not bring this ledger up to date (migration 011_expiring_alerts)" in line and "as lead" in line
+    assert ledger.state() == before
+    allowed(ledger(LEAD, "balance"))
+    allowed(ledger(ALICE, "log", "agent"))
+    assert ledger.json(CAROL, "alert", "list")[0]["expiring_days"] is None
+    assert ledger.check()["ok"]
