@@ -96,6 +96,16 @@ class Session:
         self.catalog_path = catalog or None
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
 
+    def again(self) -> Session:
+        """A new session with the same settings: nothing opened yet, the real clock read afresh (a server
+        answering requests one after the other opens the ledger for each, and sees what others wrote)."""
+        return Session(
+            db=self.db_path,
+            now=self.clock.override,
+            workspace=self.workspace_name if self.workspace_given else None,
+            catalog=self.catalog_path,
+        )
+
     @cached_property
     def catalog(self) -> Catalog:
         if self.catalog_path is None:
