@@ -15,7 +15,7 @@ from .domain.forecast import DAY, replay, resampled_burns, runs_out, weighted_bu
 from .domain.money import Credits, credits_or_none, parse_count, parse_credits, shown
 from .domain.pricing import price
 from .errors import BadInput, CreditsError
-from .records import record
+from .records import record, replace
 from .reports import check_pool, required_credits, required_pool
 from .services import Plans, Session, check_name, pool_balance
 
@@ -356,6 +356,20 @@ def estimate(session: Session, use, per_day: str | None, users: str | None, per_
         plans=rows,
         fits=[r.plan for r in rows if r.fits],
     )
+
+
+def with_reasons(e: Estimate, name: Callable[[str], str]) -> Estimate:
+    """The estimate with each plan's reason as text: the error of a feature a plan lacks names the field
+    that asks for it by `name` (the option, or a tool's argument, as the caller wrote it)."""
+    rows = []
+    for r in e.plans:
+        why = r.why
+        if isinstance(why, CreditsError):
+            if isinstance(why, BadInput):
+                why.name_fields(name)
+            why = why.message
+        rows.append(replace(r, why=why))
+    return replace(e, plans=rows)
 
 
 # --- advise ------------------------------------------------------------------------------------------

@@ -168,6 +168,29 @@ def distribution(session: Session, by: str, **options) -> Distribution:
     return Distribution(by, sc, total, sum(r["events"] for r in out), out)
 
 
+REPORT_POOL = "integration"  # the pool apps, members, actions and daily report on when none is given
+
+
+def on_one_pool(options: dict) -> dict:
+    """A report's options with the one pool it reports on: REPORT_POOL unless `pool` names one
+    (apps, members, actions, daily)."""
+    return {**options, "pool": options.get("pool") or REPORT_POOL}
+
+
+def usage_by(session: Session, by: str, **options) -> Distribution:
+    """`credits apps`, `members`, `actions`: the distribution on one pool (`on_one_pool`), with each app's
+    or member's budget beside its use when budgets are set."""
+    d = distribution(session, by, **on_one_pool(options))
+    if by in ("app", "member"):
+        from .foresight import budgets_by  # foresight imports this module
+
+        budgets = budgets_by(session, by, d.scope.filter.pool or REPORT_POOL)
+        if budgets:
+            for r in d.rows:
+                r["budget"] = budgets.get(r[by])
+    return d
+
+
 def share(part: int, whole: int):
     """Percent with one decimal, exact (Decimal), rounded half-up."""
     from decimal import ROUND_HALF_UP, Decimal
@@ -353,6 +376,13 @@ def events(session: Session, *, limit: int | None, **options) -> History:
     sc = scope(session, default_span="all", **options)
     rows = session.store.iter_events(sc.workspace_id, sc.filter, newest_first=True, limit=limit)
     return History(sc, limit, (event_dict(r) for r in rows))
+
+
+def parse_limit(text: str) -> int | None:
+    """How many events at most: a whole number, 0 for all (None)."""
+    from .domain.money import parse_count
+
+    return parse_count(text, "limit", minimum=0) or None
 
 
 def count_events(session: Session, sc: Scope) -> int:

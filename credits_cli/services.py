@@ -137,6 +137,18 @@ class Session:
         self.settings = settings
         self.notices: list[str] = []  # one-line notes for stderr (e.g. "created workspace")
 
+    def again(self) -> Session:
+        """A new session with the same settings: nothing opened yet, the real clock read afresh (a server
+        answering requests one after the other opens the ledger for each, and sees what others wrote)."""
+        return Session(
+            db=self.db_path,
+            now=self.clock.override,
+            workspace=self.workspace_name if self.workspace_given else None,
+            catalog=self.catalog_path,
+            timezone_default=self.timezone_default,
+            settings=self.settings,
+        )
+
     @cached_property
     def catalog(self) -> Catalog:
         if self.catalog_path is None:

@@ -12,6 +12,7 @@ from . import (
     config_cmds,
     foresight_cmds,
     ledger_cmds,
+    mcp_cmds,
     report_cmds,
     simulate_cmds,
     team_cmds,
@@ -78,6 +79,7 @@ GROUPS = (
     foresight_cmds,
     transfer_cmds,
     team_cmds,
+    mcp_cmds,
     catalog_cmds,
     config_cmds,
 )
@@ -92,6 +94,7 @@ PANELS = {
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
     "Data in and out": ("export", "import", "copy"),
     "Team (PostgreSQL)": ("team",),
+    "AI assistants (MCP)": ("mcp",),
     "Catalog": ("plans", "prices"),
     "Settings": ("config",),
 }

@@ -146,17 +146,9 @@ def respond(
             with paged(ctx, page):
                 as_text(result)
             return result
-        from ..render.views import rows_of
+        from ..render.views import write_result
 
-        view = rows_of(result)
-        if view is not None:
-            from ..render.output import write
-
-            write(view.rows, fmt, sys.stdout, view.columns)
-        elif fmt == "json":
-            emit_json(result)
-        else:
-            raise TypeError(f"csv needs a result that is a table of data, not {type(result).__name__}")
+        write_result(result, fmt, sys.stdout)
     return result
 
 

@@ -28,8 +28,7 @@ def run(session, p: dict) -> int:
             raise BadInput("quiet", "cannot be used with --json")
         if p["action"] is None:
             raise BadInput("action", lambda n: f"is missing (or give {n('batch')} and events on stdin)")
-        r = _log(session, p, quiet=p["quiet"])
-        _after(session, r)
+        r = log_event(session, p, quiet=p["quiet"])
         if p["quiet"]:
             return EXIT_OK
         if p["json"]:
@@ -76,6 +75,14 @@ def _log(session, p: dict, quiet: bool):
         return services.log(session, _request(p))
     finally:
         notices(session, quiet)
+
+
+def log_event(session, p: dict, quiet: bool = False):
+    """Record one event (or quote it: `dry_run`) with log's parameters by name; its result, once the alerts
+    it crossed are told (on stderr) and their commands run."""
+    r = _log(session, p, quiet)
+    _after(session, r)
+    return r
 
 
 def _after(session, r) -> None:
@@ -155,25 +162,38 @@ def _params(raw: bytes, base: dict) -> dict:
         raise BadInput("", f"not valid JSON ({getattr(e, 'msg', e)})") from None
     if not isinstance(obj, dict):
         raise BadInput("", 'is not a JSON object of log\'s options (e.g. {"action": "SendEmail"})')
+    p = params_of(obj, BATCH_KEYS, base, "an option of credits log")
+    if p["action"] is None:
+        raise BadInput("action", "is missing")
+    return p
+
+
+def params_of(obj: dict, keys: dict, base: dict, what: str) -> dict:
+    """A JSON object's members as a command's parameters by name (`base` holds each one's default): `keys`
+    maps each key it may hold to its parameter (spec.Param), `what` says what a key is ("an option of
+    credits log"). A flag takes true or false; any other parameter text or a number, taken as its decimal
+    text (JSON's 1.50 read as a Decimal is "1.50", read as a float "1.5"). null is the parameter's default,
+    as if the key were not there."""
     from ..services import NOT_UTF8
 
     p = dict(base)
     for k, v in obj.items():
         if NOT_UTF8.search(k) or isinstance(v, str) and k != "input" and NOT_UTF8.search(v):  # a lone \ud800 escape
             raise BadInput(k.encode("utf-8", "backslashreplace").decode(), "is not valid UTF-8 text")
-        spec = BATCH_KEYS.get(k)
+        spec = keys.get(k)
         if spec is None:
-            raise BadInput(k, f"is not an option of credits log (use: {', '.join(sorted(BATCH_KEYS))})")
+            known = f"use: {', '.join(sorted(keys))}" if keys else "there are none"
+            raise BadInput(k, f"is not {what} ({known})")
+        if v is None:
+            continue
         if spec.flag:
             if not isinstance(v, bool):
                 raise BadInput(k, "must be true or false")
-        elif v is not None:
-            if isinstance(v, bool) or not isinstance(v, (str, int, Decimal)):
+        else:
+            if isinstance(v, bool) or not isinstance(v, (str, int, Decimal, float)):
                 raise BadInput(k, f"must be text or a number, not {type(v).__name__}")
             v = str(v)
         p[spec.name] = v
-    if p["action"] is None:
-        raise BadInput("action", "is missing")
     return p
 
 

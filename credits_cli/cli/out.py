@@ -106,29 +106,36 @@ def exit_code(e: BaseException) -> int:
 
     A user never sees a traceback (CREDITS_DEBUG=1 re-raises to show it).
     """
-    if isinstance(e, CreditsError):
-        for line in e.details:
-            say(line)
-        say(e.message)
-        return e.exit_code
     if isinstance(e, KeyboardInterrupt):
         say("interrupted; nothing was left half-written")
         return 130
     if isinstance(e, BrokenPipeError):
         sys.stderr.close()
         return EXIT_UNEXPECTED
-    if os.environ.get("CREDITS_DEBUG"):
+    if not isinstance(e, CreditsError) and os.environ.get("CREDITS_DEBUG"):
         raise e
+    error = as_error(e)
+    for line in error.details:
+        say(line)
+    say(error.message)
+    return error.exit_code
+
+
+def as_error(e: BaseException) -> CreditsError:
+    """A failure as the error a user is shown: a CreditsError as it is; a team's server refusing the
+    connected role (not allowed, exit 4); a database error; anything else as unexpected (exit 1)."""
+    if isinstance(e, CreditsError):
+        return e
     from ..store.db import describe, is_damaged, is_database_error, not_allowed
 
     refused = not_allowed(e)
     if refused is not None:
-        return exit_code(refused)
+        return refused
     if is_database_error(e):
-        say(f"database error: {describe(e)}" + ("; credits doctor says what to do" if is_damaged(e) else ""))
-    else:
-        say(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
-    return EXIT_UNEXPECTED
+        return CreditsError(
+            f"database error: {describe(e)}" + ("; credits doctor says what to do" if is_damaged(e) else "")
+        )
+    return CreditsError(f"unexpected error: {type(e).__name__}: {e} (run with CREDITS_DEBUG=1 for details)")
 
 
 # Options whose value may be any bytes: a file's name, or text that is only hashed.

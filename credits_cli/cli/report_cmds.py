@@ -6,64 +6,39 @@ from typing import Annotated
 
 import typer
 
-from ..domain.money import parse_count
-from ..records import replace
 from . import spec
 from .common import JsonOption, TimezoneOption, from_spec, respond, say
 
 app = typer.Typer()
 
-# apps, members, actions and the reports by period report on one pool, integration unless --pool says otherwise.
-_FILTER = {p.name: p for p in spec.FILTERS}
-REPORT = (
-    replace(_FILTER["pool"], help="The pool to report on (default integration)."),
-    *(_FILTER[name] for name in ("since", "until", "app", "member", "action")),
-    spec.TIMEZONE,
-)
-
-
-def _one_pool(filters: dict) -> dict:
-    return {**filters, "pool": filters["pool"] or "integration"}
-
 
 def _distribution(ctx: typer.Context, by: str, json: bool, csv: bool, filters: dict) -> None:
     from .. import reports
-
-    def run(s):
-        d = reports.distribution(s, by, **_one_pool(filters))
-        if by in ("app", "member"):
-            from ..foresight import budgets_by
-
-            budgets = budgets_by(s, by, d.scope.filter.pool or "integration")
-            if budgets:
-                for r in d.rows:
-                    r["budget"] = budgets.get(r[by])
-        return d
 
     def as_text(d):
         from ..render import human
 
         human.distribution(d, {r[by]: r["budget"] for r in d.rows if r.get("budget")})
 
-    respond(ctx, json, run, as_text, csv=csv)
+    respond(ctx, json, lambda s: reports.usage_by(s, by, **filters), as_text, csv=csv)
 
 
 @app.command()
-@from_spec(*REPORT, spec.JSON, spec.CSV)
+@from_spec(*spec.REPORT, spec.JSON, spec.CSV)
 def apps(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by app, largest first: bar, credits and share of the pool."""
     _distribution(ctx, "app", json, csv, filters)
 
 
 @app.command()
-@from_spec(*REPORT, spec.JSON, spec.CSV)
+@from_spec(*spec.REPORT, spec.JSON, spec.CSV)
 def members(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by member, largest first: bar, credits and share of the pool."""
     _distribution(ctx, "member", json, csv, filters)
 
 
 @app.command()
-@from_spec(*REPORT, spec.JSON, spec.CSV)
+@from_spec(*spec.REPORT, spec.JSON, spec.CSV)
 def actions(ctx: typer.Context, json=False, csv=False, **filters):
     """Credit usage by action and model (the per-feature breakdown), largest first."""
     _distribution(ctx, "action", json, csv, filters)
@@ -81,7 +56,7 @@ _WEEK_START = spec.Param(
 def _period_report(name: str, summary: str, *more: spec.Param) -> None:
     """The command `name`: the chart of reports.<name>, one bar a period (daily, weekly, monthly, cycles)."""
 
-    @from_spec(*REPORT, *more, spec.JSON, spec.CSV)
+    @from_spec(*spec.REPORT, *more, spec.JSON, spec.CSV)
     def command(ctx: typer.Context, json=False, csv=False, **filters):
         from .. import reports
 
@@ -90,7 +65,7 @@ def _period_report(name: str, summary: str, *more: spec.Param) -> None:
 
             human.periods(p)
 
-        respond(ctx, json, lambda s: getattr(reports, name)(s, **_one_pool(filters)), as_text, csv=csv)
+        respond(ctx, json, lambda s: getattr(reports, name)(s, **reports.on_one_pool(filters)), as_text, csv=csv)
 
     command.__doc__ = summary
     app.command(name=name)(command)
@@ -106,17 +81,14 @@ _period_report(
 )
 
 
-_LIMIT = spec.Param("limit", ("--limit",), default="50", metavar="N", help="At most N events (0: all).")
-
-
 @app.command()
-@from_spec(*spec.FILTERS, spec.TIMEZONE, _LIMIT, spec.JSON, spec.CSV)
+@from_spec(*spec.FILTERS, spec.TIMEZONE, spec.LIMIT, spec.JSON, spec.CSV)
 def events(ctx: typer.Context, limit="50", json=False, csv=False, **filters):
     """The history of logged events, newest first."""
     from .. import reports
 
     def run(s):
-        return reports.events(s, limit=parse_count(limit, "limit", minimum=0) or None, **filters)
+        return reports.events(s, limit=reports.parse_limit(limit), **filters)
 
     def as_text(h):
         from ..render import human

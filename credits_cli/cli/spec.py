@@ -144,6 +144,30 @@ TIMEZONE = Param(
     help="Count days, weeks and months and show times in this IANA zone (default: the workspace's).",
 )
 
+# apps, members, actions and the reports by period report on one pool, integration unless --pool says otherwise.
+_FILTER = {p.name: p for p in FILTERS}
+REPORT = (
+    Param(
+        "pool",
+        ("--pool",),
+        metavar="message|integration",
+        help="The pool to report on (default integration).",
+        complete="pools",
+    ),
+    *(_FILTER[name] for name in ("since", "until", "app", "member", "action")),
+    TIMEZONE,
+)
+
+# How many events `events` shows.
+LIMIT = Param("limit", ("--limit",), default="50", metavar="N", help="At most N events (0: all).")
+
+# How often a use happens, for `estimate`.
+TIMES = (
+    Param("per_day", ("--per-day",), metavar="N", help="Uses a day."),
+    Param("users", ("--users",), metavar="N", help="Daily users."),
+    Param("per_user", ("--per-user",), metavar="N", help="Uses a user a day."),
+)
+
 LOG = (
     *USAGE,
     Param("app", ("--app",), metavar="NAME", help="The app it was for.", complete="apps"),

@@ -16,9 +16,10 @@ A report is a table of data (`rows_of`): its columns, and rows written as they s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .jsonout import fields, log_result  # loaded already: jsonout imports this module when it first writes a result
+# loaded already: jsonout imports this module when it first writes a result
+from .jsonout import dumps, fields, log_result
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -246,3 +247,19 @@ def rows_of(result) -> Rows | None:
     """A result seen as a table of data, its columns and its rows, or None: it is not a table."""
     view = _rows_view_of(type(result))
     return None if view is None else view(result)
+
+
+def write_result(result, fmt: str, out: IO[str], indent: int | None = 2) -> None:
+    """A use case's result as data, as every command writes it with --json or --csv (`fmt`): a report (a
+    table of data: `rows_of`) row by row as its rows stream, as CSV or a JSON array (render/output, a row a
+    line); any other result as one JSON document (jsonout: a record as its fields, or its view), indented
+    by `indent` (None: on one line)."""
+    view = rows_of(result)
+    if view is not None:
+        from .output import write
+
+        write(view.rows, fmt, out, view.columns)
+    elif fmt == "json":
+        out.write(dumps(result, indent) + "\n")
+    else:
+        raise TypeError(f"{fmt} needs a result that is a table of data, not {type(result).__name__}")

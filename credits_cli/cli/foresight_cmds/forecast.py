@@ -10,10 +10,8 @@ import typer
 
 from ...domain.cycles import when
 from ...domain.money import amount, fmt
-from ...errors import CreditsError
-from ...records import replace
 from .. import spec
-from ..common import JsonOption, PoolOption, failures, from_spec, name_field, names, notices, respond, usage
+from ..common import JsonOption, PoolOption, failures, from_spec, names, notices, respond, usage
 from .shared import use_cases
 
 app = typer.Typer()
@@ -48,23 +46,15 @@ def _forecast_text(pools: dict) -> None:
         print(f"{p}: {_per_day(v.burn_per_day)}, {fmt(v.available)} left: {verdict} ({spread}).")
 
 
-_TIMES = (
-    spec.Param("per_day", ("--per-day",), metavar="N", help="Uses a day."),
-    spec.Param("users", ("--users",), metavar="N", help="Daily users."),
-    spec.Param("per_user", ("--per-user",), metavar="N", help="Uses a user a day."),
-)
-
-
 @app.command()
-@from_spec(*spec.USAGE, *_TIMES, spec.JSON, required=("action",))
+@from_spec(*spec.USAGE, *spec.TIMES, spec.JSON, required=("action",))
 def estimate(ctx: typer.Context, per_day=None, users=None, per_user=None, json=False, **use):
     """What a feature costs a day and a cycle, and which plans cover it with what to spare."""
     shown = names(ctx)  # a plan that lacks a feature says why, naming the option or argument that asks for it
 
     def run(s):
         e = use_cases().estimate(s, usage(use), per_day, users, per_user)
-        why = [name_field(r.why, shown).message if isinstance(r.why, CreditsError) else r.why for r in e.plans]
-        return replace(e, plans=[replace(r, why=w) for r, w in zip(e.plans, why, strict=True)])
+        return use_cases().with_reasons(e, lambda field: shown.get(field, field))
 
     respond(ctx, json, run, _estimate_text)
 
