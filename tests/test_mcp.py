@@ -99,7 +99,9 @@ def test_the_tools_and_their_arguments(tmp_path):
     assert {"per_day", "users", "per_user"} <= set(props["estimate"])
     assert props["estimate"]["per_day"]["type"] == props["events"]["limit"]["type"] == "integer"
     assert props["events"]["limit"]["default"] == 50
-    assert set(props["apps"]) == set(props["daily"]) == {"pool", "since", "until", "app", "member", "action"}
+    assert (
+        set(props["apps"]) == set(props["daily"]) == {"pool", "since", "until", "app", "member", "action", "timezone"}
+    )
     assert props["apps"]["pool"]["enum"] == props["forecast"]["pool"]["enum"] == ["message", "integration"]
     assert not db.exists()  # listing the tools opened no ledger
 
