@@ -37,8 +37,8 @@ class Setting:
 
 @record
 class ConfigFile:
-    """The configuration file: where it is, who named it ("env": CREDITS_CONFIG, or "default"), whether it
-    exists, and its settings."""
+    """The configuration file: where it is, who named it ("env": CREDITS_CONFIG, or "default"), and whether it
+    exists."""
 
     value: str
     from_: str
@@ -125,8 +125,9 @@ def _parse(path: str, raw: bytes) -> dict:
 # comment, or nothing. A file of such lines is read here; any other (and any line whose reading could differ
 # from TOML's: an escape, a control character, a CR, a key given twice) by tomllib, which costs every
 # `credits log` about 6 ms to import. A property test checks that both read every file alike.
+# (A pattern, compiled by `re` when a file is first read: without a file, `credits log` does not pay for it.)
 _CONTROL = r"\x00-\x08\x0a-\x1f\x7f"  # TOML's control characters: all but tab
-_LINE = re.compile(
+_LINE = (
     r"[ \t]*(?:([A-Za-z0-9_-]+)[ \t]*=[ \t]*"  # a bare key =
     rf"""(?:"([^"\\{_CONTROL}]*)"|'([^'{_CONTROL}]*)')[ \t]*)?"""  # "text" without escapes, or 'text'
     rf"(?:#[^{_CONTROL}]*)?"  # a comment
@@ -139,7 +140,7 @@ def _plain(text: str) -> dict[str, str] | None:
         return None
     found: dict[str, str] = {}
     for line in text.split("\n"):
-        m = _LINE.fullmatch(line)
+        m = re.fullmatch(_LINE, line)
         if m is None or (m[1] is not None and m[1] in found):
             return None
         if m[1] is not None:
