@@ -237,3 +237,29 @@ def _doctor_schema(cli) -> dict:
     """doctor's check of the schema (doctor exits 1 over anything it finds, a test's file permissions too)."""
     r = cli("doctor", "--json", now=START)
     return next(c for c in json.loads(r.stdout)["checks"] if c["check"] == "schema")
+
+
+@pytest.mark.sqlite_file  # a server's store is loaded whole anyway
+def test_a_log_that_checks_an_expiring_alert_loads_no_more_of_credits_than_any_log(cli):
+    """`credits log` is started after every AI call: an expiring alert it checks reads through the part of the
+    store a log loads anyway (measured: loading the rest of the store's parts cost such a log some 10 ms)."""
+    import os
+    import subprocess
+    import sys
+
+    setup(cli)
+    coupon(cli, "SOON", "5", "2026-02-06T00:00:00Z")
+    cli("alert", "add", "--pool", "message", "--expiring", "7", now=START)
+    assert "alert 1: 5 message credits" in logged(cli, "SendEmail", now="2026-02-03T00:00:00Z").stderr  # fired
+    env = {**os.environ, "CREDITS_DB": str(cli.db), "CREDITS_NOW": "2026-02-04T00:00:00Z"}
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "credits_cli", "log", "SendEmail"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr  # it checks the alert again: the grant still qualifies, and fired already
+    loaded = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "credits_cli.services" in loaded
+    parts = {f"credits_cli.store.{m}" for m in ("offers", "foresight", "staging", "audit", "copying")}
+    assert not parts & loaded

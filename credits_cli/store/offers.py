@@ -11,13 +11,7 @@ from ..domain.ledger import Grant
 from ..records import record
 from . import seals
 from .base import Store
-from .repo import _grant
-
-# A grant as listed: what _grant reads, and why it was given (its reason, the ninth column).
-_LISTED = (
-    "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at,"
-    " coalesce(u.used_milli, 0), g.reason FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
-)
+from .repo import _LISTED, _grant
 
 
 @record
@@ -83,17 +77,6 @@ class Offers(Store):
         """Every grant of a workspace, with why it was given, in the order they start."""
         self._settle()
         rows = self._conn.execute(f"{_LISTED} WHERE g.workspace_id = ? ORDER BY g.starts_at, g.id", (ws_id,))
-        return [(_grant(r), r[8]) for r in rows.fetchall()]
-
-    def grants_expiring(self, ws_id: int, pool: str, now: datetime, until: datetime) -> list[tuple[Grant, str | None]]:
-        """A pool's grants live at `now` that expire at or before `until`, with why each was given, the soonest
-        expiry first."""
-        self._settle()
-        rows = self._conn.execute(
-            f"{_LISTED} WHERE g.workspace_id = ? AND g.pool = ? AND g.starts_at <= ? AND g.expires_at > ?"
-            " AND g.expires_at <= ? ORDER BY g.expires_at, g.id",
-            (ws_id, pool, storage(now), storage(now), storage(until)),
-        )
         return [(_grant(r), r[8]) for r in rows.fetchall()]
 
     def referral_count(self, ws_id: int) -> int:

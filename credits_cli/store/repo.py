@@ -40,6 +40,12 @@ _GRANT_SELECT = (
     " coalesce(u.used_milli, 0) FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
 )
 
+# A grant as listed: what _grant reads, and why it was given (its reason, the ninth column).
+_LISTED = (
+    "SELECT g.id, g.pool, g.source, g.amount_milli, g.starts_at, g.expires_at, g.granted_at,"
+    " coalesce(u.used_milli, 0), g.reason FROM grants g LEFT JOIN grant_usage u ON u.grant_id = g.id"
+)
+
 
 def _grant(row) -> Grant:
     return Grant(
@@ -376,6 +382,18 @@ class Entries(Store):
                 (ws_id, pool),
             ).fetchall(),
         )
+
+    def grants_expiring(self, ws_id: int, pool: str, now: datetime, until: datetime) -> list[tuple[Grant, str | None]]:
+        """A pool's grants live at `now` that expire at or before `until`, with why each was given, the soonest
+        expiry first (`balance`, and a log that checks an alert on expiring credits: here, beside what a log
+        reads, so that such a log loads no other part of the store)."""
+        self._settle()
+        rows = self._conn.execute(
+            f"{_LISTED} WHERE g.workspace_id = ? AND g.pool = ? AND g.starts_at <= ? AND g.expires_at > ?"
+            " AND g.expires_at <= ? ORDER BY g.expires_at, g.id",
+            (ws_id, pool, storage(now), storage(now), storage(until)),
+        )
+        return [(_grant(r), r[8]) for r in rows.fetchall()]
 
     # --- plans ---------------------------------------------------------------------
 
