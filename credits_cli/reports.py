@@ -76,10 +76,12 @@ def scope(
     action=None,
     since=None,
     until=None,
+    timezone=None,
     default_span: str = "cycle",
 ) -> Scope:
     ws = session.workspace()
-    zone = parse_zone(ws.timezone, "workspace timezone")
+    # the zone days are counted and times shown in: --timezone (`credits report`), else the workspace's
+    zone = parse_zone(timezone, "timezone") if timezone is not None else parse_zone(ws.timezone, "workspace timezone")
     now = session.now_in(ws)
     start = _bound(since, "since", zone, end=False) if since else None
     end = _bound(until, "until", zone, end=True) if until else None

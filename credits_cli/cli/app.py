@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import catalog_cmds, foresight_cmds, ledger_cmds, report_cmds, simulate_cmds, team_cmds, transfer_cmds
+from . import (
+    catalog_cmds,
+    foresight_cmds,
+    html_cmds,
+    ledger_cmds,
+    report_cmds,
+    simulate_cmds,
+    team_cmds,
+    transfer_cmds,
+)
 from .common import CreditsGroup, failures, from_spec
 from .out import refuse_empty_env
 from .spec import GLOBALS
@@ -49,14 +58,14 @@ def main(ctx: typer.Context, version=False, **given):
 
 
 # Each module's commands, in the order of the help's panels.
-GROUPS = (ledger_cmds, report_cmds, simulate_cmds, foresight_cmds, transfer_cmds, team_cmds, catalog_cmds)
+GROUPS = (ledger_cmds, report_cmds, html_cmds, simulate_cmds, foresight_cmds, transfer_cmds, team_cmds, catalog_cmds)
 for _module in GROUPS:
     app.add_typer(_module.app)
 
 # The help groups commands by what they are for.
 PANELS = {
     "Ledger": ("init", "log", "balance", "check", "doctor"),
-    "Reports": ("apps", "members", "actions", "daily", "events", "show"),
+    "Reports": ("apps", "members", "actions", "daily", "events", "show", "report"),
     "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
     "Data in and out": ("export", "import", "copy"),
