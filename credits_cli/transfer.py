@@ -11,6 +11,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .domain.money import shown
@@ -74,23 +76,34 @@ def export(session: Session, fmt: str, output: str | None, *, bom: bool = False,
         return n
     if output is None:
         return write(sys.stdout)
+    with (
+        whole_file(session, output, "export") as (path, part),
+        open(part, "wb") if fmt == "xlsx" else open(part, "w", encoding="utf-8", newline="") as out,
+    ):
+        n = write(out)  # the file is closed before it replaces the old one
+    _remember(session, sc, path, fmt, n)
+    return n
+
+
+@contextmanager
+def whole_file(session: Session, output: str, what: str) -> Iterator[tuple[Path, Path]]:
+    """The file `output` (--output) written whole or not at all: refused when it is a directory or the ledger
+    itself; the block writes the part file it is given (path, part), which then replaces the file. A failure
+    to write is bad input naming --output, and leaves nothing behind."""
     path = Path(output).expanduser()
     if path.is_dir():
         raise BadInput("output", f"{str(path)!r} is a directory")
     if session.store.is_ledger_file(path):
-        raise BadInput("output", f"{str(path)!r} is the ledger itself; write the export elsewhere")
+        raise BadInput("output", f"{str(path)!r} is the ledger itself; write the {what} elsewhere")
     part = path.with_name(path.name + ".part")
     try:
-        with open(part, "wb") if fmt == "xlsx" else open(part, "w", encoding="utf-8", newline="") as out:
-            n = write(out)
+        yield path, part
         os.replace(part, path)
-        _remember(session, sc, path, fmt, n)
     except OSError as e:
         raise BadInput("output", f"cannot write {str(path)!r}: {e.strerror}") from None
     finally:
         if part.exists():
             part.unlink()
-    return n
 
 
 def _remember(session: Session, sc, path: Path, fmt: str, n: int) -> None:

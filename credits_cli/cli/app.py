@@ -11,6 +11,7 @@ from . import (
     catalog_cmds,
     config_cmds,
     foresight_cmds,
+    html_cmds,
     ledger_cmds,
     mcp_cmds,
     report_cmds,
@@ -75,6 +76,7 @@ def main(ctx: typer.Context, version=False, **given):
 GROUPS = (
     ledger_cmds,
     report_cmds,
+    html_cmds,
     simulate_cmds,
     foresight_cmds,
     transfer_cmds,
@@ -89,7 +91,7 @@ for _module in GROUPS:
 # The help groups commands by what they are for.
 PANELS = {
     "Ledger": ("init", "log", "balance", "check", "doctor"),
-    "Reports": ("apps", "members", "actions", "daily", "weekly", "monthly", "cycles", "events", "show"),
+    "Reports": ("apps", "members", "actions", "daily", "weekly", "monthly", "cycles", "report", "events", "show"),
     "Simulation": ("reset", "clock", "plan", "coupon", "share", "topup", "grant", "grants", "void", "notifications"),
     "Foresight": ("forecast", "estimate", "advise", "budget", "alert", "status", "watch"),
     "Data in and out": ("export", "import", "copy"),
