@@ -416,7 +416,7 @@ def migrate(conn: Connection) -> Team:
                 conn.execute(statement)
             for name in schema.NAMES:
                 record(name)
-        if applied and not set(pg_schema.NAMES) <= applied:
+        if not set(pg_schema.NAMES) <= applied:
             owner, may = conn.execute(
                 "SELECT pg_get_userbyid(relowner), pg_has_role(relowner, 'USAGE')"
                 " AND has_schema_privilege(current_schema(), 'CREATE') FROM pg_class"
